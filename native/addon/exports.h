@@ -1,0 +1,9 @@
+// Registration of each concern's functions on the addon's exports.
+#pragma once
+#include <napi.h>
+
+namespace pocker {
+void RegisterSpawn(Napi::Env env, Napi::Object exports);
+void RegisterPidfd(Napi::Env env, Napi::Object exports);
+void RegisterWatch(Napi::Env env, Napi::Object exports);
+}  // namespace pocker

@@ -1,0 +1,63 @@
+// The pocker addon: mechanism Node lacks (spawn with exact fds, waitpid, pipes, pidfd, fd watching).
+// Policy stays in TypeScript; every function here is a thin, checked wrapper over a syscall.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "exports.h"
+
+namespace pocker {
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path) {
+  std::string msg = std::string(syscall) + (path.empty() ? "" : " " + path) + ": " + strerror(err);
+  Napi::Error e = Napi::Error::New(env, msg);
+  const char* name = strerrorname_np(err);
+  e.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("syscall", Napi::String::New(env, syscall));
+  if (!path.empty()) e.Set("path", Napi::String::New(env, path));
+  e.ThrowAsJavaScriptException();
+}
+
+namespace {
+
+// pipe() -> [readFd, writeFd], both close-on-exec.
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) {
+    ThrowErrno(info.Env(), errno, "pipe2");
+    return info.Env().Undefined();
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, fds[0]);
+  out.Set(1u, fds[1]);
+  return out;
+}
+
+// close(fd)
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  if (close(fd) < 0 && errno != EINTR) ThrowErrno(info.Env(), errno, "close");
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  RegisterSpawn(env, exports);
+  RegisterPidfd(env, exports);
+  RegisterWatch(env, exports);
+  return exports;
+}
+
+}  // namespace pocker
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return pocker::Init(env, exports); }
+
+NODE_API_MODULE(pocker, InitAddon)

@@ -1,0 +1,93 @@
+// spawn(path, argv, env, fds) -> pid: posix_spawn (vfork-style, safe from a threaded process) in a
+// new session, with exactly the given fds as 0..n-1 and every other fd closed. No shell, no PATH.
+// waitpid(pid, noHang) -> {exitCode, signal} | null.
+#include <napi.h>
+
+#include <cerrno>
+#include <signal.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+#include "errors.h"
+#include "exports.h"
+
+namespace pocker {
+namespace {
+
+std::vector<std::string> Strings(Napi::Array a) {
+  std::vector<std::string> out;
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return out;
+}
+
+std::vector<char*> CPointers(std::vector<std::string>& v) {
+  std::vector<char*> out;
+  for (auto& s : v) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::string> argv = Strings(info[1].As<Napi::Array>());
+  std::vector<std::string> envv = Strings(info[2].As<Napi::Array>());
+  Napi::Array fdArr = info[3].As<Napi::Array>();
+  std::vector<char*> cargv = CPointers(argv), cenv = CPointers(envv);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  for (uint32_t i = 0; i < fdArr.Length(); i++) {
+    int fd = fdArr.Get(i).As<Napi::Number>().Int32Value();
+    posix_spawn_file_actions_adddup2(&fa, fd, static_cast<int>(i));
+  }
+  posix_spawn_file_actions_addclosefrom_np(&fa, static_cast<int>(fdArr.Length()));
+  pid_t pid;
+  int rc = posix_spawn(&pid, path.c_str(), &fa, &attr, cargv.data(), cenv.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    ThrowErrno(env, rc, "posix_spawn", path);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, pid);
+}
+
+Napi::Value WaitPid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  bool noHang = info.Length() > 1 && info[1].ToBoolean();
+  int status = 0;
+  pid_t r;
+  do r = waitpid(pid, &status, noHang ? WNOHANG : 0);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) {
+    ThrowErrno(env, errno, "waitpid", std::to_string(pid));
+    return env.Undefined();
+  }
+  if (r == 0) return env.Null();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("exitCode", WIFEXITED(status) ? Napi::Number::New(env, WEXITSTATUS(status)) : env.Null());
+  out.Set("signal", WIFSIGNALED(status) ? Napi::Number::New(env, WTERMSIG(status)) : env.Null());
+  return out;
+}
+
+}  // namespace
+
+void RegisterSpawn(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("waitpid", Napi::Function::New(env, WaitPid, "waitpid"));
+}
+
+}  // namespace pocker

@@ -1,0 +1,120 @@
+#define _GNU_SOURCE
+#include "config.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int push(const char **list, size_t *n, size_t cap, const char *v)
+{
+	if (*n >= cap)
+		return -1;
+	list[(*n)++] = v;
+	return 0;
+}
+
+static int apply_pair(struct config *c, const char *k, const char *v, const char **pending_src,
+		      const char **pending_dst)
+{
+	if (!strcmp(k, "name")) c->name = v;
+	else if (!strcmp(k, "state_dir")) c->state_dir = v;
+	else if (!strcmp(k, "log_path")) c->log_path = v;
+	else if (!strcmp(k, "log_max_bytes")) c->log_max_bytes = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "log_max_files")) c->log_max_files = (unsigned)strtoul(v, NULL, 10);
+	else if (!strcmp(k, "rootfs")) c->rootfs = v;
+	else if (!strcmp(k, "upper")) c->upper = v;
+	else if (!strcmp(k, "work")) c->work = v;
+	else if (!strcmp(k, "lower")) return push(c->lower, &c->n_lower, MAX_LIST, v);
+	else if (!strcmp(k, "hostname")) c->hostname = v;
+	else if (!strcmp(k, "new_net")) c->new_net = !strcmp(v, "1");
+	else if (!strcmp(k, "cgroup_procs")) return push(c->cgroup_procs, &c->n_cgroup_procs, MAX_LIST, v);
+	else if (!strcmp(k, "cgroup2_dir")) c->cgroup2_dir = v;
+	else if (!strcmp(k, "monitor_procs")) return push(c->monitor_procs, &c->n_monitor_procs, MAX_LIST, v);
+	else if (!strcmp(k, "oom_file")) c->oom_file = v;
+	else if (!strcmp(k, "bind_src")) *pending_src = v;
+	else if (!strcmp(k, "bind_dst")) *pending_dst = v;
+	else if (!strcmp(k, "bind_flags")) {
+		if (!*pending_src || !*pending_dst || c->n_binds >= MAX_LIST)
+			return -1;
+		struct bind_mount *b = &c->binds[c->n_binds++];
+		b->source = *pending_src;
+		b->target = *pending_dst;
+		b->read_only = strstr(v, "ro") != NULL;
+		b->is_dir = strstr(v, "dir") != NULL;
+		*pending_src = *pending_dst = NULL;
+	}
+	else if (!strcmp(k, "env")) return push(c->env, &c->n_env, MAX_LIST, v);
+	else if (!strcmp(k, "arg")) return push(c->argv, &c->n_argv, MAX_LIST, v);
+	else if (!strcmp(k, "path")) c->path = v;
+	else if (!strcmp(k, "cwd")) c->cwd = v;
+	else return -2;
+	return 0;
+}
+
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->new_net = 1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "open config %s: %s", path, strerror(errno));
+		if (fd >= 0) close(fd);
+		return -1;
+	}
+	if (st.st_size <= 0 || st.st_size > (1 << 22)) {
+		snprintf(err, errlen, "config %s: bad size %lld", path, (long long)st.st_size);
+		close(fd);
+		return -1;
+	}
+	cfg->raw = malloc((size_t)st.st_size + 1);
+	if (!cfg->raw) {
+		snprintf(err, errlen, "config %s: out of memory", path);
+		close(fd);
+		return -1;
+	}
+	ssize_t got = read_file(path, cfg->raw, (size_t)st.st_size + 1);
+	close(fd);
+	if (got != st.st_size) {
+		snprintf(err, errlen, "read config %s: short read", path);
+		return -1;
+	}
+	const char *pending_src = NULL, *pending_dst = NULL;
+	char *p = cfg->raw, *end = cfg->raw + got;
+	while (p < end) {
+		char *k = p;
+		char *kz = memchr(k, 0, (size_t)(end - k));
+		if (!kz || kz + 1 >= end + 1) break;
+		char *v = kz + 1;
+		char *vz = v < end ? memchr(v, 0, (size_t)(end - v)) : NULL;
+		if (!vz) {
+			snprintf(err, errlen, "config %s: truncated value for key %s", path, k);
+			return -1;
+		}
+		int rc = apply_pair(cfg, k, v, &pending_src, &pending_dst);
+		if (rc == -2) {
+			snprintf(err, errlen, "config %s: unknown key %s", path, k);
+			return -1;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "config %s: too many or malformed entries for key %s", path, k);
+			return -1;
+		}
+		p = vz + 1;
+	}
+	cfg->env[cfg->n_env] = NULL;
+	cfg->argv[cfg->n_argv] = NULL;
+	if (!cfg->state_dir || !cfg->rootfs || !cfg->upper || !cfg->work || !cfg->n_lower ||
+	    !cfg->n_argv || !cfg->log_path) {
+		snprintf(err, errlen, "config %s: missing one of state_dir, rootfs, upper, work, lower, arg, log_path", path);
+		return -1;
+	}
+	if (!cfg->cwd) cfg->cwd = "/";
+	if (!cfg->name) cfg->name = "?";
+	return 0;
+}

@@ -1,0 +1,47 @@
+/* The container configuration the controller hands to the monitor: a file of NUL-separated
+ * key/value pairs ("key\0value\0..."), written by the TypeScript runtime (runtime/monitorConfig.ts).
+ * The monitor applies it as given; every policy decision was made by the controller. */
+#ifndef POCKER_CONFIG_H
+#define POCKER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_LIST 256
+
+/* One bind mount: host source onto target (absolute path inside the rootfs). */
+struct bind_mount {
+	const char *source;
+	const char *target;
+	int read_only;
+	int is_dir;
+};
+
+/* Everything the monitor and init need to create one container. */
+struct config {
+	char *raw;                 /* owns all strings below */
+	const char *name;          /* container name, for diagnostics */
+	const char *state_dir;     /* where pids.json / exit.json are written */
+	const char *log_path;      /* container log file (CRI format) */
+	uint64_t log_max_bytes;    /* rotate when the file grows past this (0 = never) */
+	unsigned log_max_files;    /* rotated files kept (log.1 .. log.N) */
+	const char *rootfs;        /* empty dir the overlay is mounted on (inside the mount ns) */
+	const char *upper, *work;  /* overlay upperdir and workdir */
+	const char *lower[MAX_LIST]; size_t n_lower; /* overlay lowerdirs, top first */
+	const char *hostname;
+	int new_net;               /* 1: new network namespace with lo up; 0: share the host's */
+	const char *cgroup_procs[MAX_LIST]; size_t n_cgroup_procs; /* v1 cgroup.procs files for the init */
+	const char *cgroup2_dir;   /* v2 cgroup dir for CLONE_INTO_CGROUP (v2 and hybrid) */
+	const char *monitor_procs[MAX_LIST]; size_t n_monitor_procs; /* cgroup.procs files for the monitor itself */
+	const char *oom_file;      /* memory.oom_control (v1) or memory.events (v2): "oom_kill N" */
+	struct bind_mount binds[MAX_LIST]; size_t n_binds;
+	const char *env[MAX_LIST + 1]; size_t n_env; /* NULL terminated */
+	const char *argv[MAX_LIST + 1]; size_t n_argv; /* NULL terminated */
+	const char *path;          /* PATH used to look up argv[0] when it has no '/' */
+	const char *cwd;           /* working directory inside the container */
+};
+
+/* Loads path into cfg. Returns 0, or -1 with a message in err. */
+int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,195 @@
+#define _GNU_SOURCE
+#include "init.h"
+#include "rootfs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
+
+static _Noreturn void die(int report, const char *msg)
+{
+	write_str(report, msg);
+	_exit(1);
+}
+
+static _Noreturn void die_errno(int report, const char *what, const char *arg)
+{
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s %s: %s", what, arg, strerror(errno));
+	die(report, buf);
+}
+
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -1;
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (rc == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		rc = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	int e = errno;
+	close(s);
+	errno = e;
+	return rc;
+}
+
+/* execve with a PATH search done here (the container's PATH, never the host's). */
+static void exec_workload(const struct config *c)
+{
+	const char *file = c->argv[0];
+	char *const *argv = (char *const *)c->argv;
+	char *const *envp = (char *const *)c->env;
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		return;
+	}
+	const char *path = c->path && *c->path ? c->path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int seen_eacces = 0;
+	char buf[4096];
+	for (const char *p = path;; ) {
+		const char *colon = strchr(p, ':');
+		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+		if (dlen + strlen(file) + 2 <= sizeof buf) {
+			memcpy(buf, p, dlen);
+			size_t off = dlen;
+			if (off == 0)
+				buf[off++] = '.';
+			buf[off++] = '/';
+			strcpy(buf + off, file);
+			execve(buf, argv, envp);
+			if (errno == EACCES)
+				seen_eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	errno = seen_eacces ? EACCES : ENOENT;
+}
+
+static _Noreturn void run_workload(const struct config *c, int report)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	umask(022);
+	if (chdir(c->cwd) < 0)
+		die_errno(report, "chdir to working directory", c->cwd);
+	exec_workload(c);
+	die_errno(report, "exec", c->argv[0]);
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+static _Noreturn void supervise(pid_t workload, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(workload, sig);
+			continue;
+		}
+		int status;
+		pid_t p;
+		while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (p == workload)
+				_exit(exit_code_of(status));
+		}
+	}
+}
+
+_Noreturn void init_main(const struct config *c, const struct init_fds *fds, int argc, char **argv)
+{
+	set_cmdline(argc, argv, "pocker-init");
+	int report = fds->report_wr;
+	char b;
+	ssize_t n;
+	do
+		n = read(fds->sync_rd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		die(report, "monitor went away before the container was placed in its cgroups");
+	close(fds->sync_rd);
+
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	prctl(PR_SET_NAME, "pocker-init");
+	prctl(PR_SET_DUMPABLE, 0);
+	setsid();
+	umask(0);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		die_errno(report, "unshare", "cgroup namespace");
+
+	char err[1024];
+	if (rootfs_setup(c, err, sizeof err) < 0)
+		die(report, err);
+	if (c->new_net && loopback_up() < 0)
+		die_errno(report, "bring up", "lo");
+	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+		die_errno(report, "sethostname", c->hostname);
+
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		die_errno(report, "open", "/dev/null");
+	if (dup2(devnull, 0) < 0 || dup2(fds->out_wr, 1) < 0 || dup2(fds->err_wr, 2) < 0)
+		die_errno(report, "set up", "stdio");
+	if (report != 3) {
+		if (dup2(report, 3) < 0)
+			die_errno(report, "set up", "report fd");
+		report = 3;
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	syscall(SYS_close_range, 4, ~0U, 0);
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+
+	pid_t workload = fork();
+	if (workload < 0)
+		die_errno(report, "fork", "workload");
+	if (workload == 0)
+		run_workload(c, report);
+	close(report);
+	supervise(workload, &set);
+}

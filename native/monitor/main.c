@@ -1,0 +1,296 @@
+/* pocker-monitor: one per container, outside the container's namespaces and cgroups.
+ *
+ *   pocker-monitor CONFIG     (fd 3, if open: status pipe to the controller)
+ *
+ * Detaches (the process the controller spawned exits at once), moves itself into the monitors
+ * cgroup, creates the container's init with clone3 (new UTS, PID, mount, IPC and, unless the
+ * host network is shared, network namespaces), places it in the container's cgroups before it
+ * runs anything, and reports "ok INITPID MONITORPID" or "error MESSAGE" on the status pipe.
+ * Then it writes the container's stdout/stderr to the log and, when the init exits, records the
+ * exit (code, signal, OOM kill, times) atomically in STATE_DIR/exit.json and exits. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "init.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+struct clone_args_ {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size, cgroup;
+};
+
+static int status_fd = -1;
+static struct config cfg;
+
+static void report(const char *word, const char *msg)
+{
+	if (status_fd < 0)
+		return;
+	char buf[2048];
+	int n = snprintf(buf, sizeof buf, "%s %s\n", word, msg);
+	if (n > 0)
+		write_all(status_fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static _Noreturn void fail(const char *msg)
+{
+	report("error", msg);
+	_exit(1);
+}
+
+static _Noreturn void fail_errno(const char *what, const char *arg)
+{
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s %s: %s", what, arg, strerror(errno));
+	fail(buf);
+}
+
+static void join_monitor_cgroups(void)
+{
+	for (size_t i = 0; i < cfg.n_monitor_procs; i++) {
+		int rc = write_file(cfg.monitor_procs[i], "0");
+		if (rc < 0) {
+			errno = -rc;
+			fail_errno("join monitor cgroup", cfg.monitor_procs[i]);
+		}
+	}
+}
+
+/* clone3 that returns twice like fork; the child is placed in cgroup2_dir when one is given. */
+static pid_t clone_container(int cgroup_fd)
+{
+	struct clone_args_ args;
+	memset(&args, 0, sizeof args);
+	args.flags = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+	if (cfg.new_net)
+		args.flags |= CLONE_NEWNET;
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup_fd;
+	}
+	args.exit_signal = SIGCHLD;
+	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+static void place_in_cgroups(pid_t child)
+{
+	char pid[24];
+	fmt_u64(pid, (uint64_t)child);
+	for (size_t i = 0; i < cfg.n_cgroup_procs; i++) {
+		int rc = write_file(cfg.cgroup_procs[i], pid);
+		if (rc < 0) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			errno = -rc;
+			fail_errno("place init in cgroup", cfg.cgroup_procs[i]);
+		}
+	}
+}
+
+static void state_path(char *buf, size_t len, const char *file)
+{
+	snprintf(buf, len, "%s/%s", cfg.state_dir, file);
+}
+
+static void write_pids(pid_t init, uint64_t started)
+{
+	char path[4096], buf[512];
+	state_path(path, sizeof path, "pids.json");
+	int n = snprintf(buf, sizeof buf,
+			 "{\"monitorPid\":%d,\"monitorStart\":%llu,\"initPid\":%d,\"initStart\":%llu,\"startedAtMs\":%llu}\n",
+			 (int)getpid(), (unsigned long long)proc_start_time(getpid()), (int)init,
+			 (unsigned long long)proc_start_time(init), (unsigned long long)started);
+	int rc = write_file_atomic(path, buf, (size_t)n);
+	if (rc < 0) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		errno = -rc;
+		fail_errno("write", path);
+	}
+}
+
+static void write_exit(int status, uint64_t started, uint64_t oom_before, struct log_file *lf)
+{
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	uint64_t oom_after = read_keyed_counter(cfg.oom_file, "oom_kill");
+	char path[4096], buf[512];
+	state_path(path, sizeof path, "exit.json");
+	int n = snprintf(buf, sizeof buf,
+			 "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"oomKillCount\":%llu,\"startedAtMs\":%llu,\"finishedAtMs\":%llu}\n",
+			 code, sig, oom_after > oom_before ? "true" : "false",
+			 (unsigned long long)(oom_after - (oom_after > oom_before ? oom_before : oom_after)),
+			 (unsigned long long)started, (unsigned long long)now_ms());
+	int rc = write_file_atomic(path, buf, (size_t)n);
+	if (rc < 0) {
+		char note[4200];
+		snprintf(note, sizeof note, "cannot record exit in %s: %s", path, strerror(-rc));
+		log_note(lf, note);
+	}
+}
+
+/* Copies container output to the log until the init has exited and its pipes are drained. */
+static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct log_stream out = { .name = "stdout" }, err = { .name = "stderr" };
+	int fds_open = 2, status = 0, exited = 0;
+	uint64_t drain_deadline = 0;
+	static char buf[65536];
+	struct pollfd p[3] = { { out_rd, POLLIN, 0 }, { err_rd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+	for (;;) {
+		if (!exited) {
+			pid_t r = waitpid(init, &status, WNOHANG);
+			if (r == init) {
+				exited = 1;
+				drain_deadline = now_ms() + 2000;
+			}
+		}
+		if (exited && (fds_open == 0 || now_ms() >= drain_deadline))
+			break;
+		int timeout = exited ? 100 : -1;
+		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(p[i].fd, buf, sizeof buf);
+			if (n > 0) {
+				log_feed(lf, i == 0 ? &out : &err, buf, (size_t)n);
+			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+				log_flush(lf, i == 0 ? &out : &err);
+				close(p[i].fd);
+				p[i].fd = -1;
+				fds_open--;
+			}
+		}
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof si) == sizeof si)
+				;
+		}
+	}
+	log_flush(lf, &out);
+	log_flush(lf, &err);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		write_str(2, "usage: pocker-monitor CONFIG   (started by the pocker controller)\n");
+		return 2;
+	}
+	if (fcntl(3, F_GETFD) >= 0) {
+		status_fd = 3;
+		fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	char err[1024];
+	if (config_load(argv[1], &cfg, err, sizeof err) < 0)
+		fail(err);
+
+	pid_t detach = fork();
+	if (detach < 0)
+		fail_errno("fork", "monitor");
+	if (detach > 0)
+		_exit(0);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	join_monitor_cgroups();
+
+	struct log_file lf;
+	int rc = log_open(&lf, cfg.log_path, cfg.log_max_bytes, cfg.log_max_files);
+	if (rc < 0) {
+		errno = -rc;
+		fail_errno("open log", cfg.log_path);
+	}
+	int outp[2], errp[2], syncp[2], reportp[2];
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(syncp, O_CLOEXEC) || pipe2(reportp, O_CLOEXEC))
+		fail_errno("pipe", "");
+	int cgroup_fd = -1;
+	if (cfg.cgroup2_dir) {
+		cgroup_fd = open(cfg.cgroup2_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup_fd < 0)
+			fail_errno("open cgroup", cfg.cgroup2_dir);
+	}
+	uint64_t oom_before = read_keyed_counter(cfg.oom_file, "oom_kill");
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+
+	pid_t init = clone_container(cgroup_fd);
+	if (init < 0)
+		fail_errno("clone3", "container");
+	if (init == 0) {
+		close(outp[0]); close(errp[0]); close(syncp[1]); close(reportp[0]);
+		close(lf.fd);
+		if (status_fd >= 0) close(status_fd);
+		if (cgroup_fd >= 0) close(cgroup_fd);
+		struct init_fds fds = { syncp[0], reportp[1], outp[1], errp[1] };
+		init_main(&cfg, &fds, argc, argv);
+	}
+	close(outp[1]); close(errp[1]); close(syncp[0]); close(reportp[1]);
+	if (cgroup_fd >= 0) close(cgroup_fd);
+	place_in_cgroups(init);
+	if (write_all(syncp[1], "x", 1) < 0)
+		fail_errno("release", "init");
+	close(syncp[1]);
+
+	char msg[1024];
+	size_t mlen = 0;
+	for (;;) {
+		ssize_t n = read(reportp[0], msg + mlen, sizeof msg - 1 - mlen);
+		if (n > 0 && mlen + (size_t)n < sizeof msg - 1) {
+			mlen += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	msg[mlen] = 0;
+	close(reportp[0]);
+	if (mlen) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		fail(msg);
+	}
+	uint64_t started = now_ms();
+	write_pids(init, started);
+
+	char ok[64];
+	snprintf(ok, sizeof ok, "%d %d", (int)init, (int)getpid());
+	report("ok", ok);
+	if (status_fd >= 0)
+		close(status_fd);
+	status_fd = -1;
+
+	int status = pump(init, outp[0], errp[0], &lf);
+	write_exit(status, started, oom_before, &lf);
+	return 0;
+}

@@ -1,0 +1,256 @@
+#define _GNU_SOURCE
+#include "rootfs.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define RESOLVE_NO_MAGICLINKS_ 0x02
+#define RESOLVE_IN_ROOT_ 0x10
+
+struct open_how_ {
+	uint64_t flags, mode, resolve;
+};
+
+static int fail(char *err, size_t len, const char *what, const char *path, int e)
+{
+	snprintf(err, len, "%s %s: %s", what, path, strerror(e));
+	return -1;
+}
+
+/* Opens rel (relative to the rootfs) as if the rootfs were "/": ".." and symlinks stay inside. */
+static int open_in_root(int rootfd, const char *rel, int flags)
+{
+	struct open_how_ how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				 .resolve = RESOLVE_IN_ROOT_ | RESOLVE_NO_MAGICLINKS_ };
+	return (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
+}
+
+/* Returns an O_PATH fd for target inside the rootfs, creating missing directories (and, when
+ * is_dir is 0, an empty file as the last component). */
+static int ensure_in_root(int rootfd, const char *target, int is_dir)
+{
+	while (*target == '/')
+		target++;
+	int fd = open_in_root(rootfd, target, O_PATH);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char buf[4096];
+	size_t len = strlen(target);
+	if (len >= sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, target, len + 1);
+	for (size_t i = 0; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != 0)
+			continue;
+		int last = buf[i] == 0;
+		char saved = buf[i];
+		buf[i] = 0;
+		int probe = open_in_root(rootfd, buf, O_PATH);
+		if (probe >= 0) {
+			close(probe);
+		} else if (errno == ENOENT) {
+			char *slash = strrchr(buf, '/');
+			const char *name = slash ? slash + 1 : buf;
+			if (slash)
+				*slash = 0;
+			int parent = open_in_root(rootfd, slash ? buf : "", O_PATH | O_DIRECTORY);
+			if (slash)
+				*slash = '/';
+			if (parent < 0)
+				return -1;
+			int rc;
+			if (!last || is_dir) {
+				rc = mkdirat(parent, name, 0755);
+			} else {
+				rc = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (rc >= 0)
+					close(rc);
+			}
+			int e = errno;
+			close(parent);
+			if (rc < 0 && e != EEXIST) {
+				errno = e;
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+		buf[i] = saved;
+	}
+	return open_in_root(rootfd, target, O_PATH);
+}
+
+/* Mounts onto target inside the rootfs through its fd, never through a path the container controls. */
+static int mount_at(int rootfd, const char *target, int is_dir, const char *src, const char *fstype,
+		    unsigned long flags, const char *data, char *err, size_t errlen)
+{
+	int fd = ensure_in_root(rootfd, target, is_dir);
+	if (fd < 0)
+		return fail(err, errlen, "create mount point", target, errno);
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int rc = mount(src, proc, fstype, flags, data);
+	int e = errno;
+	close(fd);
+	if (rc < 0)
+		return fail(err, errlen, fstype ? fstype : "bind mount on", target, e);
+	return 0;
+}
+
+/* Remounts the mount at target read-only, keeping the per-mount flags given. */
+static int remount_ro(int rootfd, const char *target, unsigned long keep, char *err, size_t errlen)
+{
+	int fd = open_in_root(rootfd, target + (*target == '/'), O_PATH);
+	if (fd < 0)
+		return fail(err, errlen, "open for read-only remount", target, errno);
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int rc = mount(NULL, proc, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL);
+	int e = errno;
+	close(fd);
+	return rc < 0 ? fail(err, errlen, "read-only remount", target, e) : 0;
+}
+
+static int mount_overlay(const struct config *c, char *err, size_t errlen)
+{
+	char opts[4096];
+	size_t off = 0;
+	int n = snprintf(opts, sizeof opts, "lowerdir=");
+	off = (size_t)n;
+	for (size_t i = 0; i < c->n_lower; i++) {
+		n = snprintf(opts + off, sizeof opts - off, "%s%s", i ? ":" : "", c->lower[i]);
+		if (n < 0 || (size_t)n >= sizeof opts - off)
+			return fail(err, errlen, "overlay options", "(too long for one page)", E2BIG);
+		off += (size_t)n;
+	}
+	n = snprintf(opts + off, sizeof opts - off, ",upperdir=%s,workdir=%s", c->upper, c->work);
+	if (n < 0 || (size_t)n >= sizeof opts - off)
+		return fail(err, errlen, "overlay options", "(too long for one page)", E2BIG);
+	if (mount("overlay", c->rootfs, "overlay", 0, opts) < 0)
+		return fail(err, errlen, "mount overlay on", c->rootfs, errno);
+	return 0;
+}
+
+struct devnode {
+	const char *name;
+	unsigned maj, min;
+};
+
+static const struct devnode devnodes[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+static const char *const devlinks[][2] = {
+	{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
+	{ "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
+};
+
+static int setup_dev(int rootfd, char *err, size_t errlen)
+{
+	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", err, errlen))
+		return -1;
+	int devfd = open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
+	if (devfd < 0)
+		return fail(err, errlen, "open", "/dev", errno);
+	for (size_t i = 0; i < sizeof devnodes / sizeof *devnodes; i++) {
+		if (mknodat(devfd, devnodes[i].name, S_IFCHR | 0666, makedev(devnodes[i].maj, devnodes[i].min)) < 0) {
+			int e = errno;
+			close(devfd);
+			return fail(err, errlen, "mknod /dev/", devnodes[i].name, e);
+		}
+	}
+	for (size_t i = 0; i < sizeof devlinks / sizeof *devlinks; i++) {
+		if (symlinkat(devlinks[i][0], devfd, devlinks[i][1]) < 0) {
+			int e = errno;
+			close(devfd);
+			return fail(err, errlen, "symlink /dev/", devlinks[i][1], e);
+		}
+	}
+	close(devfd);
+	if (mount_at(rootfd, "dev/pts", 1, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5", err, errlen))
+		return -1;
+	if (mount_at(rootfd, "dev/shm", 1, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err, errlen))
+		return -1;
+	if (mount_at(rootfd, "dev/mqueue", 1, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int setup_sys(int rootfd, int new_net, char *err, size_t errlen)
+{
+	unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	if (new_net)
+		return mount_at(rootfd, "sys", 1, "sysfs", "sysfs", flags, NULL, err, errlen);
+	/* Sharing the host's network namespace: sysfs cannot be mounted anew, bind the host's read-only. */
+	if (mount_at(rootfd, "sys", 1, "/sys", NULL, MS_BIND | MS_REC, NULL, err, errlen))
+		return -1;
+	return remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, err, errlen);
+}
+
+static int setup_binds(const struct config *c, int rootfd, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->n_binds; i++) {
+		const struct bind_mount *b = &c->binds[i];
+		if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err, errlen))
+			return -1;
+		if (b->read_only && remount_ro(rootfd, b->target, 0, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int pivot(const char *rootfs, char *err, size_t errlen)
+{
+	if (chdir(rootfs) < 0)
+		return fail(err, errlen, "chdir", rootfs, errno);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(err, errlen, "pivot_root", rootfs, errno);
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(err, errlen, "detach old root of", rootfs, errno);
+	if (chdir("/") < 0)
+		return fail(err, errlen, "chdir", "/", errno);
+	return 0;
+}
+
+int rootfs_setup(const struct config *c, char *err, size_t errlen)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail(err, errlen, "make mounts private", "/", errno);
+	if (mount_overlay(c, err, errlen))
+		return -1;
+	int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return fail(err, errlen, "open rootfs", c->rootfs, errno);
+	int rc = -1;
+	if (mount_at(rootfd, "proc", 1, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, errlen))
+		goto out;
+	if (setup_dev(rootfd, err, errlen))
+		goto out;
+	if (setup_sys(rootfd, c->new_net, err, errlen))
+		goto out;
+	if (setup_binds(c, rootfd, err, errlen))
+		goto out;
+	int cwd = ensure_in_root(rootfd, c->cwd, 1);
+	if (cwd < 0) {
+		fail(err, errlen, "create working directory", c->cwd, errno);
+		goto out;
+	}
+	close(cwd);
+	rc = pivot(c->rootfs, err, errlen);
+out:
+	close(rootfd);
+	return rc;
+}

@@ -1,0 +1,13 @@
+/* Builds the container's filesystem view inside its new mount namespace: overlay root, /proc,
+ * minimal /dev, /sys (read-only), bind mounts, then pivot_root. Mount targets are resolved inside
+ * the rootfs (openat2 RESOLVE_IN_ROOT), so a symlink in an image cannot send a mount to the host. */
+#ifndef POCKER_ROOTFS_H
+#define POCKER_ROOTFS_H
+
+#include "config.h"
+#include <stddef.h>
+
+/* Mounts everything and pivots into the rootfs. Returns 0, or -1 with a message in err. */
+int rootfs_setup(const struct config *c, char *err, size_t errlen);
+
+#endif

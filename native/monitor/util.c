@@ -1,0 +1,155 @@
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void write_str(int fd, const char *s)
+{
+	(void)write_all(fd, s, strlen(s));
+}
+
+int write_file_atomic(const char *path, const char *content, size_t len)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp)
+		return -ENAMETOOLONG;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int rc = write_all(fd, content, len);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+int write_file(const char *path, const char *content)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = write_all(fd, content, strlen(content));
+	close(fd);
+	return rc;
+}
+
+ssize_t read_file(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t off = 0;
+	while (off + 1 < cap) {
+		ssize_t n = read(fd, buf + off, cap - 1 - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = 0;
+	close(fd);
+	return (ssize_t)off;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (read_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* After ") " comes field 3 (state); the start time is field 22. */
+	int field = 2;
+	for (; *p; p++) {
+		if (*p == ' ') {
+			field++;
+			if (field == 22)
+				return strtoull(p + 1, NULL, 10);
+		}
+	}
+	return 0;
+}
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+char *fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[21];
+	int i = 0;
+	do {
+		tmp[i++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	int j = 0;
+	while (i)
+		buf[j++] = tmp[--i];
+	buf[j] = 0;
+	return buf;
+}
+
+uint64_t read_keyed_counter(const char *path, const char *key)
+{
+	char buf[2048];
+	if (!path || !*path || read_file(path, buf, sizeof buf) <= 0)
+		return 0;
+	size_t klen = strlen(key);
+	for (char *line = buf; line && *line;) {
+		char *nl = strchr(line, '\n');
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			return strtoull(line + klen + 1, NULL, 10);
+		line = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+void set_cmdline(int argc, char **argv, const char *title)
+{
+	if (argc < 1)
+		return;
+	char *start = argv[0];
+	char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	size_t room = (size_t)(end - start);
+	memset(start, 0, room);
+	size_t n = strlen(title);
+	memcpy(start, title, n < room ? n : room);
+}

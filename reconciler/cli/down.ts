@@ -1,0 +1,28 @@
+import { createLogger } from '../log/logger.js';
+import { GLOBAL_HELP, parseCommand } from './options.js';
+import { printPass } from './reconcile.js';
+
+export const DOWN_HELP = `Usage: pocker down [--dir DIR] [--dry-run]
+
+Stops and removes every container whose spec came from --dir (as if the dir were empty), with
+everything they own: cgroups, writable layers, logs, state. Containers of other dirs are untouched.
+The spec files are not changed: the next "pocker reconcile --once" starts them again.
+
+Options:
+  --dry-run   print what would be removed
+
+${GLOBAL_HELP}`;
+
+export async function main(args: string[]): Promise<number> {
+  const cmd = parseCommand(args, { 'dry-run': { type: 'boolean' } });
+  if (cmd.values.help) {
+    console.log(DOWN_HELP);
+    return 0;
+  }
+  const log = await createLogger(cmd.logLevel);
+  const { downSource } = await import('../controller/once.js');
+  const dryRun = !!cmd.values['dry-run'];
+  const result = await downSource({ dir: cmd.dir, dirs: cmd.dirs, dryRun, log });
+  printPass(result, dryRun, (s) => console.log(s));
+  return result.ok ? 0 : 1;
+}

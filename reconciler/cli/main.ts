@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+import { GLOBAL_HELP, UsageError } from './options.js';
+
+const VERSION = '0.1.0';
+
+export const MAIN_HELP = `pocker — declarative container reconciler for one Linux host
+
+Usage: pocker <command> [options]
+
+Commands:
+  reconcile --once   converge the containers of --dir to its specs, once
+  ps                 list containers and their limits
+  validate [FILE...] check spec files (host-independent)
+  down               stop and remove every container of --dir
+
+Run "pocker <command> --help" for a command's options.
+
+${GLOBAL_HELP}
+  --version             print the version`;
+
+type CommandModule = { main(args: string[]): Promise<number> };
+
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  reconcile: () => import('./reconcile.js'),
+  ps: () => import('./ps.js'),
+  validate: () => import('./validate.js'),
+  down: () => import('./down.js'),
+};
+
+/** Runs the CLI and returns the exit status. */
+export async function run(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '-h' || verb === '--help' || verb === 'help') {
+    console.log(MAIN_HELP);
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === '--version' || verb === 'version') {
+    console.log(VERSION);
+    return 0;
+  }
+  const load = COMMANDS[verb];
+  if (!load) {
+    console.error(`pocker: unknown command "${verb}" (see pocker --help)`);
+    return 2;
+  }
+  try {
+    return await (await load()).main(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`pocker ${verb}: ${e.message} (see pocker ${verb} --help)`);
+      return 2;
+    }
+    const err = e as Error & { code?: string };
+    console.error(`pocker ${verb}: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+    return 1;
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,64 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
+
+/** Default spec directory. */
+export const DEFAULT_SPEC_DIR = '/etc/pocker.d';
+
+/** A usage error: printed with a hint to --help, exit code 2. */
+export class UsageError extends Error {}
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS = {
+  dir: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'cgroup-parent': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Help text for the global options. */
+export const GLOBAL_HELP = `Global options:
+  --dir DIR             spec directory (default ${DEFAULT_SPEC_DIR})
+  --state-dir DIR       per-container records, tmpfs (default ${DEFAULT_DIRS.stateDir})
+  --data-dir DIR        layers, writable layers and logs (default ${DEFAULT_DIRS.dataDir})
+  --cgroup-parent PATH  cgroup holding all pocker cgroups, relative to each hierarchy root (default ${DEFAULT_DIRS.cgroupParent})
+  --log-level LEVEL     ${LOG_LEVELS.join('|')} (default: info, or warn when stderr is a terminal); JSON logs go to stderr
+  -h, --help            show help`;
+
+/** Parsed command line of one command. */
+export interface Parsed<V> {
+  values: V;
+  positionals: string[];
+  dir: string;
+  dirs: InstanceDirs;
+  logLevel: LogLevel;
+}
+
+/** Parses argv with the global options plus the command's own; unknown options are usage errors. */
+export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], own: O, allowPositionals = false) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...own }, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const level = (v['log-level'] as string | undefined) ?? (process.stderr.isTTY ? 'warn' : 'info');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  for (const k of ['dir', 'state-dir', 'data-dir', 'cgroup-parent'] as const) {
+    if (v[k] === '') throw new UsageError(`--${k} must not be empty`);
+  }
+  return {
+    values: parsed.values,
+    positionals: parsed.positionals,
+    dir: (v.dir as string | undefined) ?? DEFAULT_SPEC_DIR,
+    dirs: {
+      stateDir: (v['state-dir'] as string | undefined) ?? DEFAULT_DIRS.stateDir,
+      dataDir: (v['data-dir'] as string | undefined) ?? DEFAULT_DIRS.dataDir,
+      cgroupParent: (v['cgroup-parent'] as string | undefined) ?? DEFAULT_DIRS.cgroupParent,
+    },
+    logLevel: level as LogLevel,
+  };
+}

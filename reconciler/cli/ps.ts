@@ -1,0 +1,104 @@
+import { stateOf, type ActualContainer } from '../observe/types.js';
+import type { Limits } from '../plan/limits.js';
+import { formatBytes } from '../spec/quantity.js';
+import { formatDuration } from '../spec/duration.js';
+import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
+import { table } from './table.js';
+
+export const PS_HELP = `Usage: pocker ps [-o table|json]
+
+Lists every container of this pocker instance (all spec dirs): state, pid of the init (PID 1
+inside, as Docker's State.Pid), uptime, and the limits read back from the kernel's cgroups.
+
+Options:
+  -o, --output FORMAT   table (default) or json
+
+${GLOBAL_HELP}`;
+
+/** One row of `ps`, also the JSON shape of `ps -o json`. */
+export interface PsEntry {
+  name: string;
+  state: string;
+  pid: number | null;
+  monitorPid: number | null;
+  startedAt: string | null;
+  uptimeSeconds: number | null;
+  restartCount: number;
+  lastExit: { exitCode: number; signal: number; oomKilled: boolean; finishedAt: string } | null;
+  limits: { cpus: number | null; cpuset: string | null; memory: number | null; memsw: number | null; pids: number | null } | null;
+  source: string | null;
+}
+
+function limitsView(l: Limits | null): PsEntry['limits'] {
+  if (!l) return null;
+  const n = (v: number | 'max'): number | null => (v === 'max' ? null : v);
+  return {
+    cpus: l.cpuQuotaUs === 'max' ? null : Math.round((l.cpuQuotaUs / l.cpuPeriodUs) * 1000) / 1000,
+    cpuset: l.cpusetCpus || null,
+    memory: n(l.memory),
+    memsw: n(l.memsw),
+    pids: n(l.pids),
+  };
+}
+
+function describeState(a: ActualContainer): string {
+  const s = stateOf(a);
+  if (s !== 'exited') return s;
+  const e = a.exit!;
+  if (e.oomKilled) return 'exited (OOM-killed)';
+  if (e.signal) return `exited (signal ${e.signal})`;
+  return `exited (${e.exitCode})`;
+}
+
+export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
+  const running = stateOf(a) === 'running';
+  const r = a.record;
+  return {
+    name: a.name,
+    state: describeState(a),
+    pid: running ? a.pids!.initPid : null,
+    monitorPid: a.monitorAlive ? a.pids!.monitorPid : null,
+    startedAt: running ? new Date(a.pids!.startedAtMs).toISOString() : null,
+    uptimeSeconds: running ? Math.max(0, Math.round((now - a.pids!.startedAtMs) / 1000)) : null,
+    restartCount: r?.restartCount ?? 0,
+    lastExit: a.exit ? { exitCode: a.exit.exitCode, signal: a.exit.signal, oomKilled: a.exit.oomKilled, finishedAt: new Date(a.exit.finishedAtMs).toISOString() } : null,
+    limits: limitsView(a.limits),
+    source: r ? `${r.source.dir}/${r.source.file}` : null,
+  };
+}
+
+export async function main(args: string[]): Promise<number> {
+  const cmd = parseCommand(args, { output: { type: 'string', short: 'o' } });
+  if (cmd.values.help) {
+    console.log(PS_HELP);
+    return 0;
+  }
+  const format = cmd.values.output ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError('-o must be table or json');
+  const { NodeHost } = await import('../runtime/nodeHost.js');
+  const { detectDriver } = await import('../runtime/cgroups/detect.js');
+  const { observe } = await import('../observe/observe.js');
+  const host = new NodeHost();
+  const actual = observe(host, cmd.dirs, detectDriver(host, cmd.dirs.cgroupParent));
+  const entries = [...actual.containers.values()].map((a) => psEntry(a));
+  if (format === 'json') {
+    console.log(JSON.stringify(entries, null, 2));
+    return 0;
+  }
+  const dash = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : String(v));
+  const rows = entries.map((e) => [
+    e.name,
+    e.state,
+    dash(e.pid),
+    e.uptimeSeconds === null ? '-' : formatDuration(e.uptimeSeconds * 1000),
+    dash(e.limits?.cpus),
+    dash(e.limits?.cpuset),
+    e.limits?.memory == null ? '-' : formatBytes(e.limits.memory),
+    e.limits?.memsw == null ? '-' : formatBytes(e.limits.memsw),
+    dash(e.limits?.pids),
+    String(e.restartCount),
+    dash(e.source),
+  ]);
+  console.log(table(['NAME', 'STATE', 'PID', 'UPTIME', 'CPUS', 'CPUSET', 'MEMORY', 'MEMSW', 'PIDS', 'RESTARTS', 'SOURCE'], rows));
+  return 0;
+}

@@ -1,0 +1,50 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The functions of the node-addon-api addon (native/addon). */
+export interface NativeAddon {
+  /** pipe2(O_CLOEXEC): [read, write]. */
+  pipe(): [number, number];
+  close(fd: number): void;
+  /** posix_spawn in a new session with fds as 0..n-1 and all others closed; returns the pid. */
+  spawn(path: string, argv: string[], env: string[], fds: number[]): number;
+  /** waitpid; null with noHang when still running. */
+  waitpid(pid: number, noHang?: boolean): { exitCode: number | null; signal: number | null } | null;
+  pidfdOpen(pid: number): number;
+  /** false when the process is already gone. */
+  pidfdSendSignal(pidfd: number, signal: number): boolean;
+  /** Calls cb on the event loop whenever fd is readable; returns stop(). */
+  watchReadable(fd: number, cb: () => void): () => void;
+}
+
+let root: string | undefined;
+
+/** The package root (the directory holding package.json), from the compiled or source location. */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  root = dir;
+  return dir;
+}
+
+/** Path of the static monitor binary (override with POCKER_MONITOR for tests of other builds). */
+export function monitorBinary(): string {
+  return process.env.POCKER_MONITOR ?? join(packageRoot(), 'native', 'build', 'pocker-monitor');
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the addon on first use (commands that do not touch the kernel never load it). */
+export function native(): NativeAddon {
+  if (!addon) {
+    const path = join(packageRoot(), 'native', 'build', 'Release', 'pocker.node');
+    if (!existsSync(path)) {
+      throw Object.assign(new Error(`native addon missing at ${path}: run "npm run build:native"`), { code: 'POCKER_NATIVE_MISSING', path });
+    }
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  }
+  return addon;
+}

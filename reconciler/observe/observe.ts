@@ -1,0 +1,56 @@
+import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { HostReader } from '../runtime/host.js';
+import { containerPaths, containersDataDir, type InstanceDirs } from '../state/layout.js';
+import { parseContainerRecord, parseExitRecord, parsePidsRecord, type PidsRecord } from '../state/records.js';
+import type { ActualContainer, ActualSet } from './types.js';
+
+const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function alive(host: HostReader, pid: number, startTime: number): boolean {
+  return host.procStartTime(pid) === startTime;
+}
+
+/** Observes one container from its records and the kernel; null when it has no state at all. */
+export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, name: string): ActualContainer | null {
+  const paths = containerPaths(dirs, name);
+  const recordText = host.readFile(paths.record);
+  const pidsText = host.readFile(paths.pids);
+  if (recordText === null && pidsText === null) return null;
+  let pids: PidsRecord | null = null;
+  if (pidsText !== null) {
+    const p = parsePidsRecord(pidsText);
+    if ('value' in p) pids = p.value;
+  }
+  const exitText = host.readFile(paths.exit);
+  const exitParsed = exitText === null ? null : parseExitRecord(exitText);
+  const parsed = recordText === null ? { problem: 'record.json is missing' } : parseContainerRecord(recordText);
+  return {
+    name,
+    record: 'value' in parsed && parsed.value.name === name ? parsed.value : null,
+    ...('problem' in parsed ? { recordProblem: parsed.problem } : 'value' in parsed && parsed.value.name !== name ? { recordProblem: `record names "${parsed.value.name}"` } : {}),
+    pids,
+    exit: exitParsed && 'value' in exitParsed ? exitParsed.value : null,
+    initAlive: !!pids && alive(host, pids.initPid, pids.initStart),
+    monitorAlive: !!pids && alive(host, pids.monitorPid, pids.monitorStart),
+    limits: driver.read(name, host),
+  };
+}
+
+/**
+ * Observes every container of this instance: the state dir lists them, the kernel says which
+ * processes live and what their cgroups hold. Names with a cgroup or a writable layer but no
+ * state are reported as leftovers.
+ */
+export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver): ActualSet {
+  const containers = new Map<string, ActualContainer>();
+  const names = (host.readDir(dirs.stateDir) ?? []).filter((n) => NAME.test(n)).sort();
+  for (const name of names) {
+    const a = observeContainer(host, dirs, driver, name);
+    if (a) containers.set(name, a);
+  }
+  const leftovers = new Set<string>();
+  for (const n of [...driver.list(host), ...(host.readDir(containersDataDir(dirs)) ?? []).filter((x) => NAME.test(x)), ...names]) {
+    if (!containers.has(n)) leftovers.add(n);
+  }
+  return { containers, leftovers: [...leftovers].sort() };
+}

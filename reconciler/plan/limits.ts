@@ -1,0 +1,85 @@
+import type { Resources } from '../spec/types.js';
+
+/** "No limit", as cgroup v2 writes it; v1 values at or above UNLIMITED_THRESHOLD read as this. */
+export type Unlimited = 'max';
+
+/**
+ * Cgroup limits in the canonical form the kernel holds them, independent of the cgroup version:
+ * what the planner compares, what drivers write and read back.
+ */
+export interface Limits {
+  /** CFS quota per period in µs, or max. */
+  cpuQuotaUs: number | Unlimited;
+  /** CFS period in µs. */
+  cpuPeriodUs: number;
+  /** Canonical CPU list; "" means "inherit the parent's" (cgroup v2 only). */
+  cpusetCpus: string;
+  /** Memory limit in bytes, page-aligned, or max. */
+  memory: number | Unlimited;
+  /** Memory+swap limit in bytes, page-aligned, or max (v2 stores memory.swap.max = memsw - memory). */
+  memsw: number | Unlimited;
+  /** Process limit, or max. */
+  pids: number | Unlimited;
+}
+
+/** Host facts the canonical form depends on. Gathered once per pass by the runtime; pure data. */
+export interface LimitFacts {
+  /** Kernel page size: memory limits round down to it. */
+  pageSize: number;
+  /** CFS period pocker uses. */
+  cpuPeriodUs: number;
+  /** What an unset cpuset means on this host: the parent's CPU list (v1) or "" (v2: inherit). */
+  defaultCpuset: string;
+  /** Swap accounting is on; without it memsw always equals memory. */
+  memswSupported: boolean;
+}
+
+/** v1 files report "unlimited" as a huge page-aligned number; anything at or above this is max. */
+export const UNLIMITED_THRESHOLD = 2 ** 60;
+
+/** The CFS period pocker writes (the kernel default). */
+export const DEFAULT_CPU_PERIOD_US = 100_000;
+
+/** The kernel's smallest CFS quota. */
+export const MIN_CPU_QUOTA_US = 1000;
+
+function pageAlign(bytes: number, pageSize: number): number {
+  return Math.floor(bytes / pageSize) * pageSize;
+}
+
+/** The limits a container's resources mean on this host, exactly as the kernel will hold them. */
+export function desiredLimits(r: Resources, f: LimitFacts): Limits {
+  const memory = r.memory === undefined ? 'max' : pageAlign(r.memory, f.pageSize);
+  let memsw: number | Unlimited;
+  if (memory === 'max') memsw = 'max';
+  else if (!f.memswSupported) memsw = memory;
+  else if (r.memsw === 'unlimited') memsw = 'max';
+  else if (r.memsw === undefined) memsw = memory;
+  else memsw = Math.max(pageAlign(r.memsw, f.pageSize), memory);
+  return {
+    cpuQuotaUs: r.cpus === undefined ? 'max' : Math.max(MIN_CPU_QUOTA_US, Math.round(r.cpus * f.cpuPeriodUs)),
+    cpuPeriodUs: f.cpuPeriodUs,
+    cpusetCpus: r.cpuset ?? f.defaultCpuset,
+    memory,
+    memsw,
+    pids: r.pids ?? 'max',
+  };
+}
+
+/** The limit fields whose values differ. */
+export function limitDiff(want: Limits, have: Limits): Array<keyof Limits> {
+  return (Object.keys(want) as Array<keyof Limits>).filter((k) => want[k] !== have[k]);
+}
+
+/** Human form of one limit value for messages (`64Mi`, `max`, `50000/100000`). */
+export function formatLimit(key: keyof Limits, l: Limits): string {
+  const v = l[key];
+  if (v === 'max') return 'max';
+  if (key === 'cpusetCpus') return v === '' ? '(inherit)' : String(v);
+  if ((key === 'memory' || key === 'memsw') && typeof v === 'number') {
+    const mi = v / 2 ** 20;
+    return Number.isInteger(mi) ? `${mi}Mi` : `${v}`;
+  }
+  if (key === 'cpuQuotaUs') return `${v}/${l.cpuPeriodUs}µs`;
+  return String(v);
+}

@@ -1,0 +1,111 @@
+import { stateOf, type ActualContainer, type ActualSet } from '../observe/types.js';
+import { stableJson } from '../spec/hash.js';
+import type { DirLoad } from '../spec/load.js';
+import type { DesiredContainer, UserSpec } from '../spec/types.js';
+import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from './limits.js';
+import type { Action, Plan, PlanProblem } from './types.js';
+
+/** Everything one planning pass looks at. Pure data: planning does no I/O. */
+export interface PlanInput {
+  /** The spec dir as given; the pass owns exactly the containers whose record names it. */
+  source: string;
+  load: Pick<DirLoad, 'status' | 'statusError' | 'files' | 'desired' | 'failedFiles'>;
+  actual: ActualSet;
+  facts: LimitFacts;
+  /** Remove containers even when the spec dir is empty. */
+  allowEmpty: boolean;
+}
+
+/** Spec fields the running process has already seen: changing any of them recreates. */
+export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts'] as const;
+
+/** User-spec fields that differ and force a recreate. */
+export function recreateFields(was: UserSpec, now: UserSpec): string[] {
+  return RECREATE_FIELDS.filter((f) => stableJson(was[f]) !== stableJson(now[f]));
+}
+
+/** Whether the restart policy asks for another run after this exit (null = exit unknown). */
+export function wantsRestart(policy: DesiredContainer['spec']['restart'], exit: ActualContainer['exit']): boolean {
+  if (policy === 'always') return true;
+  if (policy === 'never') return false;
+  return !exit || exit.exitCode !== 0 || exit.signal !== 0 || exit.oomKilled;
+}
+
+function describeExit(a: ActualContainer): string {
+  const e = a.exit;
+  if (!e) return 'stopped without an exit record';
+  if (e.oomKilled) return `was OOM-killed (exit ${e.exitCode})`;
+  if (e.signal) return `was killed by signal ${e.signal}`;
+  return `exited with code ${e.exitCode}`;
+}
+
+function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
+  const name = d.spec.name;
+  if (!a) return { kind: 'create', name, desired: d, reason: 'new spec' };
+  const state = stateOf(a);
+  if (state === 'corrupt') {
+    return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: `state record unreadable (${a.recordProblem ?? 'missing'}); replacing` };
+  }
+  const rec = a.record!;
+  if (rec.source.dir !== input.source) {
+    return { name, severity: 'error', message: `container "${name}" belongs to ${rec.source.dir}/${rec.source.file}; ${d.source.dir}/${d.source.file} cannot take it over` };
+  }
+  const changed = recreateFields(rec.user, d.user);
+  if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, changed, reason: `changed: ${changed.join(', ')}` };
+  if (state === 'creating') {
+    return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
+  }
+  if (state === 'exited' || state === 'lost') {
+    if (wantsRestart(d.spec.restart, a.exit)) return { kind: 'restart', name, desired: d, actual: a, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
+    return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
+  }
+  const limits = desiredLimits(d.spec.resources, input.facts);
+  if (!a.limits) return { kind: 'recreate', name, desired: d, actual: a, changed: ['cgroup'], reason: 'its cgroup is missing' };
+  const diff = limitDiff(limits, a.limits);
+  const sameRecord = rec.hash === d.hash && rec.phase === 'created' && stableJson(rec.source) === stableJson(d.source);
+  if (diff.length === 0 && sameRecord) return { kind: 'none', name, reason: 'up to date' };
+  const reason = diff.length
+    ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
+    : 'spec changed in fields that need no restart';
+  return { kind: 'update', name, desired: d, actual: a, limits, changed: diff, reason };
+}
+
+function isAction(x: Action | PlanProblem): x is Action {
+  return 'kind' in x;
+}
+
+/**
+ * Plans one pass: for every spec of this source, create/update/recreate/restart/none; for every
+ * container of this source without a spec, remove — unless its file failed to load, the spec dir
+ * is missing or unreadable, or it is empty without allowEmpty. Deterministic: sorted by name.
+ */
+export function plan(input: PlanInput): Plan {
+  const actions: Action[] = [];
+  const problems: PlanProblem[] = [];
+  const wanted = new Set<string>();
+  for (const d of input.load.desired) {
+    wanted.add(d.spec.name);
+    const r = planOne(d, input.actual.containers.get(d.spec.name), input);
+    if (isAction(r)) actions.push(r);
+    else problems.push(r);
+  }
+  const mayRemove = input.load.status === 'ok' && (input.load.files.length > 0 || input.allowEmpty);
+  if (input.load.status !== 'ok') {
+    problems.push({ severity: 'error', message: `spec dir unusable (${input.load.statusError ?? input.load.status}): nothing is removed` });
+  }
+  let keptForEmpty = 0;
+  for (const a of input.actual.containers.values()) {
+    if (wanted.has(a.name) || !a.record || a.record.source.dir !== input.source) continue;
+    if (input.load.failedFiles.has(a.record.source.file)) {
+      actions.push({ kind: 'none', name: a.name, reason: `spec file ${a.record.source.file} has errors; keeping the container as it is` });
+    } else if (!mayRemove) {
+      if (input.load.status === 'ok') keptForEmpty++;
+      actions.push({ kind: 'none', name: a.name, reason: 'spec dir is empty or unusable; not removing (use --allow-empty)' });
+    } else {
+      actions.push({ kind: 'remove', name: a.name, actual: a, reason: `no spec any more (was ${a.record.source.file})` });
+    }
+  }
+  if (keptForEmpty) problems.push({ severity: 'warning', message: `spec dir ${input.source} has no spec files: ${keptForEmpty} container(s) kept; pass --allow-empty to remove them` });
+  actions.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return { actions, problems };
+}

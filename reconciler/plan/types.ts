@@ -1,0 +1,72 @@
+import type { ActualContainer } from '../observe/types.js';
+import type { DesiredContainer } from '../spec/types.js';
+import type { Limits } from './limits.js';
+
+/** What the plan does to one container. */
+export type ActionKind = 'create' | 'update' | 'recreate' | 'restart' | 'remove' | 'none';
+
+interface ActionBase {
+  kind: ActionKind;
+  name: string;
+  /** Human-readable why, shown by --dry-run and in logs. */
+  reason: string;
+}
+
+/** Start a container that does not exist (cleaning up leftovers of the same name first). */
+export interface CreateAction extends ActionBase {
+  kind: 'create';
+  desired: DesiredContainer;
+}
+
+/** Change a running container in place: same process, new limits and/or a new record. */
+export interface UpdateAction extends ActionBase {
+  kind: 'update';
+  desired: DesiredContainer;
+  actual: ActualContainer;
+  /** Limits to write (the whole desired set; only `changed` differ). */
+  limits: Limits;
+  changed: Array<keyof Limits>;
+}
+
+/** Replace a container: anything the running process already saw changed. */
+export interface RecreateAction extends ActionBase {
+  kind: 'recreate';
+  desired: DesiredContainer;
+  actual: ActualContainer;
+  /** Spec fields that changed. */
+  changed: string[];
+}
+
+/** Start the same spec again after the workload exited (restart policy), keeping the writable layer. */
+export interface RestartAction extends ActionBase {
+  kind: 'restart';
+  desired: DesiredContainer;
+  actual: ActualContainer;
+}
+
+/** Stop and delete a container whose spec is gone. */
+export interface RemoveAction extends ActionBase {
+  kind: 'remove';
+  actual: ActualContainer;
+}
+
+/** Nothing to do. */
+export interface NoneAction extends ActionBase {
+  kind: 'none';
+}
+
+export type Action = CreateAction | UpdateAction | RecreateAction | RestartAction | RemoveAction | NoneAction;
+
+/** A problem the plan found that is not an action (reported; the container is left alone). */
+export interface PlanProblem {
+  name?: string;
+  message: string;
+  /** error: the pass fails (exit non-zero); warning: reported only. */
+  severity: 'error' | 'warning';
+}
+
+/** The result of planning one pass. */
+export interface Plan {
+  actions: Action[];
+  problems: PlanProblem[];
+}

@@ -1,0 +1,200 @@
+import { join } from 'node:path';
+import { canonicalCpuList } from '../../spec/cpuset.js';
+import type { Limits } from '../../plan/limits.js';
+import { RuntimeError, describeError } from '../errors.js';
+import type { Host, HostReader } from '../host.js';
+import {
+  CONTAINER_CGROUP_NAME,
+  MONITORS_CGROUP,
+  killProcsIn,
+  parseMax,
+  sleep,
+  type CgroupDriver,
+  type CgroupFacts,
+  type CgroupPlacement,
+  type CgroupVersion,
+} from './driver.js';
+
+/** v1 controllers pocker uses; cpuacct is optional (accounting only). */
+export const V1_REQUIRED = ['cpu', 'cpuset', 'memory', 'pids'] as const;
+export const V1_OPTIONAL = ['cpuacct'] as const;
+
+/** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
+function freshLimits(defaultCpuset: string): Limits {
+  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max' };
+}
+
+const num = (v: number | 'max'): number => (v === 'max' ? Infinity : v);
+
+/**
+ * cgroup v1 driver; with `unified` set it is the hybrid driver: the init is also cloned into a
+ * controller-less cgroup2 directory, which gives race-free membership and cgroup.kill.
+ */
+export class V1Driver implements CgroupDriver {
+  readonly version: CgroupVersion;
+  private readonly hierarchies: string[];
+  private memsw: boolean | undefined;
+
+  constructor(
+    private readonly mounts: Map<string, string>,
+    readonly parent: string,
+    private readonly unified: string | null,
+  ) {
+    this.version = unified ? 'hybrid' : 'v1';
+    const wanted = [...V1_REQUIRED, ...V1_OPTIONAL].map((c) => mounts.get(c)).filter((m): m is string => !!m);
+    this.hierarchies = [...new Set(wanted)];
+  }
+
+  private ctrl(controller: string, name: string): string {
+    return join(this.mounts.get(controller)!, this.parent, name);
+  }
+
+  private unifiedDir(name: string): string | null {
+    return this.unified ? join(this.unified, this.parent, name) : null;
+  }
+
+  dirs(name: string): string[] {
+    const out = this.hierarchies.map((h) => join(h, this.parent, name));
+    const u = this.unifiedDir(name);
+    return u ? [...out, u] : out;
+  }
+
+  placement(name: string): CgroupPlacement {
+    const u = this.unifiedDir(name);
+    return {
+      procsFiles: this.hierarchies.map((h) => join(h, this.parent, name, 'cgroup.procs')),
+      ...(u ? { cgroup2Dir: u } : {}),
+      oomFile: join(this.ctrl('memory', name), 'memory.oom_control'),
+      monitorProcsFiles: this.dirs(MONITORS_CGROUP).map((d) => join(d, 'cgroup.procs')),
+    };
+  }
+
+  facts(host: HostReader): CgroupFacts {
+    const parentCpus = host.readFile(join(this.mounts.get('cpuset')!, this.parent, 'cpuset.cpus'));
+    const rootCpus = host.readFile(join(this.mounts.get('cpuset')!, 'cpuset.cpus')) ?? '';
+    return {
+      defaultCpuset: canonicalCpuList(parentCpus && parentCpus.trim() ? parentCpus : rootCpus),
+      memswSupported: this.memswSupported(host),
+    };
+  }
+
+  private memswSupported(host: HostReader): boolean {
+    return (this.memsw ??= host.kind(join(this.mounts.get('memory')!, 'memory.memsw.limit_in_bytes')) === 'file');
+  }
+
+  ensureParent(host: Host): void {
+    const cpusetRoot = this.mounts.get('cpuset')!;
+    const segments = this.parent.split('/').filter(Boolean);
+    // cpuset: every new level starts with empty cpus/mems; copy them down and let children inherit.
+    let dir = cpusetRoot;
+    for (const seg of segments) {
+      const child = join(dir, seg);
+      if (host.kind(child) !== 'dir') host.mkdir(child);
+      for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+        if (!(host.readFile(join(child, f)) ?? '').trim()) host.writeFile(join(child, f), (host.readFile(join(dir, f)) ?? '').trim() || '0');
+      }
+      if ((host.readFile(join(child, 'cgroup.clone_children')) ?? '').trim() !== '1') host.writeFile(join(child, 'cgroup.clone_children'), '1');
+      dir = child;
+    }
+    for (const h of this.hierarchies) if (h !== cpusetRoot && host.kind(join(h, this.parent)) !== 'dir') host.mkdir(join(h, this.parent));
+    if (this.unified && host.kind(join(this.unified, this.parent)) !== 'dir') host.mkdir(join(this.unified, this.parent));
+    for (const d of this.dirs(MONITORS_CGROUP)) if (host.kind(d) !== 'dir') host.mkdir(d);
+  }
+
+  create(name: string, limits: Limits, host: Host): void {
+    for (const d of this.dirs(name)) {
+      try {
+        host.mkdir(d);
+      } catch (e) {
+        throw new RuntimeError('CGROUP', `create cgroup ${d}: ${describeError(e)}`, { container: name, path: d, syscall: 'mkdir', cause: e });
+      }
+    }
+    this.update(name, limits, freshLimits(this.facts(host).defaultCpuset), host);
+  }
+
+  private write(name: string, controller: string, file: string, value: string, host: Host): void {
+    const path = join(this.ctrl(controller, name), file);
+    try {
+      host.writeFile(path, value);
+    } catch (e) {
+      throw new RuntimeError('CGROUP', `write ${value} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });
+    }
+  }
+
+  update(name: string, want: Limits, have: Limits, host: Host): void {
+    if (want.cpuPeriodUs !== have.cpuPeriodUs) this.write(name, 'cpu', 'cpu.cfs_period_us', String(want.cpuPeriodUs), host);
+    if (want.cpuQuotaUs !== have.cpuQuotaUs || want.cpuPeriodUs !== have.cpuPeriodUs) {
+      this.write(name, 'cpu', 'cpu.cfs_quota_us', want.cpuQuotaUs === 'max' ? '-1' : String(want.cpuQuotaUs), host);
+    }
+    if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset', 'cpuset.cpus', want.cpusetCpus, host);
+    const memSw = (): void => {
+      if (want.memsw !== have.memsw && this.memswSupported(host)) {
+        this.write(name, 'memory', 'memory.memsw.limit_in_bytes', want.memsw === 'max' ? '-1' : String(want.memsw), host);
+      }
+    };
+    const mem = (): void => {
+      if (want.memory !== have.memory) this.write(name, 'memory', 'memory.limit_in_bytes', want.memory === 'max' ? '-1' : String(want.memory), host);
+    };
+    // memsw >= memory must hold after every write: raise memsw first, lower memory first.
+    if (num(want.memsw) >= num(have.memory)) {
+      memSw();
+      mem();
+    } else {
+      mem();
+      memSw();
+    }
+    if (want.pids !== have.pids) this.write(name, 'pids', 'pids.max', want.pids === 'max' ? 'max' : String(want.pids), host);
+  }
+
+  read(name: string, host: HostReader): Limits | null {
+    const file = (c: string, f: string): string | null => host.readFile(join(this.ctrl(c, name), f));
+    const memory = parseMax(file('memory', 'memory.limit_in_bytes'));
+    if (memory === null) return null;
+    const memsw = this.memswSupported(host) ? parseMax(file('memory', 'memory.memsw.limit_in_bytes')) : memory;
+    return {
+      cpuQuotaUs: parseMax(file('cpu', 'cpu.cfs_quota_us')) ?? 'max',
+      cpuPeriodUs: Number(file('cpu', 'cpu.cfs_period_us') ?? 100_000),
+      cpusetCpus: canonicalCpuList(file('cpuset', 'cpuset.cpus') ?? ''),
+      memory,
+      memsw: memsw ?? 'max',
+      pids: parseMax(file('pids', 'pids.max')) ?? 'max',
+    };
+  }
+
+  async remove(name: string, host: Host): Promise<void> {
+    const dirs = this.dirs(name).filter((d) => host.kind(d) === 'dir');
+    const unified = this.unifiedDir(name);
+    for (let attempt = 0; dirs.length; attempt++) {
+      for (let i = dirs.length - 1; i >= 0; i--) {
+        try {
+          host.rmdir(dirs[i]!);
+          dirs.splice(i, 1);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 200) {
+            throw new RuntimeError('CGROUP', `remove cgroup ${dirs[i]}: ${describeError(e)}`, { container: name, path: dirs[i], syscall: 'rmdir', cause: e });
+          }
+        }
+      }
+      if (!dirs.length) break;
+      if (unified && host.kind(join(unified, 'cgroup.kill')) === 'file' && dirs.includes(unified)) host.writeFile(join(unified, 'cgroup.kill'), '1');
+      killProcsIn(dirs.map((d) => join(d, 'cgroup.procs')), host);
+      await sleep(10);
+    }
+  }
+
+  list(host: HostReader): string[] {
+    const names = host.readDir(join(this.mounts.get('memory')!, this.parent)) ?? [];
+    return names.filter((n) => CONTAINER_CGROUP_NAME.test(n) && host.kind(join(this.mounts.get('memory')!, this.parent, n)) === 'dir');
+  }
+
+  removeParentIfEmpty(host: Host): void {
+    if (this.list(host).length) return;
+    const tops = [...this.hierarchies, ...(this.unified ? [this.unified] : [])];
+    try {
+      for (const h of tops) host.rmdir(join(h, this.parent, MONITORS_CGROUP));
+      for (const h of tops) host.rmdir(join(h, this.parent));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' && (e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+    }
+  }
+}

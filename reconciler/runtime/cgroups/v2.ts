@@ -1,0 +1,175 @@
+import { join } from 'node:path';
+import { canonicalCpuList } from '../../spec/cpuset.js';
+import type { Limits } from '../../plan/limits.js';
+import { RuntimeError, describeError } from '../errors.js';
+import type { Host, HostReader } from '../host.js';
+import {
+  CONTAINER_CGROUP_NAME,
+  MONITORS_CGROUP,
+  killProcsIn,
+  parseMax,
+  sleep,
+  type CgroupDriver,
+  type CgroupFacts,
+  type CgroupPlacement,
+} from './driver.js';
+
+/** Controllers pocker enables for its subtree on cgroup v2. */
+export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
+
+const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max' };
+
+/** memory.swap.max for a memsw total. */
+function swapFor(l: Limits): number | 'max' {
+  if (l.memsw === 'max' || l.memory === 'max') return 'max';
+  return Math.max(0, l.memsw - l.memory);
+}
+
+/**
+ * cgroup v2 driver: one hierarchy, controllers enabled top-down through cgroup.subtree_control
+ * (no processes in inner nodes: monitors live in their own leaf), cgroup.kill for removal.
+ */
+export class V2Driver implements CgroupDriver {
+  readonly version = 'v2' as const;
+  private swap: boolean | undefined;
+
+  constructor(
+    private readonly root: string,
+    readonly parent: string,
+  ) {}
+
+  private dir(name: string): string {
+    return join(this.root, this.parent, name);
+  }
+
+  dirs(name: string): string[] {
+    return [this.dir(name)];
+  }
+
+  placement(name: string): CgroupPlacement {
+    return {
+      procsFiles: [],
+      cgroup2Dir: this.dir(name),
+      oomFile: join(this.dir(name), 'memory.events'),
+      monitorProcsFiles: [join(this.dir(MONITORS_CGROUP), 'cgroup.procs')],
+    };
+  }
+
+  /** Swap accounting shows as memory.swap.max in every non-root cgroup with memory enabled, the parent included. */
+  private swapSupported(host: HostReader): boolean {
+    if (this.swap !== undefined) return this.swap;
+    const parent = join(this.root, this.parent);
+    if (host.kind(join(parent, 'memory.max')) !== 'file') return true;
+    return (this.swap = host.kind(join(parent, 'memory.swap.max')) === 'file');
+  }
+
+  facts(host: HostReader): CgroupFacts {
+    return { defaultCpuset: '', memswSupported: this.swapSupported(host) };
+  }
+
+  ensureParent(host: Host): void {
+    const segments = this.parent.split('/').filter(Boolean);
+    let dir = this.root;
+    for (let i = 0; i <= segments.length; i++) {
+      if (i > 0) {
+        dir = join(dir, segments[i - 1]!);
+        if (host.kind(dir) !== 'dir') host.mkdir(dir);
+      }
+      const available = (host.readFile(join(dir, 'cgroup.controllers')) ?? '').split(/\s+/);
+      const enabled = (host.readFile(join(dir, 'cgroup.subtree_control')) ?? '').split(/\s+/);
+      const missing = V2_CONTROLLERS.filter((c) => !enabled.includes(c));
+      const unavailable = missing.filter((c) => !available.includes(c));
+      if (unavailable.length) {
+        throw new RuntimeError('CGROUP', `cgroup ${dir} does not offer controller(s) ${unavailable.join(', ')}; under systemd run pocker in a unit with Delegate=yes`, { path: dir });
+      }
+      if (missing.length) {
+        const path = join(dir, 'cgroup.subtree_control');
+        try {
+          host.writeFile(path, missing.map((c) => `+${c}`).join(' '));
+        } catch (e) {
+          throw new RuntimeError('CGROUP', `enable ${missing.join(', ')} in ${path}: ${describeError(e)}`, { path, syscall: 'write', cause: e });
+        }
+      }
+    }
+    const monitors = this.dir(MONITORS_CGROUP);
+    if (host.kind(monitors) !== 'dir') host.mkdir(monitors);
+  }
+
+  create(name: string, limits: Limits, host: Host): void {
+    const d = this.dir(name);
+    try {
+      host.mkdir(d);
+    } catch (e) {
+      throw new RuntimeError('CGROUP', `create cgroup ${d}: ${describeError(e)}`, { container: name, path: d, syscall: 'mkdir', cause: e });
+    }
+    this.update(name, limits, FRESH, host);
+  }
+
+  private write(name: string, file: string, value: string, host: Host): void {
+    const path = join(this.dir(name), file);
+    try {
+      host.writeFile(path, value);
+    } catch (e) {
+      throw new RuntimeError('CGROUP', `write ${JSON.stringify(value)} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });
+    }
+  }
+
+  update(name: string, want: Limits, have: Limits, host: Host): void {
+    if (want.cpuQuotaUs !== have.cpuQuotaUs || want.cpuPeriodUs !== have.cpuPeriodUs) {
+      this.write(name, 'cpu.max', `${want.cpuQuotaUs} ${want.cpuPeriodUs}`, host);
+    }
+    if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset.cpus', want.cpusetCpus || '\n', host);
+    if (want.memory !== have.memory) this.write(name, 'memory.max', String(want.memory), host);
+    if (this.swapSupported(host) && swapFor(want) !== swapFor(have)) this.write(name, 'memory.swap.max', String(swapFor(want)), host);
+    if (want.pids !== have.pids) this.write(name, 'pids.max', String(want.pids), host);
+  }
+
+  read(name: string, host: HostReader): Limits | null {
+    const file = (f: string): string | null => host.readFile(join(this.dir(name), f));
+    const memory = parseMax(file('memory.max'));
+    if (memory === null) return null;
+    const [quota, period] = (file('cpu.max') ?? 'max 100000').trim().split(/\s+/);
+    const swap = this.swapSupported(host) ? parseMax(file('memory.swap.max')) : 0;
+    const memsw = memory === 'max' || swap === 'max' || swap === null ? 'max' : memory + swap;
+    return {
+      cpuQuotaUs: quota === 'max' ? 'max' : Number(quota),
+      cpuPeriodUs: Number(period ?? 100_000),
+      cpusetCpus: canonicalCpuList(file('cpuset.cpus') ?? ''),
+      memory,
+      memsw,
+      pids: parseMax(file('pids.max')) ?? 'max',
+    };
+  }
+
+  async remove(name: string, host: Host): Promise<void> {
+    const d = this.dir(name);
+    for (let attempt = 0; host.kind(d) === 'dir'; attempt++) {
+      try {
+        host.rmdir(d);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 200) {
+          throw new RuntimeError('CGROUP', `remove cgroup ${d}: ${describeError(e)}`, { container: name, path: d, syscall: 'rmdir', cause: e });
+        }
+      }
+      if (host.kind(join(d, 'cgroup.kill')) === 'file') host.writeFile(join(d, 'cgroup.kill'), '1');
+      else killProcsIn([join(d, 'cgroup.procs')], host);
+      await sleep(10);
+    }
+  }
+
+  list(host: HostReader): string[] {
+    const base = join(this.root, this.parent);
+    return (host.readDir(base) ?? []).filter((n) => CONTAINER_CGROUP_NAME.test(n) && host.kind(join(base, n)) === 'dir');
+  }
+
+  removeParentIfEmpty(host: Host): void {
+    if (this.list(host).length) return;
+    try {
+      host.rmdir(this.dir(MONITORS_CGROUP));
+      host.rmdir(join(this.root, this.parent));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' && (e as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw e;
+    }
+  }
+}

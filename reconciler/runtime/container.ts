@@ -1,0 +1,153 @@
+import { desiredLimits, type Limits } from '../plan/limits.js';
+import type { ActualContainer } from '../observe/types.js';
+import type { DesiredContainer } from '../spec/types.js';
+import { containerPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
+import { RECORD_VERSION, type ContainerRecord } from '../state/records.js';
+import type { CgroupDriver } from './cgroups/driver.js';
+import { RuntimeError, describeError } from './errors.js';
+import type { HostFacts } from './facts.js';
+import type { Host, ProcessRef } from './host.js';
+import { hostProblems } from './hostChecks.js';
+import { DEFAULT_LOG_POLICY, monitorConfig, type LogPolicy } from './monitorConfig.js';
+
+/** Everything the runtime needs to change containers on this host. */
+export interface RuntimeContext {
+  host: Host;
+  driver: CgroupDriver;
+  dirs: InstanceDirs;
+  facts: HostFacts;
+  monitorBinary: string;
+  logPolicy?: LogPolicy;
+}
+
+/** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
+const KILL_WAIT_MS = 10_000;
+const MONITOR_WAIT_MS = 5_000;
+
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: ContainerRecord): void {
+  try {
+    ctx.host.writeFileAtomic(paths.record, `${JSON.stringify(record)}\n`, 0o600);
+  } catch (e) {
+    throw new RuntimeError('STATE', `write ${paths.record}: ${describeError(e)}`, { container: record.name, path: paths.record, cause: e });
+  }
+}
+
+function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRecord['phase'], base?: ContainerRecord | null): ContainerRecord {
+  return {
+    version: RECORD_VERSION,
+    name: d.spec.name,
+    source: d.source,
+    hash: d.hash,
+    user: d.user,
+    spec: d.spec,
+    phase,
+    createdAtMs: base?.createdAtMs ?? Date.now(),
+    restartCount: base?.restartCount ?? 0,
+    cgroupParent: ctx.driver.parent,
+  };
+}
+
+/** Throws HOST_CHECK when the host cannot run this spec; nothing has been changed at that point. */
+export function checkHost(ctx: RuntimeContext, d: DesiredContainer): void {
+  const problems = hostProblems(d.spec, ctx.facts, ctx.host);
+  if (problems.length) throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name });
+}
+
+/** The limits a spec asks for on this host. */
+export function limitsFor(ctx: RuntimeContext, d: DesiredContainer): Limits {
+  return desiredLimits(d.spec.resources, ctx.facts);
+}
+
+/**
+ * Starts a container: record (creating) -> cgroups with limits -> writable layer dirs -> monitor
+ * (which creates the init and reports) -> record (created). `restartOf` keeps the writable layer
+ * and counts a restart; otherwise the container starts fresh. On failure everything this call
+ * made is undone (a fresh container leaves nothing behind).
+ */
+export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, restartOf?: ContainerRecord): Promise<{ initPid: number; monitorPid: number }> {
+  const { host, driver } = ctx;
+  const name = d.spec.name;
+  const paths = containerPaths(ctx.dirs, name);
+  const fresh = !restartOf;
+  try {
+    host.mkdir(paths.stateDir, 0o700);
+    if (fresh) {
+      writeRecord(ctx, paths, newRecord(ctx, d, 'creating'));
+      host.removeFile(paths.pids);
+      host.removeFile(paths.exit);
+      host.removeTree(paths.dataDir);
+    }
+    await driver.remove(name, host);
+    driver.create(name, limitsFor(ctx, d), host);
+    for (const dir of [paths.upper, paths.work, paths.rootfs]) host.mkdir(dir, 0o755);
+    const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY);
+    host.writeFileAtomic(paths.monitorConfig, config, 0o600);
+    const started = await host.startMonitor(ctx.monitorBinary, paths.monitorConfig);
+    if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });
+    const record = newRecord(ctx, d, 'created', restartOf);
+    if (restartOf) record.restartCount = restartOf.restartCount + 1;
+    writeRecord(ctx, paths, record);
+    return { initPid: started.initPid, monitorPid: started.monitorPid };
+  } catch (e) {
+    await undoStart(ctx, name, paths, fresh);
+    throw e instanceof RuntimeError ? e : new RuntimeError('CONTAINER_START', describeError(e), { container: name, cause: e });
+  }
+}
+
+async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPaths, fresh: boolean): Promise<void> {
+  const pids = ctx.host.readFile(paths.pids);
+  if (pids) {
+    try {
+      const p = JSON.parse(pids) as { initPid: number; initStart: number };
+      ctx.host.signal({ pid: p.initPid, startTime: p.initStart }, SIGKILL);
+    } catch {
+      /* the cgroup removal below kills whatever is left */
+    }
+  }
+  try {
+    await ctx.driver.remove(name, ctx.host);
+  } catch {
+    /* reported by the original error; the next pass retries the cleanup */
+  }
+  if (fresh) {
+    ctx.host.removeTree(paths.dataDir);
+    ctx.host.removeTree(paths.stateDir);
+  }
+}
+
+/** SIGTERM, wait the grace period, SIGKILL; then wait for the monitor to record the exit. */
+export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, graceMs: number): Promise<void> {
+  if (!a.pids) return;
+  const init: ProcessRef = { pid: a.pids.initPid, startTime: a.pids.initStart };
+  const monitor: ProcessRef = { pid: a.pids.monitorPid, startTime: a.pids.monitorStart };
+  if (ctx.host.signal(init, SIGTERM)) {
+    if (!(await ctx.host.waitForExit(init, graceMs))) {
+      ctx.host.signal(init, SIGKILL);
+      if (!(await ctx.host.waitForExit(init, KILL_WAIT_MS))) {
+        throw new RuntimeError('STOP', `init ${init.pid} did not exit ${KILL_WAIT_MS} ms after SIGKILL`, { container: a.name });
+      }
+    }
+  }
+  await ctx.host.waitForExit(monitor, MONITOR_WAIT_MS);
+}
+
+/** Stops a container and deletes everything it owned: cgroups, writable layer, log, state. */
+export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): Promise<void> {
+  const paths = containerPaths(ctx.dirs, a.name);
+  await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
+  await ctx.driver.remove(a.name, ctx.host);
+  ctx.host.removeTree(paths.dataDir);
+  ctx.host.removeTree(paths.stateDir);
+}
+
+/** Applies new limits to the live cgroups and records the spec; the process is untouched. */
+export function updateContainer(ctx: RuntimeContext, d: DesiredContainer, a: ActualContainer, limits: Limits, changed: readonly string[]): void {
+  if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
+  const rec = a.record;
+  if (!rec || rec.hash !== d.hash || rec.phase !== 'created' || JSON.stringify(rec.source) !== JSON.stringify(d.source)) {
+    writeRecord(ctx, containerPaths(ctx.dirs, d.spec.name), newRecord(ctx, d, 'created', rec));
+  }
+}

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_CPU_PERIOD_US, type LimitFacts } from '../plan/limits.js';
+import { parseCpuList } from '../spec/cpuset.js';
+import type { CgroupDriver } from './cgroups/driver.js';
+import type { HostReader } from './host.js';
+
+const AT_PAGESZ = 6n;
+
+/** The kernel page size, from the aux vector (Node has no sysconf). */
+export function pageSize(): number {
+  try {
+    const auxv = readFileSync('/proc/self/auxv');
+    for (let off = 0; off + 16 <= auxv.length; off += 16) {
+      if (auxv.readBigUInt64LE(off) === AT_PAGESZ) return Number(auxv.readBigUInt64LE(off + 8));
+    }
+  } catch {
+    /* fall through to the common size */
+  }
+  return 4096;
+}
+
+/** Host facts for one pass: what limits mean here, and what the host offers. */
+export interface HostFacts extends LimitFacts {
+  memswSupported: boolean;
+  /** Online CPU numbers. */
+  onlineCpus: number[];
+}
+
+export function gatherFacts(host: HostReader, driver: CgroupDriver): HostFacts {
+  const cg = driver.facts(host);
+  const online = parseCpuList(host.readFile('/sys/devices/system/cpu/online') ?? '0');
+  return {
+    pageSize: pageSize(),
+    cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
+    defaultCpuset: cg.defaultCpuset,
+    memswSupported: cg.memswSupported,
+    onlineCpus: 'cpus' in online ? online.cpus : [0],
+  };
+}

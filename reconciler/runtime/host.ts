@@ -1,0 +1,59 @@
+/** A process identified by pid and start time (clock ticks since boot), immune to pid reuse. */
+export interface ProcessRef {
+  pid: number;
+  startTime: number;
+}
+
+/** What the monitor reported on its status pipe. */
+export type MonitorStart = { ok: true; initPid: number; monitorPid: number } | { ok: false; message: string };
+
+/** Read-only view of the host used by observation and checks. */
+export interface HostReader {
+  /** File contents, or null when it does not exist. */
+  readFile(path: string): string | null;
+  /** Directory entries, or null when it does not exist. */
+  readDir(path: string): string[] | null;
+  /** 'dir' | 'file' | 'other', or null when missing (symlinks followed). */
+  kind(path: string): 'dir' | 'file' | 'other' | null;
+  /** Like kind, but a symlink is reported as such instead of followed. */
+  lkind(path: string): 'dir' | 'file' | 'symlink' | 'other' | null;
+  /** Start time of a live process, or null when there is none. */
+  procStartTime(pid: number): number | null;
+}
+
+/**
+ * Every way pocker changes the host goes through this interface, so a test can count or fake
+ * mutations. Paths are absolute; nothing here runs a shell.
+ */
+export interface Host extends HostReader {
+  /** mkdir -p. */
+  mkdir(path: string, mode?: number): void;
+  /** One write to an existing file (cgroupfs semantics). */
+  writeFile(path: string, data: string): void;
+  /** Write to a temp file, fsync, rename over path. */
+  writeFileAtomic(path: string, data: string | Buffer, mode?: number): void;
+  /** Remove a file; missing is fine. */
+  removeFile(path: string): void;
+  /** Remove an empty directory (cgroups); missing is fine. */
+  rmdir(path: string): void;
+  /** rm -rf; missing is fine. */
+  removeTree(path: string): void;
+  /** Spawn the monitor with its config and wait for its status report. */
+  startMonitor(binary: string, configPath: string): Promise<MonitorStart>;
+  /** Send a signal if the process is still the one referred to; false when it is gone. */
+  signal(proc: ProcessRef, signal: number): boolean;
+  /** Resolves true once the process has exited, false after timeoutMs. */
+  waitForExit(proc: ProcessRef, timeoutMs: number): Promise<boolean>;
+}
+
+/** Names of the Host methods that change the host (counted by tests). */
+export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'removeFile', 'rmdir', 'removeTree', 'startMonitor', 'signal'] as const;
+
+/** Parses the start time (field 22) out of /proc/<pid>/stat text. */
+export function parseStatStartTime(stat: string): number | null {
+  const close = stat.lastIndexOf(')');
+  if (close < 0) return null;
+  const fields = stat.slice(close + 2).split(' ');
+  const v = Number(fields[19]);
+  return Number.isFinite(v) ? v : null;
+}

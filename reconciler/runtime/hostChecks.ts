@@ -1,0 +1,77 @@
+import { posix } from 'node:path';
+import type { ContainerSpec } from '../spec/types.js';
+import { formatCpuList, parseCpuList } from '../spec/cpuset.js';
+import type { HostFacts } from './facts.js';
+import type { HostReader } from './host.js';
+import { workloadEnv } from './monitorConfig.js';
+
+type Lookup = 'found' | 'missing' | 'unknown';
+
+/** Looks a container path up in the layers, top first, without following symlinks out of them. */
+function lookupInLayers(layers: readonly string[], path: string, host: HostReader): Lookup {
+  let unknown = false;
+  for (const layer of [...layers].reverse()) {
+    let at = layer;
+    let state: Lookup = 'found';
+    for (const seg of path.split('/').filter(Boolean)) {
+      at = posix.join(at, seg);
+      const k = host.lkind(at);
+      if (k === null) {
+        state = 'missing';
+        break;
+      }
+      if (k === 'symlink') {
+        state = 'unknown';
+        break;
+      }
+    }
+    if (state === 'found') return 'found';
+    if (state === 'unknown') unknown = true;
+  }
+  return unknown ? 'unknown' : 'missing';
+}
+
+function commandProblem(spec: ContainerSpec, host: HostReader): string | null {
+  const program = spec.command[0]!;
+  if (program.includes('/')) {
+    const abs = program.startsWith('/') ? program : posix.join(spec.workingDir, program);
+    return lookupInLayers(spec.layers, abs, host) === 'missing' ? `command ${program} not found in the image layers` : null;
+  }
+  const path = workloadEnv(spec).PATH ?? '';
+  let unknown = false;
+  for (const dir of path.split(':').filter((d) => d.startsWith('/'))) {
+    const r = lookupInLayers(spec.layers, posix.join(dir, program), host);
+    if (r === 'found') return null;
+    if (r === 'unknown') unknown = true;
+  }
+  return unknown ? null : `command ${program} not found in the image layers' PATH (${path})`;
+}
+
+/**
+ * Checks of host facts a spec depends on, run before anything is changed (and before a recreate
+ * stops the old container): layers, mount sources, CPUs, swap accounting, the program itself.
+ */
+export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader): string[] {
+  const problems: string[] = [];
+  for (const layer of spec.layers) {
+    const k = host.kind(layer);
+    if (k === null) problems.push(`layer ${layer} does not exist`);
+    else if (k !== 'dir') problems.push(`layer ${layer} is not a directory`);
+  }
+  for (const m of spec.mounts) if (host.kind(m.source) === null) problems.push(`mount source ${m.source} does not exist`);
+  const r = spec.resources;
+  if (r.cpuset !== undefined) {
+    const parsed = parseCpuList(r.cpuset);
+    const offline = 'cpus' in parsed ? parsed.cpus.filter((c) => !facts.onlineCpus.includes(c)) : [];
+    if (offline.length) problems.push(`cpuset ${r.cpuset} names CPU(s) ${formatCpuList(offline)}, not online here (online: ${formatCpuList(facts.onlineCpus)})`);
+  }
+  if (r.cpus !== undefined && r.cpus > facts.onlineCpus.length) problems.push(`cpus ${r.cpus} is more than the ${facts.onlineCpus.length} CPU(s) of this host`);
+  if (!facts.memswSupported && r.memory !== undefined && r.memsw !== undefined && r.memsw !== r.memory) {
+    problems.push('memsw needs swap accounting, which this kernel has off (boot with swapaccount=1 on cgroup v1)');
+  }
+  if (!problems.length) {
+    const c = commandProblem(spec, host);
+    if (c) problems.push(c);
+  }
+  return problems;
+}

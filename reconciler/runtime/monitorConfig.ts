@@ -1,0 +1,58 @@
+import type { ContainerSpec } from '../spec/types.js';
+import type { ContainerPaths } from '../state/layout.js';
+import type { CgroupPlacement } from './cgroups/driver.js';
+
+/** PATH given to workloads that do not set one (the OCI/Docker default). */
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Log rotation policy the monitor applies. */
+export interface LogPolicy {
+  maxBytes: number;
+  maxFiles: number;
+}
+
+/** Default rotation: 10 MiB x 5 files. */
+export const DEFAULT_LOG_POLICY: LogPolicy = { maxBytes: 10 * 2 ** 20, maxFiles: 5 };
+
+/** The workload's environment: PATH, HOSTNAME and HOME defaults, then the spec's env on top. */
+export function workloadEnv(spec: ContainerSpec): Record<string, string> {
+  return { PATH: DEFAULT_PATH, HOSTNAME: spec.hostname, HOME: '/root', ...spec.env };
+}
+
+/**
+ * Serializes what the monitor needs as NUL-separated key/value pairs (see native/monitor/config.h).
+ * Every decision is made here; the monitor applies it as given. `sourceIsDir` tells whether each
+ * mount source is a directory (the mount point created inside is a dir or an empty file).
+ */
+export function monitorConfig(
+  spec: ContainerSpec,
+  paths: ContainerPaths,
+  placement: CgroupPlacement,
+  sourceIsDir: (source: string) => boolean,
+  log: LogPolicy = DEFAULT_LOG_POLICY,
+): Buffer {
+  const pairs: Array<[string, string]> = [
+    ['name', spec.name],
+    ['state_dir', paths.stateDir],
+    ['log_path', paths.log],
+    ['log_max_bytes', String(log.maxBytes)],
+    ['log_max_files', String(log.maxFiles)],
+    ['rootfs', paths.rootfs],
+    ['upper', paths.upper],
+    ['work', paths.work],
+  ];
+  for (const layer of [...spec.layers].reverse()) pairs.push(['lower', layer]);
+  pairs.push(['hostname', spec.hostname], ['new_net', spec.network.mode === 'host' ? '0' : '1']);
+  for (const f of placement.procsFiles) pairs.push(['cgroup_procs', f]);
+  if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
+  for (const f of placement.monitorProcsFiles) pairs.push(['monitor_procs', f]);
+  pairs.push(['oom_file', placement.oomFile]);
+  for (const m of spec.mounts) {
+    pairs.push(['bind_src', m.source], ['bind_dst', m.target], ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`]);
+  }
+  const env = workloadEnv(spec);
+  for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);
+  for (const arg of spec.command) pairs.push(['arg', arg]);
+  pairs.push(['path', env.PATH ?? DEFAULT_PATH], ['cwd', spec.workingDir]);
+  return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''));
+}

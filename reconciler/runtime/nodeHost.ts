@@ -1,0 +1,200 @@
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import { native } from '../native.js';
+import { parseStatStartTime, type Host, type MonitorStart, type ProcessRef } from './host.js';
+
+function ignoreMissing(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+let devNull: number | undefined;
+
+/** Reads an fd to EOF on the event loop (no thread blocked), then closes it. */
+function readToEnd(fd: number): Promise<string> {
+  const n = native();
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.allocUnsafe(4096);
+    const stop = n.watchReadable(fd, () => {
+      let got: number;
+      try {
+        got = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
+        got = 0;
+      }
+      if (got > 0) {
+        chunks.push(Buffer.from(buf.subarray(0, got)));
+        return;
+      }
+      stop();
+      n.close(fd);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    });
+  });
+}
+
+/** Parses the monitor's status line: "ok INIT MONITOR" or "error MESSAGE". */
+export function parseMonitorStatus(text: string): MonitorStart {
+  const line = text.trim();
+  const ok = /^ok (\d+) (\d+)$/.exec(line);
+  if (ok) return { ok: true, initPid: Number(ok[1]), monitorPid: Number(ok[2]) };
+  if (line.startsWith('error ')) return { ok: false, message: line.slice(6) };
+  return { ok: false, message: line ? `unexpected monitor status: ${line}` : 'the monitor exited without reporting a status' };
+}
+
+/** The real host: node:fs for files, the native addon for processes. */
+export class NodeHost implements Host {
+  readFile(path: string): string | null {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH') return null;
+      throw e;
+    }
+  }
+
+  readDir(path: string): string[] | null {
+    try {
+      return readdirSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw e;
+    }
+  }
+
+  kind(path: string): 'dir' | 'file' | 'other' | null {
+    try {
+      const st = statSync(path);
+      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    } catch {
+      return null;
+    }
+  }
+
+  lkind(path: string): 'dir' | 'file' | 'symlink' | 'other' | null {
+    try {
+      const st = lstatSync(path);
+      return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    } catch {
+      return null;
+    }
+  }
+
+  procStartTime(pid: number): number | null {
+    const stat = this.readFile(`/proc/${pid}/stat`);
+    return stat === null ? null : parseStatStartTime(stat);
+  }
+
+  mkdir(path: string, mode = 0o755): void {
+    mkdirSync(path, { recursive: true, mode });
+  }
+
+  writeFile(path: string, data: string): void {
+    const fd = openSync(path, constants.O_WRONLY);
+    try {
+      writeSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
+    const tmp = `${path}.tmp${process.pid}`;
+    const fd = openSync(tmp, 'w', mode);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      renameSync(tmp, path);
+    } catch (e) {
+      ignoreMissing(() => unlinkSync(tmp));
+      throw e;
+    }
+  }
+
+  removeFile(path: string): void {
+    ignoreMissing(() => unlinkSync(path));
+  }
+
+  rmdir(path: string): void {
+    ignoreMissing(() => rmdirSync(path));
+  }
+
+  removeTree(path: string): void {
+    rmSync(path, { recursive: true, force: true, maxRetries: 3 });
+  }
+
+  async startMonitor(binary: string, configPath: string): Promise<MonitorStart> {
+    const n = native();
+    devNull ??= openSync('/dev/null', 'r+');
+    const [rd, wr] = n.pipe();
+    let pid: number;
+    try {
+      pid = n.spawn(binary, [binary, configPath], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr]);
+    } catch (e) {
+      n.close(rd);
+      throw e;
+    } finally {
+      n.close(wr);
+    }
+    const status = readToEnd(rd);
+    n.waitpid(pid);
+    return parseMonitorStatus(await status);
+  }
+
+  signal(proc: ProcessRef, signal: number): boolean {
+    const n = native();
+    let fd: number;
+    try {
+      fd = n.pidfdOpen(proc.pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      throw e;
+    }
+    try {
+      if (this.procStartTime(proc.pid) !== proc.startTime) return false;
+      return n.pidfdSendSignal(fd, signal);
+    } finally {
+      n.close(fd);
+    }
+  }
+
+  waitForExit(proc: ProcessRef, timeoutMs: number): Promise<boolean> {
+    const n = native();
+    let fd: number;
+    try {
+      fd = n.pidfdOpen(proc.pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return Promise.resolve(true);
+      throw e;
+    }
+    if (this.procStartTime(proc.pid) !== proc.startTime) {
+      n.close(fd);
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      let stop: (() => void) | undefined;
+      let done = false;
+      const finish = (exited: boolean): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        stop?.();
+        stop = undefined;
+        n.close(fd);
+        resolve(exited);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      stop = n.watchReadable(fd, () => finish(true));
+    });
+  }
+}

@@ -1,0 +1,105 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile } from './parse.js';
+import type { DesiredContainer, SpecError } from './types.js';
+
+/** State of the spec directory itself. `ok` means readable (possibly empty). */
+export type DirStatus = 'ok' | 'missing' | 'unreadable' | 'not-a-directory';
+
+/** The desired set read from one spec directory, as a whole. */
+export interface DirLoad {
+  /** The directory as given (never symlink-resolved: it is the source identity). */
+  dir: string;
+  status: DirStatus;
+  /** Why the directory could not be read, when status is not ok. */
+  statusError?: string;
+  /** Spec file names found (sorted). */
+  files: string[];
+  /** Valid specs of files without errors. */
+  desired: DesiredContainer[];
+  errors: SpecError[];
+  /** Files with any error: the containers they last defined are kept as they are. */
+  failedFiles: Set<string>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Reads one file as a spec file (size cap, strict UTF-8), returning its text or an error. */
+export function readSpecFile(path: string): { text: string } | { error: string } {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return { error: 'not a regular file' };
+    if (st.size > MAX_SPEC_FILE_BYTES) return { error: `file is larger than ${MAX_SPEC_FILE_BYTES} bytes` };
+    const buf = readFileSync(path);
+    if (buf.length > MAX_SPEC_FILE_BYTES) return { error: `file is larger than ${MAX_SPEC_FILE_BYTES} bytes` };
+    return { text: utf8.decode(buf) };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err instanceof TypeError) return { error: 'file is not valid UTF-8 text' };
+    return { error: `cannot read: ${err.code ?? err.message}` };
+  }
+}
+
+/** Reads and validates spec files (already listed) as one set; duplicate names fail both files. */
+export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
+  const errors: SpecError[] = [];
+  const failedFiles = new Set<string>();
+  const perFile = new Map<string, DesiredContainer[]>();
+  for (const file of files) {
+    const path = pathOf(file);
+    const read = readSpecFile(path);
+    if ('error' in read) {
+      errors.push({ file: path, line: 1, col: 1, message: read.error });
+      failedFiles.add(file);
+      continue;
+    }
+    const parsed = parseSpecFile(read.text, path, { dir, file });
+    if (parsed.errors.length) {
+      errors.push(...parsed.errors);
+      failedFiles.add(file);
+    } else {
+      perFile.set(file, parsed.specs);
+    }
+  }
+  const byName = new Map<string, DesiredContainer[]>();
+  for (const specs of perFile.values()) for (const s of specs) byName.set(s.spec.name, [...(byName.get(s.spec.name) ?? []), s]);
+  for (const [name, claims] of byName) {
+    if (claims.length < 2) continue;
+    const names = claims.map((c) => pathOf(c.source.file));
+    for (const c of claims) {
+      const others = names.filter((n) => n !== pathOf(c.source.file));
+      errors.push({ file: pathOf(c.source.file), line: 1, col: 1, message: `container name "${name}" is also defined in ${others.join(', ')}` });
+      failedFiles.add(c.source.file);
+    }
+  }
+  const desired: DesiredContainer[] = [];
+  for (const [file, specs] of perFile) if (!failedFiles.has(file)) desired.push(...specs);
+  desired.sort((a, b) => (a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0));
+  return { desired, errors, failedFiles };
+}
+
+/**
+ * Reads a spec directory as a whole: only top-level `*.yaml`/`*.yml` files (symlinks to files
+ * count; dotfiles, `..data` style entries, backups and subdirectories do not).
+ */
+export function loadSpecDir(dir: string): DirLoad {
+  let names: string[];
+  try {
+    const st = statSync(dir);
+    if (!st.isDirectory()) return { dir, status: 'not-a-directory', statusError: `${dir} is not a directory`, files: [], desired: [], errors: [], failedFiles: new Set() };
+    names = readdirSync(dir);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const status: DirStatus = err.code === 'ENOENT' ? 'missing' : 'unreadable';
+    return { dir, status, statusError: `${dir}: ${err.code ?? err.message}`, files: [], desired: [], errors: [], failedFiles: new Set() };
+  }
+  const files = names.filter(isSpecFileName).filter((n) => {
+    try {
+      return statSync(join(dir, n)).isFile();
+    } catch {
+      return true;
+    }
+  });
+  files.sort();
+  return { dir, status: 'ok', files, ...loadSpecFiles(dir, files, (f) => join(dir, f)) };
+}

@@ -1,0 +1,158 @@
+import { formatCpuList, parseCpuList } from './cpuset.js';
+import { parseDuration } from './duration.js';
+import { absolutePathProblem, layerPathProblem, mountTargetProblem } from './paths.js';
+import { parseQuantity } from './quantity.js';
+import type { ContainerSpec, NetworkMode, Resources, RestartPolicy, UserSpec } from './types.js';
+
+/** A spec problem located by its path inside the document (keys and indexes). */
+export interface PathError {
+  path: Array<string | number>;
+  message: string;
+}
+
+/** The shape the JSON Schema guarantees; semantic checks happen here. */
+export interface RawSpec {
+  apiVersion?: string;
+  name?: string;
+  hostname?: string;
+  image: { layers: string[] };
+  command: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  resources?: {
+    cpus?: number;
+    cpuset?: string;
+    memory?: string | number;
+    memsw?: string | number;
+    pids?: number;
+  };
+  network?: { mode?: NetworkMode | 'bridge' };
+  mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
+  restart?: RestartPolicy;
+  stopGracePeriod?: string;
+}
+
+/** Smallest memory limit accepted: below this no process starts reliably. */
+export const MIN_MEMORY = 4 * 2 ** 20;
+
+/** Defaults pocker fills in; they are not part of the hash. */
+export const DEFAULTS = {
+  workingDir: '/',
+  network: 'none' as NetworkMode,
+  restart: 'always' as RestartPolicy,
+  stopGracePeriodMs: 10_000,
+};
+
+function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: PathError[]): Resources {
+  const out: Resources = {};
+  const at = (key: string): Array<string | number> => ['resources', key];
+  if (raw.cpus !== undefined) out.cpus = Math.round(raw.cpus * 1000) / 1000;
+  if (raw.cpuset !== undefined) {
+    const r = parseCpuList(raw.cpuset);
+    if ('error' in r) errors.push({ path: at('cpuset'), message: r.error });
+    else out.cpuset = formatCpuList(r.cpus);
+  }
+  if (raw.memory !== undefined) {
+    const r = parseQuantity(raw.memory);
+    if ('error' in r) errors.push({ path: at('memory'), message: `memory: ${r.error}` });
+    else if (r.bytes < MIN_MEMORY) errors.push({ path: at('memory'), message: `memory must be at least 4Mi (got ${raw.memory})` });
+    else out.memory = r.bytes;
+  }
+  if (raw.memsw !== undefined) {
+    if (raw.memsw === 'unlimited') out.memsw = 'unlimited';
+    else {
+      const r = parseQuantity(raw.memsw);
+      if ('error' in r) errors.push({ path: at('memsw'), message: `memsw: ${r.error}` });
+      else out.memsw = r.bytes;
+    }
+    if (raw.memory === undefined) {
+      errors.push({ path: at('memsw'), message: 'memsw needs memory: set resources.memory too (memsw is memory + swap)' });
+    } else if (typeof out.memsw === 'number' && out.memory !== undefined && out.memsw < out.memory) {
+      errors.push({ path: at('memsw'), message: `memsw (${raw.memsw}) must be at least memory (${raw.memory}): it is memory + swap` });
+    }
+  }
+  if (raw.pids !== undefined) out.pids = raw.pids;
+  return out;
+}
+
+function checkPaths(raw: RawSpec, errors: PathError[]): void {
+  raw.image.layers.forEach((l, i) => {
+    const p = layerPathProblem(l);
+    if (p) errors.push({ path: ['image', 'layers', i], message: p });
+  });
+  if (raw.workingDir !== undefined) {
+    const p = absolutePathProblem(raw.workingDir);
+    if (p) errors.push({ path: ['workingDir'], message: p });
+  }
+  const targets = new Map<string, number>();
+  (raw.mounts ?? []).forEach((m, i) => {
+    const s = absolutePathProblem(m.source);
+    if (s) errors.push({ path: ['mounts', i, 'source'], message: s });
+    const t = mountTargetProblem(m.target);
+    if (t) errors.push({ path: ['mounts', i, 'target'], message: t });
+    const prev = targets.get(m.target);
+    if (prev !== undefined) errors.push({ path: ['mounts', i, 'target'], message: `target ${m.target} is already mounted by mounts[${prev}]` });
+    targets.set(m.target, i);
+  });
+}
+
+/**
+ * Checks what the schema cannot express and normalizes a schema-valid document.
+ * `name` is the container name (from the document or the file's basename).
+ */
+export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spec: ContainerSpec } | { errors: PathError[] } {
+  const errors: PathError[] = [];
+  if (raw.network?.mode === 'bridge') {
+    errors.push({ path: ['network', 'mode'], message: 'network.mode "bridge" is not supported yet; use "none" (loopback only) or "host"' });
+  }
+  if (raw.command[0] === '') errors.push({ path: ['command', 0], message: 'command[0] (the program) is empty' });
+  raw.command.forEach((arg, i) => {
+    if (arg.includes('\0')) errors.push({ path: ['command', i], message: 'command arguments cannot contain a NUL byte' });
+  });
+  for (const [k, v] of Object.entries(raw.env ?? {})) {
+    if (v.includes('\0')) errors.push({ path: ['env', k], message: `env ${k} cannot contain a NUL byte` });
+  }
+  checkPaths(raw, errors);
+  const resources = raw.resources ? normalizeResources(raw.resources, errors) : undefined;
+  let stopGracePeriodMs: number | undefined;
+  if (raw.stopGracePeriod !== undefined) {
+    const r = parseDuration(raw.stopGracePeriod);
+    if ('error' in r) errors.push({ path: ['stopGracePeriod'], message: r.error });
+    else stopGracePeriodMs = r.ms;
+  }
+  if (errors.length) return { errors };
+
+  const env = raw.env ? Object.fromEntries(Object.entries(raw.env).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
+  const mounts = raw.mounts?.map((m) => ({ source: m.source, target: m.target, ...(m.readOnly ? { readOnly: true } : {}) }));
+  const user: UserSpec = {
+    name,
+    ...(raw.hostname !== undefined && { hostname: raw.hostname }),
+    image: { layers: [...raw.image.layers] },
+    command: [...raw.command],
+    ...(env && { env }),
+    ...(raw.workingDir !== undefined && { workingDir: raw.workingDir }),
+    ...(resources && Object.keys(resources).length > 0 && { resources }),
+    ...(raw.network?.mode !== undefined && { network: { mode: raw.network.mode as NetworkMode } }),
+    ...(mounts && mounts.length > 0 && { mounts }),
+    ...(raw.restart !== undefined && { restart: raw.restart }),
+    ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
+  };
+  return { user, spec: effectiveSpec(user) };
+}
+
+/** Fills in every default. */
+export function effectiveSpec(user: UserSpec): ContainerSpec {
+  return {
+    name: user.name,
+    hostname: user.hostname ?? user.name,
+    layers: user.image.layers,
+    command: user.command,
+    env: user.env ?? {},
+    workingDir: user.workingDir ?? DEFAULTS.workingDir,
+    resources: user.resources ?? {},
+    network: { mode: user.network?.mode ?? DEFAULTS.network },
+    mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
+    restart: user.restart ?? DEFAULTS.restart,
+    stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,
+  };
+}

@@ -1,0 +1,138 @@
+import { basename, extname } from 'node:path';
+import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { specHash } from './hash.js';
+import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
+import { translateSchemaErrors, type LocatedPathError } from './schemaErrors.js';
+import { schemaValidator } from './schemaValidator.js';
+import type { DesiredContainer, SpecError, SpecSource } from './types.js';
+
+/** Largest spec file read; anything bigger is refused before parsing. */
+export const MAX_SPEC_FILE_BYTES = 1 << 20;
+/** Most aliases a document may expand (defeats "billion laughs"). */
+export const MAX_ALIASES = 100;
+/** Most documents in one file. */
+export const MAX_DOCUMENTS = 1000;
+
+/** Result of parsing one spec file. */
+export interface ParsedFile {
+  specs: DesiredContainer[];
+  errors: SpecError[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The container name a file's basename gives (`web.yaml` -> `web`). */
+export function nameFromFile(file: string): string {
+  return basename(file, extname(file));
+}
+
+function nodeAt(doc: Document, path: Array<string | number>, at: 'key' | 'value'): Node | null {
+  let node: unknown = doc.contents;
+  let keyNode: unknown = null;
+  for (const p of path) {
+    keyNode = null;
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(p));
+      if (!pair) return (node as Node) ?? null;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (isSeq(node) && typeof p === 'number') {
+      const item = node.items[p];
+      if (item === undefined) return node as Node;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  if (at === 'key' && keyNode) return keyNode as Node;
+  return (node as Node | null) ?? (keyNode as Node | null);
+}
+
+function locate(doc: Document, lc: LineCounter, file: string, err: PathError & { at?: 'key' | 'value' }): SpecError {
+  const node = nodeAt(doc, err.path, err.at ?? 'value');
+  const offset = node?.range?.[0] ?? doc.range?.[0] ?? 0;
+  const pos = lc.linePos(offset);
+  return { file, line: pos.line, col: pos.col, message: err.message };
+}
+
+/** Only these names are spec files: `*.yaml` / `*.yml`, not hidden, not editor backups. */
+export function isSpecFileName(name: string): boolean {
+  return /\.(ya?ml)$/.test(name) && !name.startsWith('.') && !name.endsWith('~');
+}
+
+/**
+ * Parses one spec file's text. `path` is how errors name the file; `source` records ownership.
+ * Every problem is returned as an error with line and column; nothing throws.
+ */
+export function parseSpecFile(text: string, path: string, source: Omit<SpecSource, 'doc'>): ParsedFile {
+  const errors: SpecError[] = [];
+  const specs: DesiredContainer[] = [];
+  const at1 = (message: string): SpecError => ({ file: path, line: 1, col: 1, message });
+  if (Buffer.byteLength(text) > MAX_SPEC_FILE_BYTES) return { specs, errors: [at1(`file is larger than ${MAX_SPEC_FILE_BYTES} bytes`)] };
+
+  const lc = new LineCounter();
+  let docs: Document[];
+  try {
+    docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, strict: true }) as Document[];
+  } catch (e) {
+    return { specs, errors: [at1(`cannot parse YAML: ${(e as Error).message}`)] };
+  }
+  if (!Array.isArray(docs)) docs = [docs];
+  if (docs.length > MAX_DOCUMENTS) return { specs, errors: [at1(`more than ${MAX_DOCUMENTS} documents in one file`)] };
+  const isEmpty = (d: Document): boolean => d.contents === null || (isScalar(d.contents) && d.contents.value === null);
+  const nonEmpty = docs.map((d, i) => ({ d, i })).filter(({ d }) => !isEmpty(d) || d.errors.length > 0);
+  const multi = nonEmpty.length > 1;
+
+  for (const { d: doc, i } of nonEmpty) {
+    if (doc.errors.length) {
+      for (const e of doc.errors) {
+        const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+        errors.push({ file: path, line: pos.line, col: pos.col, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+      }
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    } catch (e) {
+      errors.push(locate(doc, lc, path, { path: [], message: `cannot read document: ${(e as Error).message}` }));
+      continue;
+    }
+    const validate = schemaValidator();
+    if (!validate(value)) {
+      const located: LocatedPathError[] = translateSchemaErrors(validate.errors ?? [], value);
+      for (const e of located) errors.push(locate(doc, lc, path, e));
+      continue;
+    }
+    const raw = value as RawSpec;
+    let name = raw.name;
+    if (name === undefined) {
+      if (multi) {
+        errors.push(locate(doc, lc, path, { path: [], message: 'this file holds several documents: each needs a "name"' }));
+        continue;
+      }
+      name = nameFromFile(source.file);
+      if (!DNS_LABEL.test(name)) {
+        errors.push(at1(`the file name gives the container name "${name}", which is not a DNS label (lowercase letters, digits, "-"): add a "name" key`));
+        continue;
+      }
+    }
+    const result = normalizeSpec(raw, name);
+    if ('errors' in result) {
+      for (const e of result.errors) errors.push(locate(doc, lc, path, e));
+      continue;
+    }
+    specs.push({ spec: result.spec, user: result.user, hash: specHash(result.user), source: { ...source, doc: i } });
+  }
+
+  const byName = new Map<string, DesiredContainer>();
+  for (const s of specs) {
+    const prev = byName.get(s.spec.name);
+    if (prev) {
+      const doc = docs[s.source.doc]!;
+      errors.push(locate(doc, lc, path, { path: ['name'], at: 'value', message: `name "${s.spec.name}" is already used by document ${prev.source.doc + 1} of this file` } as PathError));
+    }
+    byName.set(s.spec.name, s);
+  }
+  return { specs: errors.length ? [] : specs, errors };
+}

@@ -1,0 +1,159 @@
+import type { PathError } from './normalize.js';
+import type { SchemaError } from './schemaValidator.js';
+
+/** Where the error should point: at a key (unknown/invalid key) or at the value. */
+export interface LocatedPathError extends PathError {
+  at: 'key' | 'value';
+}
+
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod'],
+  image: ['layers'],
+  resources: ['cpus', 'cpuset', 'memory', 'memsw', 'pids'],
+  network: ['mode'],
+  mounts: ['source', 'target', 'readOnly'],
+};
+
+function decodePointer(pointer: string): Array<string | number> {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+function suggestion(path: Array<string | number>, key: string): string {
+  const section = path.filter((p) => typeof p === 'string').join('.');
+  const known = KNOWN_KEYS[section] ?? [];
+  const best = known
+    .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0];
+  const hint = best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean "${best.k}"?` : '';
+  return `${hint}${known.length ? ` (known keys${section ? ` in ${section}` : ''}: ${known.join(', ')})` : ''}`;
+}
+
+function fieldName(path: Array<string | number>): string {
+  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : 'the document';
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function valueAt(doc: unknown, path: Array<string | number>): unknown {
+  let v = doc;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[p] : undefined;
+  return v;
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  integer: 'a whole number',
+  number: 'a number',
+  boolean: 'true or false',
+};
+
+function patternMessage(path: Array<string | number>, value: unknown): string {
+  const last = path[path.length - 1];
+  const v = JSON.stringify(value);
+  if (last === 'name') return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
+  if (last === 'hostname') return `hostname ${v} is not a valid hostname (letters, digits, "-" and ".")`;
+  if (last === 'cpuset') return `cpuset ${v} is not a CPU list (examples: "0", "0-1,3")`;
+  if (last === 'stopGracePeriod') return `stopGracePeriod ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
+  if (last === 'memory' || last === 'memsw') return `${last} ${v} is not a quantity (examples: 512Mi, 1Gi, 100M, 1048576)`;
+  return `${fieldName(path)} ${v} must be an absolute path (starting with "/")`;
+}
+
+/** Turns ajv's errors into one clear message per problem, with the path to point at. */
+export function translateSchemaErrors(errors: readonly SchemaError[], doc: unknown): LocatedPathError[] {
+  const out: LocatedPathError[] = [];
+  const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const seen = new Set<string>();
+  for (const e of errors) {
+    const path = decodePointer(e.instancePath);
+    const value = valueAt(doc, path);
+    let item: LocatedPathError | null = null;
+    if (oneOfPaths.has(e.instancePath) && e.keyword !== 'oneOf') continue;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = String(e.params.additionalProperty);
+        item = { path: [...path, key], at: 'key', message: `unknown key "${key}"${path.length ? ` in ${fieldName(path)}` : ''}${suggestion(path, key)}` };
+        break;
+      }
+      case 'required':
+        item = { path, at: 'value', message: `missing required key "${String(e.params.missingProperty)}"${path.length ? ` in ${fieldName(path)}` : ''}` };
+        break;
+      case 'propertyNames':
+        item = {
+          path: [...path, String(e.params.propertyName)],
+          at: 'key',
+          message: `${fieldName(path)} key ${JSON.stringify(e.params.propertyName)} is not a valid name (letters, digits and "_", not starting with a digit, at most 256 characters)`,
+        };
+        break;
+      case 'type':
+        item = { path, at: 'value', message: `${fieldName(path)} must be ${TYPE_WORDS[String(e.params.type)] ?? String(e.params.type)}, not ${describe(value)}` };
+        break;
+      case 'enum':
+        item = {
+          path,
+          at: 'value',
+          message: `${fieldName(path)} must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}, not ${describe(value)}`,
+        };
+        break;
+      case 'const':
+        item = { path, at: 'value', message: `${fieldName(path)} must be ${JSON.stringify(e.params.allowedValue)}` };
+        break;
+      case 'oneOf': {
+        const last = path[path.length - 1];
+        const unlimited = last === 'memsw' ? ' or "unlimited"' : '';
+        item = { path, at: 'value', message: `${fieldName(path)} must be a quantity such as 512Mi, 1Gi, 100M or a number of bytes${unlimited}, not ${describe(value)}` };
+        break;
+      }
+      case 'pattern':
+        item = { path, at: 'value', message: patternMessage(path, value) };
+        break;
+      case 'minimum':
+      case 'maximum':
+      case 'exclusiveMinimum':
+        item = { path, at: 'value', message: `${fieldName(path)} must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(e.params.limit)}, not ${String(value)}` };
+        break;
+      case 'minItems':
+        item = { path, at: 'value', message: `${fieldName(path)} must not be empty` };
+        break;
+      case 'maxItems':
+      case 'maxProperties':
+        item = { path, at: 'value', message: `${fieldName(path)} has more than ${String(e.params.limit)} entries` };
+        break;
+      case 'minLength':
+        item = { path, at: 'value', message: `${fieldName(path)} must not be empty` };
+        break;
+      case 'maxLength':
+        item = { path, at: 'value', message: `${fieldName(path)} is longer than ${String(e.params.limit)} characters` };
+        break;
+      default:
+        item = { path, at: 'value', message: `${fieldName(path)} ${e.message ?? 'is invalid'}` };
+    }
+    const key = `${item.path.join('/')}|${item.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(item);
+    }
+  }
+  return out;
+}

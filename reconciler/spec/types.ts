@@ -1,0 +1,97 @@
+/** Spec types: what users write, its normalized form, and the effective spec with defaults. */
+
+/** Restart policy applied when the workload exits. */
+export type RestartPolicy = 'always' | 'on-failure' | 'never';
+
+/** Network modes (v1: `none` and `host`). */
+export type NetworkMode = 'none' | 'host';
+
+/** A bind mount from the host into the container. */
+export interface BindMount {
+  /** Absolute host path. */
+  source: string;
+  /** Absolute path inside the container. */
+  target: string;
+  /** Mount read-only. */
+  readOnly: boolean;
+}
+
+/** Resource limits in canonical user units; an absent field means "no limit". */
+export interface Resources {
+  /** CPUs of CFS quota (0.5 = half a CPU). */
+  cpus?: number;
+  /** CPU list in canonical form ("0-1,3"). */
+  cpuset?: string;
+  /** Memory limit in bytes. */
+  memory?: number;
+  /** Memory+swap limit in bytes, or unlimited swap. Absent = equal to memory. */
+  memsw?: number | 'unlimited';
+  /** Process/thread limit. */
+  pids?: number;
+}
+
+/**
+ * The user's spec after normalization: exactly the fields the user wrote, in canonical units
+ * (bytes, milliseconds, canonical CPU lists, sorted env). This is what the spec hash covers, so
+ * defaults that pocker adds never change a hash.
+ */
+export interface UserSpec {
+  name: string;
+  hostname?: string;
+  image: { layers: string[] };
+  command: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  resources?: Resources;
+  network?: { mode?: NetworkMode };
+  mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
+  restart?: RestartPolicy;
+  stopGracePeriodMs?: number;
+}
+
+/** The spec pocker runs: the user spec with every default filled in. */
+export interface ContainerSpec {
+  name: string;
+  hostname: string;
+  /** Layer directories, bottom first. */
+  layers: string[];
+  command: string[];
+  env: Record<string, string>;
+  workingDir: string;
+  resources: Resources;
+  network: { mode: NetworkMode };
+  mounts: BindMount[];
+  restart: RestartPolicy;
+  stopGracePeriodMs: number;
+}
+
+/** Where a spec came from: the spec dir as given (not symlink-resolved), file name, document index. */
+export interface SpecSource {
+  dir: string;
+  file: string;
+  doc: number;
+}
+
+/** A valid spec, ready for planning. */
+export interface DesiredContainer {
+  spec: ContainerSpec;
+  user: UserSpec;
+  /** Versioned hash of the normalized user spec. */
+  hash: string;
+  source: SpecSource;
+}
+
+/** A problem in a spec file, located as precisely as the YAML allows. */
+export interface SpecError {
+  /** Path of the file as it was read (dir joined with the file name). */
+  file: string;
+  /** 1-based line and column. */
+  line: number;
+  col: number;
+  message: string;
+}
+
+/** Formats a spec error as `file:line:col: message`. */
+export function formatSpecError(e: SpecError): string {
+  return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+}

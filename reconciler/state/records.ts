@@ -1,0 +1,115 @@
+import type { ContainerSpec, SpecSource, UserSpec } from '../spec/types.js';
+
+/** Record format version; a record with another version is treated as unreadable. */
+export const RECORD_VERSION = 1;
+
+/** Lifecycle phase the controller last wrote. */
+export type RecordPhase = 'creating' | 'created' | 'removing';
+
+/**
+ * What the controller keeps per container (`<state-dir>/<name>/record.json`): only what the
+ * kernel cannot tell. Written atomically.
+ */
+export interface ContainerRecord {
+  version: typeof RECORD_VERSION;
+  name: string;
+  /** The spec that owns this container: dir as given, file, document index. */
+  source: SpecSource;
+  /** Hash of the normalized user spec last applied. */
+  hash: string;
+  /** Normalized user spec last applied (compared field by field to decide recreate vs update). */
+  user: UserSpec;
+  /** Effective spec last applied. */
+  spec: ContainerSpec;
+  phase: RecordPhase;
+  /** When this container (this writable layer) was created. */
+  createdAtMs: number;
+  /** Restarts since creation. */
+  restartCount: number;
+  /** Cgroup parent the container's cgroups live under. */
+  cgroupParent: string;
+}
+
+/** Written by the monitor once the workload has been exec'd (`pids.json`). */
+export interface PidsRecord {
+  monitorPid: number;
+  /** Start time in clock ticks since boot, to detect pid reuse. */
+  monitorStart: number;
+  /** Host pid of the container's init (PID 1 inside). */
+  initPid: number;
+  initStart: number;
+  startedAtMs: number;
+}
+
+/** Written by the monitor when the init has exited (`exit.json`). */
+export interface ExitRecord {
+  /** Exit code of the init (the workload's code, 128+signal if the workload was killed); -1 if the init was killed. */
+  exitCode: number;
+  /** Signal that killed the init itself (0 if it exited). */
+  signal: number;
+  /** An OOM kill happened in the container's memory cgroup during this run. */
+  oomKilled: boolean;
+  oomKillCount: number;
+  startedAtMs: number;
+  finishedAtMs: number;
+}
+
+type Check = (v: unknown) => boolean;
+const isInt: Check = (v) => Number.isSafeInteger(v);
+const isStr: Check = (v) => typeof v === 'string';
+const isObj: Check = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function checkShape(value: unknown, shape: Record<string, Check>): string | null {
+  if (!isObj(value)) return 'not a JSON object';
+  const o = value as Record<string, unknown>;
+  for (const [k, check] of Object.entries(shape)) if (!check(o[k])) return `field "${k}" is missing or invalid`;
+  return null;
+}
+
+/** Parses JSON text and checks it has the given shape; returns the value or why not. */
+function parseChecked<T>(text: string, shape: Record<string, Check>): { value: T } | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { problem: `not valid JSON (${(e as Error).message})` };
+  }
+  const problem = checkShape(value, shape);
+  return problem ? { problem } : { value: value as T };
+}
+
+export function parseContainerRecord(text: string): { value: ContainerRecord } | { problem: string } {
+  const r = parseChecked<ContainerRecord>(text, {
+    version: (v) => v === RECORD_VERSION,
+    name: isStr,
+    source: (v) => isObj(v) && isStr((v as SpecSource).dir) && isStr((v as SpecSource).file) && isInt((v as SpecSource).doc),
+    hash: isStr,
+    user: isObj,
+    spec: (v) => isObj(v) && Array.isArray((v as ContainerSpec).command) && Array.isArray((v as ContainerSpec).layers),
+    phase: (v) => v === 'creating' || v === 'created' || v === 'removing',
+    createdAtMs: isInt,
+    restartCount: isInt,
+    cgroupParent: isStr,
+  });
+  return r;
+}
+
+export function parsePidsRecord(text: string): { value: PidsRecord } | { problem: string } {
+  return parseChecked<PidsRecord>(text, {
+    monitorPid: isInt,
+    monitorStart: isInt,
+    initPid: isInt,
+    initStart: isInt,
+    startedAtMs: isInt,
+  });
+}
+
+export function parseExitRecord(text: string): { value: ExitRecord } | { problem: string } {
+  return parseChecked<ExitRecord>(text, {
+    exitCode: isInt,
+    signal: isInt,
+    oomKilled: (v) => typeof v === 'boolean',
+    startedAtMs: isInt,
+    finishedAtMs: isInt,
+  });
+}

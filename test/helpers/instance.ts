@@ -1,0 +1,196 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { downSource, reconcileOnce, type OnceOptions, type PassResult } from '../../reconciler/controller/once.js';
+import { observe, observeContainer } from '../../reconciler/observe/observe.js';
+import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
+import type { CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
+import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
+import type { Host } from '../../reconciler/runtime/host.js';
+import { NodeHost } from '../../reconciler/runtime/nodeHost.js';
+import type { InstanceDirs } from '../../reconciler/state/layout.js';
+import { containerPaths } from '../../reconciler/state/layout.js';
+
+/** Processes whose cmdline or cgroup names this instance (leaked monitors, inits, workloads). */
+export function instanceProcesses(dirs: InstanceDirs): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!pid || pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (cmdline.includes(dirs.stateDir) || cgroup.includes(`/${dirs.cgroupParent}/`) || cgroup.endsWith(`/${dirs.cgroupParent}\n`)) out.push(pid);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return out;
+}
+
+/** Every cgroup directory under the instance's parent, in every hierarchy (deepest first). */
+export function instanceCgroups(parent: string): string[] {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => / - cgroup2? /.test(l))
+    .map((l) => l.split(' ')[4]!);
+  const found: string[] = [];
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    found.push(d);
+  };
+  for (const m of new Set(mounts)) walk(join(m, parent));
+  return found;
+}
+
+/**
+ * One isolated pocker instance for a test: its own spec dir, state dir, data dir and cgroup
+ * parent. destroy() removes every container through pocker, then checks that nothing is left
+ * (processes, cgroups, mounts, records, writable layers), cleans up by force if something is,
+ * and fails in that case.
+ */
+export class TestInstance {
+  readonly root: string;
+  readonly specDir: string;
+  readonly dirs: InstanceDirs;
+  readonly layer: string;
+  readonly host: Host = new NodeHost();
+  readonly driver: CgroupDriver;
+
+  constructor() {
+    this.root = mkdtempSync(join(tmpdir(), 'pocker-test-'));
+    this.specDir = join(this.root, 'specs');
+    mkdirSync(this.specDir);
+    const id = this.root.slice(this.root.lastIndexOf('-') + 1);
+    this.dirs = { stateDir: join(this.root, 'state'), dataDir: join(this.root, 'data'), cgroupParent: `pocker-test-${id}` };
+    this.layer = process.env.POCKER_TEST_LAYER ?? '/nonexistent';
+    this.driver = detectDriver(this.host, this.dirs.cgroupParent);
+  }
+
+  /** A minimal valid spec on the busybox layer, merged with extra fields. */
+  spec(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { name, image: { layers: [this.layer] }, command: ['sleep', '3600'], stopGracePeriod: '2s', ...extra };
+  }
+
+  /** Writes a spec file (an object is written as YAML). */
+  writeSpec(file: string, content: Record<string, unknown> | string): string {
+    const path = join(this.specDir, file);
+    writeFileSync(path, typeof content === 'string' ? content : stringify(content));
+    return path;
+  }
+
+  removeSpec(file: string): void {
+    rmSync(join(this.specDir, file), { force: true });
+  }
+
+  reconcile(extra: Partial<OnceOptions> = {}): Promise<PassResult> {
+    return reconcileOnce({ dir: this.specDir, dirs: this.dirs, host: this.host, driver: this.driver, ...extra });
+  }
+
+  actual(): ActualSet {
+    return observe(this.host, this.dirs, this.driver);
+  }
+
+  container(name: string): ActualContainer {
+    const a = observeContainer(this.host, this.dirs, this.driver, name);
+    if (!a) throw new Error(`no container ${name}`);
+    return a;
+  }
+
+  /** Host pid of the container's init. */
+  pid(name: string): number {
+    const a = this.container(name);
+    if (!a.initAlive) throw new Error(`container ${name} is not running`);
+    return a.pids!.initPid;
+  }
+
+  /** The container's stdout/stderr text (log records without timestamps). */
+  log(name: string): string {
+    const path = containerPaths(this.dirs, name).log;
+    if (!existsSync(path)) return '';
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const m = /^\S+ (stdout|stderr) ([FP]) (.*)$/.exec(l);
+        return m ? `${m[3]}${m[2] === 'F' ? '\n' : ''}` : '';
+      })
+      .join('');
+  }
+
+  /** Waits until the container's log matches re. */
+  async waitForLog(name: string, re: RegExp, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const text = this.log(name);
+      if (re.test(text)) return text;
+      if (Date.now() > deadline) throw new Error(`log of ${name} did not match ${re} within ${timeoutMs} ms; log:\n${text}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Reads a file of the container's cgroup in the hierarchy of controller (v1) or the single v2 tree. */
+  cgroupFile(name: string, controller: string, file: string): string {
+    const dirs = this.driver.dirs(name);
+    const dir = this.driver.version === 'v2' ? dirs[0]! : dirs.find((d) => d.includes(`/${controller}/`) || d.includes(`/${controller},`)) ?? dirs[0]!;
+    return readFileSync(join(dir, file), 'utf8').trim();
+  }
+
+  /** What is left of this instance on the host, by kind. */
+  leftovers(): string[] {
+    const left: string[] = [];
+    const procs = instanceProcesses(this.dirs);
+    if (procs.length) left.push(`processes ${procs.join(' ')}`);
+    const cgroups = instanceCgroups(this.dirs.cgroupParent);
+    if (cgroups.length) left.push(`cgroups ${cgroups.join(' ')}`);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
+    if (mounts.length) left.push(`mounts ${mounts.join(' | ')}`);
+    for (const [what, dir] of [['records', this.dirs.stateDir], ['writable layers', join(this.dirs.dataDir, 'containers')]] as const) {
+      const entries = existsSync(dir) ? readdirSync(dir) : [];
+      if (entries.length) left.push(`${what} ${entries.join(' ')}`);
+    }
+    return left;
+  }
+
+  /** Removes everything through pocker, then fails if anything is left (after removing it by force). */
+  async destroy(): Promise<void> {
+    let downError = '';
+    try {
+      const r = await downSource({ dir: this.specDir, dirs: this.dirs, host: this.host, driver: this.driver });
+      if (!r.ok) downError = r.results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`).join('; ');
+      for (const a of observe(this.host, this.dirs, this.driver).containers.values()) {
+        if (a.record && a.record.source.dir !== this.specDir) await downSource({ dir: a.record.source.dir, dirs: this.dirs, host: this.host, driver: this.driver });
+      }
+      this.driver.removeParentIfEmpty(this.host);
+    } catch (e) {
+      downError = (e as Error).message;
+    }
+    const left = this.leftovers();
+    if (left.length) this.forceClean();
+    rmSync(this.root, { recursive: true, force: true });
+    if (left.length || downError) throw new Error(`test instance not clean: ${[downError, ...left].filter(Boolean).join('; ')}`);
+  }
+
+  private forceClean(): void {
+    for (const pid of instanceProcesses(this.dirs)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    const deadline = Date.now() + 5000;
+    for (const d of instanceCgroups(this.dirs.cgroupParent)) {
+      for (;;) {
+        try {
+          if (existsSync(d)) rmdirSync(d);
+          break;
+        } catch {
+          if (Date.now() > deadline) break;
+        }
+      }
+    }
+  }
+}

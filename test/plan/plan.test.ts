@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
+import { desiredLimits, type LimitFacts } from '../../reconciler/plan/limits.js';
+import { plan, type PlanInput } from '../../reconciler/plan/plan.js';
+import type { DesiredContainer } from '../../reconciler/spec/types.js';
+import { desired, recordOf, running, specObj } from '../helpers/specs.js';
+
+const FACTS: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true };
+
+function input(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial<PlanInput> = {}): PlanInput {
+  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [] };
+  return {
+    source: '/specs',
+    load: { status: 'ok', files: ds.map((d) => d.source.file), desired: ds, failedFiles: new Set() },
+    actual: set,
+    facts: FACTS,
+    allowEmpty: false,
+    ...extra,
+  };
+}
+const kinds = (p: ReturnType<typeof plan>): Array<[string, string]> => p.actions.map((a) => [a.name, a.kind]);
+const live = (d: DesiredContainer, extra: Partial<ActualContainer> = {}): ActualContainer => running(d, desiredLimits(d.spec.resources, FACTS), extra);
+
+describe('plan', () => {
+  it('creates what is missing and leaves what matches', () => {
+    const a = desired(specObj('a'));
+    const b = desired(specObj('b'));
+    const p = plan(input([a, b], [live(b)]));
+    expect(kinds(p)).toEqual([['a', 'create'], ['b', 'none']]);
+    expect(p.actions[1]!.reason).toBe('up to date');
+  });
+
+  it('updates resources in place, naming old and new values', () => {
+    const was = desired(specObj('a', { resources: { memory: '64Mi', memsw: '96Mi' } }));
+    const now = desired(specObj('a', { resources: { memory: '128Mi', memsw: '192Mi' } }));
+    const p = plan(input([now], [live(was)]));
+    expect(kinds(p)).toEqual([['a', 'update']]);
+    expect(p.actions[0]!.reason).toBe('resources: memory 64Mi -> 128Mi, memsw 96Mi -> 192Mi');
+  });
+
+  it('recreates when something the process saw changed, listing the fields', () => {
+    const was = desired(specObj('a'));
+    const now = desired(specObj('a', { command: ['sleep', '7'], env: { X: '1' } }));
+    const p = plan(input([now], [live(was)]));
+    expect(kinds(p)).toEqual([['a', 'recreate']]);
+    expect(p.actions[0]!.reason).toBe('changed: command, env');
+  });
+
+  it('updates only the record when fields that need no restart change', () => {
+    const was = desired(specObj('a'));
+    const now = desired(specObj('a', { restart: 'never', stopGracePeriod: '1s' }));
+    const p = plan(input([now], [live(was)]));
+    expect(kinds(p)).toEqual([['a', 'update']]);
+    expect(p.actions[0]).toMatchObject({ changed: [] });
+  });
+
+  it('follows a spec moved to another file without restarting it', () => {
+    const was = desired(specObj('a'), '/specs', 'old.yaml');
+    const now = desired(specObj('a'), '/specs', 'new.yaml');
+    expect(kinds(plan(input([now], [live(was)])))).toEqual([['a', 'update']]);
+  });
+
+  it('converges cgroup values changed behind its back', () => {
+    const d = desired(specObj('a', { resources: { pids: 10 } }));
+    const limits = { ...desiredLimits(d.spec.resources, FACTS), pids: 99 as const };
+    expect(kinds(plan(input([d], [running(d, limits)])))).toEqual([['a', 'update']]);
+  });
+
+  it('restarts exited containers per restart policy', () => {
+    const exit = (code: number) => ({ exitCode: code, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 });
+    const dead = (d: DesiredContainer, code: number | null): ActualContainer => live(d, { initAlive: false, monitorAlive: false, exit: code === null ? null : exit(code) });
+    const always = desired(specObj('a'));
+    const onFail = desired(specObj('b', { restart: 'on-failure' }));
+    const onFailOk = desired(specObj('c', { restart: 'on-failure' }));
+    const never = desired(specObj('d', { restart: 'never' }));
+    const lost = desired(specObj('e', { restart: 'on-failure' }));
+    const p = plan(input([always, onFail, onFailOk, never, lost], [dead(always, 0), dead(onFail, 1), dead(onFailOk, 0), dead(never, 3), dead(lost, null)]));
+    expect(kinds(p)).toEqual([['a', 'restart'], ['b', 'restart'], ['c', 'none'], ['d', 'none'], ['e', 'restart']]);
+    expect(p.actions[3]!.reason).toBe('exited with code 3; restart: never');
+  });
+
+  it('removes containers whose spec is gone, but only its own', () => {
+    const mine = desired(specObj('a'));
+    const other = desired(specObj('b'), '/elsewhere');
+    const p = plan(input([], [live(mine), live(other)], { load: { status: 'ok', files: ['x.yaml'], desired: [], failedFiles: new Set() } }));
+    expect(kinds(p)).toEqual([['a', 'remove']]);
+  });
+
+  it('keeps the containers of a file that fails to load', () => {
+    const d = desired(specObj('a'));
+    const p = plan(input([], [live(d)], { load: { status: 'ok', files: ['a.yaml'], desired: [], failedFiles: new Set(['a.yaml']) } }));
+    expect(kinds(p)).toEqual([['a', 'none']]);
+    expect(p.actions[0]!.reason).toMatch(/has errors; keeping/);
+  });
+
+  it('removes nothing from an empty dir without allowEmpty, nor from a missing one', () => {
+    const d = desired(specObj('a'));
+    const empty = { status: 'ok' as const, files: [], desired: [], failedFiles: new Set<string>() };
+    const p = plan(input([], [live(d)], { load: empty }));
+    expect(kinds(p)).toEqual([['a', 'none']]);
+    expect(p.problems).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/--allow-empty/) })]);
+    expect(kinds(plan(input([], [live(d)], { load: empty, allowEmpty: true })))).toEqual([['a', 'remove']]);
+    const missing = plan(input([], [live(d)], { load: { ...empty, status: 'missing', statusError: 'gone' }, allowEmpty: true }));
+    expect(kinds(missing)).toEqual([['a', 'none']]);
+    expect(missing.problems[0]!.severity).toBe('error');
+  });
+
+  it('refuses to take over a container of another source', () => {
+    const mine = desired(specObj('a'), '/specs');
+    const theirs = desired(specObj('a'), '/elsewhere');
+    const p = plan(input([mine], [live(theirs)]));
+    expect(p.actions).toEqual([]);
+    expect(p.problems[0]).toMatchObject({ name: 'a', severity: 'error', message: expect.stringMatching(/belongs to \/elsewhere\/a\.yaml/) });
+  });
+
+  it('replaces half-created and unreadable containers', () => {
+    const d = desired(specObj('a'));
+    const half = live(d, { initAlive: false, record: recordOf(d, { phase: 'creating' }) });
+    expect(plan(input([d], [half])).actions[0]).toMatchObject({ kind: 'recreate', reason: 'left half-created by an interrupted pass' });
+    const corrupt = live(d, { record: null, recordProblem: 'not valid JSON' });
+    expect(plan(input([d], [corrupt])).actions[0]).toMatchObject({ kind: 'recreate', reason: expect.stringMatching(/not valid JSON/) });
+  });
+
+  it('adopts a container whose creation finished after the controller died', () => {
+    const d = desired(specObj('a'));
+    const half = live(d, { record: recordOf(d, { phase: 'creating' }) });
+    expect(kinds(plan(input([d], [half])))).toEqual([['a', 'update']]);
+  });
+
+  it('is deterministic and sorted by name', () => {
+    const ds = ['c', 'a', 'b'].map((n) => desired(specObj(n)));
+    const p1 = plan(input(ds, []));
+    const p2 = plan(input([...ds].reverse(), []));
+    expect(kinds(p1)).toEqual([['a', 'create'], ['b', 'create'], ['c', 'create']]);
+    expect(JSON.stringify(p1)).toBe(JSON.stringify(p2));
+  });
+});

@@ -22,6 +22,7 @@ export class RuntimeError extends Error {
 
 /** Short text of any thrown value, with errno code when there is one. */
 export function describeError(e: unknown): string {
+  if (e instanceof RuntimeError) return e.message;
   if (e instanceof Error) {
     const code = (e as NodeJS.ErrnoException).code;
     return code && !e.message.includes(code) ? `${e.message} (${code})` : e.message;

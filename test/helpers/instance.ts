@@ -1,32 +1,40 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { downSource, reconcileOnce, type OnceOptions, type PassResult } from '../../reconciler/controller/once.js';
 import { observe, observeContainer } from '../../reconciler/observe/observe.js';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
-import type { CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
+import { MONITORS_CGROUP, type CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
 import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
 import type { Host } from '../../reconciler/runtime/host.js';
 import { NodeHost } from '../../reconciler/runtime/nodeHost.js';
 import type { InstanceDirs } from '../../reconciler/state/layout.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 
-/** Processes whose cmdline or cgroup names this instance (leaked monitors, inits, workloads). */
+/**
+ * Processes whose cmdline or cgroup names this instance (leaked monitors, inits, workloads).
+ * A zombie counts only when its parent is one of them: an exited monitor waiting for the host's
+ * init to reap it holds nothing of the instance.
+ */
 export function instanceProcesses(dirs: InstanceDirs): number[] {
-  const out: number[] = [];
+  const found = new Map<number, { zombie: boolean; ppid: number }>();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!pid || pid === process.pid) continue;
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const cgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-      if (cmdline.includes(dirs.stateDir) || cgroup.includes(`/${dirs.cgroupParent}/`) || cgroup.endsWith(`/${dirs.cgroupParent}\n`)) out.push(pid);
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (cmdline.includes(dirs.stateDir) || cgroup.includes(`/${dirs.cgroupParent}/`) || cgroup.endsWith(`/${dirs.cgroupParent}\n`)) {
+        found.set(pid, { zombie: fields[0] === 'Z', ppid: Number(fields[1]) });
+      }
     } catch {
       /* exited meanwhile */
     }
   }
-  return out;
+  return [...found].filter(([, p]) => !p.zombie || found.has(p.ppid)).map(([pid]) => pid);
 }
 
 /** Every cgroup directory under the instance's parent, in every hierarchy (deepest first). */
@@ -138,12 +146,16 @@ export class TestInstance {
     return readFileSync(join(dir, file), 'utf8').trim();
   }
 
-  /** What is left of this instance on the host, by kind. */
-  leftovers(): string[] {
+  /**
+   * What is left of this instance on the host, by kind. Without includeParent, the instance-wide
+   * cgroups (the parent and its monitors cgroup, which stay while the instance is in use) are not counted.
+   */
+  leftovers(includeParent = false): string[] {
     const left: string[] = [];
     const procs = instanceProcesses(this.dirs);
     if (procs.length) left.push(`processes ${procs.join(' ')}`);
-    const cgroups = instanceCgroups(this.dirs.cgroupParent);
+    const shared = new Set(this.driver.dirs(MONITORS_CGROUP).flatMap((d) => [d, dirname(d)]));
+    const cgroups = instanceCgroups(this.dirs.cgroupParent).filter((d) => includeParent || !shared.has(d));
     if (cgroups.length) left.push(`cgroups ${cgroups.join(' ')}`);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
     if (mounts.length) left.push(`mounts ${mounts.join(' | ')}`);
@@ -167,7 +179,7 @@ export class TestInstance {
     } catch (e) {
       downError = (e as Error).message;
     }
-    const left = this.leftovers();
+    const left = this.leftovers(true);
     if (left.length) this.forceClean();
     rmSync(this.root, { recursive: true, force: true });
     if (left.length || downError) throw new Error(`test instance not clean: ${[downError, ...left].filter(Boolean).join('; ')}`);

@@ -8,6 +8,8 @@ export interface NativeAddon {
   /** pipe2(O_CLOEXEC): [read, write]. */
   pipe(): [number, number];
   close(fd: number): void;
+  /** memfd_create(MFD_CLOEXEC) holding data. */
+  memfd(name: string, data: Buffer): number;
   /** posix_spawn in a new session with fds as 0..n-1 and all others closed; returns the pid. */
   spawn(path: string, argv: string[], env: string[], fds: number[]): number;
   /** waitpid; null with noHang when still running. */
@@ -17,6 +19,10 @@ export interface NativeAddon {
   pidfdSendSignal(pidfd: number, signal: number): boolean;
   /** Calls cb on the event loop whenever fd is readable; returns stop(). */
   watchReadable(fd: number, cb: () => void): () => void;
+  /** mount(2). */
+  mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
+  /** umount2(path, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)). */
+  umount(path: string, detach?: boolean): void;
 }
 
 let root: string | undefined;

@@ -6,4 +6,5 @@ namespace pocker {
 void RegisterSpawn(Napi::Env env, Napi::Object exports);
 void RegisterPidfd(Napi::Env env, Napi::Object exports);
 void RegisterWatch(Napi::Env env, Napi::Object exports);
+void RegisterMount(Napi::Env env, Napi::Object exports);
 }  // namespace pocker

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <string>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -38,6 +40,31 @@ Napi::Value Pipe(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// memfd(name, data) -> fd: an anonymous, close-on-exec file holding data (configs passed to children).
+Napi::Value Memfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  Napi::Buffer<uint8_t> data = info[1].As<Napi::Buffer<uint8_t>>();
+  int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+  if (fd < 0) {
+    ThrowErrno(env, errno, "memfd_create", name);
+    return env.Undefined();
+  }
+  size_t off = 0;
+  while (off < data.Length()) {
+    ssize_t n = write(fd, data.Data() + off, data.Length() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      ThrowErrno(env, e, "write", "memfd " + name);
+      return env.Undefined();
+    }
+    off += static_cast<size_t>(n);
+  }
+  return Napi::Number::New(env, fd);
+}
+
 // close(fd)
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -50,9 +77,11 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("memfd", Napi::Function::New(env, Memfd, "memfd"));
   RegisterSpawn(env, exports);
   RegisterPidfd(env, exports);
   RegisterWatch(env, exports);
+  RegisterMount(env, exports);
   return exports;
 }
 

@@ -32,9 +32,10 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "lower")) return push(c->lower, &c->n_lower, MAX_LIST, v);
 	else if (!strcmp(k, "hostname")) c->hostname = v;
 	else if (!strcmp(k, "new_net")) c->new_net = !strcmp(v, "1");
-	else if (!strcmp(k, "cgroup_procs")) return push(c->cgroup_procs, &c->n_cgroup_procs, MAX_LIST, v);
+	else if (!strcmp(k, "cgroup_tasks")) return push(c->cgroup_tasks, &c->n_cgroup_tasks, MAX_LIST, v);
 	else if (!strcmp(k, "cgroup2_dir")) c->cgroup2_dir = v;
-	else if (!strcmp(k, "monitor_procs")) return push(c->monitor_procs, &c->n_monitor_procs, MAX_LIST, v);
+	else if (!strcmp(k, "monitor_tasks")) return push(c->monitor_tasks, &c->n_monitor_tasks, MAX_LIST, v);
+	else if (!strcmp(k, "monitor_cgroup2_dir")) c->monitor_cgroup2_dir = v;
 	else if (!strcmp(k, "oom_file")) c->oom_file = v;
 	else if (!strcmp(k, "bind_src")) *pending_src = v;
 	else if (!strcmp(k, "bind_dst")) *pending_dst = v;
@@ -52,6 +53,7 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "arg")) return push(c->argv, &c->n_argv, MAX_LIST, v);
 	else if (!strcmp(k, "path")) c->path = v;
 	else if (!strcmp(k, "cwd")) c->cwd = v;
+	else if (!strcmp(k, "mkdir")) return push(c->mkdirs, &c->n_mkdirs, MAX_LIST, v);
 	else return -2;
 	return 0;
 }

@@ -1,5 +1,6 @@
-/* The container configuration the controller hands to the monitor: a file of NUL-separated
- * key/value pairs ("key\0value\0..."), written by the TypeScript runtime (runtime/monitorConfig.ts).
+/* The container configuration the controller hands to the monitor: NUL-separated key/value pairs
+ * ("key\0value\0...") built by the TypeScript runtime (runtime/monitorConfig.ts), passed as a file
+ * (usually a memfd the controller opened as /dev/fd/4).
  * The monitor applies it as given; every policy decision was made by the controller. */
 #ifndef POCKER_CONFIG_H
 #define POCKER_CONFIG_H
@@ -30,15 +31,17 @@ struct config {
 	const char *lower[MAX_LIST]; size_t n_lower; /* overlay lowerdirs, top first */
 	const char *hostname;
 	int new_net;               /* 1: new network namespace with lo up; 0: share the host's */
-	const char *cgroup_procs[MAX_LIST]; size_t n_cgroup_procs; /* v1 cgroup.procs files for the init */
-	const char *cgroup2_dir;   /* v2 cgroup dir for CLONE_INTO_CGROUP (v2 and hybrid) */
-	const char *monitor_procs[MAX_LIST]; size_t n_monitor_procs; /* cgroup.procs files for the monitor itself */
+	const char *cgroup_tasks[MAX_LIST]; size_t n_cgroup_tasks; /* v1 "tasks" files the init writes "0" to */
+	const char *cgroup2_dir;   /* v2 cgroup dir the init is cloned into (CLONE_INTO_CGROUP; v2 and hybrid) */
+	const char *monitor_tasks[MAX_LIST]; size_t n_monitor_tasks; /* v1 "tasks" files for the monitor itself */
+	const char *monitor_cgroup2_dir; /* v2 cgroup dir the detached monitor is cloned into */
 	const char *oom_file;      /* memory.oom_control (v1) or memory.events (v2): "oom_kill N" */
 	struct bind_mount binds[MAX_LIST]; size_t n_binds;
 	const char *env[MAX_LIST + 1]; size_t n_env; /* NULL terminated */
 	const char *argv[MAX_LIST + 1]; size_t n_argv; /* NULL terminated */
 	const char *path;          /* PATH used to look up argv[0] when it has no '/' */
 	const char *cwd;           /* working directory inside the container */
+	const char *mkdirs[MAX_LIST]; size_t n_mkdirs; /* host dirs to create first (data dir, overlay dirs) */
 };
 
 /* Loads path into cfg. Returns 0, or -1 with a message in err. */

@@ -139,14 +139,12 @@ _Noreturn void init_main(const struct config *c, const struct init_fds *fds, int
 {
 	set_cmdline(argc, argv, "pocker-init");
 	int report = fds->report_wr;
-	char b;
-	ssize_t n;
-	do
-		n = read(fds->sync_rd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	if (n != 1)
-		die(report, "monitor went away before the container was placed in its cgroups");
-	close(fds->sync_rd);
+	const char *failed = NULL;
+	int joined = join_cgroups(c->cgroup_tasks, c->n_cgroup_tasks, &failed);
+	if (joined < 0) {
+		errno = -joined;
+		die_errno(report, "join cgroup", failed);
+	}
 
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);

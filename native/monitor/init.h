@@ -8,7 +8,6 @@
 
 /* File descriptors the monitor hands to the init. */
 struct init_fds {
-	int sync_rd;   /* EOF or one byte: the monitor has put us in the container's cgroups */
 	int report_wr; /* setup/exec errors as text; EOF without data means the workload exec'd */
 	int out_wr;    /* workload stdout */
 	int err_wr;    /* workload stderr */

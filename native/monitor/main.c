@@ -1,11 +1,14 @@
 /* pocker-monitor: one per container, outside the container's namespaces and cgroups.
  *
- *   pocker-monitor CONFIG     (fd 3, if open: status pipe to the controller)
+ *   pocker-monitor CONFIG [LABEL]   (fd 3, if open: status pipe to the controller; LABEL only
+ *                                    names the container in ps output)
  *
- * Detaches (the process the controller spawned exits at once), moves itself into the monitors
- * cgroup, creates the container's init with clone3 (new UTS, PID, mount, IPC and, unless the
- * host network is shared, network namespaces), places it in the container's cgroups before it
- * runs anything, and reports "ok INITPID MONITORPID" or "error MESSAGE" on the status pipe.
+ * Detaches (the process the controller spawned exits at once; its child is cloned straight into
+ * the monitors cgroup on cgroup2 and joins the v1 monitors cgroups itself), creates the
+ * container's init with clone3 (new UTS, PID, mount, IPC and, unless the host network is shared,
+ * network namespaces; on cgroup2 directly into the container's cgroup), and reports
+ * "ok INITPID MONITORPID" or "error MESSAGE" on the status pipe. The init joins the container's
+ * v1 cgroups itself before it does anything else.
  * Then it writes the container's stdout/stderr to the log and, when the init exits, records the
  * exit (code, signal, OOM kill, times) atomically in STATE_DIR/exit.json and exits. */
 #define _GNU_SOURCE
@@ -27,15 +30,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CLONE_INTO_CGROUP
-#define CLONE_INTO_CGROUP 0x200000000ULL
-#endif
-
-struct clone_args_ {
-	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
-		set_tid_size, cgroup;
-};
 
 static int status_fd = -1;
 static struct config cfg;
@@ -65,44 +59,23 @@ static _Noreturn void fail_errno(const char *what, const char *arg)
 
 static void join_monitor_cgroups(void)
 {
-	for (size_t i = 0; i < cfg.n_monitor_procs; i++) {
-		int rc = write_file(cfg.monitor_procs[i], "0");
-		if (rc < 0) {
-			errno = -rc;
-			fail_errno("join monitor cgroup", cfg.monitor_procs[i]);
-		}
+	const char *failed = NULL;
+	int rc = join_cgroups(cfg.monitor_tasks, cfg.n_monitor_tasks, &failed);
+	if (rc < 0) {
+		errno = -rc;
+		fail_errno("join monitor cgroup", failed);
 	}
 }
 
-/* clone3 that returns twice like fork; the child is placed in cgroup2_dir when one is given. */
-static pid_t clone_container(int cgroup_fd)
+/* Opens a cgroup2 directory for CLONE_INTO_CGROUP, or returns -1 when none is configured. */
+static int open_cgroup2(const char *dir)
 {
-	struct clone_args_ args;
-	memset(&args, 0, sizeof args);
-	args.flags = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
-	if (cfg.new_net)
-		args.flags |= CLONE_NEWNET;
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)cgroup_fd;
-	}
-	args.exit_signal = SIGCHLD;
-	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
-}
-
-static void place_in_cgroups(pid_t child)
-{
-	char pid[24];
-	fmt_u64(pid, (uint64_t)child);
-	for (size_t i = 0; i < cfg.n_cgroup_procs; i++) {
-		int rc = write_file(cfg.cgroup_procs[i], pid);
-		if (rc < 0) {
-			kill(child, SIGKILL);
-			waitpid(child, NULL, 0);
-			errno = -rc;
-			fail_errno("place init in cgroup", cfg.cgroup_procs[i]);
-		}
-	}
+	if (!dir)
+		return -1;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fail_errno("open cgroup", dir);
+	return fd;
 }
 
 static void state_path(char *buf, size_t len, const char *file)
@@ -198,8 +171,8 @@ static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		write_str(2, "usage: pocker-monitor CONFIG   (started by the pocker controller)\n");
+	if (argc < 2 || argc > 3) {
+		write_str(2, "usage: pocker-monitor CONFIG [LABEL]   (started by the pocker controller)\n");
 		return 2;
 	}
 	if (fcntl(3, F_GETFD) >= 0) {
@@ -211,16 +184,26 @@ int main(int argc, char **argv)
 	if (config_load(argv[1], &cfg, err, sizeof err) < 0)
 		fail(err);
 
-	pid_t detach = fork();
+	int monitor_cg = open_cgroup2(cfg.monitor_cgroup2_dir);
+	pid_t detach = clone_into(0, monitor_cg);
 	if (detach < 0)
-		fail_errno("fork", "monitor");
+		fail_errno("clone3 into monitors cgroup", cfg.monitor_cgroup2_dir ? cfg.monitor_cgroup2_dir : "-");
 	if (detach > 0)
 		_exit(0);
+	if (monitor_cg >= 0)
+		close(monitor_cg);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	join_monitor_cgroups();
+	for (size_t i = 0; i < cfg.n_mkdirs; i++) {
+		int mk = mkdir_p(cfg.mkdirs[i], 0755);
+		if (mk < 0) {
+			errno = -mk;
+			fail_errno("mkdir", cfg.mkdirs[i]);
+		}
+	}
 
 	struct log_file lf;
 	int rc = log_open(&lf, cfg.log_path, cfg.log_max_bytes, cfg.log_max_files);
@@ -228,38 +211,30 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fail_errno("open log", cfg.log_path);
 	}
-	int outp[2], errp[2], syncp[2], reportp[2];
-	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(syncp, O_CLOEXEC) || pipe2(reportp, O_CLOEXEC))
+	int outp[2], errp[2], reportp[2];
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(reportp, O_CLOEXEC))
 		fail_errno("pipe", "");
-	int cgroup_fd = -1;
-	if (cfg.cgroup2_dir) {
-		cgroup_fd = open(cfg.cgroup2_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (cgroup_fd < 0)
-			fail_errno("open cgroup", cfg.cgroup2_dir);
-	}
+	int cgroup_fd = open_cgroup2(cfg.cgroup2_dir);
 	uint64_t oom_before = read_keyed_counter(cfg.oom_file, "oom_kill");
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 
-	pid_t init = clone_container(cgroup_fd);
+	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net ? CLONE_NEWNET : 0);
+	pid_t init = clone_into(ns, cgroup_fd);
 	if (init < 0)
 		fail_errno("clone3", "container");
 	if (init == 0) {
-		close(outp[0]); close(errp[0]); close(syncp[1]); close(reportp[0]);
+		close(outp[0]); close(errp[0]); close(reportp[0]);
 		close(lf.fd);
 		if (status_fd >= 0) close(status_fd);
 		if (cgroup_fd >= 0) close(cgroup_fd);
-		struct init_fds fds = { syncp[0], reportp[1], outp[1], errp[1] };
+		struct init_fds fds = { reportp[1], outp[1], errp[1] };
 		init_main(&cfg, &fds, argc, argv);
 	}
-	close(outp[1]); close(errp[1]); close(syncp[0]); close(reportp[1]);
+	close(outp[1]); close(errp[1]); close(reportp[1]);
 	if (cgroup_fd >= 0) close(cgroup_fd);
-	place_in_cgroups(init);
-	if (write_all(syncp[1], "x", 1) < 0)
-		fail_errno("release", "init");
-	close(syncp[1]);
 
 	char msg[1024];
 	size_t mlen = 0;

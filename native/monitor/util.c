@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int write_all(int fd, const void *buf, size_t len)
@@ -39,8 +42,6 @@ int write_file_atomic(const char *path, const char *content, size_t len)
 	if (fd < 0)
 		return -errno;
 	int rc = write_all(fd, content, len);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)
@@ -152,4 +153,61 @@ void set_cmdline(int argc, char **argv, const char *title)
 	memset(start, 0, room);
 	size_t n = strlen(title);
 	memcpy(start, title, n < room ? n : room);
+}
+
+int mkdir_p(const char *path, unsigned mode)
+{
+	/* Try the full path first: creating or probing an ancestor takes its inode lock, which
+	 * every monitor starting at the same time would fight over. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	char buf[4096];
+	size_t len = strlen(path);
+	if (len == 0 || len >= sizeof buf)
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return -ENOENT;
+	*slash = 0;
+	int rc = mkdir_p(buf, mode);
+	if (rc < 0)
+		return rc;
+	return mkdir(path, mode) == 0 || errno == EEXIST ? 0 : -errno;
+}
+
+int join_cgroups(const char *const *tasks_files, size_t n, const char **failed)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = write_file(tasks_files[i], "0");
+		if (rc < 0) {
+			*failed = tasks_files[i];
+			return rc;
+		}
+	}
+	return 0;
+}
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+struct clone_args_ {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+		set_tid_size, cgroup;
+};
+
+pid_t clone_into(uint64_t extra_flags, int cgroup2_fd)
+{
+	struct clone_args_ args;
+	memset(&args, 0, sizeof args);
+	args.flags = extra_flags;
+	if (cgroup2_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (uint64_t)cgroup2_fd;
+	}
+	args.exit_signal = SIGCHLD;
+	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }

@@ -12,7 +12,9 @@ int write_all(int fd, const void *buf, size_t len);
 /* Writes a NUL-terminated string to fd; errors are ignored (best effort diagnostics). */
 void write_str(int fd, const char *s);
 
-/* Writes content to path atomically: temp file in the same dir, fsync, rename. Returns 0 or -errno. */
+/* Writes content to path atomically (temp file in the same dir, rename): readers never see a torn
+ * file. No fsync: the records describe live processes, which do not survive a power loss either.
+ * Returns 0 or -errno. */
 int write_file_atomic(const char *path, const char *content, size_t len);
 
 /* Writes content to an existing file (cgroupfs style: one write). Returns 0 or -errno. */
@@ -32,6 +34,18 @@ char *fmt_u64(char *buf, uint64_t v);
 
 /* Parses the counter named key ("oom_kill") from a "key value" per line cgroup file; 0 when absent. */
 uint64_t read_keyed_counter(const char *path, const char *key);
+
+/* Moves the calling (single-threaded) process into the v1 cgroups whose "tasks" files are given,
+ * by writing "0": the kernel migrates the current thread without taking the global
+ * threadgroup lock, so no RCU grace period and no stall of every fork on the host (writing a pid
+ * to cgroup.procs takes that lock). Returns 0, or -errno with *failed set to the file. */
+int join_cgroups(const char *const *tasks_files, size_t n, const char **failed);
+
+/* clone3 that returns twice like fork; with extra_flags namespaces, and into cgroup2_fd when >= 0. */
+pid_t clone_into(uint64_t extra_flags, int cgroup2_fd);
+
+/* mkdir -p with mode for created components. Returns 0 or -errno. */
+int mkdir_p(const char *path, unsigned mode);
 
 /* Overwrites the process's argv area so /proc/<pid>/cmdline shows only title (hides host paths). */
 void set_cmdline(int argc, char **argv, const char *title);

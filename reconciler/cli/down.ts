@@ -19,7 +19,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(DOWN_HELP);
     return 0;
   }
-  const log = await createLogger(cmd.logLevel);
+  const log = createLogger(cmd.logLevel);
   const { downSource } = await import('../controller/once.js');
   const dryRun = !!cmd.values['dry-run'];
   const result = await downSource({ dir: cmd.dir, dirs: cmd.dirs, dryRun, log });

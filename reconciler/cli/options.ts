@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
@@ -20,7 +21,7 @@ export const GLOBAL_OPTIONS = {
 
 /** Help text for the global options. */
 export const GLOBAL_HELP = `Global options:
-  --dir DIR             spec directory (default ${DEFAULT_SPEC_DIR})
+  --dir DIR             spec directory (default ${DEFAULT_SPEC_DIR}); made absolute, symlinks kept: it names the owner of its containers
   --state-dir DIR       per-container records, tmpfs (default ${DEFAULT_DIRS.stateDir})
   --data-dir DIR        layers, writable layers and logs (default ${DEFAULT_DIRS.dataDir})
   --cgroup-parent PATH  cgroup holding all pocker cgroups, relative to each hierarchy root (default ${DEFAULT_DIRS.cgroupParent})
@@ -53,7 +54,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
   return {
     values: parsed.values,
     positionals: parsed.positionals,
-    dir: (v.dir as string | undefined) ?? DEFAULT_SPEC_DIR,
+    dir: resolve((v.dir as string | undefined) ?? DEFAULT_SPEC_DIR),
     dirs: {
       stateDir: (v['state-dir'] as string | undefined) ?? DEFAULT_DIRS.stateDir,
       dataDir: (v['data-dir'] as string | undefined) ?? DEFAULT_DIRS.dataDir,

@@ -42,7 +42,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (!cmd.values.once) throw new UsageError('pass --once: the watching controller is not available yet');
-  const log = await createLogger(cmd.logLevel);
+  const log = createLogger(cmd.logLevel);
   const { reconcileOnce } = await import('../controller/once.js');
   const dryRun = !!cmd.values['dry-run'];
   const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!cmd.values['allow-empty'], dryRun, log });

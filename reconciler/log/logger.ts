@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 /** The logging surface pocker uses (a subset of pino's), so tests can pass a silent or recording one. */
 export interface Logger {
   debug(obj: object, msg?: string): void;
@@ -13,18 +15,26 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** A logger that drops everything. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+const ORDER: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
+
 /**
- * pino writing JSON lines to stderr (synchronously, so nothing is lost when a pass exits), loaded
- * only when a command logs.
+ * pino writing JSON lines to stderr (synchronously, so nothing is lost when a pass exits). pino is
+ * loaded on the first line actually logged: a pass that has nothing to say never pays for it.
  */
-export async function createLogger(level: LogLevel): Promise<Logger> {
+export function createLogger(level: LogLevel): Logger {
   if (level === 'silent') return silentLogger;
-  const { pino } = await import('pino');
-  const logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
-  return {
-    debug: (o, m) => logger.debug(o, m),
-    info: (o, m) => logger.info(o, m),
-    warn: (o, m) => logger.warn(o, m),
-    error: (o, m) => logger.error(o, m),
+  let logger: import('pino').Logger | undefined;
+  const get = (): import('pino').Logger => {
+    if (!logger) {
+      const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
+      logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+    }
+    return logger;
   };
+  const at =
+    (l: Exclude<LogLevel, 'silent'>) =>
+    (o: object, m?: string): void => {
+      if (ORDER[l] >= ORDER[level]) get()[l](o, m);
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -7,7 +7,7 @@ import type { CgroupDriver } from './cgroups/driver.js';
 import { RuntimeError, describeError } from './errors.js';
 import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from './host.js';
-import { hostProblems } from './hostChecks.js';
+import { hostProblems, type LookupCache } from './hostChecks.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type LogPolicy } from './monitorConfig.js';
 
 /** Everything the runtime needs to change containers on this host. */
@@ -18,6 +18,8 @@ export interface RuntimeContext {
   facts: HostFacts;
   monitorBinary: string;
   logPolicy?: LogPolicy;
+  /** Layer lookups of this pass's host checks. */
+  lookups?: LookupCache;
 }
 
 /** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
@@ -26,6 +28,13 @@ const MONITOR_WAIT_MS = 5_000;
 
 const SIGTERM = 15;
 const SIGKILL = 9;
+
+/** Removes a container's data dir, detaching anything mounted inside it first (never deletes through a mount). */
+function removeDataDir(ctx: RuntimeContext, paths: ContainerPaths): void {
+  if (ctx.host.lkind(paths.dataDir) === null) return;
+  for (const m of ctx.host.mountsUnder(paths.dataDir)) ctx.host.unmount(m);
+  ctx.host.removeTree(paths.dataDir);
+}
 
 function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: ContainerRecord): void {
   try {
@@ -52,7 +61,7 @@ function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRec
 
 /** Throws HOST_CHECK when the host cannot run this spec; nothing has been changed at that point. */
 export function checkHost(ctx: RuntimeContext, d: DesiredContainer): void {
-  const problems = hostProblems(d.spec, ctx.facts, ctx.host);
+  const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()));
   if (problems.length) throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name });
 }
 
@@ -78,14 +87,15 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
       writeRecord(ctx, paths, newRecord(ctx, d, 'creating'));
       host.removeFile(paths.pids);
       host.removeFile(paths.exit);
-      host.removeTree(paths.dataDir);
+      removeDataDir(ctx, paths);
     }
     await driver.remove(name, host);
     driver.create(name, limitsFor(ctx, d), host);
-    for (const dir of [paths.upper, paths.work, paths.rootfs]) host.mkdir(dir, 0o755);
     const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY);
-    host.writeFileAtomic(paths.monitorConfig, config, 0o600);
-    const started = await host.startMonitor(ctx.monitorBinary, paths.monitorConfig);
+    // Let every other container of this pass create its cgroups before monitors start: cgroup
+    // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
+    await new Promise((r) => setImmediate(r));
+    const started = await host.startMonitor(ctx.monitorBinary, config, paths.stateDir);
     if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });
     const record = newRecord(ctx, d, 'created', restartOf);
     if (restartOf) record.restartCount = restartOf.restartCount + 1;
@@ -113,7 +123,7 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
     /* reported by the original error; the next pass retries the cleanup */
   }
   if (fresh) {
-    ctx.host.removeTree(paths.dataDir);
+    removeDataDir(ctx, paths);
     ctx.host.removeTree(paths.stateDir);
   }
 }
@@ -139,7 +149,7 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
   const paths = containerPaths(ctx.dirs, a.name);
   await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
   await ctx.driver.remove(a.name, ctx.host);
-  ctx.host.removeTree(paths.dataDir);
+  removeDataDir(ctx, paths);
   ctx.host.removeTree(paths.stateDir);
 }
 

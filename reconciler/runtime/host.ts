@@ -19,6 +19,8 @@ export interface HostReader {
   lkind(path: string): 'dir' | 'file' | 'symlink' | 'other' | null;
   /** Start time of a live process, or null when there is none. */
   procStartTime(pid: number): number | null;
+  /** Mount points in the host's mount table at or under dir, deepest first. */
+  mountsUnder(dir: string): string[];
 }
 
 /**
@@ -30,16 +32,22 @@ export interface Host extends HostReader {
   mkdir(path: string, mode?: number): void;
   /** One write to an existing file (cgroupfs semantics). */
   writeFile(path: string, data: string): void;
-  /** Write to a temp file, fsync, rename over path. */
+  /**
+   * Write to a temp file and rename it over path: readers and a later pass see the old or the new
+   * content, never a torn one, whenever the writer dies. No fsync: records describe live processes,
+   * which a power loss takes down with them.
+   */
   writeFileAtomic(path: string, data: string | Buffer, mode?: number): void;
   /** Remove a file; missing is fine. */
   removeFile(path: string): void;
   /** Remove an empty directory (cgroups); missing is fine. */
   rmdir(path: string): void;
-  /** rm -rf; missing is fine. */
+  /** rm -rf; missing is fine. Never crosses into a mount: callers unmount first. */
   removeTree(path: string): void;
-  /** Spawn the monitor with its config and wait for its status report. */
-  startMonitor(binary: string, configPath: string): Promise<MonitorStart>;
+  /** Detaches a mount (lazy unmount). */
+  unmount(path: string): void;
+  /** Spawn the monitor with its config (see runtime/monitorConfig.ts) and wait for its status report. label names it in ps. */
+  startMonitor(binary: string, config: Buffer, label: string): Promise<MonitorStart>;
   /** Send a signal if the process is still the one referred to; false when it is gone. */
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */
@@ -47,7 +55,7 @@ export interface Host extends HostReader {
 }
 
 /** Names of the Host methods that change the host (counted by tests). */
-export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'removeFile', 'rmdir', 'removeTree', 'startMonitor', 'signal'] as const;
+export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;
 
 /** Parses the start time (field 22) out of /proc/<pid>/stat text. */
 export function parseStatStartTime(stat: string): number | null {
@@ -56,4 +64,16 @@ export function parseStatStartTime(stat: string): number | null {
   const fields = stat.slice(close + 2).split(' ');
   const v = Number(fields[19]);
   return Number.isFinite(v) ? v : null;
+}
+
+/** Mount points (5th field, unescaped) of mountinfo text at or under dir, deepest first. */
+export function mountPointsUnder(mountinfo: string, dir: string): string[] {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const points = mountinfo
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p === dir || p.startsWith(prefix));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
 }

@@ -7,15 +7,22 @@ import { workloadEnv } from './monitorConfig.js';
 
 type Lookup = 'found' | 'missing' | 'unknown';
 
+/** lstat results shared by the checks of one pass (containers usually share their layers). */
+export type LookupCache = Map<string, ReturnType<HostReader['lkind']>>;
+
 /** Looks a container path up in the layers, top first, without following symlinks out of them. */
-function lookupInLayers(layers: readonly string[], path: string, host: HostReader): Lookup {
+function lookupInLayers(layers: readonly string[], path: string, host: HostReader, cache: LookupCache): Lookup {
   let unknown = false;
   for (const layer of [...layers].reverse()) {
     let at = layer;
     let state: Lookup = 'found';
     for (const seg of path.split('/').filter(Boolean)) {
       at = posix.join(at, seg);
-      const k = host.lkind(at);
+      let k = cache.get(at);
+      if (k === undefined) {
+        k = host.lkind(at);
+        cache.set(at, k);
+      }
       if (k === null) {
         state = 'missing';
         break;
@@ -31,16 +38,16 @@ function lookupInLayers(layers: readonly string[], path: string, host: HostReade
   return unknown ? 'unknown' : 'missing';
 }
 
-function commandProblem(spec: ContainerSpec, host: HostReader): string | null {
+function commandProblem(spec: ContainerSpec, host: HostReader, cache: LookupCache): string | null {
   const program = spec.command[0]!;
   if (program.includes('/')) {
     const abs = program.startsWith('/') ? program : posix.join(spec.workingDir, program);
-    return lookupInLayers(spec.layers, abs, host) === 'missing' ? `command ${program} not found in the image layers` : null;
+    return lookupInLayers(spec.layers, abs, host, cache) === 'missing' ? `command ${program} not found in the image layers` : null;
   }
   const path = workloadEnv(spec).PATH ?? '';
   let unknown = false;
   for (const dir of path.split(':').filter((d) => d.startsWith('/'))) {
-    const r = lookupInLayers(spec.layers, posix.join(dir, program), host);
+    const r = lookupInLayers(spec.layers, posix.join(dir, program), host, cache);
     if (r === 'found') return null;
     if (r === 'unknown') unknown = true;
   }
@@ -51,7 +58,7 @@ function commandProblem(spec: ContainerSpec, host: HostReader): string | null {
  * Checks of host facts a spec depends on, run before anything is changed (and before a recreate
  * stops the old container): layers, mount sources, CPUs, swap accounting, the program itself.
  */
-export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader): string[] {
+export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader, cache: LookupCache = new Map()): string[] {
   const problems: string[] = [];
   for (const layer of spec.layers) {
     const k = host.kind(layer);
@@ -70,7 +77,7 @@ export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostRe
     problems.push('memsw needs swap accounting, which this kernel has off (boot with swapaccount=1 on cgroup v1)');
   }
   if (!problems.length) {
-    const c = commandProblem(spec, host);
+    const c = commandProblem(spec, host, cache);
     if (c) problems.push(c);
   }
   return problems;

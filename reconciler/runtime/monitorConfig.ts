@@ -37,15 +37,20 @@ export function monitorConfig(
     ['log_path', paths.log],
     ['log_max_bytes', String(log.maxBytes)],
     ['log_max_files', String(log.maxFiles)],
+    ['mkdir', paths.dataDir],
+    ['mkdir', paths.upper],
+    ['mkdir', paths.work],
+    ['mkdir', paths.rootfs],
     ['rootfs', paths.rootfs],
     ['upper', paths.upper],
     ['work', paths.work],
   ];
   for (const layer of [...spec.layers].reverse()) pairs.push(['lower', layer]);
   pairs.push(['hostname', spec.hostname], ['new_net', spec.network.mode === 'host' ? '0' : '1']);
-  for (const f of placement.procsFiles) pairs.push(['cgroup_procs', f]);
+  for (const f of placement.taskFiles) pairs.push(['cgroup_tasks', f]);
   if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
-  for (const f of placement.monitorProcsFiles) pairs.push(['monitor_procs', f]);
+  for (const f of placement.monitorTaskFiles) pairs.push(['monitor_tasks', f]);
+  if (placement.monitorCgroup2Dir) pairs.push(['monitor_cgroup2_dir', placement.monitorCgroup2Dir]);
   pairs.push(['oom_file', placement.oomFile]);
   for (const m of spec.mounts) {
     pairs.push(['bind_src', m.source], ['bind_dst', m.target], ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`]);

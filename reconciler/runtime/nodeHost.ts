@@ -1,6 +1,6 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
 import { native } from '../native.js';
-import { parseStatStartTime, type Host, type MonitorStart, type ProcessRef } from './host.js';
+import { mountPointsUnder, parseStatStartTime, type Host, type MonitorStart, type ProcessRef } from './host.js';
 
 function ignoreMissing(fn: () => void): void {
   try {
@@ -91,6 +91,14 @@ export class NodeHost implements Host {
     return stat === null ? null : parseStatStartTime(stat);
   }
 
+  mountsUnder(dir: string): string[] {
+    return mountPointsUnder(this.readFile('/proc/self/mountinfo') ?? '', dir);
+  }
+
+  unmount(path: string): void {
+    native().umount(path, true);
+  }
+
   mkdir(path: string, mode = 0o755): void {
     mkdirSync(path, { recursive: true, mode });
   }
@@ -109,7 +117,6 @@ export class NodeHost implements Host {
     const fd = openSync(tmp, 'w', mode);
     try {
       writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -133,22 +140,25 @@ export class NodeHost implements Host {
     rmSync(path, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  async startMonitor(binary: string, configPath: string): Promise<MonitorStart> {
+  async startMonitor(binary: string, config: Buffer, label: string): Promise<MonitorStart> {
     const n = native();
     devNull ??= openSync('/dev/null', 'r+');
     const [rd, wr] = n.pipe();
     let pid: number;
+    let conf = -1;
     try {
-      pid = n.spawn(binary, [binary, configPath], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr]);
+      conf = n.memfd('pocker-monitor.conf', config);
+      pid = n.spawn(binary, [binary, '/dev/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr, conf]);
     } catch (e) {
       n.close(rd);
       throw e;
     } finally {
       n.close(wr);
+      if (conf >= 0) n.close(conf);
     }
-    const status = readToEnd(rd);
+    const status = await readToEnd(rd);
     n.waitpid(pid);
-    return parseMonitorStatus(await status);
+    return parseMonitorStatus(status);
   }
 
   signal(proc: ProcessRef, signal: number): boolean {

@@ -1,5 +1,9 @@
 import { basename, extname } from 'node:path';
-import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter as LineCounterType, Node } from 'yaml';
+
+// yaml is CommonJS: require() skips the ESM wrapper's export analysis of the package.
+const { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
 import { specHash } from './hash.js';
 import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
 import { translateSchemaErrors, type LocatedPathError } from './schemaErrors.js';
@@ -48,7 +52,7 @@ function nodeAt(doc: Document, path: Array<string | number>, at: 'key' | 'value'
   return (node as Node | null) ?? (keyNode as Node | null);
 }
 
-function locate(doc: Document, lc: LineCounter, file: string, err: PathError & { at?: 'key' | 'value' }): SpecError {
+function locate(doc: Document, lc: LineCounterType, file: string, err: PathError & { at?: 'key' | 'value' }): SpecError {
   const node = nodeAt(doc, err.path, err.at ?? 'value');
   const offset = node?.range?.[0] ?? doc.range?.[0] ?? 0;
   const pos = lc.linePos(offset);

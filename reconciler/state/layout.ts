@@ -19,7 +19,6 @@ export interface ContainerPaths {
   record: string;
   pids: string;
   exit: string;
-  monitorConfig: string;
   dataDir: string;
   upper: string;
   work: string;
@@ -35,7 +34,6 @@ export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths
     record: join(state, 'record.json'),
     pids: join(state, 'pids.json'),
     exit: join(state, 'exit.json'),
-    monitorConfig: join(state, 'monitor.conf'),
     dataDir: data,
     upper: join(data, 'upper'),
     work: join(data, 'work'),

@@ -4,16 +4,23 @@ import type { Host, HostReader } from '../host.js';
 /** Which cgroup layout the host has. hybrid = v1 controllers plus a controller-less cgroup2 tree. */
 export type CgroupVersion = 'v1' | 'hybrid' | 'v2';
 
-/** What the monitor needs to place the init (and itself) in cgroups. */
+/**
+ * What the monitor needs to place the init (and itself) in cgroups without ever taking the
+ * kernel's global threadgroup lock (writing a pid to cgroup.procs takes it, costing an RCU grace
+ * period and stalling every fork on the host): on cgroup2 processes are cloned into their cgroup
+ * (CLONE_INTO_CGROUP); in v1 hierarchies a process moves itself by writing "0" to "tasks".
+ */
 export interface CgroupPlacement {
-  /** cgroup.procs files the monitor writes the init's pid to before releasing it (v1 hierarchies). */
-  procsFiles: string[];
-  /** cgroup2 directory the init is cloned into with CLONE_INTO_CGROUP (v2 and hybrid). */
+  /** v1 "tasks" files the init writes "0" to before it does anything else. */
+  taskFiles: string[];
+  /** cgroup2 directory the init is cloned into (v2 and hybrid). */
   cgroup2Dir?: string;
   /** File holding the container's "oom_kill N" counter. */
   oomFile: string;
-  /** cgroup.procs files the monitor moves itself into (outside the container's limits). */
-  monitorProcsFiles: string[];
+  /** v1 "tasks" files the monitor joins (outside the container's limits). */
+  monitorTaskFiles: string[];
+  /** cgroup2 directory the monitor is cloned into (v2 and hybrid). */
+  monitorCgroup2Dir?: string;
 }
 
 /** Host facts a driver contributes to the canonical form of limits. */

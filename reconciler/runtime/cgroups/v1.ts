@@ -61,11 +61,13 @@ export class V1Driver implements CgroupDriver {
 
   placement(name: string): CgroupPlacement {
     const u = this.unifiedDir(name);
+    const mu = this.unifiedDir(MONITORS_CGROUP);
     return {
-      procsFiles: this.hierarchies.map((h) => join(h, this.parent, name, 'cgroup.procs')),
+      taskFiles: this.hierarchies.map((h) => join(h, this.parent, name, 'tasks')),
       ...(u ? { cgroup2Dir: u } : {}),
       oomFile: join(this.ctrl('memory', name), 'memory.oom_control'),
-      monitorProcsFiles: this.dirs(MONITORS_CGROUP).map((d) => join(d, 'cgroup.procs')),
+      monitorTaskFiles: this.hierarchies.map((h) => join(h, this.parent, MONITORS_CGROUP, 'tasks')),
+      ...(mu ? { monitorCgroup2Dir: mu } : {}),
     };
   }
 

@@ -48,10 +48,11 @@ export class V2Driver implements CgroupDriver {
 
   placement(name: string): CgroupPlacement {
     return {
-      procsFiles: [],
+      taskFiles: [],
       cgroup2Dir: this.dir(name),
       oomFile: join(this.dir(name), 'memory.events'),
-      monitorProcsFiles: [join(this.dir(MONITORS_CGROUP), 'cgroup.procs')],
+      monitorTaskFiles: [],
+      monitorCgroup2Dir: this.dir(MONITORS_CGROUP),
     };
   }
 

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/pocker.node := g++ -o Release/obj.target/pocker.node -shared -pthread -rdynamic -m64  -Wl,-soname=pocker.node -Wl,--start-group Release/obj.target/pocker/pocker.o Release/obj.target/pocker/spawn.o Release/obj.target/pocker/pidfd.o Release/obj.target/pocker/watch.o -Wl,--end-group 

@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../reconciler/native.js';
+
+const bin = join(packageRoot(), 'bin', 'pocker');
+const pocker = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const dir = mkdtempSync(join(tmpdir(), 'pocker-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('pocker CLI', () => {
+  it('prints help for every command, naming its options and defaults', () => {
+    const main = pocker('--help');
+    expect(main.status).toBe(0);
+    for (const word of ['reconcile --once', 'ps', 'validate', 'down', '--dir DIR', '/etc/pocker.d', '/run/pocker', '/var/lib/pocker', '--cgroup-parent']) expect(main.stdout).toContain(word);
+    for (const cmd of ['reconcile', 'ps', 'validate', 'down']) {
+      const r = pocker(cmd, '--help');
+      expect(r.status, cmd).toBe(0);
+      expect(r.stdout).toContain(`Usage: pocker ${cmd}`);
+    }
+    expect(pocker('reconcile', '--help').stdout).toMatch(/--dry-run[\s\S]*--allow-empty/);
+  });
+
+  it('rejects unknown commands and options with exit 2 and a pointer to --help', () => {
+    const r = pocker('frobnicate');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+    const o = pocker('ps', '--bogus');
+    expect(o.status).toBe(2);
+    expect(o.stderr).toMatch(/--bogus.*see pocker ps --help/);
+    const w = pocker('reconcile');
+    expect(w.status).toBe(2);
+    expect(w.stderr).toContain('pass --once');
+    expect(pocker('ps', '--cgroup-parent', '../x').status).toBe(1);
+  });
+
+  it('validates files host-independently: errors as file:line:col, exit 1; valid specs exit 0', () => {
+    const good = join(dir, 'good.yaml');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(good, 'image: {layers: [/nowhere/at/all]}\ncommand: [x]\n');
+    writeFileSync(bad, 'image: {layers: [/l]}\ncommand: [x]\nresources:\n  memory: 12XB\n');
+    const ok = pocker('validate', good);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('ok: 1 container spec(s) in 1 file(s)');
+    const r = pocker('validate', good, bad);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain(`${bad}:4:11: resources.memory must be a quantity`);
+    const d = pocker('validate', '--dir', dir);
+    expect(d.status).toBe(1);
+  });
+
+  it('warns in validate about host networking', () => {
+    const f = join(dir, 'hostnet.yml');
+    writeFileSync(f, 'image: {layers: [/l]}\ncommand: [x]\nnetwork: {mode: host}\n');
+    const r = pocker('validate', f);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('shares the host\'s network namespace');
+  });
+
+  it('dry-runs a plan without touching anything', () => {
+    const specs = mkdtempSync(join(dir, 'specs-'));
+    writeFileSync(join(specs, 'web.yaml'), 'image: {layers: [/l]}\ncommand: [x]\n');
+    const state = join(dir, 'state-never-created');
+    const r = pocker('reconcile', '--once', '--dry-run', '--dir', specs, '--state-dir', state, '--data-dir', join(dir, 'data'), '--cgroup-parent', 'pocker-cli-dry', '--log-level', 'silent');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/create\s+web\s+planned\s+new spec/);
+    expect(spawnSync('test', ['-e', state]).status).toBe(1);
+  });
+});

@@ -1,0 +1,340 @@
+import { posix } from 'node:path';
+import { mountPointsUnder, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/runtime/host.js';
+
+type Node = { type: 'dir' } | { type: 'file'; data: string };
+
+const PAGE = 4096;
+const V1_UNLIMITED = '9223372036854771712';
+const ONLINE = '0-3';
+
+function errno(code: string, syscall: string, path: string): Error {
+  return Object.assign(new Error(`${code}: ${syscall} ${path}`), { code, syscall, path });
+}
+
+/** CPU list canonicalization as the kernel prints it. */
+function canonCpus(text: string): string | null {
+  const cpus = new Set<number>();
+  for (const part of text.trim().split(',').filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) return null;
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) cpus.add(c);
+  }
+  const sorted = [...cpus].sort((a, b) => a - b);
+  if (sorted.some((c) => c > 3)) return null;
+  const out: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
+interface FakeProc {
+  pid: number;
+  start: number;
+  alive: boolean;
+  cgroupDirs: string[];
+  stateDir?: string;
+  role: 'monitor' | 'init';
+}
+
+/**
+ * An in-memory host that behaves like the kernel where pocker depends on it: cgroupfs files
+ * appear on mkdir with the kernel's defaults, limits round down to pages, v1 refuses
+ * memsw < memory (EINVAL) and rmdir of a populated cgroup (EBUSY), v2 needs controllers enabled
+ * in the parent's subtree_control. "Processes" started by startMonitor live until signalled.
+ */
+export class FakeHost implements Host {
+  private nodes = new Map<string, Node>();
+  private procs = new Map<number, FakeProc>();
+  private nextPid = 1000;
+  /** Make the next n startMonitor calls report this error. */
+  failStarts: { count: number; message: string } = { count: 0, message: '' };
+
+  constructor(readonly version: 'v1' | 'v2') {
+    this.mkdir('/proc/self');
+    this.mkdir('/sys/devices/system/cpu');
+    this.put('/sys/devices/system/cpu/online', `${ONLINE}\n`);
+    if (version === 'v1') {
+      const lines = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids'].map((c, i) => `${30 + i} 25 0:${30 + i} / /sys/fs/cgroup/${c} rw,relatime - cgroup cgroup rw,${c}`);
+      lines.push('40 25 0:40 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw');
+      this.put('/proc/self/mountinfo', `${lines.join('\n')}\n`);
+      for (const c of ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids']) this.makeCgroup(`/sys/fs/cgroup/${c}`, c, true);
+      this.makeCgroup('/sys/fs/cgroup/unified', 'unified', true);
+    } else {
+      this.put('/proc/self/mountinfo', '30 25 0:30 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n');
+      this.makeCgroup('/sys/fs/cgroup', 'v2', true);
+    }
+  }
+
+  private put(path: string, data: string): void {
+    this.nodes.set(path, { type: 'file', data });
+  }
+
+  private hierarchyOf(path: string): string | null {
+    if (this.version === 'v2') return path === '/sys/fs/cgroup' || path.startsWith('/sys/fs/cgroup/') ? 'v2' : null;
+    const m = /^\/sys\/fs\/cgroup\/([a-z]+)(\/|$)/.exec(path);
+    return m ? m[1]! : null;
+  }
+
+  private makeCgroup(dir: string, h: string, root = false): void {
+    this.nodes.set(dir, { type: 'dir' });
+    const f = (name: string, v: string): void => this.put(`${dir}/${name}`, v);
+    f('cgroup.procs', '');
+    const parent = posix.dirname(dir);
+    switch (h) {
+      case 'cpu':
+        f('cpu.cfs_quota_us', '-1\n');
+        f('cpu.cfs_period_us', '100000\n');
+        f('cpu.stat', 'nr_periods 0\nnr_throttled 0\nthrottled_time 0\n');
+        break;
+      case 'cpuset': {
+        const inherit = !root && this.readFile(`${parent}/cgroup.clone_children`)?.trim() === '1';
+        f('cpuset.cpus', root ? `${ONLINE}\n` : inherit ? this.readFile(`${parent}/cpuset.cpus`)! : '\n');
+        f('cpuset.mems', root ? '0\n' : inherit ? this.readFile(`${parent}/cpuset.mems`)! : '\n');
+        f('cgroup.clone_children', '0\n');
+        break;
+      }
+      case 'memory':
+        f('memory.limit_in_bytes', `${V1_UNLIMITED}\n`);
+        f('memory.memsw.limit_in_bytes', `${V1_UNLIMITED}\n`);
+        f('memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n');
+        break;
+      case 'pids':
+        f('pids.max', 'max\n');
+        break;
+      case 'unified':
+        if (!root) f('cgroup.kill', '');
+        break;
+      case 'v2': {
+        const enabled = root ? ['cpuset', 'cpu', 'io', 'memory', 'pids'] : (this.readFile(`${parent}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean);
+        f('cgroup.controllers', `${enabled.join(' ')}\n`);
+        f('cgroup.subtree_control', '\n');
+        if (!root) {
+          f('cgroup.kill', '');
+          if (enabled.includes('cpu')) f('cpu.max', 'max 100000\n');
+          if (enabled.includes('cpuset')) f('cpuset.cpus', '\n');
+          if (enabled.includes('memory')) {
+            f('memory.max', 'max\n');
+            f('memory.swap.max', 'max\n');
+            f('memory.events', 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n');
+          }
+          if (enabled.includes('pids')) f('pids.max', 'max\n');
+        }
+        break;
+      }
+    }
+  }
+
+  private cgroupWrite(path: string, data: string): void {
+    const dir = posix.dirname(path);
+    const file = posix.basename(path);
+    const cur = (name: string): string => this.readFile(`${dir}/${name}`)!.trim();
+    const bytes = (v: string): number => (v === '-1' || v === 'max' ? Infinity : Math.floor(Number(v) / PAGE) * PAGE);
+    const inval = (): never => {
+      throw errno('EINVAL', 'write', path);
+    };
+    const v = data.trim();
+    switch (file) {
+      case 'cgroup.procs': {
+        const pid = Number(v === '0' ? NaN : v);
+        if (!this.procs.has(pid)) throw errno('ESRCH', 'write', path);
+        this.put(path, `${cur('cgroup.procs')}\n${pid}`.trim() + '\n');
+        return;
+      }
+      case 'memory.limit_in_bytes':
+      case 'memory.memsw.limit_in_bytes': {
+        if (!/^(-1|\d+)$/.test(v)) inval();
+        const other = file === 'memory.limit_in_bytes' ? 'memory.memsw.limit_in_bytes' : 'memory.limit_in_bytes';
+        const mine = bytes(v);
+        const theirs = bytes(cur(other) === V1_UNLIMITED ? '-1' : cur(other));
+        if (file === 'memory.limit_in_bytes' ? mine > theirs : mine < theirs) inval();
+        this.put(path, `${mine === Infinity ? V1_UNLIMITED : mine}\n`);
+        return;
+      }
+      case 'cpu.cfs_quota_us':
+        if (!/^(-1|\d+)$/.test(v) || (v !== '-1' && Number(v) < 1000)) inval();
+        this.put(path, `${v}\n`);
+        return;
+      case 'cpu.cfs_period_us':
+        if (!/^\d+$/.test(v) || Number(v) < 1000 || Number(v) > 1_000_000) inval();
+        this.put(path, `${v}\n`);
+        return;
+      case 'cpuset.cpus': {
+        const c = canonCpus(v);
+        if (c === null || (c === '' && this.version === 'v1')) inval();
+        this.put(path, `${c}\n`);
+        return;
+      }
+      case 'cpuset.mems':
+      case 'cgroup.clone_children':
+        this.put(path, `${v}\n`);
+        return;
+      case 'pids.max':
+        if (!/^(max|\d+)$/.test(v)) inval();
+        this.put(path, `${v}\n`);
+        return;
+      case 'memory.max':
+      case 'memory.swap.max':
+        if (!/^(max|\d+)$/.test(v)) inval();
+        this.put(path, `${v === 'max' ? 'max' : Math.floor(Number(v) / PAGE) * PAGE}\n`);
+        return;
+      case 'cpu.max': {
+        const m = /^(max|\d+)(?: (\d+))?$/.exec(v);
+        if (!m || (m[1] !== 'max' && Number(m[1]) < 1000)) inval();
+        this.put(path, `${m![1]} ${m![2] ?? 100000}\n`);
+        return;
+      }
+      case 'cgroup.subtree_control': {
+        const have = new Set(cur('cgroup.subtree_control').split(/\s+/).filter(Boolean));
+        const avail = cur('cgroup.controllers').split(/\s+/);
+        for (const tok of v.split(/\s+/)) {
+          const c = tok.slice(1);
+          if (!avail.includes(c)) inval();
+          if (tok[0] === '+') have.add(c);
+          else have.delete(c);
+        }
+        this.put(path, `${[...have].join(' ')}\n`);
+        return;
+      }
+      case 'cgroup.kill':
+        for (const pid of cur('cgroup.procs').split('\n').filter(Boolean).map(Number)) this.exit(pid, 9);
+        return;
+      default:
+        throw errno('EACCES', 'write', path);
+    }
+  }
+
+  /** Marks a fake process dead; an init's exit is recorded the way the monitor would. */
+  exit(pid: number, signal: number, code = -1): void {
+    const p = this.procs.get(pid);
+    if (!p || !p.alive) return;
+    p.alive = false;
+    for (const d of p.cgroupDirs) {
+      const f = `${d}/cgroup.procs`;
+      const left = (this.readFile(f) ?? '').split('\n').filter((x) => x && Number(x) !== pid);
+      if (this.nodes.has(f)) this.put(f, left.length ? `${left.join('\n')}\n` : '');
+    }
+    if (p.role === 'init' && p.stateDir && this.nodes.has(p.stateDir)) {
+      this.put(`${p.stateDir}/exit.json`, JSON.stringify({ exitCode: signal ? -1 : code, signal, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 }));
+      const monitor = [...this.procs.values()].find((m) => m.role === 'monitor' && m.stateDir === p.stateDir && m.alive);
+      if (monitor) monitor.alive = false;
+    }
+  }
+
+  /** Live fake init pids. */
+  liveInits(): number[] {
+    return [...this.procs.values()].filter((p) => p.role === 'init' && p.alive).map((p) => p.pid);
+  }
+
+  // HostReader
+  readFile(path: string): string | null {
+    const n = this.nodes.get(path);
+    return n && n.type === 'file' ? n.data : null;
+  }
+  readDir(path: string): string[] | null {
+    const n = this.nodes.get(path);
+    if (!n || n.type !== 'dir') return null;
+    const prefix = `${path}/`;
+    return [...this.nodes.keys()].filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/')).map((k) => k.slice(prefix.length));
+  }
+  kind(path: string): 'dir' | 'file' | 'other' | null {
+    const n = this.nodes.get(path);
+    if (n) return n.type;
+    return path.startsWith('/layers/') ? 'dir' : null;
+  }
+  lkind(path: string): 'dir' | 'file' | 'symlink' | 'other' | null {
+    if (/^\/layers\/[^/]+\/(usr\/)?bin\/[a-z]+$/.test(path)) return 'file';
+    if (/^\/layers\/[^/]+(\/usr)?(\/bin)?$/.test(path)) return 'dir';
+    return this.kind(path);
+  }
+  procStartTime(pid: number): number | null {
+    const p = this.procs.get(pid);
+    return p && p.alive ? p.start : null;
+  }
+  mountsUnder(dir: string): string[] {
+    return mountPointsUnder('', dir);
+  }
+
+  // Host
+  mkdir(path: string): void {
+    const parts = path.split('/').filter(Boolean);
+    let cur = '';
+    for (const seg of parts) {
+      cur += `/${seg}`;
+      const n = this.nodes.get(cur);
+      if (n?.type === 'file') throw errno('ENOTDIR', 'mkdir', cur);
+      if (n) continue;
+      const h = this.hierarchyOf(cur);
+      if (h && cur !== '/sys/fs/cgroup') {
+        this.makeCgroup(cur, h);
+      } else {
+        this.nodes.set(cur, { type: 'dir' });
+      }
+    }
+  }
+  writeFile(path: string, data: string): void {
+    if (!this.nodes.has(path)) throw errno('ENOENT', 'open', path);
+    if (this.hierarchyOf(path)) this.cgroupWrite(path, data);
+    else this.put(path, data);
+  }
+  writeFileAtomic(path: string, data: string | Buffer): void {
+    if (this.nodes.get(posix.dirname(path))?.type !== 'dir') throw errno('ENOENT', 'open', path);
+    this.put(path, typeof data === 'string' ? data : data.toString('latin1'));
+  }
+  removeFile(path: string): void {
+    if (this.nodes.get(path)?.type === 'file') this.nodes.delete(path);
+  }
+  rmdir(path: string): void {
+    const n = this.nodes.get(path);
+    if (!n) return;
+    if (n.type !== 'dir') throw errno('ENOTDIR', 'rmdir', path);
+    if (this.hierarchyOf(path)) {
+      if ((this.readFile(`${path}/cgroup.procs`) ?? '').trim()) throw errno('EBUSY', 'rmdir', path);
+      const kids = [...this.nodes.keys()].filter((k) => k.startsWith(`${path}/`) && this.nodes.get(k)!.type === 'dir');
+      if (kids.length) throw errno('EBUSY', 'rmdir', path);
+      for (const k of [...this.nodes.keys()]) if (k.startsWith(`${path}/`)) this.nodes.delete(k);
+      this.nodes.delete(path);
+      return;
+    }
+    if (this.readDir(path)!.length) throw errno('ENOTEMPTY', 'rmdir', path);
+    this.nodes.delete(path);
+  }
+  removeTree(path: string): void {
+    for (const k of [...this.nodes.keys()]) if (k === path || k.startsWith(`${path}/`)) this.nodes.delete(k);
+  }
+  unmount(): void {}
+
+  async startMonitor(_binary: string, config: Buffer): Promise<MonitorStart> {
+    if (this.failStarts.count > 0) {
+      this.failStarts.count--;
+      return { ok: false, message: this.failStarts.message };
+    }
+    const parts = config.toString('utf8').split('\0');
+    const cfg = new Map<string, string[]>();
+    for (let i = 0; i + 1 < parts.length; i += 2) cfg.set(parts[i]!, [...(cfg.get(parts[i]!) ?? []), parts[i + 1]!]);
+    const stateDir = cfg.get('state_dir')![0]!;
+    for (const d of cfg.get('mkdir') ?? []) this.mkdir(d);
+    const dirs = [...(cfg.get('cgroup_tasks') ?? []).map((f) => posix.dirname(f)), ...(cfg.get('cgroup2_dir') ?? [])];
+    const monitor: FakeProc = { pid: this.nextPid++, start: 7, alive: true, cgroupDirs: [], stateDir, role: 'monitor' };
+    const init: FakeProc = { pid: this.nextPid++, start: 8, alive: true, cgroupDirs: dirs, stateDir, role: 'init' };
+    this.procs.set(monitor.pid, monitor);
+    this.procs.set(init.pid, init);
+    for (const d of dirs) {
+      if (!this.nodes.has(`${d}/cgroup.procs`)) return { ok: false, message: `place init in cgroup ${d}: ENOENT` };
+      this.cgroupWrite(`${d}/cgroup.procs`, String(init.pid));
+    }
+    this.put(`${stateDir}/pids.json`, JSON.stringify({ monitorPid: monitor.pid, monitorStart: 7, initPid: init.pid, initStart: 8, startedAtMs: Date.now() }));
+    return { ok: true, initPid: init.pid, monitorPid: monitor.pid };
+  }
+  signal(proc: ProcessRef, signal: number): boolean {
+    if (this.procStartTime(proc.pid) !== proc.startTime) return false;
+    this.exit(proc.pid, signal);
+    return true;
+  }
+  async waitForExit(proc: ProcessRef): Promise<boolean> {
+    return this.procStartTime(proc.pid) !== proc.startTime;
+  }
+}

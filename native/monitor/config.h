@@ -1,6 +1,6 @@
 /* The container configuration the controller hands to the monitor: NUL-separated key/value pairs
  * ("key\0value\0...") built by the TypeScript runtime (runtime/monitorConfig.ts), passed as a file
- * (usually a memfd the controller opened as /dev/fd/4).
+ * (usually a memfd the controller passes as fd 4, opened through /proc/self/fd/4).
  * The monitor applies it as given; every policy decision was made by the controller. */
 #ifndef POCKER_CONFIG_H
 #define POCKER_CONFIG_H

@@ -148,7 +148,7 @@ export class NodeHost implements Host {
     let conf = -1;
     try {
       conf = n.memfd('pocker-monitor.conf', config);
-      pid = n.spawn(binary, [binary, '/dev/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr, conf]);
+      pid = n.spawn(binary, [binary, '/proc/self/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr, conf]);
     } catch (e) {
       n.close(rd);
       throw e;

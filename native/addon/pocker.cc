@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -65,6 +66,22 @@ Napi::Value Memfd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// flock(fd, nonBlocking) -> true when the exclusive lock is held, false when another holds it.
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  bool nonBlocking = info.Length() > 1 && info[1].ToBoolean();
+  int rc;
+  do rc = flock(fd, LOCK_EX | (nonBlocking ? LOCK_NB : 0));
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0) {
+    if (errno == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+    ThrowErrno(env, errno, "flock");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
 // close(fd)
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -78,6 +95,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("memfd", Napi::Function::New(env, Memfd, "memfd"));
+  exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   RegisterSpawn(env, exports);
   RegisterPidfd(env, exports);
   RegisterWatch(env, exports);

@@ -34,46 +34,67 @@ static int open_in_root(int rootfd, const char *rel, int flags)
 	return (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
 }
 
-/* Returns an O_PATH fd for target inside the rootfs, creating missing directories (and, when
- * is_dir is 0, an empty file as the last component). */
+/*
+ * Resolves target inside the rootfs the way runc's securejoin does: component by component,
+ * following symlinks as if the rootfs were "/" (an absolute link restarts at the rootfs, ".."
+ * never leaves it), creating missing directories (and, when is_dir is 0, an empty file as the
+ * last component). Returns an O_PATH fd of the result, which is never outside the rootfs.
+ */
 static int ensure_in_root(int rootfd, const char *target, int is_dir)
 {
-	while (*target == '/')
-		target++;
-	int fd = open_in_root(rootfd, target, O_PATH);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	char buf[4096];
-	size_t len = strlen(target);
-	if (len >= sizeof buf) {
+	char resolved[4096] = "";
+	char todo[8192];
+	char cand[4096];
+	int links = 0;
+	if (strlen(target) >= sizeof todo) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(buf, target, len + 1);
-	for (size_t i = 0; i <= len; i++) {
-		if (buf[i] != '/' && buf[i] != 0)
+	strcpy(todo, target);
+	char *p = todo;
+	for (;;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char comp[256];
+		if (len >= sizeof comp) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, len);
+		comp[len] = 0;
+		p += len;
+		const char *rest = p;
+		while (*rest == '/')
+			rest++;
+		int last = *rest == 0;
+		if (!strcmp(comp, "."))
 			continue;
-		int last = buf[i] == 0;
-		char saved = buf[i];
-		buf[i] = 0;
-		int probe = open_in_root(rootfd, buf, O_PATH);
-		if (probe >= 0) {
-			close(probe);
-		} else if (errno == ENOENT) {
-			char *slash = strrchr(buf, '/');
-			const char *name = slash ? slash + 1 : buf;
+		if (!strcmp(comp, "..")) {
+			char *slash = strrchr(resolved, '/');
 			if (slash)
 				*slash = 0;
-			int parent = open_in_root(rootfd, slash ? buf : "", O_PATH | O_DIRECTORY);
-			if (slash)
-				*slash = '/';
+			else
+				resolved[0] = 0;
+			continue;
+		}
+		if (snprintf(cand, sizeof cand, "%s%s%s", resolved, *resolved ? "/" : "", comp) >= (int)sizeof cand) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		int fd = open_in_root(rootfd, cand, O_PATH | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT) {
+			int parent = open_in_root(rootfd, resolved, O_PATH | O_DIRECTORY);
 			if (parent < 0)
 				return -1;
 			int rc;
 			if (!last || is_dir) {
-				rc = mkdirat(parent, name, 0755);
+				rc = mkdirat(parent, comp, 0755);
 			} else {
-				rc = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				rc = openat(parent, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 				if (rc >= 0)
 					close(rc);
 			}
@@ -83,12 +104,50 @@ static int ensure_in_root(int rootfd, const char *target, int is_dir)
 				errno = e;
 				return -1;
 			}
-		} else {
+			fd = open_in_root(rootfd, cand, O_PATH | O_NOFOLLOW);
+		}
+		if (fd < 0)
+			return -1;
+		struct stat st;
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
 			return -1;
 		}
-		buf[i] = saved;
+		if (S_ISLNK(st.st_mode)) {
+			char link[4096];
+			ssize_t n = readlinkat(fd, "", link, sizeof link - 1);
+			int e = errno;
+			close(fd);
+			if (n < 0) {
+				errno = e;
+				return -1;
+			}
+			link[n] = 0;
+			if (++links > 40) {
+				errno = ELOOP;
+				return -1;
+			}
+			if (link[0] == '/')
+				resolved[0] = 0;
+			char next[8192];
+			if (snprintf(next, sizeof next, "%s/%s", link, rest) >= (int)sizeof next) {
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			strcpy(todo, next);
+			p = todo;
+			continue;
+		}
+		close(fd);
+		if (!last && !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return -1;
+		}
+		strcpy(resolved, cand);
 	}
-	return open_in_root(rootfd, target, O_PATH);
+	return open_in_root(rootfd, resolved, O_PATH | O_NOFOLLOW);
 }
 
 /* Mounts onto target inside the rootfs through its fd, never through a path the container controls. */
@@ -111,7 +170,7 @@ static int mount_at(int rootfd, const char *target, int is_dir, const char *src,
 /* Remounts the mount at target read-only, keeping the per-mount flags given. */
 static int remount_ro(int rootfd, const char *target, unsigned long keep, char *err, size_t errlen)
 {
-	int fd = open_in_root(rootfd, target + (*target == '/'), O_PATH);
+	int fd = ensure_in_root(rootfd, target, 1);
 	if (fd < 0)
 		return fail(err, errlen, "open for read-only remount", target, errno);
 	char proc[64];

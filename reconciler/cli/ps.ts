@@ -90,7 +90,7 @@ export async function main(args: string[]): Promise<number> {
     e.name,
     e.state,
     dash(e.pid),
-    e.uptimeSeconds === null ? '-' : formatDuration(e.uptimeSeconds * 1000),
+    e.uptimeSeconds === null ? '-' : e.uptimeSeconds < 1 ? '0s' : formatDuration(e.uptimeSeconds * 1000),
     dash(e.limits?.cpus),
     dash(e.limits?.cpuset),
     e.limits?.memory == null ? '-' : formatBytes(e.limits.memory),

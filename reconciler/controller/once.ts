@@ -13,6 +13,7 @@ import { loadSpecDir, type DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
+import { acquirePassLock } from './lock.js';
 
 /** Options of one reconcile pass. */
 export interface OnceOptions {
@@ -46,8 +47,17 @@ export interface PassResult {
  * it twice in a row changes nothing the second time.
  */
 export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
-  const log = opts.log ?? silentLogger;
   const host = opts.host ?? new NodeHost();
+  const lock = host instanceof NodeHost && !opts.dryRun ? await acquirePassLock(opts.dirs.stateDir) : null;
+  try {
+    return await pass(opts, host);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function pass(opts: OnceOptions, host: Host): Promise<PassResult> {
+  const log = opts.log ?? silentLogger;
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
   const load = opts.load ?? loadSpecDir(opts.dir);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));

@@ -1,20 +1,18 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { packageRoot } from '../../reconciler/native.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
 import { rawLimits } from '../helpers/cgroupValues.js';
 import { countingHost } from '../helpers/countingHost.js';
-import { TestInstance } from '../helpers/instance.js';
+import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
 
 describeKernel('reconcile --once on the real kernel', () => {
+  const current = useTestInstance();
   let inst: TestInstance;
   beforeEach(() => {
-    inst = new TestInstance();
-  });
-  afterEach(async () => {
-    await inst.destroy();
+    inst = current();
   });
 
   /** [memory, memory+swap] as the cgroup files hold them (v2 stores swap separately). */
@@ -133,6 +131,23 @@ describeKernel('reconcile --once on the real kernel', () => {
     expect(r.ok).toBe(true);
     await waitFor(() => inst.log('flaky').split('run').length - 1 === 2);
     expect(inst.container('flaky').record!.restartCount).toBe(1);
+  });
+
+  it('serializes concurrent passes on one state dir: exactly one container, both passes succeed', async () => {
+    inst.writeSpec('web.yaml', inst.spec('web'));
+    const args = [join(packageRoot(), 'bin', 'pocker'), 'reconcile', '--once', '--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--log-level', 'silent'];
+    const run = () => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn(process.execPath, args);
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d));
+      p.on('close', (code) => resolve({ code, out }));
+    });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect([a.out, b.out].filter((o) => /create\s+web\s+ok/.test(o))).toHaveLength(1);
+    expect([a.out, b.out].filter((o) => /none\s+web/.test(o))).toHaveLength(1);
+    expect(instanceProcesses(inst.dirs).length).toBeGreaterThanOrEqual(3);
+    expect(inst.actual().containers.size).toBe(1);
   });
 
   it('leaves containers running after the pocker process that started them exits', async () => {

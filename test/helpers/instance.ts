@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
+import { afterEach, beforeEach } from 'vitest';
 import { downSource, reconcileOnce, type OnceOptions, type PassResult } from '../../reconciler/controller/once.js';
 import { observe, observeContainer } from '../../reconciler/observe/observe.js';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
@@ -51,6 +52,22 @@ export function instanceCgroups(parent: string): string[] {
   };
   for (const m of new Set(mounts)) walk(join(m, parent));
   return found;
+}
+
+/**
+ * Registers beforeEach/afterEach hooks that give every test of the file its own TestInstance
+ * (destroyed, with a leak check, after each test). Returns a getter for the current one.
+ */
+export function useTestInstance(): () => TestInstance {
+  let inst: TestInstance | undefined;
+  beforeEach(() => {
+    inst = new TestInstance();
+  });
+  afterEach(async () => {
+    await inst?.destroy();
+    inst = undefined;
+  });
+  return () => inst!;
 }
 
 /**
@@ -160,7 +177,7 @@ export class TestInstance {
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
     if (mounts.length) left.push(`mounts ${mounts.join(' | ')}`);
     for (const [what, dir] of [['records', this.dirs.stateDir], ['writable layers', join(this.dirs.dataDir, 'containers')]] as const) {
-      const entries = existsSync(dir) ? readdirSync(dir) : [];
+      const entries = existsSync(dir) ? readdirSync(dir).filter((e) => e !== '.lock') : [];
       if (entries.length) left.push(`${what} ${entries.join(' ')}`);
     }
     return left;

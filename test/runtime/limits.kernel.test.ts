@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { counter, cpuUsageUs, oomKills, rawLimits, swapBytes } from '../helpers/cgroupValues.js';
-import { TestInstance } from '../helpers/instance.js';
+import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { withSwap } from '../helpers/swap.js';
 
@@ -14,12 +14,10 @@ function children(pid: number): number[] {
 }
 
 describeKernel('container limits and isolation on the real kernel', () => {
+  const current = useTestInstance();
   let inst: TestInstance;
   beforeEach(() => {
-    inst = new TestInstance();
-  });
-  afterEach(async () => {
-    await inst.destroy();
+    inst = current();
   });
 
   it('runs isolated with exactly the limits of its spec, init and workload in its cgroups', async () => {

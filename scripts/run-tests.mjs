@@ -1,41 +1,106 @@
 #!/usr/bin/env node
-// The whole test suite, as the README's test command and .ci/run run it: builds, runs vitest with
-// a JSON report, and ends with one plain line "N passed, N failed, N skipped" computed from it.
+// The whole test suite, as the README's test command and .ci/run run it:
+//   1. builds (TypeScript, tests compiled to dist-test/, native code),
+//   2. runs vitest on this host (unit, property, fake-host and real-kernel tests),
+//   3. runs the cgroup v2 lane: the real-kernel tests of test/vm/lane.mjs, compiled, inside a pure
+//      cgroup v2 kernel booted under qemu (test/vm/cgroup2-vm),
+// and ends with one plain line "N passed, N failed, N skipped" summed from vitest's JSON reports.
 // Exit status is non-zero when anything failed, when no test ran, and on CI (CI=true) when any
-// test was skipped (real-kernel tests must run there).
+// test was skipped or the v2 lane could not run.
+//   node scripts/run-tests.mjs [--no-v2 | --only-v2] [vitest filters...]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const report = join(root, 'test-results', 'vitest.json');
+const ci = process.env.CI === 'true';
 const args = process.argv.slice(2);
+const flag = (f) => {
+  const i = args.indexOf(f);
+  if (i >= 0) args.splice(i, 1);
+  return i >= 0;
+};
+const insideLane = flag('--inside-v2-lane');
+const noV2 = flag('--no-v2');
+const onlyV2 = flag('--only-v2');
+const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const COUNTS = '@@pocker-test-counts ';
+
+/** Runs vitest with a JSON report; returns {passed, failed, skipped}. piped: capture output (no terminal codes) and print it after. */
+function runVitest(config, report, extra, piped = false) {
+  mkdirSync(dirname(report), { recursive: true });
+  rmSync(report, { force: true });
+  const argv = [vitest, 'run', ...(config ? ['--config', config] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra];
+  const r = spawnSync(process.execPath, argv, { cwd: root, stdio: piped ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (piped) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+  if (!existsSync(report)) return { passed: 0, failed: 1, skipped: 0, status: r.status ?? 1 };
+  const j = JSON.parse(readFileSync(report, 'utf8'));
+  const failedFiles = (j.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).length).length;
+  return { passed: j.numPassedTests ?? 0, failed: (j.numFailedTests ?? 0) + failedFiles, skipped: (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0), status: r.status ?? 1 };
+}
+
+if (insideLane) {
+  // Inside the VM: the lane's compiled tests; counts go back to the host on one marked line.
+  const c = runVitest(join(root, 'vitest.v2.config.mjs'), '/tmp/pocker-v2-lane.json', args, true);
+  console.log(`${COUNTS}${JSON.stringify(c)}`);
+  process.exit(c.status);
+}
 
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
   console.log('0 passed, 1 failed, 0 skipped');
   process.exit(1);
 }
-mkdirSync(dirname(report), { recursive: true });
-rmSync(report, { force: true });
-const vitest = spawnSync(
-  process.execPath,
-  [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
-  { cwd: root, stdio: 'inherit' },
-);
 
-let passed = 0, failed = 0, skipped = 0;
-if (existsSync(report)) {
-  const r = JSON.parse(readFileSync(report, 'utf8'));
-  passed = r.numPassedTests ?? 0;
-  failed = (r.numFailedTests ?? 0) + (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).length).length;
-  skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-} else {
-  failed = 1;
+const total = { passed: 0, failed: 0, skipped: 0 };
+const add = (c) => {
+  total.passed += c.passed;
+  total.failed += c.failed;
+  total.skipped += c.skipped;
+};
+let laneProblem = '';
+
+if (!onlyV2) add(runVitest(null, join(root, 'test-results', 'vitest.json'), args));
+
+if (!noV2) {
+  const kernels = existsSync('/boot') ? readdirSync('/boot').filter((f) => f.startsWith('vmlinuz-')) : [];
+  const qemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status === 0;
+  if (!kernels.length || !qemu || process.getuid?.() !== 0) {
+    laneProblem = `cgroup v2 lane not run: needs root, qemu-system-x86 and linux-image-amd64 (${[!kernels.length && 'no kernel in /boot', !qemu && 'no qemu', process.getuid?.() !== 0 && 'not root'].filter(Boolean).join(', ')})`;
+    console.error(laneProblem);
+    total.skipped += 1;
+  } else {
+    const t0 = Date.now();
+    console.log('\ncgroup v2 lane: booting a pure cgroup v2 kernel under qemu (test/vm/cgroup2-vm)...');
+    const env = `CI=${ci ? 'true' : ''}`;
+    const vm = spawnSync(join(root, 'test', 'vm', 'cgroup2-vm'), ['-t', '900', '-C', root, '--', 'env', env, process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const out = `${vm.stdout ?? ''}${vm.stderr ?? ''}`;
+    process.stdout.write(out.split('\n').filter((l) => !l.includes(COUNTS)).join('\n'));
+    const line = out.split('\n').find((l) => l.includes(COUNTS));
+    if (line) add(JSON.parse(line.slice(line.indexOf(COUNTS) + COUNTS.length)));
+    else {
+      laneProblem = `cgroup v2 lane produced no report (exit ${vm.status})`;
+      console.error(laneProblem);
+      total.failed += 1;
+    }
+    console.log(`cgroup v2 lane: ${Math.round((Date.now() - t0) / 1000)} s wall`);
+    if (!args.length) {
+      // Negative control: the same tests with a v1 driver pointed at the v2 tree must fail, or
+      // the lane would prove nothing.
+      const bad = spawnSync(join(root, 'test', 'vm', 'cgroup2-vm'), ['-t', '600', '-C', root, '--', 'env', env, 'POCKER_TEST_WRONG_DRIVER=v1-on-v2', process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', 'dist-test/test/runtime/limits.kernel.test.js'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const badLine = `${bad.stdout ?? ''}`.split('\n').find((l) => l.includes(COUNTS));
+      const c = badLine ? JSON.parse(badLine.slice(badLine.indexOf(COUNTS) + COUNTS.length)) : null;
+      if (c && c.failed > 0) console.log(`cgroup v2 lane negative control: with v1 paths on v2, ${c.failed} of ${c.failed + c.passed} test(s) fail, as they must`);
+      else {
+        console.error(`cgroup v2 lane negative control FAILED: a wrong driver did not make the lane fail (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`);
+        total.failed += 1;
+      }
+    }
+  }
 }
-const ci = process.env.CI === 'true';
-if (ci && skipped > 0) console.error(`CI=true: ${skipped} test(s) were skipped; every test must run on CI`);
-if (passed + failed === 0) console.error('no test ran');
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(vitest.status !== 0 || failed > 0 || passed + failed === 0 || (ci && skipped > 0) ? 1 : 0);
+
+if (ci && total.skipped > 0) console.error(`CI=true: ${total.skipped} test(s) were skipped; every test must run on CI`);
+if (total.passed + total.failed === 0) console.error('no test ran');
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(total.failed > 0 || total.passed + total.failed === 0 || (ci && total.skipped > 0) ? 1 : 0);

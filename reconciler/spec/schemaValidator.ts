@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../native.js';
 
 /** One error as ajv reports it. */
 export interface SchemaError {
@@ -26,14 +28,15 @@ let cached: SchemaValidate | undefined;
 export function schemaValidator(): SchemaValidate {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
-  const root = fileURLToPath(new URL('../../', import.meta.url));
-  try {
-    cached = require(join(root, 'schema', PRECOMPILED)) as SchemaValidate;
-  } catch {
-    const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-    const AjvClass = (Ajv2020 as unknown as { default: typeof Ajv2020.default }).default ?? Ajv2020;
-    const ajv = new AjvClass({ allErrors: true, strict: true });
-    cached = ajv.compile(require(join(root, 'schema', 'container.v1.schema.json'))) as unknown as SchemaValidate;
+  const besideCode = fileURLToPath(new URL(`../../schema/${PRECOMPILED}`, import.meta.url));
+  for (const candidate of [besideCode, join(packageRoot(), 'dist', 'schema', PRECOMPILED)]) {
+    if (!existsSync(candidate)) continue;
+    cached = require(candidate) as SchemaValidate;
+    return cached;
   }
+  const Ajv2020 = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const AjvClass = (Ajv2020 as unknown as { default: typeof Ajv2020.default }).default ?? Ajv2020;
+  const ajv = new AjvClass({ allErrors: true, strict: true });
+  cached = ajv.compile(require(join(packageRoot(), 'schema', 'container.v1.schema.json'))) as unknown as SchemaValidate;
   return cached;
 }

@@ -56,7 +56,15 @@ const eventArb = fc.record({
   exitCode: fc.constantFrom(0, 1, 137),
 });
 
-function writeSet(dir: string, set: Record<string, fc.RecordValue<typeof specArb> | undefined>): void {
+/** One generated container spec (the fields the generators vary). */
+interface GeneratedSpec {
+  command: readonly string[];
+  restart: string | undefined;
+  env: Record<string, string> | undefined;
+  resources: Record<string, unknown>;
+}
+
+function writeSet(dir: string, set: Record<string, GeneratedSpec | undefined>): void {
   for (const f of readdirSync(dir)) rmSync(join(dir, f));
   for (const [name, s] of Object.entries(set)) {
     if (!s) continue;

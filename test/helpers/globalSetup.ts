@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packageRoot } from '../../reconciler/native.js';
 
 /**
  * Builds the busybox layer once per test run (into a temp dir, removed at the end) and hands its
@@ -13,7 +14,7 @@ export function setup(): () => void {
     return () => {};
   }
   const dir = mkdtempSync(join(tmpdir(), 'pocker-test-layers-'));
-  const r = spawnSync('sh', [join(import.meta.dirname, '..', '..', 'scripts', 'make-busybox-layer.sh'), dir], { encoding: 'utf8' });
+  const r = spawnSync('sh', [join(packageRoot(), 'scripts', 'make-busybox-layer.sh'), dir], { encoding: 'utf8' });
   if (r.status === 0) process.env.POCKER_TEST_LAYER = join(dir, 'layers', 'busybox');
   else process.env.POCKER_TEST_LAYER_ERROR = `busybox layer could not be built: ${(r.stderr || r.stdout).trim()}`;
   return () => rmSync(dir, { recursive: true, force: true });

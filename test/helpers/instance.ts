@@ -8,6 +8,7 @@ import { observe, observeContainer } from '../../reconciler/observe/observe.js';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
 import { MONITORS_CGROUP, type CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
 import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
+import { V1_OPTIONAL, V1_REQUIRED, V1Driver } from '../../reconciler/runtime/cgroups/v1.js';
 import type { Host } from '../../reconciler/runtime/host.js';
 import { NodeHost } from '../../reconciler/runtime/nodeHost.js';
 import type { InstanceDirs } from '../../reconciler/state/layout.js';
@@ -55,6 +56,16 @@ export function instanceCgroups(parent: string): string[] {
 }
 
 /**
+ * The v2 lane's negative control (POCKER_TEST_WRONG_DRIVER=v1-on-v2): a v1 driver pointed at the
+ * cgroup2 tree, as a wrong detection would produce. The lane's tests must fail with it.
+ */
+function wrongDriverForControl(parent: string): CgroupDriver | null {
+  if (process.env.POCKER_TEST_WRONG_DRIVER !== 'v1-on-v2') return null;
+  const v2root = '/sys/fs/cgroup';
+  return new V1Driver(new Map([...V1_REQUIRED, ...V1_OPTIONAL].map((c) => [c, v2root])), parent, null);
+}
+
+/**
  * Registers beforeEach/afterEach hooks that give every test of the file its own TestInstance
  * (destroyed, with a leak check, after each test). Returns a getter for the current one.
  */
@@ -91,7 +102,7 @@ export class TestInstance {
     const id = this.root.slice(this.root.lastIndexOf('-') + 1);
     this.dirs = { stateDir: join(this.root, 'state'), dataDir: join(this.root, 'data'), cgroupParent: `pocker-test-${id}` };
     this.layer = process.env.POCKER_TEST_LAYER ?? '/nonexistent';
-    this.driver = detectDriver(this.host, this.dirs.cgroupParent);
+    this.driver = wrongDriverForControl(this.dirs.cgroupParent) ?? detectDriver(this.host, this.dirs.cgroupParent);
   }
 
   /** A minimal valid spec on the busybox layer, merged with extra fields. */

@@ -17,7 +17,7 @@ export async function withSwap<T>(sizeMiB: number, fn: () => Promise<T>): Promis
     execFileSync('fallocate', ['-l', `${sizeMiB}M`, file]);
     execFileSync('chmod', ['600', file]);
     execFileSync('mkswap', [file], { stdio: 'ignore' });
-    execFileSync('swapon', [file]);
+    execFileSync('swapon', [file], { stdio: 'ignore' });
     device = file;
   } catch {
     rmSync(file, { force: true });

@@ -14,6 +14,9 @@ import {
   type CgroupPlacement,
 } from './driver.js';
 
+/** Leaf the controller moves itself into when it runs inside its own delegated cgroup. */
+export const CONTROLLER_CGROUP = '_controller';
+
 /** Controllers pocker enables for its subtree on cgroup v2. */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 
@@ -84,16 +87,40 @@ export class V2Driver implements CgroupDriver {
         throw new RuntimeError('CGROUP', `cgroup ${dir} does not offer controller(s) ${unavailable.join(', ')}; under systemd run pocker in a unit with Delegate=yes`, { path: dir });
       }
       if (missing.length) {
+        if (dir === this.ownCgroup(host)) this.moveSelfToLeaf(dir, host);
         const path = join(dir, 'cgroup.subtree_control');
         try {
           host.writeFile(path, missing.map((c) => `+${c}`).join(' '));
         } catch (e) {
-          throw new RuntimeError('CGROUP', `enable ${missing.join(', ')} in ${path}: ${describeError(e)}`, { path, syscall: 'write', cause: e });
+          const busy = (e as NodeJS.ErrnoException).code === 'EBUSY';
+          const hint = busy ? ' (processes live in it; cgroup v2 enables controllers only for cgroups without processes of their own)' : '';
+          throw new RuntimeError('CGROUP', `enable ${missing.join(', ')} in ${path}: ${describeError(e)}${hint}`, { path, syscall: 'write', cause: e });
         }
       }
     }
     const monitors = this.dir(MONITORS_CGROUP);
     if (host.kind(monitors) !== 'dir') host.mkdir(monitors);
+  }
+
+  /** The cgroup2 directory this process is in (from /proc/self/cgroup). */
+  private ownCgroup(host: HostReader): string | null {
+    const line = (host.readFile('/proc/self/cgroup') ?? '').split('\n').find((l) => l.startsWith('0::'));
+    return line ? join(this.root, line.slice(3)) : null;
+  }
+
+  /**
+   * Under systemd with Delegate=yes the controller runs in the very cgroup it was given to manage;
+   * cgroup v2 allows controllers for children only once it holds no processes itself, so the
+   * controller moves into a leaf of its own first.
+   */
+  private moveSelfToLeaf(dir: string, host: Host): void {
+    const leaf = join(dir, CONTROLLER_CGROUP);
+    if (host.kind(leaf) !== 'dir') host.mkdir(leaf);
+    try {
+      host.writeFile(join(leaf, 'cgroup.procs'), String(process.pid));
+    } catch (e) {
+      throw new RuntimeError('CGROUP', `move the controller into ${leaf}: ${describeError(e)}`, { path: leaf, syscall: 'write', cause: e });
+    }
   }
 
   create(name: string, limits: Limits, host: Host): void {

@@ -54,38 +54,66 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "path")) c->path = v;
 	else if (!strcmp(k, "cwd")) c->cwd = v;
 	else if (!strcmp(k, "mkdir")) return push(c->mkdirs, &c->n_mkdirs, MAX_LIST, v);
+	else if (!strcmp(k, "init_pid")) c->init_pid = strtol(v, NULL, 10);
+	else if (!strcmp(k, "init_start")) c->init_start = strtoull(v, NULL, 10);
+	else if (!strcmp(k, "ns")) return push(c->ns, &c->n_ns, 8, v);
+	else if (!strcmp(k, "tty")) c->tty = !strcmp(v, "1");
+	else if (!strcmp(k, "stdin")) c->keep_stdin = !strcmp(v, "1");
 	else return -2;
 	return 0;
 }
 
-int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
+int config_load(const char *path, struct config *cfg, enum config_mode mode, char *err, size_t errlen)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->new_net = 1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	int inherited;
+	/* A socket (what Node gives as a "pipe" stdio) cannot be reopened through /proc: read the fd itself. */
+	if (fd < 0 && errno == ENXIO && sscanf(path, "/proc/self/fd/%d", &inherited) == 1)
+		fd = inherited;
+	if (fd < 0) {
 		snprintf(err, errlen, "open config %s: %s", path, strerror(errno));
-		if (fd >= 0) close(fd);
 		return -1;
 	}
-	if (st.st_size <= 0 || st.st_size > (1 << 22)) {
-		snprintf(err, errlen, "config %s: bad size %lld", path, (long long)st.st_size);
-		close(fd);
-		return -1;
+	/* Read to EOF: the config may be a memfd or a pipe (no size known up front). */
+	size_t cap = 8192, got = 0;
+	cfg->raw = malloc(cap);
+	while (cfg->raw) {
+		if (got + 1 >= cap) {
+			if (cap >= (1u << 22)) {
+				snprintf(err, errlen, "config %s: larger than 4 MiB", path);
+				close(fd);
+				return -1;
+			}
+			char *bigger = realloc(cfg->raw, cap * 2);
+			if (!bigger)
+				break;
+			cfg->raw = bigger;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, cfg->raw + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "read config %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
 	}
-	cfg->raw = malloc((size_t)st.st_size + 1);
+	close(fd);
 	if (!cfg->raw) {
 		snprintf(err, errlen, "config %s: out of memory", path);
-		close(fd);
 		return -1;
 	}
-	ssize_t got = read_file(path, cfg->raw, (size_t)st.st_size + 1);
-	close(fd);
-	if (got != st.st_size) {
-		snprintf(err, errlen, "read config %s: short read", path);
+	if (got == 0) {
+		snprintf(err, errlen, "config %s: empty", path);
 		return -1;
 	}
+	cfg->raw[got] = 0;
 	const char *pending_src = NULL, *pending_dst = NULL;
 	char *p = cfg->raw, *end = cfg->raw + got;
 	while (p < end) {
@@ -111,7 +139,12 @@ int config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 	}
 	cfg->env[cfg->n_env] = NULL;
 	cfg->argv[cfg->n_argv] = NULL;
-	if (!cfg->state_dir || !cfg->rootfs || !cfg->upper || !cfg->work || !cfg->n_lower ||
+	if (mode == CONFIG_EXEC) {
+		if (cfg->init_pid <= 0 || !cfg->init_start || !cfg->n_argv) {
+			snprintf(err, errlen, "config %s: exec needs init_pid, init_start and arg", path);
+			return -1;
+		}
+	} else if (!cfg->state_dir || !cfg->rootfs || !cfg->upper || !cfg->work || !cfg->n_lower ||
 	    !cfg->n_argv || !cfg->log_path) {
 		snprintf(err, errlen, "config %s: missing one of state_dir, rootfs, upper, work, lower, arg, log_path", path);
 		return -1;

@@ -42,9 +42,18 @@ struct config {
 	const char *path;          /* PATH used to look up argv[0] when it has no '/' */
 	const char *cwd;           /* working directory inside the container */
 	const char *mkdirs[MAX_LIST]; size_t n_mkdirs; /* host dirs to create first (data dir, overlay dirs) */
+	/* exec mode (`pocker-monitor exec`): join a running container */
+	long init_pid;             /* the container's init */
+	unsigned long long init_start; /* its start time, to refuse a reused pid */
+	const char *ns[8]; size_t n_ns; /* namespaces to join: ipc uts net pid mnt cgroup */
+	int tty;                   /* run the command on a new pty of the container's devpts */
+	int keep_stdin;            /* give the command our stdin (else /dev/null) */
 };
 
+/* What a config is for: creating a container, or joining one (exec). */
+enum config_mode { CONFIG_MONITOR, CONFIG_EXEC };
+
 /* Loads path into cfg. Returns 0, or -1 with a message in err. */
-int config_load(const char *path, struct config *cfg, char *err, size_t errlen);
+int config_load(const char *path, struct config *cfg, enum config_mode mode, char *err, size_t errlen);
 
 #endif

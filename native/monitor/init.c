@@ -57,42 +57,6 @@ static int loopback_up(void)
 	return rc;
 }
 
-/* execve with a PATH search done here (the container's PATH, never the host's). */
-static void exec_workload(const struct config *c)
-{
-	const char *file = c->argv[0];
-	char *const *argv = (char *const *)c->argv;
-	char *const *envp = (char *const *)c->env;
-	if (strchr(file, '/')) {
-		execve(file, argv, envp);
-		return;
-	}
-	const char *path = c->path && *c->path ? c->path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	int seen_eacces = 0;
-	char buf[4096];
-	for (const char *p = path;; ) {
-		const char *colon = strchr(p, ':');
-		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-		if (dlen + strlen(file) + 2 <= sizeof buf) {
-			memcpy(buf, p, dlen);
-			size_t off = dlen;
-			if (off == 0)
-				buf[off++] = '.';
-			buf[off++] = '/';
-			strcpy(buf + off, file);
-			execve(buf, argv, envp);
-			if (errno == EACCES)
-				seen_eacces = 1;
-			else if (errno != ENOENT && errno != ENOTDIR)
-				return;
-		}
-		if (!colon)
-			break;
-		p = colon + 1;
-	}
-	errno = seen_eacces ? EACCES : ENOENT;
-}
-
 static _Noreturn void run_workload(const struct config *c, int report)
 {
 	sigset_t none;
@@ -102,7 +66,7 @@ static _Noreturn void run_workload(const struct config *c, int report)
 	umask(022);
 	if (chdir(c->cwd) < 0)
 		die_errno(report, "chdir to working directory", c->cwd);
-	exec_workload(c);
+	exec_in_path(c->argv, c->env, c->path);
 	die_errno(report, "exec", c->argv[0]);
 }
 

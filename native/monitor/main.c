@@ -2,6 +2,7 @@
  *
  *   pocker-monitor CONFIG [LABEL]   (fd 3, if open: status pipe to the controller; LABEL only
  *                                    names the container in ps output)
+ *   pocker-monitor exec CONFIG      run a command in a running container (see exec.h)
  *
  * Detaches (the process the controller spawned exits at once; its child is cloned straight into
  * the monitors cgroup on cgroup2 and joins the v1 monitors cgroups itself), creates the
@@ -13,6 +14,7 @@
  * exit (code, signal, OOM kill, times) atomically in STATE_DIR/exit.json and exits. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "exec.h"
 #include "init.h"
 #include "log.h"
 #include "util.h"
@@ -171,6 +173,8 @@ static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf)
 
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "exec"))
+		return exec_main(argv[2]);
 	if (argc < 2 || argc > 3) {
 		write_str(2, "usage: pocker-monitor CONFIG [LABEL]   (started by the pocker controller)\n");
 		return 2;
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	char err[1024];
-	if (config_load(argv[1], &cfg, err, sizeof err) < 0)
+	if (config_load(argv[1], &cfg, CONFIG_MONITOR, err, sizeof err) < 0)
 		fail(err);
 
 	int monitor_cg = open_cgroup2(cfg.monitor_cgroup2_dir);

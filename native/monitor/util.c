@@ -211,3 +211,39 @@ pid_t clone_into(uint64_t extra_flags, int cgroup2_fd)
 	args.exit_signal = SIGCHLD;
 	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
+
+void exec_in_path(const char *const *argv, const char *const *envp, const char *path)
+{
+	const char *file = argv[0];
+	char *const *av = (char *const *)argv;
+	char *const *ev = (char *const *)envp;
+	if (strchr(file, '/')) {
+		execve(file, av, ev);
+		return;
+	}
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int seen_eacces = 0;
+	char buf[4096];
+	for (const char *p = path;;) {
+		const char *colon = strchr(p, ':');
+		size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
+		if (dlen + strlen(file) + 2 <= sizeof buf) {
+			memcpy(buf, p, dlen);
+			size_t off = dlen;
+			if (off == 0)
+				buf[off++] = '.';
+			buf[off++] = '/';
+			strcpy(buf + off, file);
+			execve(buf, av, ev);
+			if (errno == EACCES)
+				seen_eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	errno = seen_eacces ? EACCES : ENOENT;
+}

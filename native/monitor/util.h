@@ -44,6 +44,10 @@ int join_cgroups(const char *const *tasks_files, size_t n, const char **failed);
 /* clone3 that returns twice like fork; with extra_flags namespaces, and into cgroup2_fd when >= 0. */
 pid_t clone_into(uint64_t extra_flags, int cgroup2_fd);
 
+/* execve of argv[0], looked up in path (the container's PATH, never the host's) when it has no
+ * '/'. Returns only on failure, with errno set (EACCES if some candidate was not executable). */
+void exec_in_path(const char *const *argv, const char *const *envp, const char *path);
+
 /* mkdir -p with mode for created components. Returns 0 or -errno. */
 int mkdir_p(const char *path, unsigned mode);
 

@@ -8,8 +8,14 @@ export const MAIN_HELP = `pocker — declarative container reconciler for one Li
 Usage: pocker <command> [options]
 
 Commands:
-  reconcile --once   converge the containers of --dir to its specs, once
-  ps                 list containers and their limits
+  reconcile          watch --dir and keep the containers converged to its specs (--once: one pass)
+  plan               show what a pass would do (exit 0 nothing, 2 changes, 1 errors)
+  ps                 list containers, their state and limits
+  inspect NAME       everything about one container, as JSON
+  logs NAME          a container's output (-f to follow)
+  exec NAME -- CMD   run a command inside a running container (-it for a terminal)
+  restart NAME...    recreate containers now, spec unchanged
+  status             git revision last applied per spec dir, and failed files
   validate [FILE...] check spec files (host-independent)
   down               stop and remove every container of --dir
 
@@ -25,6 +31,12 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   ps: () => import('./ps.js'),
   validate: () => import('./validate.js'),
   down: () => import('./down.js'),
+  plan: () => import('./plan.js'),
+  inspect: () => import('./inspect.js'),
+  logs: () => import('./logs.js'),
+  exec: () => import('./exec.js'),
+  restart: () => import('./restart.js'),
+  status: () => import('./status.js'),
 };
 
 /** Runs the CLI and returns the exit status. */

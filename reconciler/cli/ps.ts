@@ -1,5 +1,7 @@
 import { stateOf, type ActualContainer } from '../observe/types.js';
 import type { Limits } from '../plan/limits.js';
+import { DEFAULT_BACKOFF, effectiveBackoff, formatWait, restartTiming } from '../plan/backoff.js';
+import { wantsRestart } from '../plan/plan.js';
 import { formatBytes } from '../spec/quantity.js';
 import { formatDuration } from '../spec/duration.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
@@ -41,10 +43,17 @@ function limitsView(l: Limits | null): PsEntry['limits'] {
   };
 }
 
-function describeState(a: ActualContainer): string {
+function describeState(a: ActualContainer, now: number): string {
   const s = stateOf(a);
-  if (s !== 'exited') return s;
-  const e = a.exit!;
+  if (s === 'running' && a.health) return `running (${a.health.status})`;
+  if (s !== 'exited' && s !== 'lost') return s;
+  const r = a.record!;
+  if (wantsRestart(r.spec.restart, a.exit)) {
+    const t = restartTiming(a, r.backoff ?? effectiveBackoff(r.spec, DEFAULT_BACKOFF));
+    if (now < t.notBefore) return `backoff (retry in ${formatWait(t.notBefore - now)})`;
+  }
+  if (!a.exit) return s;
+  const e = a.exit;
   if (e.oomKilled) return 'exited (OOM-killed)';
   if (e.signal) return `exited (signal ${e.signal})`;
   return `exited (${e.exitCode})`;
@@ -55,7 +64,7 @@ export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
   const r = a.record;
   return {
     name: a.name,
-    state: describeState(a),
+    state: describeState(a, now),
     pid: running ? a.pids!.initPid : null,
     monitorPid: a.monitorAlive ? a.pids!.monitorPid : null,
     startedAt: running ? new Date(a.pids!.startedAtMs).toISOString() : null,

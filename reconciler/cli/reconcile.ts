@@ -2,21 +2,40 @@ import { createLogger } from '../log/logger.js';
 import type { PassResult } from '../controller/once.js';
 import { formatSpecError } from '../spec/types.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
+import { DEFAULT_BACKOFF } from '../plan/backoff.js';
+import { parseDuration } from '../spec/duration.js';
+import { parseQuantity } from '../spec/quantity.js';
+import { DEFAULT_LOG_POLICY } from '../runtime/monitorConfig.js';
 import { table } from './table.js';
 
-export const RECONCILE_HELP = `Usage: pocker reconcile --once [--dir DIR] [--dry-run] [--allow-empty]
+export const RECONCILE_HELP = `Usage: pocker reconcile [--once] [--dir DIR] [options]
 
 Makes the host match the specs in --dir: creates missing containers, updates resources in place,
-recreates containers whose spec changed otherwise, restarts exited ones per their restart policy,
-and removes containers whose spec is gone. A file that fails to parse keeps the containers it last
-defined running. Only containers whose specs came from this --dir are ever touched.
+recreates containers whose spec changed otherwise, restarts exited ones per their restart policy
+(with backoff), and removes containers whose spec is gone. A file that fails to parse keeps the
+containers it last defined running. Only containers whose specs came from this --dir are touched.
+
+Without --once it keeps running: it watches --dir (editors' atomic saves, git pulls, a symlinked
+dir swapped by git-sync and ConfigMap-style ..data links all work), converges on every change,
+sees exits at once, runs health checks, and resyncs everything periodically. Stopping it (SIGTERM,
+SIGINT, even SIGKILL) never stops containers; the next controller adopts them.
 
 Options:
-  --once         do one pass and exit (required: the watching controller is not available yet)
-  --dry-run      print the plan, change nothing
-  --allow-empty  when --dir holds no spec files, remove its containers (otherwise nothing is removed)
+  --once                 do one pass and exit
+  --dry-run              with --once: print the plan, change nothing
+  --allow-empty          when --dir holds no spec files, remove its containers (otherwise nothing is removed)
+  --max-deletions N      refuse removals when more than N containers would go at once
+  --resync DURATION      full resync period (default 30s)
+  --removal-delay DURATION
+                         quiet period before a container whose spec vanished is removed (default 500ms)
+  --backoff-initial DURATION, --backoff-max DURATION, --backoff-reset DURATION
+                         restart delays where a spec sets no restartBackoff (default 100ms, 5m, 10m)
+  --log-max-size QUANTITY, --log-max-files N
+                         rotate a container's log at this size, keeping N old files (default 10Mi, 5);
+                         applies to containers started from now on
 
-Exit status: 0 when everything converged, 1 when a spec was invalid or an action failed, 2 on usage errors.
+Exit status (--once): 0 when everything converged, 1 when a spec was invalid or an action failed,
+2 on usage errors.
 
 ${GLOBAL_HELP}`;
 
@@ -27,25 +46,85 @@ export function printPass(r: PassResult, dryRun: boolean, out: (s: string) => vo
   const byName = new Map(r.results.map((x) => [x.name, x]));
   const rows = r.plan.actions.map((a) => {
     const res = byName.get(a.name);
-    let result = a.kind === 'none' ? '-' : dryRun ? 'planned' : '';
-    if (res) result = res.ok ? `ok${res.pid ? ` pid ${res.pid}` : ''} (${Math.round(res.durationMs)} ms)` : `FAILED: ${res.error}`;
-    return [a.kind, a.name, result, a.reason];
+    if (!res) return [a.kind, a.name, a.kind === 'none' ? '-' : dryRun ? 'planned' : '', a.reason];
+    const result = res.kind === 'none' ? '-' : res.ok ? `ok${res.pid ? ` pid ${res.pid}` : ''} (${Math.round(res.durationMs)} ms)` : `FAILED: ${res.error}`;
+    return [res.kind, res.name, result, res.reason];
   });
   if (rows.length) out(table(['ACTION', 'NAME', 'RESULT', 'REASON'], rows));
   else if (!r.load.errors.length) out(`no containers for ${r.load.dir}`);
 }
 
+function duration(flag: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const d = parseDuration(v);
+  if ('error' in d) throw new UsageError(`--${flag}: ${d.error}`);
+  return d.ms;
+}
+
 export async function main(args: string[]): Promise<number> {
-  const cmd = parseCommand(args, { once: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'allow-empty': { type: 'boolean' } });
+  const cmd = parseCommand(args, {
+    once: { type: 'boolean' },
+    'dry-run': { type: 'boolean' },
+    'allow-empty': { type: 'boolean' },
+    'max-deletions': { type: 'string' },
+    resync: { type: 'string' },
+    'removal-delay': { type: 'string' },
+    'backoff-initial': { type: 'string' },
+    'backoff-max': { type: 'string' },
+    'backoff-reset': { type: 'string' },
+    'log-max-size': { type: 'string' },
+    'log-max-files': { type: 'string' },
+  });
   if (cmd.values.help) {
     console.log(RECONCILE_HELP);
     return 0;
   }
-  if (!cmd.values.once) throw new UsageError('pass --once: the watching controller is not available yet');
+  const v = cmd.values;
+  const maxDeletions = v['max-deletions'] === undefined ? undefined : Number(v['max-deletions']);
+  if (maxDeletions !== undefined && (!Number.isInteger(maxDeletions) || maxDeletions < 0)) throw new UsageError('--max-deletions takes a whole number');
+  const backoff = {
+    initialMs: duration('backoff-initial', v['backoff-initial'], DEFAULT_BACKOFF.initialMs),
+    maxMs: duration('backoff-max', v['backoff-max'], DEFAULT_BACKOFF.maxMs),
+    resetAfterMs: duration('backoff-reset', v['backoff-reset'], DEFAULT_BACKOFF.resetAfterMs),
+  };
+  let maxBytes = DEFAULT_LOG_POLICY.maxBytes;
+  if (v['log-max-size'] !== undefined) {
+    const q = parseQuantity(v['log-max-size']);
+    if ('error' in q) throw new UsageError(`--log-max-size: ${q.error}`);
+    maxBytes = q.bytes;
+  }
+  const maxFiles = v['log-max-files'] === undefined ? DEFAULT_LOG_POLICY.maxFiles : Number(v['log-max-files']);
+  if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 100) throw new UsageError('--log-max-files takes a whole number from 1 to 100');
+  const logPolicy = { maxBytes, maxFiles };
   const log = createLogger(cmd.logLevel);
-  const { reconcileOnce } = await import('../controller/once.js');
-  const dryRun = !!cmd.values['dry-run'];
-  const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!cmd.values['allow-empty'], dryRun, log });
-  printPass(result, dryRun, (s) => console.log(s));
-  return result.ok ? 0 : 1;
+  if (v.once) {
+    const { reconcileOnce } = await import('../controller/once.js');
+    const dryRun = !!v['dry-run'];
+    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, ...(maxDeletions !== undefined && { maxDeletions }) });
+    printPass(result, dryRun, (s) => console.log(s));
+    return result.ok ? 0 : 1;
+  }
+  if (v['dry-run']) throw new UsageError('--dry-run needs --once (or use pocker plan)');
+  const { WatchController } = await import('../controller/watch.js');
+  const controller = new WatchController({
+    dir: cmd.dir,
+    dirs: cmd.dirs,
+    allowEmpty: !!v['allow-empty'],
+    log,
+    backoff,
+    logPolicy,
+    resyncMs: duration('resync', v.resync, 30_000),
+    removalDelayMs: duration('removal-delay', v['removal-delay'], 500),
+    ...(maxDeletions !== undefined && { maxDeletions }),
+  });
+  await controller.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, `${signal}: finishing the current steps; containers keep running`);
+      void controller.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
 }

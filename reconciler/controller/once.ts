@@ -1,19 +1,25 @@
+import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { observe } from '../observe/observe.js';
 import { plan as makePlan } from '../plan/plan.js';
-import type { Plan } from '../plan/types.js';
-import { applyPlan, needsCgroupParent, type ActionResult } from '../runtime/apply.js';
+import type { Action, Plan } from '../plan/types.js';
+import type { ActionResult } from '../runtime/apply.js';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import { detectDriver } from '../runtime/cgroups/detect.js';
 import type { RuntimeContext } from '../runtime/container.js';
+import type { LogPolicy } from '../runtime/monitorConfig.js';
 import { gatherFacts } from '../runtime/facts.js';
 import type { Host } from '../runtime/host.js';
 import { NodeHost } from '../runtime/nodeHost.js';
 import { monitorBinary } from '../native.js';
 import { loadSpecDir, type DirLoad } from '../spec/load.js';
+import type { RestartBackoff } from '../spec/types.js';
 import { formatSpecError } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { acquirePassLock } from './lock.js';
+import { collectLeftovers } from './gc.js';
+import { reconcileOne, type PassState } from './reconcileOne.js';
+import { gitRevision } from './revision.js';
+import { recordSourceStatus } from './sourceStatus.js';
 
 /** Options of one reconcile pass. */
 export interface OnceOptions {
@@ -24,6 +30,12 @@ export interface OnceOptions {
   allowEmpty?: boolean;
   /** Plan only. */
   dryRun?: boolean;
+  /** Refuse every removal of a pass that would remove more than this many containers. */
+  maxDeletions?: number;
+  /** Restart backoff where a spec sets none. */
+  backoff?: RestartBackoff;
+  /** Container log rotation (default 10 MiB x 5). */
+  logPolicy?: LogPolicy;
   /** Injected for tests (a counting or fake host); defaults to the real one. */
   host?: Host;
   driver?: CgroupDriver;
@@ -36,47 +48,69 @@ export interface OnceOptions {
 /** What a pass found and did. */
 export interface PassResult {
   load: DirLoad;
+  /** The plan as computed from one observation of everything (what --dry-run shows). */
   plan: Plan;
+  /** What was really done per container that the plan gave an action (each re-planned under its lock, so a kind may differ from the plan's). */
   results: ActionResult[];
+  /** Git commit of the spec dir, when it is a git work tree. */
+  revision: string | null;
   /** No spec error, no plan error, no failed action. */
   ok: boolean;
 }
 
-/**
- * One level-based pass: read the spec dir as a whole, observe the kernel, plan, apply. Running
- * it twice in a row changes nothing the second time.
- */
-export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
-  const host = opts.host ?? new NodeHost();
-  const lock = host instanceof NodeHost && !opts.dryRun ? await acquirePassLock(opts.dirs.stateDir) : null;
-  try {
-    return await pass(opts, host);
-  } finally {
-    lock?.release();
-  }
+/** Applies the deletion cap to a plan: over the cap, every removal becomes "none" and an error is reported. */
+export function capDeletions(p: Plan, max: number | undefined, log: Logger): Plan {
+  const removals = p.actions.filter((a) => a.kind === 'remove');
+  if (max === undefined || removals.length <= max) return p;
+  const message = `this pass would remove ${removals.length} containers, more than --max-deletions ${max}: removing none (${removals.map((a) => a.name).join(', ')})`;
+  log.error({ removals: removals.length, maxDeletions: max }, message);
+  const actions: Action[] = p.actions.map((a) => (a.kind === 'remove' ? { kind: 'none', name: a.name, reason: `kept: --max-deletions ${max} hit` } : a));
+  return { actions, problems: [...p.problems, { severity: 'error', message }] };
 }
 
-async function pass(opts: OnceOptions, host: Host): Promise<PassResult> {
+/**
+ * One level-based pass: read the spec dir as a whole, observe the kernel, plan, then reconcile
+ * every container that needs it (concurrently, each under its own lock and re-observed there, so a
+ * concurrent pass or controller never acts twice), then remove leftovers of vanished containers.
+ * Running it twice in a row changes nothing the second time.
+ */
+export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const log = opts.log ?? silentLogger;
+  const host = opts.host ?? new NodeHost();
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
   const load = opts.load ?? loadSpecDir(opts.dir);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   const actual = observe(host, opts.dirs, driver);
   const facts = gatherFacts(host, driver);
-  const plan = makePlan({ source: opts.dir, load, actual, facts, allowEmpty: !!opts.allowEmpty });
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const revision = opts.load ? null : gitRevision(opts.dir);
+  const plan = capDeletions(makePlan({ source: opts.dir, load, actual, facts, allowEmpty: !!opts.allowEmpty, now: Date.now(), backoff }), opts.maxDeletions, log);
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
   let results: ActionResult[] = [];
   if (!opts.dryRun) {
-    if (plan.actions.some(needsCgroupParent)) driver.ensureParent(host);
-    const ctx: RuntimeContext = { host, driver, dirs: opts.dirs, facts, monitorBinary: opts.monitorBinary ?? monitorBinary() };
-    results = await applyPlan(plan, ctx, (r) => {
-      const fields = { container: r.name, action: r.kind, reason: r.reason, durationMs: Math.round(r.durationMs * 10) / 10, ...(r.pid && { pid: r.pid }) };
-      if (r.ok) log.info(fields, `${r.kind} ${r.name}`);
-      else log.error({ ...fields, code: r.errorCode, error: r.error }, `${r.kind} ${r.name} failed: ${r.error}`);
-    });
+    const ctx: RuntimeContext = { host, driver, dirs: opts.dirs, facts, backoff, monitorBinary: opts.monitorBinary ?? monitorBinary(), ...(opts.logPolicy && { logPolicy: opts.logPolicy }), ...(revision && { revision }) };
+    let parentReady = false;
+    const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
+    const ps: PassState = {
+      source: opts.dir,
+      load,
+      ctx,
+      allowEmpty: !!opts.allowEmpty,
+      backoff,
+      log,
+      mayRemove: (name) => removable.has(name),
+      ensureParent: () => {
+        if (!parentReady) driver.ensureParent(host);
+        parentReady = true;
+      },
+    };
+    const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(ps, a.name)));
+    results = outcomes.map((o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 });
+    if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log);
   }
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);
-  return { load, plan, results, ok };
+  if (!opts.dryRun && !opts.load && host instanceof NodeHost) recordSourceStatus(opts.dirs.stateDir, load, revision, ok);
+  return { load, plan, results, revision, ok };
 }
 
 /** Stops and removes every container whose spec came from opts.dir, then the cgroup parent if empty. */

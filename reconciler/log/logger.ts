@@ -18,16 +18,24 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 const ORDER: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
 
 /**
- * pino writing JSON lines to stderr (synchronously, so nothing is lost when a pass exits). pino is
- * loaded on the first line actually logged: a pass that has nothing to say never pays for it.
+ * pino writing JSON lines to stderr (synchronously, so nothing is lost when a pass exits), or
+ * human-readable lines through pino-pretty when stderr is a terminal. pino is loaded on the first
+ * line actually logged: a pass that has nothing to say never pays for it.
  */
 export function createLogger(level: LogLevel): Logger {
   if (level === 'silent') return silentLogger;
   let logger: import('pino').Logger | undefined;
   const get = (): import('pino').Logger => {
     if (!logger) {
-      const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
-      logger = pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
+      const require = createRequire(import.meta.url);
+      const { pino } = require('pino') as typeof import('pino');
+      const opts = { level, base: null, timestamp: pino.stdTimeFunctions.isoTime };
+      if (process.stderr.isTTY) {
+        const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
+        logger = pino(opts, pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) as never);
+      } else {
+        logger = pino(opts, pino.destination({ fd: 2, sync: true }));
+      }
     }
     return logger;
   };

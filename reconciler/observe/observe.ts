@@ -1,7 +1,7 @@
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import type { HostReader } from '../runtime/host.js';
 import { containerPaths, containersDataDir, type InstanceDirs } from '../state/layout.js';
-import { parseContainerRecord, parseExitRecord, parsePidsRecord, type PidsRecord } from '../state/records.js';
+import { parseContainerRecord, parseExitRecord, parseHealthRecord, parsePidsRecord, type PidsRecord } from '../state/records.js';
 import type { ActualContainer, ActualSet } from './types.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -22,6 +22,9 @@ export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: C
     if ('value' in p) pids = p.value;
   }
   const exitText = host.readFile(paths.exit);
+  const healthText = host.readFile(paths.health);
+  const healthParsed = healthText === null ? null : parseHealthRecord(healthText);
+  const health = healthParsed && 'value' in healthParsed && pids && healthParsed.value.initPid === pids.initPid ? healthParsed.value : null;
   const exitParsed = exitText === null ? null : parseExitRecord(exitText);
   const parsed = recordText === null ? { problem: 'record.json is missing' } : parseContainerRecord(recordText);
   return {
@@ -33,6 +36,7 @@ export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: C
     initAlive: !!pids && alive(host, pids.initPid, pids.initStart),
     monitorAlive: !!pids && alive(host, pids.monitorPid, pids.monitorStart),
     limits: driver.read(name, host),
+    health,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Limits } from '../plan/limits.js';
-import type { ContainerRecord, ExitRecord, PidsRecord } from '../state/records.js';
+import type { ContainerRecord, ExitRecord, HealthRecord, PidsRecord } from '../state/records.js';
 
 /** One container as observed: records cross-checked with the kernel. */
 export interface ActualContainer {
@@ -18,6 +18,8 @@ export interface ActualContainer {
   monitorAlive: boolean;
   /** Limits read back from the container's cgroups; null when its cgroup does not exist. */
   limits: Limits | null;
+  /** Health of the current run, when checks have run. */
+  health?: HealthRecord | null;
 }
 
 /** Everything observed in one pass. */

@@ -3,6 +3,8 @@ import { stableJson } from '../spec/hash.js';
 import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer, UserSpec } from '../spec/types.js';
 import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from './limits.js';
+import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
+import type { RestartBackoff } from '../spec/types.js';
 import type { Action, Plan, PlanProblem } from './types.js';
 
 /** Everything one planning pass looks at. Pure data: planning does no I/O. */
@@ -14,6 +16,10 @@ export interface PlanInput {
   facts: LimitFacts;
   /** Remove containers even when the spec dir is empty. */
   allowEmpty: boolean;
+  /** Current time (epoch ms): restarts wait out their backoff. */
+  now: number;
+  /** Restart backoff where a spec sets none. */
+  backoff: RestartBackoff;
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
@@ -56,8 +62,16 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
   }
   if (state === 'exited' || state === 'lost') {
-    if (wantsRestart(d.spec.restart, a.exit)) return { kind: 'restart', name, desired: d, actual: a, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
-    return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
+    if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
+    const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
+    if (input.now < t.notBefore) {
+      return { kind: 'none', name, reason: `${describeExit(a)}; backoff (retry in ${formatWait(t.notBefore - input.now)})`, retryAt: t.notBefore };
+    }
+    return { kind: 'restart', name, desired: d, actual: a, backoffStep: t.step + 1, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
+  }
+  const hc = d.spec.healthcheck;
+  if (a.health?.status === 'unhealthy' && hc?.onUnhealthy === 'restart') {
+    return { kind: 'restart', name, desired: d, actual: a, backoffStep: (rec.backoffStep ?? 0) + 1, reason: `unhealthy (${a.health.failingStreak} failed checks in a row)` };
   }
   const limits = desiredLimits(d.spec.resources, input.facts);
   if (!a.limits) return { kind: 'recreate', name, desired: d, actual: a, changed: ['cgroup'], reason: 'its cgroup is missing' };

@@ -37,11 +37,13 @@ export interface RecreateAction extends ActionBase {
   changed: string[];
 }
 
-/** Start the same spec again after the workload exited (restart policy), keeping the writable layer. */
+/** Start the same spec again, keeping the writable layer: the workload exited (restart policy) or is unhealthy. */
 export interface RestartAction extends ActionBase {
   kind: 'restart';
   desired: DesiredContainer;
   actual: ActualContainer;
+  /** Quick restarts in a row, this one included (recorded; sets the next delay). */
+  backoffStep: number;
 }
 
 /** Stop and delete a container whose spec is gone. */
@@ -50,9 +52,11 @@ export interface RemoveAction extends ActionBase {
   actual: ActualContainer;
 }
 
-/** Nothing to do. */
+/** Nothing to do (now). */
 export interface NoneAction extends ActionBase {
   kind: 'none';
+  /** Epoch ms at which the container wants to be looked at again (a restart waiting out its backoff). */
+  retryAt?: number;
 }
 
 export type Action = CreateAction | UpdateAction | RecreateAction | RestartAction | RemoveAction | NoneAction;

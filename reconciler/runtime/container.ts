@@ -1,6 +1,7 @@
 import { desiredLimits, type Limits } from '../plan/limits.js';
+import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
-import type { DesiredContainer } from '../spec/types.js';
+import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
 import { containerPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import { RECORD_VERSION, type ContainerRecord } from '../state/records.js';
 import type { CgroupDriver } from './cgroups/driver.js';
@@ -20,6 +21,10 @@ export interface RuntimeContext {
   logPolicy?: LogPolicy;
   /** Layer lookups of this pass's host checks. */
   lookups?: LookupCache;
+  /** Git commit of the spec dir this pass applies, recorded on the containers it changes. */
+  revision?: string;
+  /** Restart backoff where a spec sets none. */
+  backoff?: RestartBackoff;
 }
 
 /** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
@@ -30,10 +35,10 @@ const SIGTERM = 15;
 const SIGKILL = 9;
 
 /** Removes a container's data dir, detaching anything mounted inside it first (never deletes through a mount). */
-function removeDataDir(ctx: RuntimeContext, paths: ContainerPaths): void {
-  if (ctx.host.lkind(paths.dataDir) === null) return;
-  for (const m of ctx.host.mountsUnder(paths.dataDir)) ctx.host.unmount(m);
-  ctx.host.removeTree(paths.dataDir);
+export function removeDataDir(host: Host, paths: ContainerPaths): void {
+  if (host.lkind(paths.dataDir) === null) return;
+  for (const m of host.mountsUnder(paths.dataDir)) host.unmount(m);
+  host.removeTree(paths.dataDir);
 }
 
 function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: ContainerRecord): void {
@@ -55,7 +60,10 @@ function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRec
     phase,
     createdAtMs: base?.createdAtMs ?? Date.now(),
     restartCount: base?.restartCount ?? 0,
+    backoffStep: base?.backoffStep ?? 0,
+    backoff: effectiveBackoff(d.spec, ctx.backoff ?? DEFAULT_BACKOFF),
     cgroupParent: ctx.driver.parent,
+    ...(ctx.revision ? { revision: ctx.revision } : base?.revision ? { revision: base.revision } : {}),
   };
 }
 
@@ -76,7 +84,7 @@ export function limitsFor(ctx: RuntimeContext, d: DesiredContainer): Limits {
  * and counts a restart; otherwise the container starts fresh. On failure everything this call
  * made is undone (a fresh container leaves nothing behind).
  */
-export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, restartOf?: ContainerRecord): Promise<{ initPid: number; monitorPid: number }> {
+export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, restartOf?: ContainerRecord, backoffStep = 0): Promise<{ initPid: number; monitorPid: number }> {
   const { host, driver } = ctx;
   const name = d.spec.name;
   const paths = containerPaths(ctx.dirs, name);
@@ -87,7 +95,7 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
       writeRecord(ctx, paths, newRecord(ctx, d, 'creating'));
       host.removeFile(paths.pids);
       host.removeFile(paths.exit);
-      removeDataDir(ctx, paths);
+      removeDataDir(ctx.host, paths);
     }
     await driver.remove(name, host);
     driver.create(name, limitsFor(ctx, d), host);
@@ -99,6 +107,8 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
     if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });
     const record = newRecord(ctx, d, 'created', restartOf);
     if (restartOf) record.restartCount = restartOf.restartCount + 1;
+    record.backoffStep = backoffStep;
+    host.removeFile(paths.health);
     writeRecord(ctx, paths, record);
     return { initPid: started.initPid, monitorPid: started.monitorPid };
   } catch (e) {
@@ -123,7 +133,7 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
     /* reported by the original error; the next pass retries the cleanup */
   }
   if (fresh) {
-    removeDataDir(ctx, paths);
+    removeDataDir(ctx.host, paths);
     ctx.host.removeTree(paths.stateDir);
   }
 }
@@ -149,7 +159,7 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
   const paths = containerPaths(ctx.dirs, a.name);
   await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
   await ctx.driver.remove(a.name, ctx.host);
-  removeDataDir(ctx, paths);
+  removeDataDir(ctx.host, paths);
   ctx.host.removeTree(paths.stateDir);
 }
 

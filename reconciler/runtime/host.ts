@@ -52,6 +52,13 @@ export interface Host extends HostReader {
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */
   waitForExit(proc: ProcessRef, timeoutMs: number): Promise<boolean>;
+  /** Calls onExit once when the process exits (at once if it is already gone); returns stop(). */
+  watchExit(proc: ProcessRef, onExit: () => void): () => void;
+  /**
+   * Takes the exclusive lock named by path (a file, created if missing), waiting for it; resolves
+   * to release(). The kernel drops it when the holder dies.
+   */
+  lock(path: string): Promise<() => void>;
 }
 
 /** Names of the Host methods that change the host (counted by tests). */

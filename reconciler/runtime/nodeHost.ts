@@ -1,4 +1,5 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { native } from '../native.js';
 import { mountPointsUnder, parseStatStartTime, type Host, type MonitorStart, type ProcessRef } from './host.js';
 
@@ -176,6 +177,42 @@ export class NodeHost implements Host {
     } finally {
       n.close(fd);
     }
+  }
+
+  watchExit(proc: ProcessRef, onExit: () => void): () => void {
+    const n = native();
+    let fd: number;
+    try {
+      fd = n.pidfdOpen(proc.pid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      setImmediate(onExit);
+      return () => {};
+    }
+    if (this.procStartTime(proc.pid) !== proc.startTime) {
+      n.close(fd);
+      setImmediate(onExit);
+      return () => {};
+    }
+    let stop: (() => void) | undefined = n.watchReadable(fd, () => {
+      cancel();
+      onExit();
+    });
+    const cancel = (): void => {
+      if (!stop) return;
+      stop();
+      stop = undefined;
+      n.close(fd);
+    };
+    return cancel;
+  }
+
+  async lock(path: string): Promise<() => void> {
+    const n = native();
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const fd = openSync(path, 'a', 0o600);
+    while (!n.flock(fd, true)) await new Promise((r) => setTimeout(r, 5));
+    return () => closeSync(fd);
   }
 
   waitForExit(proc: ProcessRef, timeoutMs: number): Promise<boolean> {

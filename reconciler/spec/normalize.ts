@@ -30,6 +30,8 @@ export interface RawSpec {
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriod?: string;
+  restartBackoff?: { initial?: string; max?: string; resetAfter?: string };
+  healthcheck?: { exec: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string; onUnhealthy?: 'restart' | 'none' };
 }
 
 /** Smallest memory limit accepted: below this no process starts reliably. */
@@ -41,7 +43,26 @@ export const DEFAULTS = {
   network: 'none' as NetworkMode,
   restart: 'always' as RestartPolicy,
   stopGracePeriodMs: 10_000,
+  health: { intervalMs: 10_000, timeoutMs: 5_000, retries: 3, startPeriodMs: 0, onUnhealthy: 'restart' as const },
 };
+
+/** Parses the optional duration fields of an object into milliseconds under new names. */
+function durations<K extends string>(
+  raw: Partial<Record<K, string | undefined>> | undefined,
+  names: Record<K, string>,
+  path: string,
+  errors: PathError[],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, outKey] of Object.entries(names) as Array<[K, string]>) {
+    const v = raw?.[k];
+    if (v === undefined) continue;
+    const r = parseDuration(v);
+    if ('error' in r) errors.push({ path: [path, k], message: `${path}.${k}: ${r.error}` });
+    else out[outKey] = r.ms;
+  }
+  return out;
+}
 
 function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: PathError[]): Resources {
   const out: Resources = {};
@@ -114,6 +135,22 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   }
   checkPaths(raw, errors);
   const resources = raw.resources ? normalizeResources(raw.resources, errors) : undefined;
+  const backoff = durations(raw.restartBackoff, { initial: 'initialMs', max: 'maxMs', resetAfter: 'resetAfterMs' }, 'restartBackoff', errors);
+  if (backoff.initialMs !== undefined && backoff.maxMs !== undefined && backoff.maxMs < backoff.initialMs) {
+    errors.push({ path: ['restartBackoff', 'max'], message: 'restartBackoff.max must be at least restartBackoff.initial' });
+  }
+  let healthcheck: UserSpec['healthcheck'];
+  if (raw.healthcheck) {
+    const h = raw.healthcheck;
+    if (h.exec[0] === '') errors.push({ path: ['healthcheck', 'exec', 0], message: 'healthcheck.exec[0] (the program) is empty' });
+    h.exec.forEach((arg, i) => {
+      if (arg.includes('\0')) errors.push({ path: ['healthcheck', 'exec', i], message: 'healthcheck arguments cannot contain a NUL byte' });
+    });
+    const d = durations({ interval: h.interval, timeout: h.timeout, startPeriod: h.startPeriod }, { interval: 'intervalMs', timeout: 'timeoutMs', startPeriod: 'startPeriodMs' }, 'healthcheck', errors);
+    if (d.intervalMs !== undefined && d.intervalMs < 100) errors.push({ path: ['healthcheck', 'interval'], message: 'healthcheck.interval must be at least 100ms' });
+    if (d.timeoutMs !== undefined && d.timeoutMs < 10) errors.push({ path: ['healthcheck', 'timeout'], message: 'healthcheck.timeout must be at least 10ms' });
+    healthcheck = { exec: [...h.exec], ...d, ...(h.retries !== undefined && { retries: h.retries }), ...(h.onUnhealthy !== undefined && { onUnhealthy: h.onUnhealthy }) };
+  }
   let stopGracePeriodMs: number | undefined;
   if (raw.stopGracePeriod !== undefined) {
     const r = parseDuration(raw.stopGracePeriod);
@@ -136,6 +173,8 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(mounts && mounts.length > 0 && { mounts }),
     ...(raw.restart !== undefined && { restart: raw.restart }),
     ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
+    ...(Object.keys(backoff).length > 0 && { restartBackoff: backoff }),
+    ...(healthcheck && { healthcheck }),
   };
   return { user, spec: effectiveSpec(user) };
 }
@@ -154,5 +193,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     restart: user.restart ?? DEFAULTS.restart,
     stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,
+    restartBackoff: user.restartBackoff ?? {},
+    healthcheck: user.healthcheck ? { ...DEFAULTS.health, ...user.healthcheck } : null,
   };
 }

@@ -7,7 +7,9 @@ export interface LocatedPathError extends PathError {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod'],
+  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod', 'restartBackoff', 'healthcheck'],
+  restartBackoff: ['initial', 'max', 'resetAfter'],
+  healthcheck: ['exec', 'interval', 'timeout', 'retries', 'startPeriod', 'onUnhealthy'],
   image: ['layers'],
   resources: ['cpus', 'cpuset', 'memory', 'memsw', 'pids'],
   network: ['mode'],
@@ -75,7 +77,9 @@ function patternMessage(path: Array<string | number>, value: unknown): string {
   if (last === 'name') return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
   if (last === 'hostname') return `hostname ${v} is not a valid hostname (letters, digits, "-" and ".")`;
   if (last === 'cpuset') return `cpuset ${v} is not a CPU list (examples: "0", "0-1,3")`;
-  if (last === 'stopGracePeriod') return `stopGracePeriod ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
+  if (['stopGracePeriod', 'initial', 'max', 'resetAfter', 'interval', 'timeout', 'startPeriod'].includes(String(last))) {
+    return `${fieldName(path)} ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
+  }
   if (last === 'memory' || last === 'memsw') return `${last} ${v} is not a quantity (examples: 512Mi, 1Gi, 100M, 1048576)`;
   return `${fieldName(path)} ${v} must be an absolute path (starting with "/")`;
 }

@@ -16,6 +16,23 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** Restart delays in milliseconds: initial, doubling up to max; a run of resetAfter starts over. */
+export interface RestartBackoff {
+  initialMs: number;
+  maxMs: number;
+  resetAfterMs: number;
+}
+
+/** A health check run inside the container by the watching controller. */
+export interface HealthCheck {
+  exec: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+  onUnhealthy: 'restart' | 'none';
+}
+
 /** Resource limits in canonical user units; an absent field means "no limit". */
 export interface Resources {
   /** CPUs of CFS quota (0.5 = half a CPU). */
@@ -47,6 +64,8 @@ export interface UserSpec {
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriodMs?: number;
+  restartBackoff?: Partial<RestartBackoff>;
+  healthcheck?: Partial<HealthCheck> & { exec: string[] };
 }
 
 /** The spec pocker runs: the user spec with every default filled in. */
@@ -63,6 +82,9 @@ export interface ContainerSpec {
   mounts: BindMount[];
   restart: RestartPolicy;
   stopGracePeriodMs: number;
+  /** Only the fields the spec sets; the controller's defaults fill the rest. */
+  restartBackoff: Partial<RestartBackoff>;
+  healthcheck: HealthCheck | null;
 }
 
 /** Where a spec came from: the spec dir as given (not symlink-resolved), file name, document index. */

@@ -19,6 +19,7 @@ export interface ContainerPaths {
   record: string;
   pids: string;
   exit: string;
+  health: string;
   dataDir: string;
   upper: string;
   work: string;
@@ -34,6 +35,7 @@ export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths
     record: join(state, 'record.json'),
     pids: join(state, 'pids.json'),
     exit: join(state, 'exit.json'),
+    health: join(state, 'health.json'),
     dataDir: data,
     upper: join(data, 'upper'),
     work: join(data, 'work'),
@@ -45,4 +47,9 @@ export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths
 /** The directory under the data dir holding every container's writable layer and log. */
 export function containersDataDir(dirs: InstanceDirs): string {
   return join(dirs.dataDir, 'containers');
+}
+
+/** Directory of the per-container lock files (kept apart from container state, never removed). */
+export function locksDir(dirs: InstanceDirs): string {
+  return join(dirs.stateDir, '.locks');
 }

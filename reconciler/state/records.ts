@@ -1,4 +1,4 @@
-import type { ContainerSpec, SpecSource, UserSpec } from '../spec/types.js';
+import type { ContainerSpec, RestartBackoff, SpecSource, UserSpec } from '../spec/types.js';
 
 /** Record format version; a record with another version is treated as unreadable. */
 export const RECORD_VERSION = 1;
@@ -26,8 +26,28 @@ export interface ContainerRecord {
   createdAtMs: number;
   /** Restarts since creation. */
   restartCount: number;
+  /** Restarts in a row without a run long enough to reset the backoff (sets the next delay). */
+  backoffStep: number;
+  /** Git commit of the spec dir when this spec was last applied, if it is a git work tree. */
+  revision?: string;
+  /** Restart backoff in effect (the spec's over the controller's defaults), so `ps` can tell when a restart is due. */
+  backoff?: RestartBackoff;
   /** Cgroup parent the container's cgroups live under. */
   cgroupParent: string;
+}
+
+/** Health of a container as its checks last found it (`health.json`, written by the controller). */
+export interface HealthRecord {
+  status: 'starting' | 'healthy' | 'unhealthy';
+  /** Failed checks in a row. */
+  failingStreak: number;
+  /** Init pid this health belongs to (a new run starts over). */
+  initPid: number;
+  lastCheckAtMs: number;
+  /** Exit code of the last check (-1: timed out or could not run). */
+  lastExitCode: number;
+  /** Start of the last check's output. */
+  lastOutput: string;
 }
 
 /** Written by the monitor once the workload has been exec'd (`pids.json`). */
@@ -89,6 +109,7 @@ export function parseContainerRecord(text: string): { value: ContainerRecord } |
     phase: (v) => v === 'creating' || v === 'created' || v === 'removing',
     createdAtMs: isInt,
     restartCount: isInt,
+    backoffStep: (v) => v === undefined || isInt(v),
     cgroupParent: isStr,
   });
   return r;
@@ -111,5 +132,16 @@ export function parseExitRecord(text: string): { value: ExitRecord } | { problem
     oomKilled: (v) => typeof v === 'boolean',
     startedAtMs: isInt,
     finishedAtMs: isInt,
+  });
+}
+
+export function parseHealthRecord(text: string): { value: HealthRecord } | { problem: string } {
+  return parseChecked<HealthRecord>(text, {
+    status: (v) => v === 'starting' || v === 'healthy' || v === 'unhealthy',
+    failingStreak: isInt,
+    initPid: isInt,
+    lastCheckAtMs: isInt,
+    lastExitCode: isInt,
+    lastOutput: isStr,
   });
 }

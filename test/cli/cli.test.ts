@@ -14,8 +14,8 @@ describe('pocker CLI', () => {
   it('prints help for every command, naming its options and defaults', () => {
     const main = pocker('--help');
     expect(main.status).toBe(0);
-    for (const word of ['reconcile --once', 'ps', 'validate', 'down', '--dir DIR', '/etc/pocker.d', '/run/pocker', '/var/lib/pocker', '--cgroup-parent']) expect(main.stdout).toContain(word);
-    for (const cmd of ['reconcile', 'ps', 'validate', 'down']) {
+    for (const word of ['reconcile', '--once', 'ps', 'validate', 'down', '--dir DIR', '/etc/pocker.d', '/run/pocker', '/var/lib/pocker', '--cgroup-parent']) expect(main.stdout).toContain(word);
+    for (const cmd of ['reconcile', 'plan', 'ps', 'inspect', 'logs', 'exec', 'restart', 'status', 'validate', 'down']) {
       const r = pocker(cmd, '--help');
       expect(r.status, cmd).toBe(0);
       expect(r.stdout).toContain(`Usage: pocker ${cmd}`);
@@ -30,9 +30,9 @@ describe('pocker CLI', () => {
     const o = pocker('ps', '--bogus');
     expect(o.status).toBe(2);
     expect(o.stderr).toMatch(/--bogus.*see pocker ps --help/);
-    const w = pocker('reconcile');
+    const w = pocker('reconcile', '--dry-run');
     expect(w.status).toBe(2);
-    expect(w.stderr).toContain('pass --once');
+    expect(w.stderr).toContain('--dry-run needs --once');
     expect(pocker('ps', '--cgroup-parent', '../x').status).toBe(1);
   });
 

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { reconcileOnce } from '../../reconciler/controller/once.js';
 import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
 import { plan } from '../../reconciler/plan/plan.js';
+import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import { desiredLimits } from '../../reconciler/plan/limits.js';
 import { observe } from '../../reconciler/observe/observe.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
@@ -145,7 +146,7 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
         writeSet(dir, set);
         const dirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
         const driver = detectDriver(fake, dirs.cgroupParent);
-        const input = () => ({ source: dir, load: loadSpecDir(dir), actual: observe(fake, dirs, driver), facts: gatherFacts(fake, driver), allowEmpty: false });
+        const input = () => ({ source: dir, load: loadSpecDir(dir), actual: observe(fake, dirs, driver), facts: gatherFacts(fake, driver), allowEmpty: false, now: 1e12, backoff: DEFAULT_BACKOFF });
         expect(JSON.stringify(plan(input()))).toBe(JSON.stringify(plan(input())));
       }),
       { numRuns: 50 },

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { packageRoot } from '../../reconciler/native.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
+import type { NoneAction } from '../../reconciler/plan/types.js';
 import { rawLimits } from '../helpers/cgroupValues.js';
 import { countingHost } from '../helpers/countingHost.js';
 import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
@@ -119,18 +120,29 @@ describeKernel('reconcile --once on the real kernel', () => {
     expect((await inst.reconcile()).ok).toBe(true);
   });
 
-  it('restarts per policy: on-failure restarts a failing workload, never keeps the exit code', async () => {
-    inst.writeSpec('flaky.yaml', inst.spec('flaky', { command: ['sh', '-c', 'echo run; exit 1'], restart: 'on-failure' }));
+  it('restarts per policy with growing backoff: on-failure restarts a failing workload, never keeps the exit code', async () => {
+    inst.writeSpec('flaky.yaml', inst.spec('flaky', { command: ['sh', '-c', 'echo run; exit 1'], restart: 'on-failure', restartBackoff: { initial: '300ms' } }));
     inst.writeSpec('once.yaml', inst.spec('once', { command: ['sh', '-c', 'exit 3'], restart: 'never' }));
     inst.writeSpec('done.yaml', inst.spec('done', { command: ['true'], restart: 'on-failure' }));
     expect((await inst.reconcile()).ok).toBe(true);
     await waitFor(() => ['flaky', 'once', 'done'].every((n) => inst.container(n).exit !== null));
     expect(inst.container('once').exit).toMatchObject({ exitCode: 3, signal: 0, oomKilled: false });
+
+    const early = await inst.reconcile();
+    const firstExit = inst.container('flaky').exit!;
+    expect(early.plan.actions.map((a) => [a.name, a.kind])).toEqual([['done', 'none'], ['flaky', 'none'], ['once', 'none']]);
+    const wait1 = early.plan.actions[1] as NoneAction;
+    expect(wait1.reason).toMatch(/^exited with code 1; backoff \(retry in \d+ms\)$/);
+    expect(wait1.retryAt! - firstExit.finishedAtMs).toBe(300);
+
+    await new Promise((r) => setTimeout(r, Math.max(0, wait1.retryAt! - Date.now()) + 20));
     const r = await inst.reconcile();
     expect(r.plan.actions.map((a) => [a.name, a.kind])).toEqual([['done', 'none'], ['flaky', 'restart'], ['once', 'none']]);
     expect(r.ok).toBe(true);
-    await waitFor(() => inst.log('flaky').split('run').length - 1 === 2);
-    expect(inst.container('flaky').record!.restartCount).toBe(1);
+    await waitFor(() => inst.log('flaky').split('run').length - 1 === 2 && inst.container('flaky').exit?.finishedAtMs !== firstExit.finishedAtMs);
+    expect(inst.container('flaky').record).toMatchObject({ restartCount: 1, backoffStep: 1 });
+    const second = (await inst.reconcile({ dryRun: true })).plan.actions[1] as NoneAction;
+    expect(second.retryAt! - inst.container('flaky').exit!.finishedAtMs).toBe(600);
   });
 
   it('serializes concurrent passes on one state dir: exactly one container, both passes succeed', async () => {

@@ -212,6 +212,11 @@ export class FakeHost implements Host {
     const p = this.procs.get(pid);
     if (!p || !p.alive) return;
     p.alive = false;
+    const notify = (q: number): void => {
+      for (const cb of this.exitWatchers.get(q) ?? []) setImmediate(cb);
+      this.exitWatchers.delete(q);
+    };
+    notify(pid);
     for (const d of p.cgroupDirs) {
       const f = `${d}/cgroup.procs`;
       const left = (this.readFile(f) ?? '').split('\n').filter((x) => x && Number(x) !== pid);
@@ -220,7 +225,10 @@ export class FakeHost implements Host {
     if (p.role === 'init' && p.stateDir && this.nodes.has(p.stateDir)) {
       this.put(`${p.stateDir}/exit.json`, JSON.stringify({ exitCode: signal ? -1 : code, signal, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 }));
       const monitor = [...this.procs.values()].find((m) => m.role === 'monitor' && m.stateDir === p.stateDir && m.alive);
-      if (monitor) monitor.alive = false;
+      if (monitor) {
+        monitor.alive = false;
+        notify(monitor.pid);
+      }
     }
   }
 
@@ -336,5 +344,26 @@ export class FakeHost implements Host {
   }
   async waitForExit(proc: ProcessRef): Promise<boolean> {
     return this.procStartTime(proc.pid) !== proc.startTime;
+  }
+  private exitWatchers = new Map<number, Set<() => void>>();
+  watchExit(proc: ProcessRef, onExit: () => void): () => void {
+    if (this.procStartTime(proc.pid) !== proc.startTime) {
+      setImmediate(onExit);
+      return () => {};
+    }
+    const set = this.exitWatchers.get(proc.pid) ?? new Set();
+    this.exitWatchers.set(proc.pid, set);
+    set.add(onExit);
+    return () => set.delete(onExit);
+  }
+  private held = new Map<string, Promise<void>>();
+  async lock(path: string): Promise<() => void> {
+    while (this.held.has(path)) await this.held.get(path);
+    let release!: () => void;
+    this.held.set(path, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.held.delete(path);
+      release();
+    };
   }
 }

@@ -188,7 +188,7 @@ export class TestInstance {
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
     if (mounts.length) left.push(`mounts ${mounts.join(' | ')}`);
     for (const [what, dir] of [['records', this.dirs.stateDir], ['writable layers', join(this.dirs.dataDir, 'containers')]] as const) {
-      const entries = existsSync(dir) ? readdirSync(dir).filter((e) => e !== '.lock') : [];
+      const entries = existsSync(dir) ? readdirSync(dir).filter((e) => !e.startsWith('.')) : [];
       if (entries.length) left.push(`${what} ${entries.join(' ')}`);
     }
     return left;

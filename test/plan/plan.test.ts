@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
 import { desiredLimits, type LimitFacts } from '../../reconciler/plan/limits.js';
 import { plan, type PlanInput } from '../../reconciler/plan/plan.js';
+import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
 import { desired, recordOf, running, specObj } from '../helpers/specs.js';
 
@@ -15,6 +16,8 @@ function input(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial
     actual: set,
     facts: FACTS,
     allowEmpty: false,
+    now: 10_000_000,
+    backoff: DEFAULT_BACKOFF,
     ...extra,
   };
 }

@@ -1,0 +1,59 @@
+import { createLogger } from '../log/logger.js';
+import { DEFAULT_BACKOFF } from '../plan/backoff.js';
+import { gatherFacts } from '../runtime/facts.js';
+import { monitorBinary } from '../native.js';
+import { loadSpecDir } from '../spec/load.js';
+import { findContainer } from './lookup.js';
+import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
+
+export const RESTART_HELP = `Usage: pocker restart NAME...
+
+Recreates containers now with their current spec (a fresh writable layer, a new process), as
+their spec dir defines them. A container whose spec file has errors is left alone.
+
+${GLOBAL_HELP}`;
+
+export async function main(args: string[]): Promise<number> {
+  const cmd = parseCommand(args, {}, true);
+  if (cmd.values.help) {
+    console.log(RESTART_HELP);
+    return 0;
+  }
+  if (!cmd.positionals.length) throw new UsageError('name at least one container');
+  const log = createLogger(cmd.logLevel);
+  const { reconcileOne } = await import('../controller/reconcileOne.js');
+  let failed = 0;
+  for (const name of cmd.positionals) {
+    const { host, driver, actual } = findContainer(cmd.dirs, name);
+    const source = actual.record?.source;
+    if (!source) throw Object.assign(new Error(`container "${name}" has no readable record; reconcile its spec dir instead`), { code: 'NO_RECORD' });
+    const load = loadSpecDir(source.dir);
+    if (load.failedFiles.has(source.file) || !load.desired.some((d) => d.spec.name === name)) {
+      console.error(`pocker restart: ${name}: its spec (${source.dir}/${source.file}) has errors or is gone; run pocker plan --dir ${source.dir}`);
+      failed++;
+      continue;
+    }
+    let parentReady = false;
+    const outcome = await reconcileOne(
+      {
+        source: source.dir,
+        load,
+        ctx: { host, driver, dirs: cmd.dirs, facts: gatherFacts(host, driver), monitorBinary: monitorBinary(), backoff: DEFAULT_BACKOFF },
+        allowEmpty: false,
+        backoff: DEFAULT_BACKOFF,
+        log,
+        mayRemove: () => false,
+        ensureParent: () => {
+          if (!parentReady) driver.ensureParent(host);
+          parentReady = true;
+        },
+      },
+      name,
+      'recreate',
+    );
+    const r = outcome.result;
+    if (r && !r.ok) failed++;
+    console.log(r ? `${r.kind} ${name}: ${r.ok ? `ok${r.pid ? ` pid ${r.pid}` : ''}` : `FAILED: ${r.error}`}` : `${name}: ${outcome.action.reason}`);
+  }
+  return failed ? 1 : 0;
+}

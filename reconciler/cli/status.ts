@@ -1,0 +1,39 @@
+import { listSourceStatuses } from '../controller/sourceStatus.js';
+import { GLOBAL_HELP, parseCommand } from './options.js';
+import { table } from './table.js';
+
+export const STATUS_HELP = `Usage: pocker status [-o table|json]
+
+For every spec dir reconciled on this instance: the git revision (when the dir is in a git work
+tree) of the last pass and of the last pass that fully converged, and which files failed, at
+which revision, with their errors.
+
+${GLOBAL_HELP}`;
+
+const short = (rev: string | null | undefined): string => (rev ? rev.slice(0, 12) : '-');
+const when = (ms: number | undefined): string => (ms ? new Date(ms).toISOString() : '-');
+
+export async function main(args: string[]): Promise<number> {
+  const cmd = parseCommand(args, { output: { type: 'string', short: 'o' } });
+  if (cmd.values.help) {
+    console.log(STATUS_HELP);
+    return 0;
+  }
+  const statuses = listSourceStatuses(cmd.dirs.stateDir);
+  if (cmd.values.output === 'json') {
+    console.log(JSON.stringify(statuses, null, 2));
+    return 0;
+  }
+  if (!statuses.length) {
+    console.log('no spec dir has been reconciled on this instance yet');
+    return 0;
+  }
+  console.log(
+    table(
+      ['SPEC DIR', 'LAST ATTEMPT', 'AT', 'RESULT', 'LAST APPLIED', 'AT'],
+      statuses.map((s) => [s.dir, short(s.lastAttempt?.revision), when(s.lastAttempt?.atMs), s.lastAttempt?.ok ? 'ok' : 'errors', short(s.lastApplied?.revision), when(s.lastApplied?.atMs)]),
+    ),
+  );
+  for (const s of statuses) for (const f of s.failedFiles) console.log(`\nfailed at ${short(f.revision)}: ${s.dir}/${f.file}\n  ${f.errors.join('\n  ')}`);
+  return 0;
+}

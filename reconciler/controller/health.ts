@@ -1,0 +1,133 @@
+import type { ActualContainer } from '../observe/types.js';
+import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import { describeError } from '../runtime/errors.js';
+import { execConfig, startExec } from '../runtime/exec.js';
+import type { Host } from '../runtime/host.js';
+import type { ContainerSpec, HealthCheck } from '../spec/types.js';
+import { containerPaths, type InstanceDirs } from '../state/layout.js';
+import type { HealthRecord } from '../state/records.js';
+import type { Logger } from '../log/logger.js';
+
+/** Where health checks run and whom to tell. */
+export interface HealthOptions {
+  host: Host;
+  dirs: InstanceDirs;
+  driver: CgroupDriver;
+  monitorBinary: string;
+  log: Logger;
+  /** Called when a container turns unhealthy (its worker plans the restart). */
+  onUnhealthy: (name: string) => void;
+}
+
+/** Result of one check: exit code (-1 when it timed out or could not run) and the start of its output. */
+export interface CheckResult {
+  exitCode: number;
+  output: string;
+}
+
+/** Longest output kept from a check. */
+const OUTPUT_LIMIT = 4096;
+
+/** The next health state after a check (pure). */
+export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: HealthCheck, initPid: number, startedAtMs: number, now: number): HealthRecord {
+  const inStartPeriod = now - startedAtMs < hc.startPeriodMs;
+  const ok = check.exitCode === 0;
+  const streak = ok ? 0 : inStartPeriod ? (prev?.failingStreak ?? 0) : (prev?.failingStreak ?? 0) + 1;
+  let status: HealthRecord['status'];
+  if (ok) status = 'healthy';
+  else if (streak >= hc.retries) status = 'unhealthy';
+  else status = prev?.status === 'healthy' ? 'healthy' : 'starting';
+  return { status, failingStreak: streak, initPid, lastCheckAtMs: now, lastExitCode: check.exitCode, lastOutput: check.output.slice(0, OUTPUT_LIMIT) };
+}
+
+/**
+ * Runs each container's health check every interval, inside the container (its namespaces,
+ * cgroups, environment), records the state in health.json, and reports a container that turned
+ * unhealthy. One timer per container; a new run of the container starts over.
+ */
+export class HealthChecker {
+  private readonly timers = new Map<string, { initPid: number; timer: NodeJS.Timeout; running: boolean }>();
+
+  constructor(private readonly o: HealthOptions) {}
+
+  /** Makes sure a running container's checks are scheduled. */
+  ensure(a: ActualContainer, spec: ContainerSpec): void {
+    const hc = spec.healthcheck;
+    if (!hc || !a.pids) return;
+    const cur = this.timers.get(a.name);
+    if (cur && cur.initPid === a.pids.initPid) return;
+    this.stop(a.name);
+    const entry = { initPid: a.pids.initPid, running: false, timer: setInterval(() => void this.check(a, spec, hc), hc.intervalMs) };
+    this.timers.set(a.name, entry);
+  }
+
+  stop(name: string): void {
+    const t = this.timers.get(name);
+    if (t) clearInterval(t.timer);
+    this.timers.delete(name);
+  }
+
+  stopAll(): void {
+    for (const name of [...this.timers.keys()]) this.stop(name);
+  }
+
+  /** Runs the check once inside the container, with its timeout. */
+  run(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<CheckResult> {
+    const config = execConfig(spec, a.pids!, this.o.driver.placement(a.name), { argv: hc.exec });
+    return new Promise((resolve) => {
+      let output = '';
+      let done = false;
+      const child = startExec(this.o.monitorBinary, config, 'pipe');
+      const take = (d: Buffer): void => {
+        if (output.length < OUTPUT_LIMIT) output += d.toString('utf8');
+      };
+      child.stdout?.on('data', take);
+      child.stderr?.on('data', take);
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        child.kill('SIGKILL');
+        resolve({ exitCode: -1, output: `${output}\n(timed out after ${hc.timeoutMs} ms)`.trim() });
+      }, hc.timeoutMs);
+      child.on('error', (e) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve({ exitCode: -1, output: describeError(e) });
+      });
+      child.on('exit', (code, signal) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve({ exitCode: code ?? (signal ? -1 : 0), output: output.trim() });
+      });
+    });
+  }
+
+  private async check(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<void> {
+    const entry = this.timers.get(a.name);
+    if (!entry || entry.running) return;
+    entry.running = true;
+    try {
+      const paths = containerPaths(this.o.dirs, a.name);
+      const result = await this.run(a, spec, hc);
+      if (this.timers.get(a.name) !== entry) return;
+      const prevText = this.o.host.readFile(paths.health);
+      let prev: HealthRecord | null = null;
+      try {
+        prev = prevText ? (JSON.parse(prevText) as HealthRecord) : null;
+      } catch {
+        prev = null;
+      }
+      if (prev && prev.initPid !== entry.initPid) prev = null;
+      const next = nextHealth(prev, result, hc, entry.initPid, a.pids!.startedAtMs, Date.now());
+      this.o.host.writeFileAtomic(paths.health, `${JSON.stringify(next)}\n`, 0o600);
+      if (next.status !== prev?.status) this.o.log.info({ container: a.name, health: next.status, exitCode: result.exitCode }, `${a.name} is ${next.status}`);
+      if (next.status === 'unhealthy' && prev?.status !== 'unhealthy') this.o.onUnhealthy(a.name);
+    } catch (e) {
+      this.o.log.warn({ container: a.name, error: describeError(e) }, `health check of ${a.name}: ${describeError(e)}`);
+    } finally {
+      entry.running = false;
+    }
+  }
+}

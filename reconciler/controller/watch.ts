@@ -1,0 +1,374 @@
+import { lstatSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import type { FSWatcher } from 'chokidar';
+import { observe, observeContainer } from '../observe/observe.js';
+import { DEFAULT_BACKOFF } from '../plan/backoff.js';
+import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import { detectDriver } from '../runtime/cgroups/detect.js';
+import type { RuntimeContext } from '../runtime/container.js';
+import type { LogPolicy } from '../runtime/monitorConfig.js';
+import { describeError } from '../runtime/errors.js';
+import { gatherFacts } from '../runtime/facts.js';
+import type { Host } from '../runtime/host.js';
+import { NodeHost } from '../runtime/nodeHost.js';
+import { monitorBinary } from '../native.js';
+import { loadSpecDir, type DirLoad } from '../spec/load.js';
+import { formatSpecError, type RestartBackoff } from '../spec/types.js';
+import type { InstanceDirs } from '../state/layout.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { collectLeftovers } from './gc.js';
+import { HealthChecker } from './health.js';
+import { reconcileOne, type ContainerOutcome, type PassState } from './reconcileOne.js';
+import { gitRevision } from './revision.js';
+import { recordSourceStatus } from './sourceStatus.js';
+
+/** Delay of the reload that follows a burst of events (longer than chokidar's 50 ms change throttle). */
+const TRAILING_RELOAD_MS = 75;
+
+/** Options of the watching controller. */
+export interface WatchOptions {
+  dir: string;
+  dirs: InstanceDirs;
+  /** Full resync period (catches anything events missed). Default 30 s. */
+  resyncMs?: number;
+  /** How long a container whose spec vanished waits before it is removed. Default 500 ms. */
+  removalDelayMs?: number;
+  allowEmpty?: boolean;
+  /** Refuse removals while more than this many containers are waiting to be removed. */
+  maxDeletions?: number;
+  backoff?: RestartBackoff;
+  host?: Host;
+  driver?: CgroupDriver;
+  log?: Logger;
+  monitorBinary?: string;
+  /** Run health checks (default true). */
+  healthChecks?: boolean;
+  /** Container log rotation (default 10 MiB x 5). */
+  logPolicy?: LogPolicy;
+}
+
+/** Per-container work: one reconcile at a time, re-run while something asked for it meanwhile. */
+interface Worker {
+  dirty: boolean;
+  running: Promise<void> | null;
+  timer: NodeJS.Timeout | null;
+  timerAt: number;
+}
+
+/** Counts of what the controller did, by action kind (tests and benchmarks read them). */
+export type ActionCounts = Record<'create' | 'update' | 'recreate' | 'restart' | 'remove', number>;
+
+/**
+ * The watching controller (`pocker reconcile`): reads the spec dir as a whole whenever it changes
+ * (chokidar) and at every resync, and keeps each container converged by its own serialized
+ * worker, so a slow container never delays another. Creates and updates apply at once; a
+ * container whose spec vanished is removed only after a quiet period, so a spec moved between
+ * files or a checkout in progress is never removed and re-created. Exits of the workload are seen
+ * at once (pidfd of the monitor) and restarts follow the restart policy with backoff.
+ */
+export class WatchController {
+  private readonly host: Host;
+  private readonly driver: CgroupDriver;
+  private readonly log: Logger;
+  private readonly resyncMs: number;
+  private readonly removalDelayMs: number;
+  private readonly backoff: RestartBackoff;
+  private load: DirLoad;
+  private ps!: PassState;
+  private parentReady = false;
+  private readonly workers = new Map<string, Worker>();
+  private readonly removalSince = new Map<string, number>();
+  private readonly exitWatches = new Map<string, { pid: number; stop: () => void }>();
+  private readonly owned = new Set<string>();
+  private lastErrors = '';
+  private watchers: FSWatcher[] = [];
+  private resyncTimer: NodeJS.Timeout | null = null;
+  private reloadQueued = false;
+  private trailing: NodeJS.Timeout | null = null;
+  private stopping = false;
+  private readonly health: HealthChecker | null;
+  private idleWaiters: Array<() => void> = [];
+  /** What was done so far, by kind. */
+  readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, remove: 0 };
+
+  constructor(private readonly opts: WatchOptions) {
+    this.host = opts.host ?? new NodeHost();
+    this.driver = opts.driver ?? detectDriver(this.host, opts.dirs.cgroupParent);
+    this.log = opts.log ?? silentLogger;
+    this.resyncMs = opts.resyncMs ?? 30_000;
+    this.removalDelayMs = opts.removalDelayMs ?? 500;
+    this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
+    this.load = { dir: opts.dir, status: 'missing', files: [], desired: [], errors: [], failedFiles: new Set() };
+    this.health =
+      opts.healthChecks === false
+        ? null
+        : new HealthChecker({ host: this.host, dirs: opts.dirs, driver: this.driver, monitorBinary: opts.monitorBinary ?? monitorBinary(), log: this.log, onUnhealthy: (n) => this.kick(n) });
+  }
+
+  /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
+  async start(): Promise<void> {
+    this.rebuildPass(this.readDir());
+    this.resync();
+    await this.watchDir();
+    this.resyncTimer = setInterval(() => this.resync(), this.resyncMs);
+    this.log.info({ dir: this.opts.dir, resyncMs: this.resyncMs, removalDelayMs: this.removalDelayMs }, `watching ${this.opts.dir}`);
+  }
+
+  /** Stops watching and waits for every container's current step to finish (containers keep running). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.resyncTimer) clearInterval(this.resyncTimer);
+    if (this.trailing) clearTimeout(this.trailing);
+    await Promise.all(this.watchers.map((w) => w.close()));
+    this.watchers = [];
+    for (const w of this.workers.values()) if (w.timer) clearTimeout(w.timer);
+    for (const e of this.exitWatches.values()) e.stop();
+    this.exitWatches.clear();
+    this.health?.stopAll();
+    await Promise.all([...this.workers.values()].map((w) => w.running));
+  }
+
+  /** Resolves when no worker is running or due within the next few milliseconds (tests). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private isIdle(): boolean {
+    return !this.reloadQueued && !this.trailing && [...this.workers.values()].every((w) => !w.running && !w.dirty);
+  }
+
+  private notifyIdle(): void {
+    if (!this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private readDir(): DirLoad {
+    const load = loadSpecDir(this.opts.dir);
+    const errors = load.errors.map(formatSpecError).join('\n');
+    if (errors !== this.lastErrors) {
+      for (const e of load.errors) this.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
+      this.lastErrors = errors;
+    }
+    if (load.status !== 'ok') this.log.warn({ dir: this.opts.dir, status: load.status }, `spec dir unusable (${load.statusError ?? load.status}): nothing is removed`);
+    return load;
+  }
+
+  private rebuildPass(load: DirLoad): void {
+    const revision = gitRevision(this.opts.dir);
+    const facts = gatherFacts(this.host, this.driver);
+    const ctx: RuntimeContext = {
+      host: this.host,
+      driver: this.driver,
+      dirs: this.opts.dirs,
+      facts,
+      monitorBinary: this.opts.monitorBinary ?? monitorBinary(),
+      backoff: this.backoff,
+      ...(this.opts.logPolicy && { logPolicy: this.opts.logPolicy }),
+      ...(revision && { revision }),
+    };
+    this.load = load;
+    this.ps = {
+      source: this.opts.dir,
+      load,
+      ctx,
+      allowEmpty: !!this.opts.allowEmpty,
+      backoff: this.backoff,
+      log: this.log,
+      mayRemove: (name) => this.mayRemove(name),
+      ensureParent: () => {
+        if (!this.parentReady) this.driver.ensureParent(this.host);
+        this.parentReady = true;
+      },
+    };
+    if (this.host instanceof NodeHost) recordSourceStatus(this.opts.dirs.stateDir, load, revision, load.errors.length === 0);
+  }
+
+  /** Key of what a spec asks for: a change of it (or of its source) means "look at this container". */
+  private static specKey(load: DirLoad): Map<string, string> {
+    return new Map(load.desired.map((d) => [d.spec.name, `${d.hash}|${d.source.file}|${d.source.doc}`]));
+  }
+
+  /** Re-reads the whole dir and wakes the workers of containers whose spec changed, appeared or vanished. */
+  private reload(): void {
+    this.reloadQueued = false;
+    if (this.stopping) return;
+    const before = WatchController.specKey(this.load);
+    const failedBefore = this.load.failedFiles;
+    this.rebuildPass(this.readDir());
+    const after = WatchController.specKey(this.load);
+    for (const [name, key] of after) if (before.get(name) !== key) this.kick(name);
+    for (const name of before.keys()) if (!after.has(name)) this.kick(name);
+    if (failedBefore.size || this.load.failedFiles.size) for (const name of this.owned) if (!after.has(name)) this.kick(name);
+    this.notifyIdle();
+  }
+
+  /**
+   * Reloads at once, and once more shortly after the last event: chokidar drops a change event
+   * that follows another on the same file within 50 ms (and re-reads a dir at most once a
+   * second), so the trailing reload is what sees the final state of a burst of edits.
+   */
+  private scheduleReload(): void {
+    if (this.stopping) return;
+    if (this.trailing) clearTimeout(this.trailing);
+    this.trailing = setTimeout(() => {
+      this.trailing = null;
+      this.reload();
+    }, TRAILING_RELOAD_MS);
+    if (this.reloadQueued) return;
+    this.reloadQueued = true;
+    setImmediate(() => this.reload());
+  }
+
+  /** Full resync: host facts, the whole dir, every container of this source, leftovers. */
+  private resync(): void {
+    if (this.stopping) return;
+    this.rebuildPass(this.readDir());
+    const actual = observe(this.host, this.opts.dirs, this.driver);
+    for (const a of actual.containers.values()) if (a.record?.source.dir === this.opts.dir) this.owned.add(a.name);
+    for (const name of new Set([...this.owned, ...this.load.desired.map((d) => d.spec.name)])) this.kick(name);
+    if (actual.leftovers.length) void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log);
+  }
+
+  /** Watches the spec dir's entries (chokidar), and the dir's own entry in its parent (a swapped symlink). */
+  private async watchDir(): Promise<void> {
+    const { watch } = await import('chokidar');
+    const dir = this.opts.dir;
+    const onChange = (): void => this.scheduleReload();
+    const open = async (): Promise<FSWatcher> => {
+      const w = watch(dir, { depth: 0, ignoreInitial: true, persistent: true, followSymlinks: true, atomic: false, ignorePermissionErrors: true });
+      w.on('all', onChange);
+      w.on('error', (e) => this.log.warn({ dir, error: describeError(e) }, `watching ${dir}: ${describeError(e)}`));
+      await new Promise<void>((r) => w.once('ready', () => r()));
+      return w;
+    };
+    let dirWatcher = await open();
+    const parent = watch(dirname(dir), { depth: 0, ignoreInitial: true, persistent: true, followSymlinks: false, atomic: false, ignorePermissionErrors: true });
+    let inode = this.inodeOf(dir);
+    parent.on('all', (_event, path) => {
+      if (basename(path) !== basename(dir)) return;
+      const now = this.inodeOf(dir);
+      if (now === inode) return onChange();
+      inode = now;
+      void (async () => {
+        const old = dirWatcher;
+        dirWatcher = await open();
+        this.watchers = [dirWatcher, parent];
+        await old.close();
+        onChange();
+      })();
+    });
+    await new Promise<void>((r) => parent.once('ready', () => r()));
+    this.watchers = [dirWatcher, parent];
+  }
+
+  /** Identity of what the dir path points at now (its symlink's target changes when git-sync swaps it). */
+  private inodeOf(path: string): string {
+    try {
+      const l = lstatSync(path);
+      return l.isSymbolicLink() ? `link:${l.ino}:${l.mtimeMs}` : `dir:${l.ino}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  /** A removal waits out the quiet period, and the deletion cap. */
+  private mayRemove(name: string): boolean {
+    const now = Date.now();
+    const since = this.removalSince.get(name);
+    if (since === undefined) {
+      this.removalSince.set(name, now);
+      this.kick(name, this.removalDelayMs);
+      return false;
+    }
+    if (now - since < this.removalDelayMs) {
+      this.kick(name, since + this.removalDelayMs - now);
+      return false;
+    }
+    const cap = this.opts.maxDeletions;
+    if (cap !== undefined && this.removalSince.size > cap) {
+      this.log.error({ pending: this.removalSince.size, maxDeletions: cap }, `${this.removalSince.size} containers wait to be removed, more than --max-deletions ${cap}: removing none`);
+      this.kick(name, this.removalDelayMs);
+      return false;
+    }
+    return true;
+  }
+
+  /** Asks for the container to be looked at, now or after delayMs. */
+  kick(name: string, delayMs = 0): void {
+    if (this.stopping) return;
+    let w = this.workers.get(name);
+    if (!w) {
+      w = { dirty: false, running: null, timer: null, timerAt: 0 };
+      this.workers.set(name, w);
+    }
+    if (delayMs > 0) {
+      const at = Date.now() + delayMs;
+      if (w.timer && w.timerAt <= at) return;
+      if (w.timer) clearTimeout(w.timer);
+      w.timerAt = at;
+      w.timer = setTimeout(() => {
+        w!.timer = null;
+        this.kick(name);
+      }, delayMs);
+      return;
+    }
+    w.dirty = true;
+    if (!w.running) w.running = this.work(name, w);
+  }
+
+  private async work(name: string, w: Worker): Promise<void> {
+    try {
+      while (w.dirty && !this.stopping) {
+        w.dirty = false;
+        let outcome: ContainerOutcome;
+        try {
+          outcome = await reconcileOne(this.ps, name);
+        } catch (e) {
+          this.log.error({ container: name, error: describeError(e) }, `reconciling ${name}: ${describeError(e)}`);
+          this.kick(name, 1000);
+          continue;
+        }
+        this.after(name, outcome);
+      }
+    } finally {
+      w.running = null;
+      this.notifyIdle();
+    }
+  }
+
+  private after(name: string, o: ContainerOutcome): void {
+    const a = o.action;
+    if (o.result?.ok && a.kind !== 'none') this.counts[a.kind]++;
+    if (a.kind === 'none' && a.retryAt) this.kick(name, Math.max(1, a.retryAt - Date.now()));
+    if (o.result && !o.result.ok) this.kick(name, 1000);
+    if (this.load.desired.some((d) => d.spec.name === name)) this.removalSince.delete(name);
+    const now = observeContainer(this.host, this.opts.dirs, this.driver, name);
+    const ours = !!now?.record && now.record.source.dir === this.opts.dir;
+    if (ours) this.owned.add(name);
+    else {
+      this.owned.delete(name);
+      this.removalSince.delete(name);
+    }
+    const watch = this.exitWatches.get(name);
+    if (ours && now!.monitorAlive && now!.pids) {
+      if (watch?.pid !== now!.pids.monitorPid) {
+        watch?.stop();
+        const pids = now!.pids;
+        const stop = this.host.watchExit({ pid: pids.monitorPid, startTime: pids.monitorStart }, () => {
+          this.exitWatches.delete(name);
+          this.kick(name);
+        });
+        this.exitWatches.set(name, { pid: pids.monitorPid, stop });
+      }
+    } else if (watch) {
+      watch.stop();
+      this.exitWatches.delete(name);
+    }
+    const spec = now?.record?.spec;
+    if (this.health && ours && now!.initAlive && spec?.healthcheck) this.health.ensure(now!, spec);
+    else this.health?.stop(name);
+  }
+}

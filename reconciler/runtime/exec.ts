@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ContainerSpec } from '../spec/types.js';
+import type { PidsRecord } from '../state/records.js';
+import type { CgroupPlacement } from './cgroups/driver.js';
+import { DEFAULT_PATH, workloadEnv } from './monitorConfig.js';
+
+/** A command to run inside a running container. */
+export interface ExecRequest {
+  argv: string[];
+  /** Extra environment on top of the workload's. */
+  env?: Record<string, string>;
+  /** Working directory inside the container (default: the spec's). */
+  cwd?: string;
+  /** A new pty of the container's devpts for stdin/stdout/stderr. */
+  tty?: boolean;
+  /** Pass stdin through (otherwise the command reads /dev/null). */
+  stdin?: boolean;
+}
+
+/**
+ * The config of `pocker-monitor exec` (NUL-separated key/value pairs, see native/monitor/exec.c):
+ * the same namespaces, cgroups, environment and working directory as the workload.
+ */
+export function execConfig(spec: ContainerSpec, pids: PidsRecord, placement: CgroupPlacement, req: ExecRequest): Buffer {
+  const env = { ...workloadEnv(spec), ...req.env };
+  const pairs: Array<[string, string]> = [
+    ['init_pid', String(pids.initPid)],
+    ['init_start', String(pids.initStart)],
+  ];
+  for (const ns of ['ipc', 'uts', ...(spec.network.mode === 'host' ? [] : ['net']), 'pid', 'mnt', 'cgroup']) pairs.push(['ns', ns]);
+  for (const f of placement.taskFiles) pairs.push(['cgroup_tasks', f]);
+  if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
+  for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);
+  for (const a of req.argv) pairs.push(['arg', a]);
+  pairs.push(['path', env.PATH ?? DEFAULT_PATH], ['cwd', req.cwd ?? spec.workingDir], ['tty', req.tty ? '1' : '0'], ['stdin', req.stdin ? '1' : '0']);
+  return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''));
+}
+
+/**
+ * Starts `pocker-monitor exec` with the config on fd 3 (no shell; argv only). stdio as given:
+ * 'inherit' for `pocker exec`, pipes for health checks.
+ */
+export function startExec(monitorBinary: string, config: Buffer, stdio: 'inherit' | 'pipe'): ChildProcess {
+  const io: StdioOptions = [stdio, stdio, stdio, 'pipe'];
+  const child = spawn(monitorBinary, ['exec', '/proc/self/fd/3'], { stdio: io });
+  const pipe = child.stdio[3] as NodeJS.WritableStream;
+  pipe.on('error', () => {});
+  pipe.end(config);
+  return child;
+}

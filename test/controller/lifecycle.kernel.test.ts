@@ -1,0 +1,178 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { packageRoot } from '../../reconciler/native.js';
+import { containerPaths } from '../../reconciler/state/layout.js';
+import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
+import { describeKernel } from '../helpers/kernel.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(10);
+  }
+}
+
+describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
+  const current = useTestInstance();
+  let inst: TestInstance;
+  const daemons: ChildProcess[] = [];
+  beforeEach(() => {
+    inst = current();
+  });
+  afterEach(() => {
+    for (const d of daemons.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
+  });
+
+  const bin = join(packageRoot(), 'bin', 'pocker');
+  const common = (): string[] => ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent];
+  const pocker = (verb: string, ...args: string[]) => spawnSync(process.execPath, [bin, verb, ...common(), ...args], { encoding: 'utf8' });
+  const daemon = (...extra: string[]): ChildProcess => {
+    const d = spawn(process.execPath, [bin, 'reconcile', ...common(), '--log-level', 'info', '--removal-delay', '200ms', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    daemons.push(d);
+    return d;
+  };
+  const running = (name: string): boolean => {
+    try {
+      return inst.container(name).initAlive;
+    } catch {
+      return false;
+    }
+  };
+
+  it('survives a SIGKILLed controller: the next one adopts the containers (same pids) and converges a spec edited meanwhile; SIGTERM ends it cleanly', async () => {
+    inst.writeSpec('a.yaml', inst.spec('a'));
+    inst.writeSpec('b.yaml', inst.spec('b', { resources: { pids: 20 } }));
+    const first = daemon();
+    await until(() => running('a') && running('b'), 'a and b running');
+    const pa = inst.pid('a');
+    const pb = inst.pid('b');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    await sleep(100);
+    expect([inst.pid('a'), inst.pid('b')]).toEqual([pa, pb]);
+
+    inst.writeSpec('b.yaml', inst.spec('b', { resources: { pids: 30 } }));
+    inst.writeSpec('c.yaml', inst.spec('c'));
+    const second = daemon();
+    let log = '';
+    second.stderr!.on('data', (d: Buffer) => (log += d));
+    await until(() => running('c') && inst.cgroupFile('b', 'pids', 'pids.max') === '30', 'c running and b updated');
+    expect([inst.pid('a'), inst.pid('b')]).toEqual([pa, pb]);
+    const actions = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { container?: string; action?: string });
+    expect(actions.filter((x) => x.container === 'a' && x.action)).toEqual([]);
+    expect(actions.filter((x) => x.container === 'b').map((x) => x.action)).toEqual(['update']);
+    expect(actions.filter((x) => x.container === 'c').map((x) => x.action)).toEqual(['create']);
+
+    const t0 = Date.now();
+    second.kill('SIGTERM');
+    const code = await new Promise((r) => second.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect([inst.pid('a'), inst.pid('b')]).toEqual([pa, pb]);
+  });
+
+  it('after a simulated reboot (processes gone, state dir emptied) starts every spec again and leaves no orphaned layer', async () => {
+    for (const n of ['a', 'b', 'c']) inst.writeSpec(`${n}.yaml`, inst.spec(n));
+    expect(pocker('reconcile', '--once').status).toBe(0);
+    for (const pid of instanceProcesses(inst.dirs)) process.kill(pid, 'SIGKILL');
+    await until(() => instanceProcesses(inst.dirs).length === 0, 'everything killed');
+    rmSync(inst.dirs.stateDir, { recursive: true, force: true });
+    inst.removeSpec('c.yaml');
+    const r = pocker('reconcile', '--once');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(running('a') && running('b')).toBe(true);
+    expect(readdirSync(join(inst.dirs.dataDir, 'containers')).sort()).toEqual(['a', 'b']);
+    expect(inst.driver.list(inst.host).sort()).toEqual(['a', 'b']);
+  });
+
+  it('rotates logs at the configured size, and logs -f follows across rotations', async () => {
+    inst.writeSpec('talk.yaml', inst.spec('talk', { command: ['sh', '-c', 'sleep 0.3; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line $i ........................................"; sleep 0.002; done; exec sleep 3600'] }));
+    expect(pocker('reconcile', '--once', '--log-max-size', '4Ki', '--log-max-files', '2').status).toBe(0);
+    const follow = spawn(process.execPath, [bin, 'logs', '-f', 'talk', ...common()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemons.push(follow);
+    let out = '';
+    follow.stdout!.on('data', (d: Buffer) => (out += d));
+    await until(() => out.includes('line 400 '), 'the follower saw the last line', 20_000);
+    follow.kill('SIGINT');
+    const lines = out.trim().split('\n');
+    expect(lines).toEqual(Array.from({ length: 400 }, (_, i) => `line ${i + 1} ........................................`));
+    const log = containerPaths(inst.dirs, 'talk').log;
+    const files = readdirSync(join(log, '..')).filter((f) => f.startsWith('container.log')).sort();
+    expect(files).toEqual(['container.log', 'container.log.1', 'container.log.2']);
+    for (const f of files) expect(statSync(join(log, '..', f)).size).toBeLessThan(4096 + 200);
+    const tail = pocker('logs', 'talk', '--tail', '3');
+    expect(tail.stdout.trim().split('\n').map((l) => l.split(' ')[1])).toEqual(['398', '399', '400']);
+  });
+
+  it('exec returns the exit code, sees the hostname and PID namespace, has the workload\'s capabilities, and gets a terminal with -t', async () => {
+    inst.writeSpec('box.yaml', inst.spec('box', { hostname: 'inner' }));
+    expect(pocker('reconcile', '--once').status).toBe(0);
+    const r = pocker('exec', 'box', '--', 'sh', '-c', 'hostname; cat /proc/1/comm; echo $$; grep -E "^Cap(Eff|Bnd|Prm)" /proc/self/status; exit 7');
+    expect(r.status).toBe(7);
+    const [host, comm, pid, ...caps] = r.stdout.trim().split('\n');
+    expect([host, comm]).toEqual(['inner', 'pocker-init']);
+    expect(Number(pid)).toBeLessThan(20);
+    const workload = Number(readFileSync(`/proc/${inst.pid('box')}/task/${inst.pid('box')}/children`, 'utf8').trim().split(' ')[0]);
+    const want = readFileSync(`/proc/${workload}/status`, 'utf8').split('\n').filter((l) => /^Cap(Eff|Bnd|Prm)/.test(l));
+    expect(caps).toEqual(want);
+    expect(pocker('exec', 'box', '--', 'nosuchcommand').status).toBe(127);
+    const tty = spawnSync('script', ['-qec', [process.execPath, bin, 'exec', '-it', 'box', ...common(), '--', 'sh', '-c', 'tty; exit 3'].join(' '), '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status).toBe(3);
+    expect(tty.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(pocker('exec', 'nobox', '--', 'true').status).toBe(1);
+  });
+
+  it('plan exits 0 with nothing to do, 2 with changes pending, 1 on errors', async () => {
+    inst.writeSpec('a.yaml', inst.spec('a'));
+    expect(pocker('plan').status).toBe(2);
+    expect(pocker('reconcile', '--once').status).toBe(0);
+    expect(pocker('plan').status).toBe(0);
+    inst.writeSpec('a.yaml', 'name: [');
+    expect(pocker('plan').status).toBe(1);
+    expect(running('a')).toBe(true);
+  });
+
+  it('refuses to remove more containers than --max-deletions in one pass, loudly', async () => {
+    for (const n of ['a', 'b', 'c']) inst.writeSpec(`${n}.yaml`, inst.spec(n));
+    inst.writeSpec('keep.yaml', inst.spec('keep'));
+    expect(pocker('reconcile', '--once').status).toBe(0);
+    for (const n of ['a', 'b', 'c']) inst.removeSpec(`${n}.yaml`);
+    const r = pocker('reconcile', '--once', '--max-deletions', '2', '--log-level', 'error');
+    expect(r.status).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/would remove 3 containers, more than --max-deletions 2/);
+    expect(['a', 'b', 'c'].every(running)).toBe(true);
+    expect(pocker('reconcile', '--once', '--max-deletions', '3').status).toBe(0);
+    expect(['a', 'b', 'c'].some(running)).toBe(false);
+  });
+
+  it('records the git revision each container was applied from, and pocker status shows applied and failed revisions', async () => {
+    const git = (...args: string[]) => spawnSync('git', ['-C', inst.specDir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+    if (git('init', '-q').status !== 0) throw new Error('git is needed for this test');
+    inst.writeSpec('a.yaml', inst.spec('a'));
+    git('add', '.');
+    git('commit', '-qm', 'one');
+    const rev1 = git('rev-parse', 'HEAD').stdout.trim();
+    expect(pocker('reconcile', '--once').status).toBe(0);
+    expect(inst.container('a').record!.revision).toBe(rev1);
+    inst.writeSpec('b.yaml', 'name: [');
+    git('add', '.');
+    git('commit', '-qm', 'two');
+    const rev2 = git('rev-parse', 'HEAD').stdout.trim();
+    expect(pocker('reconcile', '--once').status).toBe(1);
+    const status = JSON.parse(pocker('status', '-o', 'json').stdout);
+    expect(status).toEqual([
+      expect.objectContaining({
+        dir: inst.specDir,
+        lastAttempt: expect.objectContaining({ revision: rev2, ok: false }),
+        lastApplied: expect.objectContaining({ revision: rev1 }),
+        failedFiles: [expect.objectContaining({ file: 'b.yaml', revision: rev2 })],
+      }),
+    ]);
+    expect(existsSync(join(inst.specDir, '.git'))).toBe(true);
+  });
+});

@@ -1,0 +1,186 @@
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { WatchController, type WatchOptions } from '../../reconciler/controller/watch.js';
+import { stateOf } from '../../reconciler/observe/types.js';
+import { useTestInstance, type TestInstance } from '../helpers/instance.js';
+import { describeKernel } from '../helpers/kernel.js';
+import { rawLimits } from '../helpers/cgroupValues.js';
+import { readLogs } from '../../reconciler/logs/read.js';
+import { containerPaths } from '../../reconciler/state/layout.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(10);
+  }
+}
+
+describeKernel('pocker reconcile (watching) on the real kernel', () => {
+  const current = useTestInstance();
+  let inst: TestInstance;
+  let ctl: WatchController | null = null;
+  beforeEach(() => {
+    inst = current();
+  });
+  afterEach(async () => {
+    await ctl?.stop();
+    ctl = null;
+  });
+
+  const start = async (dir = inst.specDir, extra: Partial<WatchOptions> = {}): Promise<WatchController> => {
+    ctl = new WatchController({ dir, dirs: inst.dirs, host: inst.host, driver: inst.driver, removalDelayMs: 300, resyncMs: 60_000, allowEmpty: true, ...extra });
+    await ctl.start();
+    return ctl;
+  };
+  const running = (name: string): boolean => {
+    try {
+      return inst.container(name).initAlive;
+    } catch {
+      return false;
+    }
+  };
+  const gone = (name: string): boolean => !inst.actual().containers.has(name);
+
+  it('starts a dropped spec, updates memory in place, recreates on a command change, removes a deleted file after the quiet period', async () => {
+    const c = await start();
+    inst.writeSpec('web.yaml', inst.spec('web', { resources: { memory: '64Mi' } }));
+    await until(() => running('web'), 'web running');
+    const pid = inst.pid('web');
+
+    inst.writeSpec('web.yaml', inst.spec('web', { resources: { memory: '96Mi' } }));
+    await until(() => rawLimits(inst, 'web').memory === String(96 * 2 ** 20), 'memory updated');
+    expect(inst.pid('web')).toBe(pid);
+    expect(c.counts).toMatchObject({ create: 1, update: 1, recreate: 0 });
+
+    inst.writeSpec('web.yaml', inst.spec('web', { resources: { memory: '96Mi' }, command: ['sh', '-c', 'echo v2; exec sleep 3600'] }));
+    await until(() => running('web') && inst.pid('web') !== pid, 'web recreated');
+    expect(c.counts.recreate).toBe(1);
+
+    const t0 = Date.now();
+    inst.removeSpec('web.yaml');
+    await sleep(150);
+    expect(running('web')).toBe(true);
+    await until(() => gone('web'), 'web removed');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    await c.idle();
+    expect(c.counts).toMatchObject({ create: 1, update: 1, recreate: 1, remove: 1 });
+  });
+
+  it('converges exactly once on an atomic rename, a swap of the dir symlink (git-sync) and a ..data swap (ConfigMap)', async () => {
+    // atomic save: write a temp file, rename it into place
+    let c = await start();
+    const tmp = join(inst.specDir, '.web.yaml.tmp');
+    writeFileSync(tmp, stringify(inst.spec('web')));
+    renameSync(tmp, join(inst.specDir, 'web.yaml'));
+    await until(() => running('web'), 'web running');
+    await sleep(200);
+    await c.idle();
+    expect(c.counts.create).toBe(1);
+    await c.stop();
+
+    // git-sync: the spec dir is a symlink swapped to a new checkout holding the same spec plus one more
+    const root = join(inst.root, 'sync');
+    mkdirSync(join(root, 'rev1'), { recursive: true });
+    writeFileSync(join(root, 'rev1', 'a.yaml'), stringify(inst.spec('a')));
+    symlinkSync('rev1', join(root, 'current'));
+    c = await start(join(root, 'current'));
+    await until(() => running('a'), 'a running');
+    mkdirSync(join(root, 'rev2'));
+    writeFileSync(join(root, 'rev2', 'a.yaml'), stringify(inst.spec('a')));
+    writeFileSync(join(root, 'rev2', 'b.yaml'), stringify(inst.spec('b')));
+    symlinkSync('rev2', join(root, 'current.new'));
+    renameSync(join(root, 'current.new'), join(root, 'current'));
+    await until(() => running('b'), 'b running after the swap');
+    await sleep(200);
+    await c.idle();
+    expect(c.counts).toMatchObject({ create: 2, recreate: 0, remove: 0 });
+    await c.stop();
+
+    // ConfigMap: files are links through ..data, which is swapped atomically
+    const cm = join(inst.root, 'cm');
+    mkdirSync(join(cm, '..v1'), { recursive: true });
+    writeFileSync(join(cm, '..v1', 'cfg.yaml'), stringify(inst.spec('cfg')));
+    symlinkSync('..v1', join(cm, '..data'));
+    symlinkSync('..data/cfg.yaml', join(cm, 'cfg.yaml'));
+    c = await start(cm);
+    await until(() => running('cfg'), 'cfg running');
+    const pid = inst.pid('cfg');
+    mkdirSync(join(cm, '..v2'));
+    writeFileSync(join(cm, '..v2', 'cfg.yaml'), stringify(inst.spec('cfg', { command: ['sh', '-c', 'echo v2; exec sleep 3600'] })));
+    symlinkSync('..v2', join(cm, '..data_tmp'));
+    renameSync(join(cm, '..data_tmp'), join(cm, '..data'));
+    await until(() => running('cfg') && inst.pid('cfg') !== pid, 'cfg recreated from ..v2');
+    await sleep(200);
+    await c.idle();
+    expect(c.counts).toMatchObject({ create: 1, recreate: 1, remove: 0 });
+    await c.stop();
+    for (const d of [root, cm]) rmSync(d, { recursive: true, force: true });
+    for (const s of [join(root, 'current'), cm]) await import('../../reconciler/controller/once.js').then((m) => m.downSource({ dir: s, dirs: inst.dirs, host: inst.host, driver: inst.driver }));
+  });
+
+  it('keeps the same process when a spec moves from one file to another', async () => {
+    const c = await start();
+    inst.writeSpec('one.yaml', inst.spec('web'));
+    await until(() => running('web'), 'web running');
+    const pid = inst.pid('web');
+    inst.writeSpec('two.yaml', inst.spec('web'));
+    rmSync(join(inst.specDir, 'one.yaml'));
+    await sleep(600);
+    await c.idle();
+    expect(inst.pid('web')).toBe(pid);
+    expect(inst.container('web').record!.source.file).toBe('two.yaml');
+    expect(c.counts).toMatchObject({ create: 1, remove: 0, recreate: 0 });
+  });
+
+  it('ends 50 rapid edits of one file with exactly one container on the final spec', async () => {
+    const c = await start();
+    for (let i = 0; i < 50; i++) {
+      inst.writeSpec('web.yaml', inst.spec('web', { env: { N: String(i) }, resources: { pids: 10 + i } }));
+      await sleep(2);
+    }
+    await sleep(300);
+    await c.idle();
+    await until(() => running('web'), 'web running');
+    const a = inst.container('web');
+    expect(a.record!.user.env).toEqual({ N: '49' });
+    expect(rawLimits(inst, 'web').pids).toBe('59');
+    expect(inst.actual().containers.size).toBe(1);
+    expect(c.counts.create).toBe(1);
+  });
+
+  it('restarts on-failure with growing delays, keeps a never container exited with its code, reports an OOM kill', async () => {
+    await start();
+    inst.writeSpec('flaky.yaml', inst.spec('flaky', { command: ['sh', '-c', 'echo run; exit 1'], restart: 'on-failure', restartBackoff: { initial: '100ms', max: '10s' } }));
+    inst.writeSpec('once.yaml', inst.spec('once', { command: ['sh', '-c', 'exit 3'], restart: 'never' }));
+    inst.writeSpec('hog.yaml', inst.spec('hog', { command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], resources: { memory: '16Mi' }, restart: 'never' }));
+    await until(() => inst.log('flaky').trim().split('\n').length >= 4, 'four runs of flaky', 15_000);
+    const starts = readLogs(containerPaths(inst.dirs, 'flaky').log).map((r) => r.timeMs);
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+    expect(gaps[1]!).toBeGreaterThan(gaps[0]! * 1.4);
+    expect(gaps[2]!).toBeGreaterThan(gaps[1]! * 1.4);
+    expect(gaps[0]!).toBeGreaterThanOrEqual(100);
+    await until(() => inst.container('once').exit !== null && inst.container('hog').exit !== null, 'once and hog exited');
+    expect(inst.container('once').exit).toMatchObject({ exitCode: 3 });
+    expect(stateOf(inst.container('once'))).toBe('exited');
+    expect(inst.container('hog').exit).toMatchObject({ exitCode: 137, oomKilled: true });
+  });
+
+  it('restarts a container whose health check fails when asked to, and only reports it otherwise', async () => {
+    await start();
+    const hc = (onUnhealthy: string) => ({ exec: ['sh', '-c', 'test -e /tmp/ok'], interval: '100ms', timeout: '1s', retries: 2, startPeriod: '300ms', onUnhealthy });
+    inst.writeSpec('sick.yaml', inst.spec('sick', { command: ['sh', '-c', 'touch /tmp/ok; sleep 0.4; rm /tmp/ok; exec sleep 3600'], healthcheck: hc('restart') }));
+    inst.writeSpec('noted.yaml', inst.spec('noted', { command: ['sleep', '3600'], healthcheck: hc('none') }));
+    await until(() => running('sick') && running('noted'), 'both running');
+    const pid = inst.pid('sick');
+    await until(() => inst.container('sick').health?.status === 'healthy', 'sick healthy at first');
+    await until(() => running('sick') && inst.pid('sick') !== pid, 'sick restarted after its checks failed', 10_000);
+    expect(inst.container('sick').record!.restartCount).toBeGreaterThanOrEqual(1);
+    await until(() => inst.container('noted').health?.status === 'unhealthy', 'noted unhealthy');
+    expect(inst.container('noted').record!.restartCount).toBe(0);
+  });
+});

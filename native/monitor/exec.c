@@ -165,6 +165,12 @@ int exec_main(const char *config_path)
 	int cg2 = -1;
 	if (cfg.cgroup2_dir && (cg2 = open(cfg.cgroup2_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return fail("open cgroup", cfg.cgroup2_dir);
+	/* The container's root as its init sees it: after setns(mnt) this process would stand at the
+	 * namespace's first root, which is not the container's when the host itself runs chrooted. */
+	snprintf(path, sizeof path, "/proc/%ld/root", cfg.init_pid);
+	int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return fail("open", path);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* Join: the mount namespace last (its paths are the container's), the cgroup namespace in the
 	 * child once it is in the container's cgroups. */
@@ -177,8 +183,9 @@ int exec_main(const char *config_path)
 				return fail("setns", cfg.ns[i]);
 		}
 	}
-	if (chdir("/") < 0)
-		return fail("chdir", "/");
+	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return fail("enter the root of", "the container");
+	close(rootfd);
 	int master = -1, slave = -1;
 	if (cfg.tty) {
 		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);

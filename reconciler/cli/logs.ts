@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { recordText, type LogRecord } from '../logs/cri.js';
-import { followLogs, readLogs, tailRecords } from '../logs/read.js';
+import { openLogStream, readLogs, tailRecords } from '../logs/read.js';
 import { parseDuration } from '../spec/duration.js';
 import { containerPaths } from '../state/layout.js';
 import { findContainer } from './lookup.js';
@@ -45,12 +45,14 @@ export async function main(args: string[]): Promise<number> {
     const text = cmd.values.timestamps ? `${r.time} ${recordText(r)}` : recordText(r);
     (r.stream === 'stderr' ? process.stderr : process.stdout).write(text);
   };
-  let records = readLogs(paths.log, parseSince(cmd.values.since));
+  const since = parseSince(cmd.values.since);
+  const stream = cmd.values.follow ? openLogStream(paths.log) : null;
+  let records = stream ? stream.initial.filter((r) => r.timeMs >= since) : readLogs(paths.log, since);
   if (tail !== undefined) records = tailRecords(records, tail);
   records.forEach(print);
-  if (!cmd.values.follow) return 0;
+  if (!stream) return 0;
   await new Promise<void>((resolve) => {
-    const stop = followLogs(paths.log, print);
+    const stop = stream.follow(print);
     const gone = setInterval(() => {
       if (!existsSync(paths.stateDir)) finish();
     }, 500);

@@ -117,14 +117,16 @@ export async function main(args: string[]): Promise<number> {
     removalDelayMs: duration('removal-delay', v['removal-delay'], 500),
     ...(maxDeletions !== undefined && { maxDeletions }),
   });
-  await controller.start();
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, `${signal}: finishing the current steps; containers keep running`);
-      void controller.stop().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+  // Handlers go in before start(): a signal during start-up waits for it, then stops cleanly.
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  return 0;
+  await controller.start();
+  const signal = await stopped;
+  log.info({ signal }, `${signal}: finishing the current steps; containers keep running`);
+  await controller.stop();
+  // Every step is finished and every log line written (synchronously); a file watcher handle
+  // that chokidar may leave behind must not keep the process alive.
+  process.exit(0);
 }

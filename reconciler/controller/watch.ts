@@ -119,13 +119,17 @@ export class WatchController {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     if (this.trailing) clearTimeout(this.trailing);
-    await Promise.all(this.watchers.map((w) => w.close()));
+    const closing = Promise.all(this.watchers.map((w) => w.close()));
+    const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
+    if (!closed) this.log.warn({ dir: this.opts.dir }, 'the file watcher did not close within 2 s; stopping anyway');
     this.watchers = [];
     for (const w of this.workers.values()) if (w.timer) clearTimeout(w.timer);
+    await Promise.all([...this.workers.values()].map((w) => w.running));
+    // Only now: a step that was finishing may have set up a watch.
     for (const e of this.exitWatches.values()) e.stop();
     this.exitWatches.clear();
     this.health?.stopAll();
-    await Promise.all([...this.workers.values()].map((w) => w.running));
+    this.log.debug({ dir: this.opts.dir }, 'stopped');
   }
 
   /** Resolves when no worker is running or due within the next few milliseconds (tests). */
@@ -253,8 +257,14 @@ export class WatchController {
       if (now === inode) return onChange();
       inode = now;
       void (async () => {
+        if (this.stopping) return;
         const old = dirWatcher;
-        dirWatcher = await open();
+        const fresh = await open();
+        if (this.stopping) {
+          await fresh.close();
+          return;
+        }
+        dirWatcher = fresh;
         this.watchers = [dirWatcher, parent];
         await old.close();
         onChange();
@@ -340,6 +350,7 @@ export class WatchController {
   }
 
   private after(name: string, o: ContainerOutcome): void {
+    if (this.stopping) return;
     const a = o.action;
     if (o.result?.ok && a.kind !== 'none') this.counts[a.kind]++;
     if (a.kind === 'none' && a.retryAt) this.kick(name, Math.max(1, a.retryAt - Date.now()));
@@ -352,6 +363,9 @@ export class WatchController {
       this.owned.delete(name);
       this.removalSince.delete(name);
     }
+    // A workload that exited before its start was even recorded has no monitor left to watch:
+    // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
+    if (ours && !now!.initAlive && a.kind !== 'none' && a.kind !== 'remove') this.kick(name);
     const watch = this.exitWatches.get(name);
     if (ours && now!.monitorAlive && now!.pids) {
       if (watch?.pid !== now!.pids.monitorPid) {

@@ -70,46 +70,92 @@ export function tailRecords(records: LogRecord[], n: number): LogRecord[] {
   return records.slice(i);
 }
 
+/** The rotated files written after the one with inode `ino`, oldest first (empty when it is not found). */
+function newerRotated(logPath: string, ino: number): string[] {
+  const files = logFiles(logPath).filter((f) => f !== logPath);
+  const idx = files.findIndex((f) => {
+    try {
+      return statSync(f).ino === ino;
+    } catch {
+      return false;
+    }
+  });
+  return idx < 0 ? [] : files.slice(idx + 1);
+}
+
+/** A container log opened for following: what it held when opened, and a way to go on from there. */
+export interface LogStream {
+  /** Every record written before the stream was opened, oldest first. */
+  initial: LogRecord[];
+  /** Emits every record written since (not one lost or repeated), across rotations; returns stop(). */
+  follow(emit: (r: LogRecord) => void, pollMs?: number): () => void;
+}
+
+/** Opens a container log: reads all of it, then follow() continues exactly where the reading stopped. */
+export function openLogStream(logPath: string): LogStream {
+  const initial: LogRecord[] = [];
+  let sink: (r: LogRecord) => void = (r) => initial.push(r);
+  const follow = followLogs(logPath, (r) => sink(r), 100, true);
+  return {
+    initial,
+    follow(emit, pollMs = 100) {
+      sink = emit;
+      return follow.start(pollMs);
+    },
+  };
+}
+
 /**
- * Follows a container log from its current end: emits each new record, and keeps going across
- * rotation (the rest of the old file is read before the new one). Returns stop().
+ * Follows a container log from its current end (or, with fromStart, from the oldest rotated
+ * file): emits each new record, and keeps going across rotation — the rest of the file being
+ * read, then any rotated file written since (several rotations may happen between two looks),
+ * then the new file. Returns stop().
  */
-export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs = 100): () => void {
+export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs?: number): () => void;
+export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs: number, fromStart: true): { start(pollMs: number): () => void };
+export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs = 100, fromStart = false): (() => void) | { start(pollMs: number): () => void } {
   let fd = -1;
   let ino = -1;
   let rest = '';
   const buf = Buffer.allocUnsafe(1 << 16);
+  const emitText = (text: string): void => {
+    const { lines, rest: r } = splitLines(rest + text);
+    rest = r;
+    for (const line of lines) {
+      const rec = parseLogLine(line);
+      if (rec) emit(rec);
+    }
+  };
   const open = (atEnd: boolean): void => {
     try {
       fd = openSync(logPath, 'r');
       const st = fstatSync(fd);
       ino = st.ino;
-      if (atEnd) drain(st.size);
+      if (atEnd) skip(st.size);
     } catch {
       fd = -1;
     }
   };
-  const drain = (skip?: number): void => {
-    if (fd < 0) return;
-    if (skip !== undefined) {
-      for (let left = skip; left > 0; ) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
-        if (n <= 0) break;
-        left -= n;
-      }
-      return;
-    }
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) {
-      const { lines, rest: r } = splitLines(rest + buf.subarray(0, n).toString('utf8'));
-      rest = r;
-      for (const line of lines) {
-        const rec = parseLogLine(line);
-        if (rec) emit(rec);
-      }
+  const skip = (bytes: number): void => {
+    for (let left = bytes; left > 0; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+      if (n <= 0) break;
+      left -= n;
     }
   };
-  open(true);
-  const timer = setInterval(() => {
+  const drain = (): void => {
+    if (fd < 0) return;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) emitText(buf.subarray(0, n).toString('utf8'));
+  };
+  if (fromStart) {
+    for (const f of logFiles(logPath)) if (f !== logPath) emitText(readWhole(f));
+    rest = '';
+    open(false);
+    drain();
+  } else {
+    open(true);
+  }
+  const tick = (): void => {
     drain();
     let current = -1;
     try {
@@ -119,16 +165,22 @@ export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs
     }
     if (current !== -1 && current !== ino) {
       drain();
+      const missed = fd >= 0 ? newerRotated(logPath, ino) : [];
       if (fd >= 0) closeSync(fd);
+      for (const f of missed) emitText(readWhole(f));
       rest = '';
       open(false);
       drain();
     } else if (fd < 0) {
       open(false);
     }
-  }, pollMs);
-  return () => {
-    clearInterval(timer);
-    if (fd >= 0) closeSync(fd);
   };
+  const start = (every: number): (() => void) => {
+    const timer = setInterval(tick, every);
+    return () => {
+      clearInterval(timer);
+      if (fd >= 0) closeSync(fd);
+    };
+  };
+  return fromStart ? { start } : start(pollMs);
 }

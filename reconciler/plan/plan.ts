@@ -80,7 +80,11 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   if (diff.length === 0 && sameRecord) return { kind: 'none', name, reason: 'up to date' };
   const reason = diff.length
     ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
-    : 'spec changed in fields that need no restart';
+    : rec.phase === 'creating'
+      ? 'adopting it: started, but the controller that started it stopped before recording it'
+      : rec.hash !== d.hash
+        ? 'spec changed in fields that need no restart'
+        : 'spec moved to another file';
   return { kind: 'update', name, desired: d, actual: a, limits, changed: diff, reason };
 }
 

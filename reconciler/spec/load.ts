@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile } from './parse.js';
 import type { DesiredContainer, SpecError } from './types.js';
@@ -24,8 +24,8 @@ export interface DirLoad {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads one file as a spec file (size cap, strict UTF-8), returning its text or an error. */
-export function readSpecFile(path: string): { text: string } | { error: string } {
+/** Reads one file as a spec file (size cap, strict UTF-8), returning its text, an error, or that it vanished. */
+export function readSpecFile(path: string): { text: string } | { error: string } | { vanished: true } {
   try {
     const st = statSync(path);
     if (!st.isFile()) return { error: 'not a regular file' };
@@ -36,7 +36,17 @@ export function readSpecFile(path: string): { text: string } | { error: string }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err instanceof TypeError) return { error: 'file is not valid UTF-8 text' };
+    if (err.code === 'ENOENT' && !lexists(path)) return { vanished: true };
     return { error: `cannot read: ${err.code ?? err.message}` };
+  }
+}
+
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -48,6 +58,7 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
   for (const file of files) {
     const path = pathOf(file);
     const read = readSpecFile(path);
+    if ('vanished' in read) continue;
     if ('error' in read) {
       errors.push({ file: path, line: 1, col: 1, message: read.error });
       failedFiles.add(file);

@@ -48,7 +48,7 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     inst.writeSpec('a.yaml', inst.spec('a'));
     inst.writeSpec('b.yaml', inst.spec('b', { resources: { pids: 20 } }));
     const first = daemon();
-    await until(() => running('a') && running('b'), 'a and b running');
+    await until(() => running('a') && running('b') && ['a', 'b'].every((n) => inst.container(n).record?.phase === 'created'), 'a and b running and recorded');
     const pa = inst.pid('a');
     const pb = inst.pid('b');
     first.kill('SIGKILL');
@@ -63,23 +63,28 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     second.stderr!.on('data', (d: Buffer) => (log += d));
     await until(() => running('c') && inst.cgroupFile('b', 'pids', 'pids.max') === '30', 'c running and b updated');
     expect([inst.pid('a'), inst.pid('b')]).toEqual([pa, pb]);
-    const actions = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { container?: string; action?: string });
-    expect(actions.filter((x) => x.container === 'a' && x.action)).toEqual([]);
-    expect(actions.filter((x) => x.container === 'b').map((x) => x.action)).toEqual(['update']);
-    expect(actions.filter((x) => x.container === 'c').map((x) => x.action)).toEqual(['create']);
-
     const t0 = Date.now();
     second.kill('SIGTERM');
     const code = await new Promise((r) => second.once('exit', (c) => r(c)));
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(3000);
     expect([inst.pid('a'), inst.pid('b')]).toEqual([pa, pb]);
+    const actions = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { container?: string; action?: string });
+    expect(actions.filter((x) => x.container === 'a' && x.action)).toEqual([]);
+    expect(actions.filter((x) => x.container === 'b').map((x) => x.action)).toEqual(['update']);
+    expect(actions.filter((x) => x.container === 'c').map((x) => x.action)).toEqual(['create']);
   });
 
   it('after a simulated reboot (processes gone, state dir emptied) starts every spec again and leaves no orphaned layer', async () => {
     for (const n of ['a', 'b', 'c']) inst.writeSpec(`${n}.yaml`, inst.spec(n));
     expect(pocker('reconcile', '--once').status).toBe(0);
-    for (const pid of instanceProcesses(inst.dirs)) process.kill(pid, 'SIGKILL');
+    for (const pid of instanceProcesses(inst.dirs)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* exited meanwhile */
+      }
+    }
     await until(() => instanceProcesses(inst.dirs).length === 0, 'everything killed');
     rmSync(inst.dirs.stateDir, { recursive: true, force: true });
     inst.removeSpec('c.yaml');

@@ -1,11 +1,14 @@
 // The real-kernel test files the cgroup v2 lane runs (in this order): limits read back from
 // cpu.max, cpuset.cpus, memory.max, memory.swap.max and pids.max with their effects measured,
 // OOM kills from memory.events, in-place updates, recreate/remove leaving no cgroup, restart
-// policies, the init's behaviour; plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style
+// policies, the init's behaviour, exec and adoption by a new controller, the watching controller;
+// plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style
 // delegation), which the host's config excludes. Every other file here also runs on the host.
 export const V2_LANE_FILES = [
   'test/runtime/limits.kernel.test.ts',
   'test/controller/once.kernel.test.ts',
   'test/native/init.kernel.test.ts',
+  'test/controller/lifecycle.kernel.test.ts',
+  'test/controller/watch.kernel.test.ts',
   'test/runtime/cgroups/delegation.v2.kernel.test.ts',
 ];

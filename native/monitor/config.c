@@ -18,6 +18,28 @@ static int push(const char **list, size_t *n, size_t cap, const char *v)
 	return 0;
 }
 
+/* Decodes the hex of a struct sock_filter array (8 bytes per instruction). */
+static int decode_filter(struct config *c, const char *hex)
+{
+	size_t len = strlen(hex);
+	if (len == 0 || len % 16 || len / 16 > 4096)
+		return -1;
+	c->seccomp = malloc(len / 2);
+	if (!c->seccomp)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		unsigned hi, lo;
+		char h = hex[2 * i], l = hex[2 * i + 1];
+		hi = (unsigned)(h >= 'a' ? h - 'a' + 10 : h - '0');
+		lo = (unsigned)(l >= 'a' ? l - 'a' + 10 : l - '0');
+		if (hi > 15 || lo > 15)
+			return -1;
+		c->seccomp[i] = (unsigned char)(hi << 4 | lo);
+	}
+	c->seccomp_len = len / 16;
+	return 0;
+}
+
 static int apply_pair(struct config *c, const char *k, const char *v, const char **pending_src,
 		      const char **pending_dst)
 {
@@ -59,6 +81,20 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "ns")) return push(c->ns, &c->n_ns, 8, v);
 	else if (!strcmp(k, "tty")) c->tty = !strcmp(v, "1");
 	else if (!strcmp(k, "stdin")) c->keep_stdin = !strcmp(v, "1");
+	else if (!strcmp(k, "privileged")) c->privileged = !strcmp(v, "1");
+	else if (!strcmp(k, "caps")) {
+		c->caps = strtoull(v, NULL, 16);
+		c->caps_set = 1;
+	}
+	else if (!strcmp(k, "no_new_privs")) c->no_new_privs = !strcmp(v, "1");
+	else if (!strcmp(k, "seccomp")) return decode_filter(c, v);
+	else if (!strcmp(k, "user")) c->user = v;
+	else if (!strcmp(k, "mask_file")) return push(c->mask_files, &c->n_mask_files, 32, v);
+	else if (!strcmp(k, "mask_dir")) return push(c->mask_dirs, &c->n_mask_dirs, 32, v);
+	else if (!strcmp(k, "ro_path")) return push(c->ro_paths, &c->n_ro_paths, 32, v);
+	else if (!strcmp(k, "dev")) return push(c->devs, &c->n_devs, 32, v);
+	else if (!strcmp(k, "nodev")) c->nodev = !strcmp(v, "1");
+	else if (!strcmp(k, "readonly_rootfs")) c->readonly_rootfs = !strcmp(v, "1");
 	else return -2;
 	return 0;
 }

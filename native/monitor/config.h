@@ -48,6 +48,20 @@ struct config {
 	const char *ns[8]; size_t n_ns; /* namespaces to join: ipc uts net pid mnt cgroup */
 	int tty;                   /* run the command on a new pty of the container's devpts */
 	int keep_stdin;            /* give the command our stdin (else /dev/null) */
+	/* protections (runtime/security/policy.ts decides them) */
+	int privileged;            /* informational: the controller already relaxed everything below */
+	uint64_t caps;             /* capability set: bounding, effective, permitted, inheritable */
+	int caps_set;              /* caps was given (otherwise capabilities are left as they are) */
+	int no_new_privs;
+	unsigned char *seccomp;    /* struct sock_filter array, decoded from hex */
+	size_t seccomp_len;        /* in instructions */
+	const char *user;          /* "uid[:gid]" or "name[:group]", resolved in the container */
+	const char *mask_files[32]; size_t n_mask_files;
+	const char *mask_dirs[32]; size_t n_mask_dirs;
+	const char *ro_paths[32]; size_t n_ro_paths;
+	const char *devs[32]; size_t n_devs; /* /dev nodes bound from the host's /dev */
+	int nodev;                 /* rootfs, /dev and bind mounts get nodev */
+	int readonly_rootfs;
 };
 
 /* What a config is for: creating a container, or joining one (exec). */

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "exec.h"
 #include "config.h"
+#include "security.h"
 #include "util.h"
 
 #include <errno.h>
@@ -225,6 +226,11 @@ int exec_main(const char *config_path)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (chdir(cfg.cwd) < 0)
 			_exit(fail("chdir", cfg.cwd));
+		char err[1024];
+		if (apply_privileges(&cfg, err, sizeof err) < 0) {
+			fprintf(stderr, "pocker exec: %s\n", err);
+			_exit(126);
+		}
 		exec_in_path(cfg.argv, cfg.env, cfg.path);
 		int e = errno;
 		fprintf(stderr, "pocker exec: exec %s: %s\n", cfg.argv[0], strerror(e));

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "init.h"
 #include "rootfs.h"
+#include "security.h"
 #include "util.h"
 
 #include <errno.h>
@@ -66,6 +67,9 @@ static _Noreturn void run_workload(const struct config *c, int report)
 	umask(022);
 	if (chdir(c->cwd) < 0)
 		die_errno(report, "chdir to working directory", c->cwd);
+	char err[1024];
+	if (apply_privileges(c, err, sizeof err) < 0)
+		die(report, err);
 	exec_in_path(c->argv, c->env, c->path);
 	die_errno(report, "exec", c->argv[0]);
 }

@@ -167,6 +167,20 @@ static int mount_at(int rootfd, const char *target, int is_dir, const char *src,
 	return 0;
 }
 
+/* Remounts the bind mount at target with these per-mount flags. */
+static int remount_flags(int rootfd, const char *target, unsigned long flags, char *err, size_t errlen)
+{
+	int fd = ensure_in_root(rootfd, target, 1);
+	if (fd < 0)
+		return fail(err, errlen, "open for remount", target, errno);
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int rc = mount(NULL, proc, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+	int e = errno;
+	close(fd);
+	return rc < 0 ? fail(err, errlen, "remount", target, e) : 0;
+}
+
 /* Remounts the mount at target read-only, keeping the per-mount flags given. */
 static int remount_ro(int rootfd, const char *target, unsigned long keep, char *err, size_t errlen)
 {
@@ -196,40 +210,33 @@ static int mount_overlay(const struct config *c, char *err, size_t errlen)
 	n = snprintf(opts + off, sizeof opts - off, ",upperdir=%s,workdir=%s", c->upper, c->work);
 	if (n < 0 || (size_t)n >= sizeof opts - off)
 		return fail(err, errlen, "overlay options", "(too long for one page)", E2BIG);
-	if (mount("overlay", c->rootfs, "overlay", 0, opts) < 0)
+	if (mount("overlay", c->rootfs, "overlay", c->nodev ? MS_NODEV : 0, opts) < 0)
 		return fail(err, errlen, "mount overlay on", c->rootfs, errno);
 	return 0;
 }
-
-struct devnode {
-	const char *name;
-	unsigned maj, min;
-};
-
-static const struct devnode devnodes[] = {
-	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-};
 
 static const char *const devlinks[][2] = {
 	{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
 	{ "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
 };
 
-static int setup_dev(int rootfd, char *err, size_t errlen)
+/* /dev: a tmpfs (nodev for unprivileged containers, so a node created there cannot be opened),
+ * with the allowed device nodes bound from the host's /dev, devpts, shm and mqueue. */
+static int setup_dev(const struct config *c, int rootfd, char *err, size_t errlen)
 {
-	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", err, errlen))
+	unsigned long devflags = MS_NOSUID | MS_STRICTATIME | (c->nodev ? MS_NODEV : 0);
+	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", devflags, "mode=755,size=65536k", err, errlen))
 		return -1;
+	char target[64], source[64];
+	for (size_t i = 0; i < c->n_devs; i++) {
+		snprintf(target, sizeof target, "dev/%s", c->devs[i]);
+		snprintf(source, sizeof source, "/dev/%s", c->devs[i]);
+		if (mount_at(rootfd, target, 0, source, NULL, MS_BIND, NULL, err, errlen))
+			return -1;
+	}
 	int devfd = open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
 	if (devfd < 0)
 		return fail(err, errlen, "open", "/dev", errno);
-	for (size_t i = 0; i < sizeof devnodes / sizeof *devnodes; i++) {
-		if (mknodat(devfd, devnodes[i].name, S_IFCHR | 0666, makedev(devnodes[i].maj, devnodes[i].min)) < 0) {
-			int e = errno;
-			close(devfd);
-			return fail(err, errlen, "mknod /dev/", devnodes[i].name, e);
-		}
-	}
 	for (size_t i = 0; i < sizeof devlinks / sizeof *devlinks; i++) {
 		if (symlinkat(devlinks[i][0], devfd, devlinks[i][1]) < 0) {
 			int e = errno;
@@ -248,15 +255,62 @@ static int setup_dev(int rootfd, char *err, size_t errlen)
 	return 0;
 }
 
-static int setup_sys(int rootfd, int new_net, char *err, size_t errlen)
+/* Whether path exists inside the rootfs (nothing is created). */
+static int exists_in_root(int rootfd, const char *path, int *is_dir)
 {
-	unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	int fd = open_in_root(rootfd, path + (*path == '/'), O_PATH);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	int ok = fstat(fd, &st) == 0;
+	*is_dir = ok && S_ISDIR(st.st_mode);
+	close(fd);
+	return ok;
+}
+
+/* Hides kernel files and dirs (/dev/null over files, an empty read-only tmpfs over dirs) and
+ * makes kernel interfaces read-only, as runc does for unprivileged containers. */
+static int protect_kernel_paths(const struct config *c, int rootfd, char *err, size_t errlen)
+{
+	int is_dir;
+	for (size_t i = 0; i < c->n_mask_files; i++) {
+		if (exists_in_root(rootfd, c->mask_files[i], &is_dir) && !is_dir &&
+		    mount_at(rootfd, c->mask_files[i], 0, "/dev/null", NULL, MS_BIND, NULL, err, errlen))
+			return -1;
+	}
+	for (size_t i = 0; i < c->n_mask_dirs; i++) {
+		if (exists_in_root(rootfd, c->mask_dirs[i], &is_dir) && is_dir &&
+		    mount_at(rootfd, c->mask_dirs[i], 1, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", err, errlen))
+			return -1;
+	}
+	for (size_t i = 0; i < c->n_ro_paths; i++) {
+		if (!exists_in_root(rootfd, c->ro_paths[i], &is_dir))
+			continue;
+		int fd = ensure_in_root(rootfd, c->ro_paths[i], is_dir);
+		if (fd < 0)
+			return fail(err, errlen, "open", c->ro_paths[i], errno);
+		char proc[64];
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		int rc = mount(proc, proc, NULL, MS_BIND | MS_REC, NULL);
+		int e = errno;
+		close(fd);
+		if (rc < 0)
+			return fail(err, errlen, "bind", c->ro_paths[i], e);
+		if (remount_ro(rootfd, c->ro_paths[i], MS_NOSUID | MS_NODEV | MS_NOEXEC, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int setup_sys(int rootfd, int new_net, int privileged, char *err, size_t errlen)
+{
+	unsigned long flags = (privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (new_net)
 		return mount_at(rootfd, "sys", 1, "sysfs", "sysfs", flags, NULL, err, errlen);
 	/* Sharing the host's network namespace: sysfs cannot be mounted anew, bind the host's read-only. */
 	if (mount_at(rootfd, "sys", 1, "/sys", NULL, MS_BIND | MS_REC, NULL, err, errlen))
 		return -1;
-	return remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, err, errlen);
+	return privileged ? 0 : remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, err, errlen);
 }
 
 static int setup_binds(const struct config *c, int rootfd, char *err, size_t errlen)
@@ -265,8 +319,12 @@ static int setup_binds(const struct config *c, int rootfd, char *err, size_t err
 		const struct bind_mount *b = &c->binds[i];
 		if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err, errlen))
 			return -1;
-		if (b->read_only && remount_ro(rootfd, b->target, 0, err, errlen))
+		if (b->read_only) {
+			if (remount_ro(rootfd, b->target, c->nodev ? MS_NODEV : 0, err, errlen))
+				return -1;
+		} else if (c->nodev && remount_flags(rootfd, b->target, MS_NODEV, err, errlen)) {
 			return -1;
+		}
 	}
 	return 0;
 }
@@ -296,9 +354,11 @@ int rootfs_setup(const struct config *c, char *err, size_t errlen)
 	int rc = -1;
 	if (mount_at(rootfd, "proc", 1, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, errlen))
 		goto out;
-	if (setup_dev(rootfd, err, errlen))
+	if (setup_dev(c, rootfd, err, errlen))
 		goto out;
-	if (setup_sys(rootfd, c->new_net, err, errlen))
+	if (setup_sys(rootfd, c->new_net, c->privileged, err, errlen))
+		goto out;
+	if (protect_kernel_paths(c, rootfd, err, errlen))
 		goto out;
 	if (setup_binds(c, rootfd, err, errlen))
 		goto out;
@@ -308,6 +368,10 @@ int rootfs_setup(const struct config *c, char *err, size_t errlen)
 		goto out;
 	}
 	close(cwd);
+	if (c->readonly_rootfs && mount(NULL, c->rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (c->nodev ? MS_NODEV : 0), NULL) < 0) {
+		fail(err, errlen, "read-only remount of", c->rootfs, errno);
+		goto out;
+	}
 	rc = pivot(c->rootfs, err, errlen);
 out:
 	close(rootfd);

@@ -1,7 +1,25 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
+
+/** Resolves --trusted-owner values (user names from /etc/passwd, or uids) to uids; root is always trusted. */
+export function trustedUids(owners: readonly string[] | undefined): number[] {
+  const uids = new Set<number>([0]);
+  let passwd = '';
+  for (const o of owners ?? []) {
+    if (/^[0-9]+$/.test(o)) {
+      uids.add(Number(o));
+      continue;
+    }
+    passwd ||= readFileSync('/etc/passwd', 'utf8');
+    const line = passwd.split('\n').find((l) => l.split(':')[0] === o);
+    if (!line) throw new UsageError(`--trusted-owner ${o}: no such user in /etc/passwd`);
+    uids.add(Number(line.split(':')[2]));
+  }
+  return [...uids];
+}
 
 /** Default spec directory. */
 export const DEFAULT_SPEC_DIR = '/etc/pocker.d';

@@ -1,7 +1,7 @@
 import { createLogger } from '../log/logger.js';
 import type { PassResult } from '../controller/once.js';
 import { formatSpecError } from '../spec/types.js';
-import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
+import { GLOBAL_HELP, parseCommand, trustedUids, UsageError } from './options.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { parseDuration } from '../spec/duration.js';
 import { parseQuantity } from '../spec/quantity.js';
@@ -30,6 +30,9 @@ Options:
                          quiet period before a container whose spec vanished is removed (default 500ms)
   --backoff-initial DURATION, --backoff-max DURATION, --backoff-reset DURATION
                          restart delays where a spec sets no restartBackoff (default 100ms, 5m, 10m)
+  --trusted-owner USER   also accept spec files and dir owned by USER (name or uid; repeatable), e.g.
+                         the user git-sync runs as. Always accepted: root. Files writable by group or
+                         others are refused either way: whoever can write a spec owns the host.
   --log-max-size QUANTITY, --log-max-files N
                          rotate a container's log at this size, keeping N old files (default 10Mi, 5);
                          applies to containers started from now on
@@ -74,6 +77,7 @@ export async function main(args: string[]): Promise<number> {
     'backoff-reset': { type: 'string' },
     'log-max-size': { type: 'string' },
     'log-max-files': { type: 'string' },
+    'trusted-owner': { type: 'string', multiple: true },
   });
   if (cmd.values.help) {
     console.log(RECONCILE_HELP);
@@ -96,11 +100,12 @@ export async function main(args: string[]): Promise<number> {
   const maxFiles = v['log-max-files'] === undefined ? DEFAULT_LOG_POLICY.maxFiles : Number(v['log-max-files']);
   if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 100) throw new UsageError('--log-max-files takes a whole number from 1 to 100');
   const logPolicy = { maxBytes, maxFiles };
+  const trust = { uids: trustedUids(v['trusted-owner']) };
   const log = createLogger(cmd.logLevel);
   if (v.once) {
     const { reconcileOnce } = await import('../controller/once.js');
     const dryRun = !!v['dry-run'];
-    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, ...(maxDeletions !== undefined && { maxDeletions }) });
+    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
     printPass(result, dryRun, (s) => console.log(s));
     return result.ok ? 0 : 1;
   }
@@ -113,6 +118,7 @@ export async function main(args: string[]): Promise<number> {
     log,
     backoff,
     logPolicy,
+    trust,
     resyncMs: duration('resync', v.resync, 30_000),
     removalDelayMs: duration('removal-delay', v['removal-delay'], 500),
     ...(maxDeletions !== undefined && { maxDeletions }),

@@ -11,7 +11,7 @@ import { gatherFacts } from '../runtime/facts.js';
 import type { Host } from '../runtime/host.js';
 import { NodeHost } from '../runtime/nodeHost.js';
 import { monitorBinary } from '../native.js';
-import { loadSpecDir, type DirLoad } from '../spec/load.js';
+import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import { formatSpecError } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
@@ -43,6 +43,8 @@ export interface OnceOptions {
   monitorBinary?: string;
   /** Use this desired set instead of reading the dir (`down` passes an empty one). */
   load?: DirLoad;
+  /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
+  trust?: Trust;
 }
 
 /** What a pass found and did. */
@@ -78,7 +80,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const log = opts.log ?? silentLogger;
   const host = opts.host ?? new NodeHost();
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
-  const load = opts.load ?? loadSpecDir(opts.dir);
+  const load = opts.load ?? loadSpecDir(opts.dir, opts.trust);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   const actual = observe(host, opts.dirs, driver);
   const facts = gatherFacts(host, driver);

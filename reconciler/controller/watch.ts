@@ -12,7 +12,7 @@ import { gatherFacts } from '../runtime/facts.js';
 import type { Host } from '../runtime/host.js';
 import { NodeHost } from '../runtime/nodeHost.js';
 import { monitorBinary } from '../native.js';
-import { loadSpecDir, type DirLoad } from '../spec/load.js';
+import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
@@ -45,6 +45,8 @@ export interface WatchOptions {
   healthChecks?: boolean;
   /** Container log rotation (default 10 MiB x 5). */
   logPolicy?: LogPolicy;
+  /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
+  trust?: Trust;
 }
 
 /** Per-container work: one reconcile at a time, re-run while something asked for it meanwhile. */
@@ -150,7 +152,7 @@ export class WatchController {
   }
 
   private readDir(): DirLoad {
-    const load = loadSpecDir(this.opts.dir);
+    const load = loadSpecDir(this.opts.dir, this.opts.trust);
     const errors = load.errors.map(formatSpecError).join('\n');
     if (errors !== this.lastErrors) {
       for (const e of load.errors) this.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));

@@ -23,7 +23,7 @@ export interface PlanInput {
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
-export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts'] as const;
+export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts', 'privileged', 'capabilities', 'user', 'readOnlyRootfs'] as const;
 
 /** User-spec fields that differ and force a recreate. */
 export function recreateFields(was: UserSpec, now: UserSpec): string[] {
@@ -113,6 +113,10 @@ export function plan(input: PlanInput): Plan {
   }
   let keptForEmpty = 0;
   for (const a of input.actual.containers.values()) {
+    if (!wanted.has(a.name) && !a.record) {
+      problems.push({ name: a.name, severity: 'warning', message: `state record of "${a.name}" is unreadable (${a.recordProblem ?? 'missing'}); left alone: no spec of ${input.source} names it` });
+      continue;
+    }
     if (wanted.has(a.name) || !a.record || a.record.source.dir !== input.source) continue;
     if (input.load.failedFiles.has(a.record.source.file)) {
       actions.push({ kind: 'none', name: a.name, reason: `spec file ${a.record.source.file} has errors; keeping the container as it is` });

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { desiredLimits, type Limits } from '../plan/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
@@ -10,6 +11,7 @@ import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from './host.js';
 import { hostProblems, type LookupCache } from './hostChecks.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type LogPolicy } from './monitorConfig.js';
+import { DEVICE_ALLOW_RULES } from './security/policy.js';
 
 /** Everything the runtime needs to change containers on this host. */
 export interface RuntimeContext {
@@ -98,7 +100,7 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
       removeDataDir(ctx.host, paths);
     }
     await driver.remove(name, host);
-    driver.create(name, limitsFor(ctx, d), host);
+    driver.create(name, limitsFor(ctx, d), host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY);
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
@@ -154,9 +156,19 @@ export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, gra
   await ctx.host.waitForExit(monitor, MONITOR_WAIT_MS);
 }
 
+/** Keeps a copy of an unreadable record (`<state-dir>/.quarantine/`) before its container goes. */
+function quarantineRecord(ctx: RuntimeContext, a: ActualContainer, paths: ContainerPaths): void {
+  const text = ctx.host.readFile(paths.record);
+  if (text === null) return;
+  const dir = join(ctx.dirs.stateDir, '.quarantine');
+  ctx.host.mkdir(dir, 0o700);
+  ctx.host.writeFileAtomic(join(dir, `${a.name}-${Date.now()}.json`), text, 0o600);
+}
+
 /** Stops a container and deletes everything it owned: cgroups, writable layer, log, state. */
 export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): Promise<void> {
   const paths = containerPaths(ctx.dirs, a.name);
+  if (!a.record && a.recordProblem) quarantineRecord(ctx, a, paths);
   await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
   await ctx.driver.remove(a.name, ctx.host);
   removeDataDir(ctx.host, paths);

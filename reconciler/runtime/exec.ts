@@ -3,6 +3,7 @@ import type { ContainerSpec } from '../spec/types.js';
 import type { PidsRecord } from '../state/records.js';
 import type { CgroupPlacement } from './cgroups/driver.js';
 import { DEFAULT_PATH, workloadEnv } from './monitorConfig.js';
+import { securityPairs } from './security/policy.js';
 
 /** A command to run inside a running container. */
 export interface ExecRequest {
@@ -19,7 +20,8 @@ export interface ExecRequest {
 
 /**
  * The config of `pocker-monitor exec` (NUL-separated key/value pairs, see native/monitor/exec.c):
- * the same namespaces, cgroups, environment and working directory as the workload.
+ * the same namespaces, cgroups, environment, working directory, user, capabilities, no_new_privs
+ * and seccomp filter as the workload.
  */
 export function execConfig(spec: ContainerSpec, pids: PidsRecord, placement: CgroupPlacement, req: ExecRequest): Buffer {
   const env = { ...workloadEnv(spec), ...req.env };
@@ -30,6 +32,7 @@ export function execConfig(spec: ContainerSpec, pids: PidsRecord, placement: Cgr
   for (const ns of ['ipc', 'uts', ...(spec.network.mode === 'host' ? [] : ['net']), 'pid', 'mnt', 'cgroup']) pairs.push(['ns', ns]);
   for (const f of placement.taskFiles) pairs.push(['cgroup_tasks', f]);
   if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
+  pairs.push(...securityPairs(spec));
   for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);
   for (const a of req.argv) pairs.push(['arg', a]);
   pairs.push(['path', env.PATH ?? DEFAULT_PATH], ['cwd', req.cwd ?? spec.workingDir], ['tty', req.tty ? '1' : '0'], ['stdin', req.stdin ? '1' : '0']);

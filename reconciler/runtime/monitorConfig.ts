@@ -1,6 +1,7 @@
 import type { ContainerSpec } from '../spec/types.js';
 import type { ContainerPaths } from '../state/layout.js';
 import type { CgroupPlacement } from './cgroups/driver.js';
+import { mountPairs, securityPairs } from './security/policy.js';
 
 /** PATH given to workloads that do not set one (the OCI/Docker default). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -55,6 +56,7 @@ export function monitorConfig(
   for (const m of spec.mounts) {
     pairs.push(['bind_src', m.source], ['bind_dst', m.target], ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`]);
   }
+  pairs.push(...mountPairs(spec), ...securityPairs(spec));
   const env = workloadEnv(spec);
   for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);
   for (const arg of spec.command) pairs.push(['arg', arg]);

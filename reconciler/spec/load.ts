@@ -4,7 +4,23 @@ import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile } from './parse.js';
 import type { DesiredContainer, SpecError } from './types.js';
 
 /** State of the spec directory itself. `ok` means readable (possibly empty). */
-export type DirStatus = 'ok' | 'missing' | 'unreadable' | 'not-a-directory';
+export type DirStatus = 'ok' | 'missing' | 'unreadable' | 'not-a-directory' | 'untrusted';
+
+/**
+ * Who may write specs: whoever can write a spec owns the host, so a spec file and its dir must
+ * belong to one of these uids and not be writable by group or others.
+ */
+export interface Trust {
+  uids: readonly number[];
+}
+
+/** Why a file or dir with this owner and mode cannot be trusted, or null. */
+export function trustProblem(st: { uid: number; mode: number }, trust: Trust | undefined, what: string): string | null {
+  if (!trust) return null;
+  if (!trust.uids.includes(st.uid)) return `refusing ${what}: owned by uid ${st.uid}, not by ${trust.uids.map((u) => (u === 0 ? 'root' : `uid ${u}`)).join(' or ')} (see --trusted-owner)`;
+  if (st.mode & 0o022) return `refusing ${what}: writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${(st.mode & 0o777).toString(8)}); chmod go-w`;
+  return null;
+}
 
 /** The desired set read from one spec directory, as a whole. */
 export interface DirLoad {
@@ -24,11 +40,13 @@ export interface DirLoad {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Reads one file as a spec file (size cap, strict UTF-8), returning its text, an error, or that it vanished. */
-export function readSpecFile(path: string): { text: string } | { error: string } | { vanished: true } {
+/** Reads one file as a spec file (size cap, strict UTF-8, trusted owner), returning its text, an error, or that it vanished. */
+export function readSpecFile(path: string, trust?: Trust): { text: string } | { error: string } | { vanished: true } {
   try {
     const st = statSync(path);
     if (!st.isFile()) return { error: 'not a regular file' };
+    const distrust = trustProblem(st, trust, 'this spec file');
+    if (distrust) return { error: distrust };
     if (st.size > MAX_SPEC_FILE_BYTES) return { error: `file is larger than ${MAX_SPEC_FILE_BYTES} bytes` };
     const buf = readFileSync(path);
     if (buf.length > MAX_SPEC_FILE_BYTES) return { error: `file is larger than ${MAX_SPEC_FILE_BYTES} bytes` };
@@ -51,13 +69,13 @@ function lexists(path: string): boolean {
 }
 
 /** Reads and validates spec files (already listed) as one set; duplicate names fail both files. */
-export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
+export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string, trust?: Trust): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
   const errors: SpecError[] = [];
   const failedFiles = new Set<string>();
   const perFile = new Map<string, DesiredContainer[]>();
   for (const file of files) {
     const path = pathOf(file);
-    const read = readSpecFile(path);
+    const read = readSpecFile(path, trust);
     if ('vanished' in read) continue;
     if ('error' in read) {
       errors.push({ file: path, line: 1, col: 1, message: read.error });
@@ -93,11 +111,13 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
  * Reads a spec directory as a whole: only top-level `*.yaml`/`*.yml` files (symlinks to files
  * count; dotfiles, `..data` style entries, backups and subdirectories do not).
  */
-export function loadSpecDir(dir: string): DirLoad {
+export function loadSpecDir(dir: string, trust?: Trust): DirLoad {
   let names: string[];
   try {
     const st = statSync(dir);
     if (!st.isDirectory()) return { dir, status: 'not-a-directory', statusError: `${dir} is not a directory`, files: [], desired: [], errors: [], failedFiles: new Set() };
+    const distrust = trustProblem(st, trust, `spec dir ${dir}`);
+    if (distrust) return { dir, status: 'untrusted', statusError: distrust, files: [], desired: [], errors: [], failedFiles: new Set() };
     names = readdirSync(dir);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -112,5 +132,5 @@ export function loadSpecDir(dir: string): DirLoad {
     }
   });
   files.sort();
-  return { dir, status: 'ok', files, ...loadSpecFiles(dir, files, (f) => join(dir, f)) };
+  return { dir, status: 'ok', files, ...loadSpecFiles(dir, files, (f) => join(dir, f), trust) };
 }

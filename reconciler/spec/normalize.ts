@@ -1,3 +1,4 @@
+import { capabilityName } from '../runtime/security/capabilities.js';
 import { formatCpuList, parseCpuList } from './cpuset.js';
 import { parseDuration } from './duration.js';
 import { absolutePathProblem, layerPathProblem, mountTargetProblem } from './paths.js';
@@ -32,6 +33,10 @@ export interface RawSpec {
   stopGracePeriod?: string;
   restartBackoff?: { initial?: string; max?: string; resetAfter?: string };
   healthcheck?: { exec: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string; onUnhealthy?: 'restart' | 'none' };
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  user?: string;
+  readOnlyRootfs?: boolean;
 }
 
 /** Smallest memory limit accepted: below this no process starts reliably. */
@@ -44,6 +49,8 @@ export const DEFAULTS = {
   restart: 'always' as RestartPolicy,
   stopGracePeriodMs: 10_000,
   health: { intervalMs: 10_000, timeoutMs: 5_000, retries: 3, startPeriodMs: 0, onUnhealthy: 'restart' as const },
+  /** Process limit of a container that sets none (a fork bomb stops there). */
+  pids: 4096,
 };
 
 /** Parses the optional duration fields of an object into milliseconds under new names. */
@@ -151,6 +158,14 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     if (d.timeoutMs !== undefined && d.timeoutMs < 10) errors.push({ path: ['healthcheck', 'timeout'], message: 'healthcheck.timeout must be at least 10ms' });
     healthcheck = { exec: [...h.exec], ...d, ...(h.retries !== undefined && { retries: h.retries }), ...(h.onUnhealthy !== undefined && { onUnhealthy: h.onUnhealthy }) };
   }
+  const caps = raw.capabilities ? { add: [...(raw.capabilities.add ?? [])], drop: [...(raw.capabilities.drop ?? [])] } : undefined;
+  for (const kind of ['add', 'drop'] as const) {
+    (caps?.[kind] ?? []).forEach((c, i) => {
+      const n = capabilityName(c);
+      if (!n) errors.push({ path: ['capabilities', kind, i], message: `capabilities.${kind}: unknown capability "${c}"` });
+      else caps![kind][i] = n;
+    });
+  }
   let stopGracePeriodMs: number | undefined;
   if (raw.stopGracePeriod !== undefined) {
     const r = parseDuration(raw.stopGracePeriod);
@@ -175,6 +190,10 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
     ...(Object.keys(backoff).length > 0 && { restartBackoff: backoff }),
     ...(healthcheck && { healthcheck }),
+    ...(raw.privileged !== undefined && { privileged: raw.privileged }),
+    ...(caps && (caps.add.length || caps.drop.length) && { capabilities: { ...(caps.add.length && { add: caps.add }), ...(caps.drop.length && { drop: caps.drop }) } }),
+    ...(raw.user !== undefined && { user: raw.user }),
+    ...(raw.readOnlyRootfs !== undefined && { readOnlyRootfs: raw.readOnlyRootfs }),
   };
   return { user, spec: effectiveSpec(user) };
 }
@@ -188,12 +207,16 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     command: user.command,
     env: user.env ?? {},
     workingDir: user.workingDir ?? DEFAULTS.workingDir,
-    resources: user.resources ?? {},
+    resources: { pids: DEFAULTS.pids, ...user.resources },
     network: { mode: user.network?.mode ?? DEFAULTS.network },
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     restart: user.restart ?? DEFAULTS.restart,
     stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,
     restartBackoff: user.restartBackoff ?? {},
     healthcheck: user.healthcheck ? { ...DEFAULTS.health, ...user.healthcheck } : null,
+    privileged: user.privileged ?? false,
+    capabilities: { add: user.capabilities?.add ?? [], drop: user.capabilities?.drop ?? [] },
+    user: user.user ?? null,
+    readOnlyRootfs: user.readOnlyRootfs ?? false,
   };
 }

@@ -7,7 +7,8 @@ export interface LocatedPathError extends PathError {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod', 'restartBackoff', 'healthcheck'],
+  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod', 'restartBackoff', 'healthcheck', 'privileged', 'capabilities', 'user', 'readOnlyRootfs'],
+  capabilities: ['add', 'drop'],
   restartBackoff: ['initial', 'max', 'resetAfter'],
   healthcheck: ['exec', 'interval', 'timeout', 'retries', 'startPeriod', 'onUnhealthy'],
   image: ['layers'],
@@ -77,6 +78,8 @@ function patternMessage(path: Array<string | number>, value: unknown): string {
   if (last === 'name') return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
   if (last === 'hostname') return `hostname ${v} is not a valid hostname (letters, digits, "-" and ".")`;
   if (last === 'cpuset') return `cpuset ${v} is not a CPU list (examples: "0", "0-1,3")`;
+  if (last === 'user') return `user ${v} is not a user: a uid or a name, optionally :gid or :group (examples: 1000, www-data:www-data)`;
+  if (path.includes('capabilities')) return `${fieldName(path)} ${v} is not a capability name (examples: NET_ADMIN, CAP_SYS_TIME)`;
   if (['stopGracePeriod', 'initial', 'max', 'resetAfter', 'interval', 'timeout', 'startPeriod'].includes(String(last))) {
     return `${fieldName(path)} ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
   }

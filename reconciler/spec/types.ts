@@ -66,6 +66,10 @@ export interface UserSpec {
   stopGracePeriodMs?: number;
   restartBackoff?: Partial<RestartBackoff>;
   healthcheck?: Partial<HealthCheck> & { exec: string[] };
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  user?: string;
+  readOnlyRootfs?: boolean;
 }
 
 /** The spec pocker runs: the user spec with every default filled in. */
@@ -85,6 +89,13 @@ export interface ContainerSpec {
   /** Only the fields the spec sets; the controller's defaults fill the rest. */
   restartBackoff: Partial<RestartBackoff>;
   healthcheck: HealthCheck | null;
+  /** No default protections (all capabilities, no seccomp, no masked paths, devices open). */
+  privileged: boolean;
+  /** Capability names (canonical, without CAP_) added to and dropped from the default set. */
+  capabilities: { add: string[]; drop: string[] };
+  /** "uid[:gid]" or "name[:group]" the workload runs as; null = root. */
+  user: string | null;
+  readOnlyRootfs: boolean;
 }
 
 /** Where a spec came from: the spec dir as given (not symlink-resolved), file name, document index. */

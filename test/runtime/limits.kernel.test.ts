@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { DEVICES, MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../../reconciler/runtime/security/policy.js';
 import { beforeEach, expect, it } from 'vitest';
 import { counter, cpuUsageUs, oomKills, rawLimits, swapBytes } from '../helpers/cgroupValues.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
@@ -40,7 +41,9 @@ describeKernel('container limits and isolation on the real kernel', () => {
     expect(seen.comm).toBe('pocker-init');
     expect(seen.cmdline?.trim()).toBe('pocker-init');
     expect(seen.ifaces).toBe('lo,');
-    expect(seen.mounts!.split(',').filter(Boolean).sort()).toEqual(['/', '/dev', '/dev/mqueue', '/dev/pts', '/dev/shm', '/proc', '/sys']);
+    const protectedPaths = [...MASKED_FILES, ...MASKED_DIRS, ...READONLY_PATHS].filter((p) => existsSync(p));
+    const expectedMounts = ['/', '/dev', '/dev/mqueue', '/dev/pts', '/dev/shm', '/proc', '/sys', ...DEVICES.map((d) => `/dev/${d}`), ...protectedPaths];
+    expect(seen.mounts!.split(',').filter(Boolean).sort()).toEqual([...new Set(expectedMounts)].sort());
     expect(seen.cgroups).toBe('/,');
     const visible = seen.pids!.split(',').filter(Boolean).map(Number);
     expect(visible).toContain(1);

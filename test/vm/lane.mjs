@@ -1,7 +1,8 @@
 // The real-kernel test files the cgroup v2 lane runs (in this order): limits read back from
 // cpu.max, cpuset.cpus, memory.max, memory.swap.max and pids.max with their effects measured,
 // OOM kills from memory.events, in-place updates, recreate/remove leaving no cgroup, restart
-// policies, the init's behaviour, exec and adoption by a new controller, the watching controller;
+// policies, the init's behaviour, exec and adoption by a new controller, the watching controller,
+// the default protections (on v2 without a devices cgroup: nodev everywhere but the bound nodes);
 // plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style
 // delegation), which the host's config excludes. Every other file here also runs on the host.
 export const V2_LANE_FILES = [
@@ -10,5 +11,6 @@ export const V2_LANE_FILES = [
   'test/native/init.kernel.test.ts',
   'test/controller/lifecycle.kernel.test.ts',
   'test/controller/watch.kernel.test.ts',
+  'test/runtime/security.kernel.test.ts',
   'test/runtime/cgroups/delegation.v2.kernel.test.ts',
 ];

@@ -45,8 +45,13 @@ export interface CgroupDriver {
   facts(host: HostReader): CgroupFacts;
   /** Creates the parent (and the monitors cgroup) with controllers enabled; idempotent. */
   ensureParent(host: Host): void;
-  /** Creates the container's cgroups (fresh) and writes the limits that differ from the defaults. */
-  create(name: string, limits: Limits, host: Host): void;
+  /**
+   * Creates the container's cgroups (fresh) and writes the limits that differ from the defaults.
+   * deviceRules (v1 devices cgroup syntax) restrict which device nodes can be opened; null leaves
+   * devices open (privileged). cgroup v2 has no devices file: there an unprivileged container's
+   * writable filesystems are nodev instead (see runtime/security/policy.ts).
+   */
+  create(name: string, limits: Limits, host: Host, deviceRules?: readonly string[] | null): void;
   /** Writes the limits that differ from `have`, in an order the kernel accepts. */
   update(name: string, want: Limits, have: Limits, host: Host): void;
   /** Reads the limits back; null when the container has no cgroup. */

@@ -17,7 +17,7 @@ import {
 
 /** v1 controllers pocker uses; cpuacct is optional (accounting only). */
 export const V1_REQUIRED = ['cpu', 'cpuset', 'memory', 'pids'] as const;
-export const V1_OPTIONAL = ['cpuacct'] as const;
+export const V1_OPTIONAL = ['cpuacct', 'devices'] as const;
 
 /** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
 function freshLimits(defaultCpuset: string): Limits {
@@ -103,7 +103,7 @@ export class V1Driver implements CgroupDriver {
     for (const d of this.dirs(MONITORS_CGROUP)) if (host.kind(d) !== 'dir') host.mkdir(d);
   }
 
-  create(name: string, limits: Limits, host: Host): void {
+  create(name: string, limits: Limits, host: Host, deviceRules?: readonly string[] | null): void {
     for (const d of this.dirs(name)) {
       try {
         host.mkdir(d);
@@ -112,6 +112,10 @@ export class V1Driver implements CgroupDriver {
       }
     }
     this.update(name, limits, freshLimits(this.facts(host).defaultCpuset), host);
+    if (deviceRules && this.mounts.has('devices')) {
+      this.write(name, 'devices', 'devices.deny', 'a', host);
+      for (const rule of deviceRules) this.write(name, 'devices', 'devices.allow', rule, host);
+    }
   }
 
   private write(name: string, controller: string, file: string, value: string, host: Host): void {

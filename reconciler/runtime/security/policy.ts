@@ -1,0 +1,48 @@
+import type { ContainerSpec } from '../../spec/types.js';
+import { capabilityMask, effectiveCapabilities } from './capabilities.js';
+import { defaultSeccompProgram, seccompSupported } from './seccomp.js';
+
+/** Files of /proc and /sys hidden from unprivileged containers (as runc/Docker do): /dev/null is bound over them. */
+export const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/sysrq-trigger'];
+
+/** Directories hidden behind an empty read-only tmpfs. */
+export const MASKED_DIRS = ['/proc/acpi', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'];
+
+/** Kernel interfaces made read-only (bound onto themselves, remounted read-only). */
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'];
+
+/** The device nodes a container gets (bound from the host: /dev itself is nodev). */
+export const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+/**
+ * v1 device cgroup rules (Docker's defaults): creating any node is allowed, opening only these:
+ * null zero full random urandom tty console ptmx, the pty slaves, /dev/net/tun.
+ */
+export const DEVICE_ALLOW_RULES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm'];
+
+/** What the init (and `pocker exec`) apply, as monitor config pairs. */
+export function securityPairs(spec: ContainerSpec): Array<[string, string]> {
+  const privileged = spec.privileged;
+  const pairs: Array<[string, string]> = [
+    ['privileged', privileged ? '1' : '0'],
+    ['caps', capabilityMask(effectiveCapabilities(privileged, spec.capabilities.add, spec.capabilities.drop))],
+    ['no_new_privs', privileged ? '0' : '1'],
+  ];
+  if (!privileged && seccompSupported()) pairs.push(['seccomp', defaultSeccompProgram().toString('hex')]);
+  if (spec.user) pairs.push(['user', spec.user]);
+  return pairs;
+}
+
+/** Mount-time protections for the init: masked and read-only paths, nodev, read-only root. */
+export function mountPairs(spec: ContainerSpec): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (!spec.privileged) {
+    for (const p of MASKED_FILES) pairs.push(['mask_file', p]);
+    for (const p of MASKED_DIRS) pairs.push(['mask_dir', p]);
+    for (const p of READONLY_PATHS) pairs.push(['ro_path', p]);
+    pairs.push(['nodev', '1']);
+  }
+  for (const d of DEVICES) pairs.push(['dev', d]);
+  if (spec.readOnlyRootfs) pairs.push(['readonly_rootfs', '1']);
+  return pairs;
+}

@@ -82,6 +82,8 @@ export class WatchController {
   private readonly removalSince = new Map<string, number>();
   private readonly exitWatches = new Map<string, { pid: number; stop: () => void }>();
   private readonly owned = new Set<string>();
+  /** Failed attempts in a row per container: the next retry waits 100 ms doubling, up to 5 min. */
+  private readonly failures = new Map<string, number>();
   private lastErrors = '';
   private watchers: FSWatcher[] = [];
   private resyncTimer: NodeJS.Timeout | null = null;
@@ -340,7 +342,7 @@ export class WatchController {
           outcome = await reconcileOne(this.ps, name);
         } catch (e) {
           this.log.error({ container: name, error: describeError(e) }, `reconciling ${name}: ${describeError(e)}`);
-          this.kick(name, 1000);
+          this.retryLater(name);
           continue;
         }
         this.after(name, outcome);
@@ -351,12 +353,20 @@ export class WatchController {
     }
   }
 
+  /** Schedules another attempt after a failure: 100 ms, doubling per failure in a row, at most 5 min. */
+  private retryLater(name: string): void {
+    const n = (this.failures.get(name) ?? 0) + 1;
+    this.failures.set(name, n);
+    this.kick(name, Math.min(300_000, 100 * 2 ** Math.min(n - 1, 20)));
+  }
+
   private after(name: string, o: ContainerOutcome): void {
     if (this.stopping) return;
     const a = o.action;
     if (o.result?.ok && a.kind !== 'none') this.counts[a.kind]++;
     if (a.kind === 'none' && a.retryAt) this.kick(name, Math.max(1, a.retryAt - Date.now()));
-    if (o.result && !o.result.ok) this.kick(name, 1000);
+    if (o.result && !o.result.ok) this.retryLater(name);
+    else if (o.result) this.failures.delete(name);
     if (this.load.desired.some((d) => d.spec.name === name)) this.removalSince.delete(name);
     const now = observeContainer(this.host, this.opts.dirs, this.driver, name);
     const ours = !!now?.record && now.record.source.dir === this.opts.dir;

@@ -10,6 +10,7 @@ import { RuntimeError, describeError } from './errors.js';
 import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from './host.js';
 import { hostProblems, type LookupCache } from './hostChecks.js';
+import { faultPoint } from './faults.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type LogPolicy } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
 
@@ -39,12 +40,16 @@ const SIGKILL = 9;
 /** Removes a container's data dir, detaching anything mounted inside it first (never deletes through a mount). */
 export function removeDataDir(host: Host, paths: ContainerPaths): void {
   if (host.lkind(paths.dataDir) === null) return;
-  for (const m of host.mountsUnder(paths.dataDir)) host.unmount(m);
+  for (const m of host.mountsUnder(paths.dataDir)) {
+    faultPoint('unmount');
+    host.unmount(m);
+  }
   host.removeTree(paths.dataDir);
 }
 
 function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: ContainerRecord): void {
   try {
+    faultPoint('write-record', record.name);
     ctx.host.writeFileAtomic(paths.record, `${JSON.stringify(record)}\n`, 0o600);
   } catch (e) {
     throw new RuntimeError('STATE', `write ${paths.record}: ${describeError(e)}`, { container: record.name, path: paths.record, cause: e });
@@ -95,23 +100,29 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
     host.mkdir(paths.stateDir, 0o700);
     if (fresh) {
       writeRecord(ctx, paths, newRecord(ctx, d, 'creating'));
+      faultPoint('create:record', name);
       host.removeFile(paths.pids);
       host.removeFile(paths.exit);
       removeDataDir(ctx.host, paths);
     }
     await driver.remove(name, host);
     driver.create(name, limitsFor(ctx, d), host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
+    faultPoint('create:cgroup', name);
     const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY);
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
     await new Promise((r) => setImmediate(r));
-    const started = await host.startMonitor(ctx.monitorBinary, config, paths.stateDir);
+    const starting = host.startMonitor(ctx.monitorBinary, config, paths.stateDir);
+    faultPoint('create:spawned', name);
+    const started = await starting;
     if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });
+    faultPoint('create:started', name);
     const record = newRecord(ctx, d, 'created', restartOf);
     if (restartOf) record.restartCount = restartOf.restartCount + 1;
     record.backoffStep = backoffStep;
     host.removeFile(paths.health);
     writeRecord(ctx, paths, record);
+    faultPoint('create:recorded', name);
     return { initPid: started.initPid, monitorPid: started.monitorPid };
   } catch (e) {
     await undoStart(ctx, name, paths, fresh);
@@ -170,14 +181,18 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
   const paths = containerPaths(ctx.dirs, a.name);
   if (!a.record && a.recordProblem) quarantineRecord(ctx, a, paths);
   await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
+  faultPoint('remove:stopped', a.name);
   await ctx.driver.remove(a.name, ctx.host);
+  faultPoint('remove:cgroup', a.name);
   removeDataDir(ctx.host, paths);
+  faultPoint('remove:data', a.name);
   ctx.host.removeTree(paths.stateDir);
 }
 
 /** Applies new limits to the live cgroups and records the spec; the process is untouched. */
 export function updateContainer(ctx: RuntimeContext, d: DesiredContainer, a: ActualContainer, limits: Limits, changed: readonly string[]): void {
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
+  faultPoint('update:cgroup', d.spec.name);
   const rec = a.record;
   if (!rec || rec.hash !== d.hash || rec.phase !== 'created' || JSON.stringify(rec.source) !== JSON.stringify(d.source)) {
     writeRecord(ctx, containerPaths(ctx.dirs, d.spec.name), newRecord(ctx, d, 'created', rec));

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { canonicalCpuList } from '../../spec/cpuset.js';
 import type { Limits } from '../../plan/limits.js';
 import { RuntimeError, describeError } from '../errors.js';
+import { faultPoint } from '../faults.js';
 import type { Host, HostReader } from '../host.js';
 import {
   CONTAINER_CGROUP_NAME,
@@ -121,6 +122,7 @@ export class V1Driver implements CgroupDriver {
   private write(name: string, controller: string, file: string, value: string, host: Host): void {
     const path = join(this.ctrl(controller, name), file);
     try {
+      faultPoint('cgroup-write', name);
       host.writeFile(path, value);
     } catch (e) {
       throw new RuntimeError('CGROUP', `write ${value} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });

@@ -1,0 +1,56 @@
+/**
+ * Fault injection for crash-consistency tests (off in production). POCKER_FAULT (or setFaults in
+ * tests) holds rules "point[:container]=action[*count]" separated by commas; action is `kill`
+ * (SIGKILL this process, as a crash would) or an errno name (the step fails with that error).
+ * Points: create:record create:cgroup create:spawned create:started create:recorded
+ * update:cgroup remove:stopped remove:cgroup remove:data, and the failing operations
+ * write-record, cgroup-write, unmount.
+ */
+
+interface Rule {
+  point: string;
+  container: string | null;
+  action: string;
+  /** How many more times it fires (Infinity: always). */
+  left: number;
+}
+
+let rules: Rule[] | null = null;
+
+function parse(text: string): Rule[] {
+  return text
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean)
+    .map((r) => {
+      const [lhs, rhs = 'kill'] = r.split('=');
+      const parts = lhs!.split(':');
+      // Steps are "phase:step" (create:cgroup); failing operations are one word (unmount).
+      const stepNames = parts.length > 1 && ['create', 'update', 'remove'].includes(parts[0]!);
+      const point = stepNames ? parts.slice(0, 2).join(':') : parts[0]!;
+      const container = parts[stepNames ? 2 : 1] ?? null;
+      const [action, count] = rhs.split('*');
+      return { point: point!, container: container ?? null, action: action!, left: count ? Number(count) : Infinity };
+    });
+}
+
+/** Replaces the active rules (tests running in-process); null falls back to POCKER_FAULT. */
+export function setFaults(text: string | null): void {
+  rules = text === null ? null : parse(text);
+}
+
+function active(): Rule[] {
+  rules ??= parse(process.env.POCKER_FAULT ?? '');
+  return rules;
+}
+
+/** A named step: crashes or fails here when a rule says so. Costs one array scan when none is set. */
+export function faultPoint(point: string, container?: string): void {
+  const list = active();
+  if (!list.length) return;
+  const rule = list.find((r) => r.point === point && r.left > 0 && (r.container === null || r.container === container));
+  if (!rule) return;
+  rule.left--;
+  if (rule.action === 'kill') process.kill(process.pid, 'SIGKILL');
+  throw Object.assign(new Error(`injected fault ${rule.action} at ${point}${container ? ` of ${container}` : ''}`), { code: rule.action });
+}

@@ -245,7 +245,7 @@ describeKernel('crash consistency: the controller killed anywhere, then one clea
       } finally {
         renameSync(moved, inst.layer);
       }
-      await until(() => running('web') && inst.pid('web') !== pid, 'web recreated once its layer is back');
+      await until(() => inst.runsAnotherPid('web', pid), 'web recreated once its layer is back');
 
       // EBUSY on unmount while removing: a mount left under web's data dir blocks its removal, retried.
       const stuck = join(containerPaths(inst.dirs, 'web').dataDir, 'stuck');

@@ -61,7 +61,7 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     expect(c.counts).toMatchObject({ create: 1, update: 1, recreate: 0 });
 
     inst.writeSpec('web.yaml', inst.spec('web', { resources: { memory: '96Mi' }, command: ['sh', '-c', 'echo v2; exec sleep 3600'] }));
-    await until(() => running('web') && inst.pid('web') !== pid, 'web recreated');
+    await until(() => inst.runsAnotherPid('web', pid), 'web recreated');
     await c.idle();
     expect(c.counts.recreate).toBe(1);
 
@@ -118,7 +118,7 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     writeFileSync(join(cm, '..v2', 'cfg.yaml'), stringify(inst.spec('cfg', { command: ['sh', '-c', 'echo v2; exec sleep 3600'] })));
     symlinkSync('..v2', join(cm, '..data_tmp'));
     renameSync(join(cm, '..data_tmp'), join(cm, '..data'));
-    await until(() => running('cfg') && inst.pid('cfg') !== pid, 'cfg recreated from ..v2');
+    await until(() => inst.runsAnotherPid('cfg', pid), 'cfg recreated from ..v2');
     await sleep(200);
     await c.idle();
     expect(c.counts).toMatchObject({ create: 1, recreate: 1, remove: 0 });

@@ -142,6 +142,22 @@ export class TestInstance {
     return a.pids!.initPid;
   }
 
+  /** The init pid when the container is running, from one observation; null otherwise (no race between "is it running" and "which pid"). */
+  runningPid(name: string): number | null {
+    try {
+      const a = this.container(name);
+      return a.initAlive ? a.pids!.initPid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether the container runs now with an init pid other than `oldPid` (a recreate has completed). */
+  runsAnotherPid(name: string, oldPid: number): boolean {
+    const now = this.runningPid(name);
+    return now !== null && now !== oldPid;
+  }
+
   /** The container's stdout/stderr text (log records without timestamps). */
   log(name: string): string {
     const path = containerPaths(this.dirs, name).log;

@@ -34,6 +34,10 @@
 #include <unistd.h>
 
 static int status_fd = -1;
+/* fd 5, if open: the container's lock, held by the controller that started this monitor; kept
+ * until the pids record is written, so a controller killed meanwhile never lets the next one see
+ * the container without it (and start a second monitor). */
+static int lock_fd = -1;
 static struct config cfg;
 
 static void report(const char *word, const char *msg)
@@ -183,6 +187,10 @@ int main(int argc, char **argv)
 		status_fd = 3;
 		fcntl(status_fd, F_SETFD, FD_CLOEXEC);
 	}
+	if (fcntl(5, F_GETFD) >= 0) {
+		lock_fd = 5;
+		fcntl(lock_fd, F_SETFD, FD_CLOEXEC);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	char err[1024];
 	if (config_load(argv[1], &cfg, CONFIG_MONITOR, err, sizeof err) < 0)
@@ -233,6 +241,7 @@ int main(int argc, char **argv)
 		close(outp[0]); close(errp[0]); close(reportp[0]);
 		close(lf.fd);
 		if (status_fd >= 0) close(status_fd);
+		if (lock_fd >= 0) close(lock_fd);
 		if (cgroup_fd >= 0) close(cgroup_fd);
 		struct init_fds fds = { reportp[1], outp[1], errp[1] };
 		init_main(&cfg, &fds, argc, argv);
@@ -261,6 +270,9 @@ int main(int argc, char **argv)
 	}
 	uint64_t started = now_ms();
 	write_pids(init, started);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 
 	char ok[64];
 	snprintf(ok, sizeof ok, "%d %d", (int)init, (int)getpid());

@@ -18,7 +18,8 @@ containers it last defined running. Only containers whose specs came from this -
 Without --once it keeps running: it watches --dir (editors' atomic saves, git pulls, a symlinked
 dir swapped by git-sync and ConfigMap-style ..data links all work), converges on every change,
 sees exits at once, runs health checks, and resyncs everything periodically. Stopping it (SIGTERM,
-SIGINT, even SIGKILL) never stops containers; the next controller adopts them.
+SIGINT, even SIGKILL) never stops containers; the next controller adopts them. SIGHUP resyncs at
+once.
 
 Options:
   --once                 do one pass and exit
@@ -105,7 +106,10 @@ export async function main(args: string[]): Promise<number> {
   if (v.once) {
     const { reconcileOnce } = await import('../controller/once.js');
     const dryRun = !!v['dry-run'];
+    const startupMs = performance.now();
     const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
+    const passMs = performance.now() - startupMs;
+    log.debug({ startupMs: Math.round(startupMs * 10) / 10, passMs: Math.round(passMs * 10) / 10 }, `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`);
     printPass(result, dryRun, (s) => console.log(s));
     return result.ok ? 0 : 1;
   }
@@ -129,6 +133,7 @@ export async function main(args: string[]): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   await controller.start();
+  process.on('SIGHUP', () => controller.resync());
   const signal = await stopped;
   log.info({ signal }, `${signal}: finishing the current steps; containers keep running`);
   await controller.stop();

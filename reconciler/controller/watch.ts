@@ -2,6 +2,8 @@ import { lstatSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { observe, observeContainer } from '../observe/observe.js';
+import type { ActualContainer } from '../observe/types.js';
+import { plan } from '../plan/plan.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import { detectDriver } from '../runtime/cgroups/detect.js';
@@ -55,6 +57,13 @@ interface Worker {
   running: Promise<void> | null;
   timer: NodeJS.Timeout | null;
   timerAt: number;
+}
+
+/** What one resync did: containers observed, how many were handed to their workers, how long it took. */
+export interface ResyncStats {
+  containers: number;
+  kicked: number;
+  durationMs: number;
 }
 
 /** Counts of what the controller did, by action kind (tests and benchmarks read them). */
@@ -230,14 +239,39 @@ export class WatchController {
     setImmediate(() => this.reload());
   }
 
-  /** Full resync: host facts, the whole dir, every container of this source, leftovers. */
-  private resync(): void {
-    if (this.stopping) return;
+  /**
+   * Full resync: host facts, the whole dir, one observation of every container, one pure plan
+   * over them. Only containers with something to do (or with a worker already busy) are handed
+   * to their workers; for the rest the exit watch and health check are made sure of from the same
+   * observation, so a no-op resync costs one observation and one plan, not a lock and a re-read
+   * per container.
+   */
+  resync(): ResyncStats | null {
+    if (this.stopping) return null;
+    const t0 = performance.now();
     this.rebuildPass(this.readDir());
     const actual = observe(this.host, this.opts.dirs, this.driver);
     for (const a of actual.containers.values()) if (a.record?.source.dir === this.opts.dir) this.owned.add(a.name);
-    for (const name of new Set([...this.owned, ...this.load.desired.map((d) => d.spec.name)])) this.kick(name);
+    const p = plan({ source: this.ps.source, load: this.load, actual, facts: this.ps.ctx.facts, allowEmpty: this.ps.allowEmpty, now: Date.now(), backoff: this.backoff });
+    const byName = new Map(p.actions.map((a) => [a.name, a]));
+    const desired = new Set(this.load.desired.map((d) => d.spec.name));
+    let kicked = 0;
+    for (const name of new Set([...this.owned, ...desired])) {
+      const action = byName.get(name);
+      const w = this.workers.get(name);
+      if (w?.timer && !w.running) continue;
+      if (w?.running || !action || action.kind !== 'none' || action.retryAt !== undefined) {
+        this.kick(name);
+        kicked++;
+        continue;
+      }
+      if (desired.has(name)) this.removalSince.delete(name);
+      this.track(name, actual.containers.get(name));
+    }
     if (actual.leftovers.length) void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log);
+    const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
+    this.log.debug(stats, `resync: ${stats.containers} containers observed, ${kicked} handed to their workers, ${stats.durationMs} ms`);
+    return stats;
   }
 
   /** Watches the spec dir's entries (chokidar), and the dir's own entry in its parent (a swapped symlink). */
@@ -369,15 +403,20 @@ export class WatchController {
     else if (o.result) this.failures.delete(name);
     if (this.load.desired.some((d) => d.spec.name === name)) this.removalSince.delete(name);
     const now = observeContainer(this.host, this.opts.dirs, this.driver, name);
+    const ours = this.track(name, now ?? undefined);
+    // A workload that exited before its start was even recorded has no monitor left to watch:
+    // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
+    if (ours && !now!.initAlive && a.kind !== 'none' && a.kind !== 'remove') this.kick(name);
+  }
+
+  /** Ownership, the exit watch on the monitor and the health check, from an observation of the container. Returns whether it is ours. */
+  private track(name: string, now: ActualContainer | undefined): boolean {
     const ours = !!now?.record && now.record.source.dir === this.opts.dir;
     if (ours) this.owned.add(name);
     else {
       this.owned.delete(name);
       this.removalSince.delete(name);
     }
-    // A workload that exited before its start was even recorded has no monitor left to watch:
-    // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
-    if (ours && !now!.initAlive && a.kind !== 'none' && a.kind !== 'remove') this.kick(name);
     const watch = this.exitWatches.get(name);
     if (ours && now!.monitorAlive && now!.pids) {
       if (watch?.pid !== now!.pids.monitorPid) {
@@ -396,5 +435,6 @@ export class WatchController {
     const spec = now?.record?.spec;
     if (this.health && ours && now!.initAlive && spec?.healthcheck) this.health.ensure(now!, spec);
     else this.health?.stop(name);
+    return ours;
   }
 }

@@ -3,7 +3,7 @@ import { desiredLimits, type Limits } from '../plan/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
-import { containerPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
+import { containerPaths, locksDir, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import { RECORD_VERSION, type ContainerRecord } from '../state/records.js';
 import type { CgroupDriver } from './cgroups/driver.js';
 import { RuntimeError, describeError } from './errors.js';
@@ -112,7 +112,7 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
     await new Promise((r) => setImmediate(r));
-    const starting = host.startMonitor(ctx.monitorBinary, config, paths.stateDir);
+    const starting = host.startMonitor(ctx.monitorBinary, config, paths.stateDir, join(locksDir(ctx.dirs), name));
     faultPoint('create:spawned', name);
     const started = await starting;
     if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });

@@ -46,8 +46,13 @@ export interface Host extends HostReader {
   removeTree(path: string): void;
   /** Detaches a mount (lazy unmount). */
   unmount(path: string): void;
-  /** Spawn the monitor with its config (see runtime/monitorConfig.ts) and wait for its status report. label names it in ps. */
-  startMonitor(binary: string, config: Buffer, label: string): Promise<MonitorStart>;
+  /**
+   * Spawn the monitor with its config (see runtime/monitorConfig.ts) and wait for its status
+   * report. label names it in ps. `lockPath`, a lock this controller holds (see lock()), is
+   * shared with the monitor until it has recorded its pids: a controller killed meanwhile leaves
+   * the lock held, so the next one cannot look at the container half-way and start another.
+   */
+  startMonitor(binary: string, config: Buffer, label: string, lockPath?: string): Promise<MonitorStart>;
   /** Send a signal if the process is still the one referred to; false when it is gone. */
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */

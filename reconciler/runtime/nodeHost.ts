@@ -49,6 +49,9 @@ export function parseMonitorStatus(text: string): MonitorStart {
 
 /** The real host: node:fs for files, the native addon for processes. */
 export class NodeHost implements Host {
+  /** Locks this process holds, by path: their fds are shared with the monitors it starts under them. */
+  private readonly heldLocks = new Map<string, number>();
+
   readFile(path: string): string | null {
     try {
       return readFileSync(path, 'utf8');
@@ -141,7 +144,7 @@ export class NodeHost implements Host {
     rmSync(path, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  async startMonitor(binary: string, config: Buffer, label: string): Promise<MonitorStart> {
+  async startMonitor(binary: string, config: Buffer, label: string, lockPath?: string): Promise<MonitorStart> {
     const n = native();
     devNull ??= openSync('/dev/null', 'r+');
     const [rd, wr] = n.pipe();
@@ -149,7 +152,8 @@ export class NodeHost implements Host {
     let conf = -1;
     try {
       conf = n.memfd('pocker-monitor.conf', config);
-      pid = n.spawn(binary, [binary, '/proc/self/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr, conf]);
+      const lock = lockPath === undefined ? undefined : this.heldLocks.get(lockPath);
+      pid = n.spawn(binary, [binary, '/proc/self/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr, conf, ...(lock === undefined ? [] : [lock])]);
     } catch (e) {
       n.close(rd);
       throw e;
@@ -212,7 +216,11 @@ export class NodeHost implements Host {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const fd = openSync(path, 'a', 0o600);
     while (!n.flock(fd, true)) await new Promise((r) => setTimeout(r, 5));
-    return () => closeSync(fd);
+    this.heldLocks.set(path, fd);
+    return () => {
+      this.heldLocks.delete(path);
+      closeSync(fd);
+    };
   }
 
   waitForExit(proc: ProcessRef, timeoutMs: number): Promise<boolean> {

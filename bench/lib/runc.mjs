@@ -1,0 +1,98 @@
+// The peer: runc (Debian's package) running bundles equivalent to pocker's benchmark containers:
+// the same busybox layer through an overlay mount, `sleep 3600`, the same cpu/memory/pids limits,
+// no network namespace wiring. `close()` deletes every container, mount, cgroup and file it made.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LIMITS } from './env.mjs';
+
+export class RuncFleet {
+  /** @param {import('./env.mjs').BenchEnv} env */
+  constructor(env, label) {
+    this.env = env;
+    this.base = join(env.work, `runc-${label}`);
+    this.state = join('/run', `pocker-bench-runc-${env.id}-${label}`);
+    this.cgroupParent = `pocker-bench-runc-${env.id}-${label}`;
+    env.ownCgroupParent(this.cgroupParent);
+    mkdirSync(this.state, { recursive: true });
+    const template = join(this.base, 'template');
+    mkdirSync(template, { recursive: true });
+    execFileSync(env.runc, ['spec', '-b', template]);
+    this.template = JSON.parse(execFileSync('cat', [join(template, 'config.json')], { encoding: 'utf8' }));
+    this.bundles = new Map();
+    this.mounted = new Set();
+    this.created = new Set();
+  }
+
+  /** Prepares bundle dirs and configs for ids (not timed). */
+  prepare(ids) {
+    for (const id of ids) {
+      const b = join(this.base, id);
+      for (const d of ['rootfs', 'upper', 'work']) mkdirSync(join(b, d), { recursive: true });
+      const cfg = structuredClone(this.template);
+      cfg.process.terminal = false;
+      cfg.process.args = ['sleep', '3600'];
+      cfg.root = { path: join(b, 'rootfs'), readonly: false };
+      cfg.hostname = id;
+      cfg.linux.cgroupsPath = `/${this.cgroupParent}/${id}`;
+      cfg.linux.resources = { ...cfg.linux.resources, cpu: { quota: LIMITS.cpus * 100000, period: 100000 }, memory: { limit: LIMITS.memory }, pids: { limit: LIMITS.pids } };
+      writeFileSync(join(b, 'config.json'), JSON.stringify(cfg));
+      this.bundles.set(id, b);
+    }
+  }
+
+  /** Mounts the overlay rootfs (in-process mount(2), no helper process) and `runc run -d`s it. */
+  start(id) {
+    const b = this.bundles.get(id);
+    this.env.addon.mount('overlay', join(b, 'rootfs'), 'overlay', 0, `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`);
+    this.mounted.add(id);
+    // Detached, the container keeps whatever stdout/stderr it was given: no pipes here.
+    const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-d', '-b', b, id], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`runc run -d ${id} exited ${r.status}`);
+    this.created.add(id);
+  }
+
+  /** `runc kill ID KILL` then `runc delete ID` (retried while the kill is still landing), then the unmount. */
+  remove(id) {
+    this.run(['kill', id, 'KILL']);
+    for (let i = 0; ; i++) {
+      const r = spawnSync(this.env.runc, ['--root', this.state, 'delete', id], { stdio: 'ignore' });
+      if (r.status === 0) break;
+      if (i > 1000) throw new Error(`runc delete ${id} keeps failing`);
+    }
+    this.created.delete(id);
+    this.env.addon.umount(join(this.bundles.get(id), 'rootfs'), 0);
+    this.mounted.delete(id);
+  }
+
+  /** `runc update` of memory and cpu quota. */
+  update(id, { memory, cpus }) {
+    this.run(['update', '--memory', String(memory), '--cpu-quota', String(Math.round(cpus * 100000)), '--cpu-period', '100000', id]);
+  }
+
+  /** `runc list` (reads the state of every container). */
+  list() {
+    return this.run(['list', '-q']);
+  }
+
+  run(args) {
+    const r = spawnSync(this.env.runc, ['--root', this.state, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    if (r.status !== 0) throw new Error(`runc ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  close() {
+    for (const id of this.created) spawnSync(this.env.runc, ['--root', this.state, 'delete', '-f', id], { stdio: 'ignore' });
+    for (const id of this.mounted) {
+      try {
+        this.env.addon.umount(join(this.bundles.get(id), 'rootfs'), 0);
+      } catch (e) {
+        console.error(`bench: unmounting ${id}: ${e.message}`);
+      }
+    }
+    this.created.clear();
+    this.mounted.clear();
+    rmSync(this.base, { recursive: true, force: true });
+    rmSync(this.state, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,49 @@
+// 4. Watch latency: a spec renamed into the watched dir -> the container's workload running (the
+// monitor writes pids.json once the workload is exec'd), with a running `pocker reconcile`.
+// Peer: one overlay mount + `runc run -d` by hand, the fastest a user could do it with runc.
+import { PockerInstance } from '../lib/pocker.mjs';
+import { RuncFleet } from '../lib/runc.mjs';
+import { median, p99, round, timeSync } from '../lib/stats.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export async function watchSuite(env, { tries, peerTries }) {
+  const p = new PockerInstance(env, 'watch');
+  const latencies = [];
+  try {
+    await p.startDaemon(['--removal-delay', '50ms']);
+    for (let i = 0; i < tries; i++) {
+      const name = `lat${i}`;
+      const t0 = p.renameSpecIn(name);
+      while (!p.pids(name)) await sleep(1);
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      p.removeSpec(name);
+      await p.until(() => !p.hasState(name), `${name} removed`, 30_000, 5);
+      await sleep(20);
+    }
+  } finally {
+    await p.close();
+  }
+  const r = new RuncFleet(env, 'watch');
+  const runc = [];
+  try {
+    const ids = Array.from({ length: peerTries }, (_, i) => `w${i}`);
+    r.prepare(ids);
+    for (const id of ids) runc.push(timeSync(() => r.start(id)));
+  } finally {
+    r.close();
+  }
+  const p50 = round(median(latencies));
+  const p99v = round(p99(latencies));
+  return {
+    name: 'watch',
+    title: `Watch latency: spec renamed into the dir -> workload running (${tries} tries); peer: one overlay mount + \`runc run -d\``,
+    header: ['tries', 'pocker p50 (ms)', 'pocker p99 (ms)', 'max (ms)', 'runc run -d median (ms)', 'runc p99 (ms)', 'ratio (p50)'],
+    table: [[tries, p50, p99v, round(Math.max(...latencies)), round(median(runc)), round(p99(runc)), `${round(median(latencies) / median(runc), 3)}x`]],
+    targets: [
+      { what: 'watch latency p50', value: p50, target: 20, unit: 'ms', ok: p50 <= 20 },
+      { what: 'watch latency p99', value: p99v, target: 50, unit: 'ms', ok: p99v <= 50 },
+    ],
+    rows: { latencies, runc },
+  };
+}

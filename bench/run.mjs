@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchEnv } from './lib/env.mjs';
-import { rlimits } from './lib/proc.mjs';
+import { memoryCgroups, rlimits } from './lib/proc.mjs';
 import { markdownTable, round } from './lib/stats.mjs';
 import { removeSuite } from './suites/remove.mjs';
 import { scaleSuite } from './suites/scale.mjs';
@@ -21,7 +21,7 @@ const quick = !!values.quick;
 const PLAN = {
   start: (env) => startSuite(env, { counts: [1, 20, 100], runs: quick ? 1 : 5 }),
   remove: (env) => removeSuite(env, { n: 100, runs: quick ? 1 : 3 }),
-  scale: (env) => scaleSuite(env, { counts: quick ? [10, 100] : [10, 100, 1000], samples: quick ? 3 : 7, runcPeer: true }),
+  scale: (env) => scaleSuite(env, { counts: quick ? [10, 100] : [10, 100, 1000], samples: quick ? 3 : 7, runcPeer: true, settleMs: quick ? 0 : 45_000 }),
   watch: (env) => watchSuite(env, { tries: quick ? 50 : 200, peerTries: quick ? 10 : 30 }),
   update: (env) => updateSuite(env, { tries: quick ? 20 : 50 }),
 };
@@ -30,6 +30,7 @@ for (const s of only) if (!PLAN[s]) throw new Error(`bench: unknown suite ${s} (
 
 const env = new BenchEnv();
 const limits = rlimits();
+const memcgAtStart = memoryCgroups();
 const started = Date.now();
 const results = [];
 const cleanup = () => env.close();
@@ -53,6 +54,7 @@ const lines = [];
 lines.push(`# pocker benchmarks${quick ? ' (--quick)' : ''}`);
 lines.push('');
 lines.push(`${new Date().toISOString()}; node ${process.version}; peer ${env.runcVersion} (${env.runc}); cgroups ${env.cgroupMode}; ${env.crunNote}.`);
+lines.push(`Memory cgroups in the kernel at the start: ${memcgAtStart.total} (of them dying, still holding page cache: ${memcgAtStart.total - memcgAtStart.live}); each dying one slows every cgroup mkdir a little, for pocker and runc alike.`);
 lines.push(`Limits in force: open files ${limits.openFiles.soft}/${limits.openFiles.hard}, processes ${limits.processes.soft}/${limits.processes.hard}, locked memory ${limits.lockedMemory.soft}/${limits.lockedMemory.hard}, stack ${limits.stack.soft}/${limits.stack.hard}; pid_max ${limits.pidMax}, threads-max ${limits.threadsMax} (root here cannot raise rlimits above their hard limits; everything ran within these).`);
 for (const r of results) {
   lines.push('', `## ${r.title}`, '', markdownTable(r.header, r.table));

@@ -46,7 +46,7 @@ export class PockerInstance {
 
   /** Runs a pocker command to completion; throws with its output when it fails. */
   cli(args, { check = true, logLevel = 'silent' } = {}) {
-    const r = spawnSync(process.execPath, [this.env.pockerBin, ...args, ...this.args, '--log-level', logLevel], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+    const r = spawnSync(this.env.pockerBin, [...args, ...this.args, '--log-level', logLevel], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
     if (check && r.status !== 0) throw new Error(`pocker ${args.join(' ')} exited ${r.status}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
     return r;
   }
@@ -76,7 +76,7 @@ export class PockerInstance {
 
   /** Starts the watching controller, with JSON log lines on stderr collected for `waitForLog`. */
   async startDaemon(extra = []) {
-    const child = spawn(process.execPath, [this.env.pockerBin, 'reconcile', ...this.args, '--log-level', 'debug', '--allow-empty', '--removal-delay', '50ms', '--resync', '1h', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(this.env.pockerBin, ['reconcile', ...this.args, '--log-level', 'debug', '--allow-empty', '--removal-delay', '50ms', '--resync', '1h', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.daemon = child;
     this.logLines = [];
     this.logWaiters = [];
@@ -141,7 +141,7 @@ export class PockerInstance {
   /** Stops the controller, removes every container of this instance and its files. */
   async close() {
     await this.stopDaemon();
-    spawnSync(process.execPath, [this.env.pockerBin, 'down', ...this.args, '--log-level', 'silent'], { stdio: 'ignore' });
+    spawnSync(this.env.pockerBin, ['down', ...this.args, '--log-level', 'silent'], { stdio: 'ignore' });
     rmSync(this.base, { recursive: true, force: true });
     rmSync(this.stateDir, { recursive: true, force: true });
   }

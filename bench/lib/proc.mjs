@@ -1,5 +1,6 @@
 // Reads from /proc: rlimits, RSS, PSS of processes.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The soft/hard limits of this process that matter for running many containers. */
 export function rlimits() {
@@ -28,4 +29,22 @@ export function rssKiB(pid) {
 /** PSS of a process in KiB (smaps_rollup): its private pages plus its share of shared ones. */
 export function pssKiB(pid) {
   return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+}
+
+/** Memory cgroups the kernel holds (/proc/cgroups) and how many of them are live directories. */
+export function memoryCgroups() {
+  const line = readFileSync('/proc/cgroups', 'utf8').split('\n').find((l) => l.startsWith('memory\t'));
+  const total = line ? Number(line.split('\t')[2]) : NaN;
+  let live = 0;
+  const root = existsSync('/sys/fs/cgroup/memory') ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+  const walk = (d) => {
+    live++;
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+  };
+  try {
+    walk(root);
+  } catch {
+    /* counted what could be read */
+  }
+  return { total, live };
 }

@@ -40,7 +40,7 @@ export async function updateSuite(env, { tries }) {
         await sleep(1);
       }
       pocker.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      await new Promise((r) => setTimeout(r, 30));
+      await sleep(100);
     }
     if (p.pids('u').initPid !== pid) throw new Error('the update restarted the container');
   } finally {

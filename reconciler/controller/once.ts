@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpecCache } from '../spec/cache.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { observe } from '../observe/observe.js';
 import { plan as makePlan } from '../plan/plan.js';
@@ -80,7 +84,10 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const log = opts.log ?? silentLogger;
   const host = opts.host ?? new NodeHost();
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
-  const load = opts.load ?? loadSpecDir(opts.dir, opts.trust);
+  const cachePath = !opts.load && host instanceof NodeHost ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
+  const cache = cachePath ? SpecCache.load(cachePath) : undefined;
+  const load = opts.load ?? loadSpecDir(opts.dir, opts.trust, cache);
+  if (cachePath && existsSync(opts.dirs.stateDir)) cache!.save(cachePath);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   const actual = observe(host, opts.dirs, driver);
   const facts = gatherFacts(host, driver);
@@ -113,6 +120,11 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);
   if (!opts.dryRun && !opts.load && host instanceof NodeHost) recordSourceStatus(opts.dirs.stateDir, load, revision, ok);
   return { load, plan, results, revision, ok };
+}
+
+/** Where `reconcile --once` keeps the parses of one spec dir's files (see SpecCache). */
+export function specCachePath(stateDir: string, dir: string): string {
+  return join(stateDir, `.spec-cache-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}.json`);
 }
 
 /** Stops and removes every container whose spec came from opts.dir, then the cgroup parent if empty. */

@@ -14,6 +14,7 @@ import { gatherFacts } from '../runtime/facts.js';
 import type { Host } from '../runtime/host.js';
 import { NodeHost } from '../runtime/nodeHost.js';
 import { monitorBinary } from '../native.js';
+import { SpecCache } from '../spec/cache.js';
 import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
@@ -101,6 +102,8 @@ export class WatchController {
   private stopping = false;
   private readonly health: HealthChecker | null;
   private idleWaiters: Array<() => void> = [];
+  /** Parses of unchanged spec files are reused across reloads and resyncs. */
+  private readonly specCache = new SpecCache();
   /** What was done so far, by kind. */
   readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, remove: 0 };
 
@@ -163,7 +166,7 @@ export class WatchController {
   }
 
   private readDir(): DirLoad {
-    const load = loadSpecDir(this.opts.dir, this.opts.trust);
+    const load = loadSpecDir(this.opts.dir, this.opts.trust, this.specCache);
     const errors = load.errors.map(formatSpecError).join('\n');
     if (errors !== this.lastErrors) {
       for (const e of load.errors) this.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));

@@ -22,11 +22,13 @@ export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: C
     if ('value' in p) pids = p.value;
   }
   const exitText = host.readFile(paths.exit);
-  const healthText = host.readFile(paths.health);
+  const parsed = recordText === null ? { problem: 'record.json is missing' } : parseContainerRecord(recordText);
+  // Only a container whose spec has a health check has a health record worth reading.
+  const checked = !('value' in parsed) || !!parsed.value.spec.healthcheck;
+  const healthText = checked ? host.readFile(paths.health) : null;
   const healthParsed = healthText === null ? null : parseHealthRecord(healthText);
   const health = healthParsed && 'value' in healthParsed && pids && healthParsed.value.initPid === pids.initPid ? healthParsed.value : null;
   const exitParsed = exitText === null ? null : parseExitRecord(exitText);
-  const parsed = recordText === null ? { problem: 'record.json is missing' } : parseContainerRecord(recordText);
   return {
     name,
     record: 'value' in parsed && parsed.value.name === name ? parsed.value : null,

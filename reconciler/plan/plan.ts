@@ -1,7 +1,7 @@
 import { stateOf, type ActualContainer, type ActualSet } from '../observe/types.js';
 import { stableJson } from '../spec/hash.js';
 import type { DirLoad } from '../spec/load.js';
-import type { DesiredContainer, UserSpec } from '../spec/types.js';
+import type { DesiredContainer, SpecSource, UserSpec } from '../spec/types.js';
 import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from './limits.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
@@ -24,6 +24,10 @@ export interface PlanInput {
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
 export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts', 'privileged', 'capabilities', 'user', 'readOnlyRootfs'] as const;
+
+function sameSource(a: SpecSource, b: SpecSource): boolean {
+  return a.dir === b.dir && a.file === b.file && a.doc === b.doc && Object.keys(a).length === Object.keys(b).length;
+}
 
 /** User-spec fields that differ and force a recreate. */
 export function recreateFields(was: UserSpec, now: UserSpec): string[] {
@@ -56,7 +60,8 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   if (rec.source.dir !== input.source) {
     return { name, severity: 'error', message: `container "${name}" belongs to ${rec.source.dir}/${rec.source.file}; ${d.source.dir}/${d.source.file} cannot take it over` };
   }
-  const changed = recreateFields(rec.user, d.user);
+  // Equal hashes mean equal normalized user specs: nothing to compare field by field.
+  const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
   if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, changed, reason: `changed: ${changed.join(', ')}` };
   if (state === 'creating') {
     return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
@@ -76,7 +81,7 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   const limits = desiredLimits(d.spec.resources, input.facts);
   if (!a.limits) return { kind: 'recreate', name, desired: d, actual: a, changed: ['cgroup'], reason: 'its cgroup is missing' };
   const diff = limitDiff(limits, a.limits);
-  const sameRecord = rec.hash === d.hash && rec.phase === 'created' && stableJson(rec.source) === stableJson(d.source);
+  const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source);
   if (diff.length === 0 && sameRecord) return { kind: 'none', name, reason: 'up to date' };
   const reason = diff.length
     ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`

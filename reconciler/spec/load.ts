@@ -1,6 +1,7 @@
-import { lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile } from './parse.js';
+import type { SpecCache } from './cache.js';
+import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile, type ParsedFile } from './parse.js';
 import type { DesiredContainer, SpecError } from './types.js';
 
 /** State of the spec directory itself. `ok` means readable (possibly empty). */
@@ -42,15 +43,29 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads one file as a spec file (size cap, strict UTF-8, trusted owner), returning its text, an error, or that it vanished. */
 export function readSpecFile(path: string, trust?: Trust): { text: string } | { error: string } | { vanished: true } {
+  const r = readSpecFileCached(path, trust);
+  if ('parsed' in r) throw new Error('readSpecFile: a cached parse without a cache');
+  return 'stat' in r ? { text: r.text } : r;
+}
+
+/** readSpecFile, with the file's stat and the time it was read; or a cached parse when `cached` knows the file. */
+function readSpecFileCached(
+  path: string,
+  trust?: Trust,
+  cached?: (st: Stats) => ParsedFile | undefined,
+): { text: string; stat: Stats; readAtMs: number } | { parsed: ParsedFile } | { error: string } | { vanished: true } {
   try {
     const st = statSync(path);
     if (!st.isFile()) return { error: 'not a regular file' };
     const distrust = trustProblem(st, trust, 'this spec file');
     if (distrust) return { error: distrust };
     if (st.size > MAX_SPEC_FILE_BYTES) return { error: `file is larger than ${MAX_SPEC_FILE_BYTES} bytes` };
+    const hit = cached?.(st);
+    if (hit) return { parsed: hit };
+    const readAtMs = Date.now();
     const buf = readFileSync(path);
     if (buf.length > MAX_SPEC_FILE_BYTES) return { error: `file is larger than ${MAX_SPEC_FILE_BYTES} bytes` };
-    return { text: utf8.decode(buf) };
+    return { text: utf8.decode(buf), stat: st, readAtMs };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err instanceof TypeError) return { error: 'file is not valid UTF-8 text' };
@@ -68,21 +83,29 @@ function lexists(path: string): boolean {
   }
 }
 
-/** Reads and validates spec files (already listed) as one set; duplicate names fail both files. */
-export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string, trust?: Trust): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
+/**
+ * Reads and validates spec files (already listed) as one set; duplicate names fail both files.
+ * With a cache, files unchanged since their last parse are not parsed again.
+ */
+export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string, trust?: Trust, cache?: SpecCache): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
   const errors: SpecError[] = [];
   const failedFiles = new Set<string>();
   const perFile = new Map<string, DesiredContainer[]>();
   for (const file of files) {
     const path = pathOf(file);
-    const read = readSpecFile(path, trust);
+    const read = readSpecFileCached(path, trust, cache && ((st) => cache.lookup(path, { dir, file }, st)));
     if ('vanished' in read) continue;
     if ('error' in read) {
       errors.push({ file: path, line: 1, col: 1, message: read.error });
       failedFiles.add(file);
       continue;
     }
-    const parsed = parseSpecFile(read.text, path, { dir, file });
+    let parsed: ParsedFile;
+    if ('parsed' in read) parsed = read.parsed;
+    else {
+      parsed = parseSpecFile(read.text, path, { dir, file });
+      cache?.store(path, { dir, file }, read.stat, read.readAtMs, parsed);
+    }
     if (parsed.errors.length) {
       errors.push(...parsed.errors);
       failedFiles.add(file);
@@ -111,7 +134,7 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
  * Reads a spec directory as a whole: only top-level `*.yaml`/`*.yml` files (symlinks to files
  * count; dotfiles, `..data` style entries, backups and subdirectories do not).
  */
-export function loadSpecDir(dir: string, trust?: Trust): DirLoad {
+export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache): DirLoad {
   let names: string[];
   try {
     const st = statSync(dir);
@@ -132,5 +155,7 @@ export function loadSpecDir(dir: string, trust?: Trust): DirLoad {
     }
   });
   files.sort();
-  return { dir, status: 'ok', files, ...loadSpecFiles(dir, files, (f) => join(dir, f), trust) };
+  const loaded = loadSpecFiles(dir, files, (f) => join(dir, f), trust, cache);
+  cache?.prune();
+  return { dir, status: 'ok', files, ...loaded };
 }

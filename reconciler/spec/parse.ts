@@ -2,8 +2,10 @@ import { basename, extname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Document, LineCounter as LineCounterType, Node } from 'yaml';
 
-// yaml is CommonJS: require() skips the ESM wrapper's export analysis of the package.
-const { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+// yaml is CommonJS: require() skips the ESM wrapper's export analysis of the package. It is loaded
+// on the first parse: a pass whose spec files are all cached (see cache.ts) never pays for it.
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 import { specHash } from './hash.js';
 import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
 import { translateSchemaErrors, type LocatedPathError } from './schemaErrors.js';
@@ -35,12 +37,12 @@ function nodeAt(doc: Document, path: Array<string | number>, at: 'key' | 'value'
   let keyNode: unknown = null;
   for (const p of path) {
     keyNode = null;
-    if (isMap(node)) {
-      const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(p));
+    if (yaml().isMap(node)) {
+      const pair = node.items.find((it) => yaml().isPair(it) && yaml().isScalar(it.key) && String(it.key.value) === String(p));
       if (!pair) return (node as Node) ?? null;
       keyNode = pair.key;
       node = pair.value;
-    } else if (isSeq(node) && typeof p === 'number') {
+    } else if (yaml().isSeq(node) && typeof p === 'number') {
       const item = node.items[p];
       if (item === undefined) return node as Node;
       node = item;
@@ -74,16 +76,16 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
   const at1 = (message: string): SpecError => ({ file: path, line: 1, col: 1, message });
   if (Buffer.byteLength(text) > MAX_SPEC_FILE_BYTES) return { specs, errors: [at1(`file is larger than ${MAX_SPEC_FILE_BYTES} bytes`)] };
 
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   let docs: Document[];
   try {
-    docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, strict: true }) as Document[];
+    docs = yaml().parseAllDocuments(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, strict: true }) as Document[];
   } catch (e) {
     return { specs, errors: [at1(`cannot parse YAML: ${(e as Error).message}`)] };
   }
   if (!Array.isArray(docs)) docs = [docs];
   if (docs.length > MAX_DOCUMENTS) return { specs, errors: [at1(`more than ${MAX_DOCUMENTS} documents in one file`)] };
-  const isEmpty = (d: Document): boolean => d.contents === null || (isScalar(d.contents) && d.contents.value === null);
+  const isEmpty = (d: Document): boolean => d.contents === null || (yaml().isScalar(d.contents) && d.contents.value === null);
   const nonEmpty = docs.map((d, i) => ({ d, i })).filter(({ d }) => !isEmpty(d) || d.errors.length > 0);
   const multi = nonEmpty.length > 1;
 

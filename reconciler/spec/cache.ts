@@ -1,0 +1,119 @@
+import { readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { HASH_VERSION } from './hash.js';
+import type { ParsedFile } from './parse.js';
+import type { SpecSource } from './types.js';
+
+/**
+ * How long a file must have been left alone before its parse is reused. File timestamps come
+ * from the kernel's coarse clock (one tick, up to 10 ms, behind): a file written again within a
+ * tick can keep its mtime, ctime and size. Only a parse made well after the file's last change is
+ * trusted, as git does with racily clean index entries.
+ */
+const SETTLED_MS = 50;
+
+/** The build of the parser that made the entries: a rebuilt pocker never reuses older parses. */
+const CODE_ID = (() => {
+  try {
+    return `${HASH_VERSION}|${statSync(fileURLToPath(new URL('./parse.js', import.meta.url))).mtimeMs}`;
+  } catch {
+    return `${HASH_VERSION}|unknown`;
+  }
+})();
+
+interface Entry {
+  /** Identity and version of the file that was parsed: device, inode, size, mtime, ctime. */
+  stamp: string;
+  /** Wall-clock ms when the file was read. */
+  readAtMs: number;
+  parsed: ParsedFile;
+}
+
+/** What a cache file holds on disk. */
+interface CacheFile {
+  code: string;
+  entries: Record<string, Entry>;
+}
+
+/**
+ * Parses of spec files, keyed by path and source, valid while the file's identity (device,
+ * inode, size, mtime, ctime) is unchanged and it had settled before it was read. The watching
+ * controller keeps one in memory; `reconcile --once` keeps one in the state dir, so a pass over
+ * 1000 unchanged specs does not parse 1000 YAML files again. Owner and mode are checked on every
+ * read, outside the cache.
+ */
+export class SpecCache {
+  private entries = new Map<string, Entry>();
+  private used = new Set<string>();
+  private changed = false;
+
+  private static key(path: string, source: Omit<SpecSource, 'doc'>): string {
+    return `${source.dir}\0${source.file}\0${path}`;
+  }
+
+  private static stamp(st: Stats): string {
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  }
+
+  /** The parse of this file if it is unchanged since it was cached. */
+  lookup(path: string, source: Omit<SpecSource, 'doc'>, st: Stats): ParsedFile | undefined {
+    const key = SpecCache.key(path, source);
+    const e = this.entries.get(key);
+    if (!e || e.stamp !== SpecCache.stamp(st)) return undefined;
+    this.used.add(key);
+    return e.parsed;
+  }
+
+  /** Remembers a parse of the file read at `readAtMs`, unless the file changed too shortly before. */
+  store(path: string, source: Omit<SpecSource, 'doc'>, st: Stats, readAtMs: number, parsed: ParsedFile): void {
+    const key = SpecCache.key(path, source);
+    this.used.add(key);
+    if (Math.max(st.mtimeMs, st.ctimeMs) > readAtMs - SETTLED_MS) {
+      if (this.entries.delete(key)) this.changed = true;
+      return;
+    }
+    this.entries.set(key, { stamp: SpecCache.stamp(st), readAtMs, parsed });
+    this.changed = true;
+  }
+
+  /** Forgets every entry not looked up or stored since the last call (files that are gone). */
+  prune(): void {
+    for (const key of this.entries.keys()) {
+      if (!this.used.has(key)) {
+        this.entries.delete(key);
+        this.changed = true;
+      }
+    }
+    this.used = new Set();
+  }
+
+  /** Number of entries (tests). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Reads a cache file; a missing, unreadable or older-build file gives an empty cache. */
+  static load(path: string): SpecCache {
+    const cache = new SpecCache();
+    try {
+      const data = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
+      if (data.code === CODE_ID && data.entries && typeof data.entries === 'object') cache.entries = new Map(Object.entries(data.entries));
+    } catch {
+      /* start empty */
+    }
+    return cache;
+  }
+
+  /** Writes the cache file atomically (temp + rename), only when something changed; errors are ignored (it is only a cache). */
+  save(path: string): void {
+    if (!this.changed) return;
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify({ code: CODE_ID, entries: Object.fromEntries(this.entries) } satisfies CacheFile), { mode: 0o600 });
+      renameSync(tmp, path);
+      this.changed = false;
+    } catch {
+      /* a cache that cannot be written is rebuilt next time */
+    }
+  }
+}

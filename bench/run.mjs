@@ -2,7 +2,7 @@
 // pocker's benchmarks against runc, measured side by side in one run on the same busybox layer
 // and limits. Prints markdown tables (medians, p99, ratios) and the targets met or missed, and
 // writes bench/results/bench-<time>.json and bench/results/bench-<time>.md.
-//   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update]
+//   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update,network]
 // --quick: fewer runs and sizes (finishes in under 2 minutes). Needs root, runc and a built pocker.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { removeSuite } from './suites/remove.mjs';
 import { scaleSuite } from './suites/scale.mjs';
 import { startSuite } from './suites/start.mjs';
 import { updateSuite } from './suites/update.mjs';
+import { networkSuite } from './suites/network.mjs';
 import { watchSuite } from './suites/watch.mjs';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
@@ -24,6 +25,7 @@ const PLAN = {
   scale: (env) => scaleSuite(env, { counts: quick ? [10, 100] : [10, 100, 1000], samples: quick ? 3 : 7, runcPeer: true, settleMs: quick ? 0 : 45_000 }),
   watch: (env) => watchSuite(env, { tries: quick ? 50 : 200, peerTries: quick ? 10 : 30 }),
   update: (env) => updateSuite(env, { tries: quick ? 20 : 50 }),
+  network: (env) => networkSuite(env, { tries: quick ? 5 : 20 }),
 };
 const only = values.only ? values.only.split(',') : Object.keys(PLAN);
 for (const s of only) if (!PLAN[s]) throw new Error(`bench: unknown suite ${s} (have: ${Object.keys(PLAN).join(', ')})`);

@@ -23,6 +23,8 @@ export interface NativeAddon {
   watchReadable(fd: number, cb: () => void): () => void;
   /** mount(2). */
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
+  /** Creates a network namespace kept alive by a bind mount on path (a new file), as `ip netns add` does. */
+  netnsPin(path: string): void;
   /** umount2(path, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)). */
   umount(path: string, detach?: boolean): void;
 }

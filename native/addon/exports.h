@@ -7,4 +7,5 @@ void RegisterSpawn(Napi::Env env, Napi::Object exports);
 void RegisterPidfd(Napi::Env env, Napi::Object exports);
 void RegisterWatch(Napi::Env env, Napi::Object exports);
 void RegisterMount(Napi::Env env, Napi::Object exports);
+void RegisterNetns(Napi::Env env, Napi::Object exports);
 }  // namespace pocker

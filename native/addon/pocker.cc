@@ -98,6 +98,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   RegisterSpawn(env, exports);
   RegisterPidfd(env, exports);
+  RegisterNetns(env, exports);
   RegisterWatch(env, exports);
   RegisterMount(env, exports);
   return exports;

@@ -54,6 +54,7 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "lower")) return push(c->lower, &c->n_lower, MAX_LIST, v);
 	else if (!strcmp(k, "hostname")) c->hostname = v;
 	else if (!strcmp(k, "new_net")) c->new_net = !strcmp(v, "1");
+	else if (!strcmp(k, "netns")) c->netns = v;
 	else if (!strcmp(k, "cgroup_tasks")) return push(c->cgroup_tasks, &c->n_cgroup_tasks, MAX_LIST, v);
 	else if (!strcmp(k, "cgroup2_dir")) c->cgroup2_dir = v;
 	else if (!strcmp(k, "monitor_tasks")) return push(c->monitor_tasks, &c->n_monitor_tasks, MAX_LIST, v);

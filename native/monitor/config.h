@@ -30,7 +30,8 @@ struct config {
 	const char *upper, *work;  /* overlay upperdir and workdir */
 	const char *lower[MAX_LIST]; size_t n_lower; /* overlay lowerdirs, top first */
 	const char *hostname;
-	int new_net;               /* 1: new network namespace with lo up; 0: share the host's */
+	int new_net;               /* 1: own network namespace with lo up; 0: share the host's */
+	const char *netns;         /* with new_net: join this pinned namespace (bridge mode, set up by CNI) instead of a fresh one */
 	const char *cgroup_tasks[MAX_LIST]; size_t n_cgroup_tasks; /* v1 "tasks" files the init writes "0" to */
 	const char *cgroup2_dir;   /* v2 cgroup dir the init is cloned into (CLONE_INTO_CGROUP; v2 and hybrid) */
 	const char *monitor_tasks[MAX_LIST]; size_t n_monitor_tasks; /* v1 "tasks" files for the monitor itself */

@@ -123,6 +123,15 @@ _Noreturn void init_main(const struct config *c, const struct init_fds *fds, int
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		die_errno(report, "unshare", "cgroup namespace");
 
+	if (c->new_net && c->netns) {
+		int nsfd = open(c->netns, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0)
+			die_errno(report, "open network namespace", c->netns);
+		if (setns(nsfd, CLONE_NEWNET) < 0)
+			die_errno(report, "setns", c->netns);
+		close(nsfd);
+	}
+
 	char err[1024];
 	if (rootfs_setup(c, err, sizeof err) < 0)
 		die(report, err);

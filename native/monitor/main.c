@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 
-	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net ? CLONE_NEWNET : 0);
+	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net && !cfg.netns ? CLONE_NEWNET : 0);
 	pid_t init = clone_into(ns, cgroup_fd);
 	if (init < 0)
 		fail_errno("clone3", "container");

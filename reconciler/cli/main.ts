@@ -18,6 +18,7 @@ Commands:
   status             git revision last applied per spec dir, and failed files
   validate [FILE...] check spec files (host-independent)
   down               stop and remove every container of --dir
+  network rm NAME    remove a CNI network's bridge and shared rules once no container uses it
 
 Run "pocker <command> --help" for a command's options.
 
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   exec: () => import('./exec.js'),
   restart: () => import('./restart.js'),
   status: () => import('./status.js'),
+  network: () => import('./network.js'),
 };
 
 /** Runs the CLI and returns the exit status. */

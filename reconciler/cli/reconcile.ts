@@ -7,6 +7,8 @@ import { parseDuration } from '../spec/duration.js';
 import { parseQuantity } from '../spec/quantity.js';
 import { DEFAULT_LOG_POLICY } from '../runtime/monitorConfig.js';
 import { table } from './table.js';
+import { DEFAULT_NETWORK_OPTIONS } from '../network/conflist.js';
+import { parseCidr } from '../network/cidr.js';
 
 export const RECONCILE_HELP = `Usage: pocker reconcile [--once] [--dir DIR] [options]
 
@@ -37,6 +39,11 @@ Options:
   --log-max-size QUANTITY, --log-max-files N
                          rotate a container's log at this size, keeping N old files (default 10Mi, 5);
                          applies to containers started from now on
+  --cni-conf-dir DIR     CNI network configurations for network.mode bridge (default /etc/cni/net.d)
+  --cni-bin-dir DIR      CNI plugins (default /usr/lib/cni, Debian's containernetworking-plugins)
+  --subnet CIDR          subnet of the default network "pocker" (bridge pocker0) when pocker writes its
+                         conflist, i.e. when DIR has none (default 10.89.0.0/24); refused when it
+                         overlaps a host route
 
 Exit status (--once): 0 when everything converged, 1 when a spec was invalid or an action failed,
 2 on usage errors.
@@ -79,6 +86,9 @@ export async function main(args: string[]): Promise<number> {
     'log-max-size': { type: 'string' },
     'log-max-files': { type: 'string' },
     'trusted-owner': { type: 'string', multiple: true },
+    'cni-conf-dir': { type: 'string' },
+    'cni-bin-dir': { type: 'string' },
+    subnet: { type: 'string' },
   });
   if (cmd.values.help) {
     console.log(RECONCILE_HELP);
@@ -101,13 +111,17 @@ export async function main(args: string[]): Promise<number> {
   const maxFiles = v['log-max-files'] === undefined ? DEFAULT_LOG_POLICY.maxFiles : Number(v['log-max-files']);
   if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 100) throw new UsageError('--log-max-files takes a whole number from 1 to 100');
   const logPolicy = { maxBytes, maxFiles };
+  const subnet = v.subnet ?? DEFAULT_NETWORK_OPTIONS.subnet;
+  const parsedSubnet = parseCidr(subnet);
+  if ('error' in parsedSubnet) throw new UsageError(`--subnet: ${parsedSubnet.error}`);
+  const network = { ...DEFAULT_NETWORK_OPTIONS, subnet, ...(v['cni-conf-dir'] && { confDir: v['cni-conf-dir'] }), ...(v['cni-bin-dir'] && { binDir: v['cni-bin-dir'] }) };
   const trust = { uids: trustedUids(v['trusted-owner']) };
   const log = createLogger(cmd.logLevel);
   if (v.once) {
     const { reconcileOnce } = await import('../controller/once.js');
     const dryRun = !!v['dry-run'];
     const startupMs = performance.now();
-    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
+    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, network, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
     const passMs = performance.now() - startupMs;
     log.debug({ startupMs: Math.round(startupMs * 10) / 10, passMs: Math.round(passMs * 10) / 10 }, `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`);
     printPass(result, dryRun, (s) => console.log(s));
@@ -122,6 +136,7 @@ export async function main(args: string[]): Promise<number> {
     log,
     backoff,
     logPolicy,
+    network,
     trust,
     resyncMs: duration('resync', v.resync, 30_000),
     removalDelayMs: duration('removal-delay', v['removal-delay'], 500),

@@ -4,12 +4,14 @@ import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import { removeDataDir } from '../runtime/container.js';
 import { describeError } from '../runtime/errors.js';
 import type { Host } from '../runtime/host.js';
-import { containerPaths, locksDir, type InstanceDirs } from '../state/layout.js';
+import { containerPaths, locksDir, networkPaths, type InstanceDirs } from '../state/layout.js';
+import { cniContainerId, detachNetwork } from '../network/attach.js';
+import { sweepNatRules } from '../network/natSweep.js';
 import type { Logger } from '../log/logger.js';
 
 /**
- * Removes what containers that no longer exist left behind: a cgroup, a writable layer or an
- * empty state dir with no record (after a reboot emptied /run, or a removal cut short). Each
+ * Removes what containers that no longer exist left behind: a cgroup, a writable layer, a pinned
+ * network namespace (with CNI DEL when its attachment record is there) or an empty state dir with no record (after a reboot emptied /run, or a removal cut short). Each
  * name is re-checked under its lock, so a container being created right now is never touched.
  */
 export async function collectLeftovers(host: Host, dirs: InstanceDirs, driver: CgroupDriver, names: readonly string[], log: Logger): Promise<string[]> {
@@ -20,6 +22,11 @@ export async function collectLeftovers(host: Host, dirs: InstanceDirs, driver: C
       if (observeContainer(host, dirs, driver, name)) continue;
       const paths = containerPaths(dirs, name);
       await driver.remove(name, host);
+      const net = networkPaths(dirs, name);
+      if (host.kind(net.record) === 'file' || host.kind(net.netns) === 'file') {
+        await detachNetwork(dirs, name);
+        sweepNatRules(cniContainerId(dirs, name));
+      }
       removeDataDir(host, paths);
       host.removeTree(paths.stateDir);
       removed.push(name);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecCache } from '../spec/cache.js';
+import type { NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { observe } from '../observe/observe.js';
 import { plan as makePlan } from '../plan/plan.js';
@@ -40,6 +41,8 @@ export interface OnceOptions {
   backoff?: RestartBackoff;
   /** Container log rotation (default 10 MiB x 5). */
   logPolicy?: LogPolicy;
+  /** CNI dirs and default network (bridge mode). */
+  network?: NetworkOptions;
   /** Injected for tests (a counting or fake host); defaults to the real one. */
   host?: Host;
   driver?: CgroupDriver;
@@ -97,7 +100,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
   let results: ActionResult[] = [];
   if (!opts.dryRun) {
-    const ctx: RuntimeContext = { host, driver, dirs: opts.dirs, facts, backoff, monitorBinary: opts.monitorBinary ?? monitorBinary(), ...(opts.logPolicy && { logPolicy: opts.logPolicy }), ...(revision && { revision }) };
+    const ctx: RuntimeContext = { host, driver, dirs: opts.dirs, facts, backoff, monitorBinary: opts.monitorBinary ?? monitorBinary(), ...(opts.logPolicy && { logPolicy: opts.logPolicy }), ...(opts.network && { network: opts.network }), ...(revision && { revision }) };
     let parentReady = false;
     const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
     const ps: PassState = {

@@ -15,6 +15,7 @@ import type { Host } from '../runtime/host.js';
 import { NodeHost } from '../runtime/nodeHost.js';
 import { monitorBinary } from '../native.js';
 import { SpecCache } from '../spec/cache.js';
+import type { NetworkOptions } from '../network/conflist.js';
 import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
@@ -48,6 +49,8 @@ export interface WatchOptions {
   healthChecks?: boolean;
   /** Container log rotation (default 10 MiB x 5). */
   logPolicy?: LogPolicy;
+  /** CNI dirs and default network (bridge mode). */
+  network?: NetworkOptions;
   /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
   trust?: Trust;
 }
@@ -187,6 +190,7 @@ export class WatchController {
       monitorBinary: this.opts.monitorBinary ?? monitorBinary(),
       backoff: this.backoff,
       ...(this.opts.logPolicy && { logPolicy: this.opts.logPolicy }),
+      ...(this.opts.network && { network: this.opts.network }),
       ...(revision && { revision }),
     };
     this.load = load;

@@ -1,6 +1,7 @@
+import { join } from 'node:path';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import type { HostReader } from '../runtime/host.js';
-import { containerPaths, containersDataDir, type InstanceDirs } from '../state/layout.js';
+import { containerPaths, containersDataDir, networkPaths, type InstanceDirs } from '../state/layout.js';
 import { parseContainerRecord, parseExitRecord, parseHealthRecord, parsePidsRecord, type PidsRecord } from '../state/records.js';
 import type { ActualContainer, ActualSet } from './types.js';
 
@@ -8,6 +9,23 @@ const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function alive(host: HostReader, pid: number, startTime: number): boolean {
   return host.procStartTime(pid) === startTime;
+}
+
+/** What is missing of a bridge container's attachment: its record, pinned namespace, or the host side of its veth. */
+function bridgeProblem(host: HostReader, dirs: InstanceDirs, name: string): string | null {
+  const paths = networkPaths(dirs, name);
+  const text = host.readFile(paths.record);
+  if (text === null) return 'its network attachment record is missing';
+  let rec: { hostVeth?: string; address?: string };
+  try {
+    rec = JSON.parse(text) as typeof rec;
+  } catch {
+    return 'its network attachment record is unreadable';
+  }
+  if (!rec.address) return 'its network was never attached (CNI ADD did not complete)';
+  if (host.kind(paths.netns) !== 'file') return `its network namespace ${paths.netns} is gone`;
+  if (rec.hostVeth && host.lkind(`/sys/class/net/${rec.hostVeth}`) === null) return `its veth ${rec.hostVeth} is gone`;
+  return null;
 }
 
 /** Observes one container from its records and the kernel; null when it has no state at all. */
@@ -29,7 +47,9 @@ export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: C
   const healthParsed = healthText === null ? null : parseHealthRecord(healthText);
   const health = healthParsed && 'value' in healthParsed && pids && healthParsed.value.initPid === pids.initPid ? healthParsed.value : null;
   const exitParsed = exitText === null ? null : parseExitRecord(exitText);
+  const networkProblem = 'value' in parsed && parsed.value.spec.network.mode === 'bridge' ? bridgeProblem(host, dirs, name) : null;
   return {
+    ...(networkProblem && { networkProblem }),
     name,
     record: 'value' in parsed && parsed.value.name === name ? parsed.value : null,
     ...('problem' in parsed ? { recordProblem: parsed.problem } : 'value' in parsed && parsed.value.name !== name ? { recordProblem: `record names "${parsed.value.name}"` } : {}),
@@ -55,7 +75,8 @@ export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriv
     if (a) containers.set(name, a);
   }
   const leftovers = new Set<string>();
-  for (const n of [...driver.list(host), ...(host.readDir(containersDataDir(dirs)) ?? []).filter((x) => NAME.test(x)), ...names]) {
+  const pinned = (host.readDir(join(dirs.stateDir, '.netns')) ?? []).filter((x) => NAME.test(x));
+  for (const n of [...driver.list(host), ...(host.readDir(containersDataDir(dirs)) ?? []).filter((x) => NAME.test(x)), ...pinned, ...names]) {
     if (!containers.has(n)) leftovers.add(n);
   }
   return { containers, leftovers: [...leftovers].sort() };

@@ -20,6 +20,8 @@ export interface ActualContainer {
   limits: Limits | null;
   /** Health of the current run, when checks have run. */
   health?: HealthRecord | null;
+  /** Bridge mode: what is wrong with the container's network (namespace or veth gone), if anything. */
+  networkProblem?: string;
 }
 
 /** Everything observed in one pass. */

@@ -80,6 +80,7 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   }
   const limits = desiredLimits(d.spec.resources, input.facts);
   if (!a.limits) return { kind: 'recreate', name, desired: d, actual: a, changed: ['cgroup'], reason: 'its cgroup is missing' };
+  if (a.networkProblem && state === 'running') return { kind: 'recreate', name, desired: d, actual: a, changed: ['network'], reason: `network: ${a.networkProblem}` };
   const diff = limitDiff(limits, a.limits);
   const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source);
   if (diff.length === 0 && sameRecord) return { kind: 'none', name, reason: 'up to date' };

@@ -11,6 +11,8 @@ import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from './host.js';
 import { hostProblems, type LookupCache } from './hostChecks.js';
 import { faultPoint } from './faults.js';
+import { attachNetwork, detachNetwork } from '../network/attach.js';
+import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type LogPolicy } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
 
@@ -28,6 +30,8 @@ export interface RuntimeContext {
   revision?: string;
   /** Restart backoff where a spec sets none. */
   backoff?: RestartBackoff;
+  /** CNI config and plugin dirs, default network (bridge mode). */
+  network?: NetworkOptions;
 }
 
 /** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
@@ -108,7 +112,9 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
     await driver.remove(name, host);
     driver.create(name, limitsFor(ctx, d), host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     faultPoint('create:cgroup', name);
-    const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY);
+    const net = d.spec.network.mode === 'bridge' ? await attachNetwork(ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, host.readFile('/etc/resolv.conf')) : undefined;
+    faultPoint('create:network', name);
+    const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY, net);
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
     await new Promise((r) => setImmediate(r));
@@ -146,6 +152,12 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
     /* reported by the original error; the next pass retries the cleanup */
   }
   if (fresh) {
+    try {
+      await detachNetwork(ctx.dirs, name);
+    } catch {
+      /* reported by the original error; the record stays for the next pass to finish the DEL */
+      return;
+    }
     removeDataDir(ctx.host, paths);
     ctx.host.removeTree(paths.stateDir);
   }
@@ -184,6 +196,8 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
   faultPoint('remove:stopped', a.name);
   await ctx.driver.remove(a.name, ctx.host);
   faultPoint('remove:cgroup', a.name);
+  await detachNetwork(ctx.dirs, a.name);
+  faultPoint('remove:network', a.name);
   removeDataDir(ctx.host, paths);
   faultPoint('remove:data', a.name);
   ctx.host.removeTree(paths.stateDir);

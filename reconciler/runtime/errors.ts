@@ -6,7 +6,8 @@ export type RuntimeErrorCode =
   | 'CONTAINER_START'
   | 'STOP'
   | 'STATE'
-  | 'CONFLICT';
+  | 'CONFLICT'
+  | 'NETWORK';
 
 /** A failure while changing the host, with the path or syscall involved and the cause. */
 export class RuntimeError extends Error {

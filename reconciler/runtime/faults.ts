@@ -2,8 +2,9 @@
  * Fault injection for crash-consistency tests (off in production). POCKER_FAULT (or setFaults in
  * tests) holds rules "point[:container]=action[*count]" separated by commas; action is `kill`
  * (SIGKILL this process, as a crash would) or an errno name (the step fails with that error).
- * Points: create:record create:cgroup create:spawned create:started create:recorded
- * update:cgroup remove:stopped remove:cgroup remove:data, and the failing operations
+ * Points: create:record create:cgroup create:cni-added create:network create:spawned
+ * create:started create:recorded update:cgroup remove:stopped remove:cgroup remove:network
+ * remove:data, and the failing operations
  * write-record, cgroup-write, unmount.
  */
 

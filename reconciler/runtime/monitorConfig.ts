@@ -1,3 +1,4 @@
+import type { AttachedNetwork } from '../network/attach.js';
 import type { ContainerSpec } from '../spec/types.js';
 import type { ContainerPaths } from '../state/layout.js';
 import type { CgroupPlacement } from './cgroups/driver.js';
@@ -31,6 +32,7 @@ export function monitorConfig(
   placement: CgroupPlacement,
   sourceIsDir: (source: string) => boolean,
   log: LogPolicy = DEFAULT_LOG_POLICY,
+  net?: AttachedNetwork,
 ): Buffer {
   const pairs: Array<[string, string]> = [
     ['name', spec.name],
@@ -48,6 +50,7 @@ export function monitorConfig(
   ];
   for (const layer of [...spec.layers].reverse()) pairs.push(['lower', layer]);
   pairs.push(['hostname', spec.hostname], ['new_net', spec.network.mode === 'host' ? '0' : '1']);
+  if (net) pairs.push(['netns', net.netns]);
   for (const f of placement.taskFiles) pairs.push(['cgroup_tasks', f]);
   if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
   for (const f of placement.monitorTaskFiles) pairs.push(['monitor_tasks', f]);
@@ -56,6 +59,7 @@ export function monitorConfig(
   for (const m of spec.mounts) {
     pairs.push(['bind_src', m.source], ['bind_dst', m.target], ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`]);
   }
+  for (const b of net?.binds ?? []) pairs.push(['bind_src', b.source], ['bind_dst', b.target], ['bind_flags', 'ro,file']);
   pairs.push(...mountPairs(spec), ...securityPairs(spec));
   const env = workloadEnv(spec);
   for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);

@@ -124,6 +124,18 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
       failedFiles.add(c.source.file);
     }
   }
+  const ports = new Map<string, DesiredContainer[]>();
+  for (const specs of perFile.values()) {
+    for (const s of specs) for (const p of s.spec.network.mode === 'bridge' ? s.spec.network.ports : []) ports.set(`${p.protocol}/${p.host}`, [...(ports.get(`${p.protocol}/${p.host}`) ?? []), s]);
+  }
+  for (const [port, claims] of ports) {
+    const names = [...new Set(claims.map((c) => c.spec.name))];
+    if (names.length < 2) continue;
+    for (const c of claims) {
+      errors.push({ file: pathOf(c.source.file), line: 1, col: 1, message: `host port ${port} of "${c.spec.name}" is also published by ${names.filter((n) => n !== c.spec.name).map((n) => `"${n}"`).join(', ')}` });
+      failedFiles.add(c.source.file);
+    }
+  }
   const desired: DesiredContainer[] = [];
   for (const [file, specs] of perFile) if (!failedFiles.has(file)) desired.push(...specs);
   desired.sort((a, b) => (a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0));

@@ -3,7 +3,7 @@ import { formatCpuList, parseCpuList } from './cpuset.js';
 import { parseDuration } from './duration.js';
 import { absolutePathProblem, layerPathProblem, mountTargetProblem } from './paths.js';
 import { parseQuantity } from './quantity.js';
-import type { ContainerSpec, NetworkMode, Resources, RestartPolicy, UserSpec } from './types.js';
+import { DEFAULT_NETWORK_NAME, type ContainerSpec, type NetworkMode, type Resources, type RestartPolicy, type UserSpec } from './types.js';
 
 /** A spec problem located by its path inside the document (keys and indexes). */
 export interface PathError {
@@ -27,7 +27,7 @@ export interface RawSpec {
     memsw?: string | number;
     pids?: number;
   };
-  network?: { mode?: NetworkMode | 'bridge' };
+  network?: { mode?: NetworkMode; name?: string; ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }> };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriod?: string;
@@ -124,15 +124,39 @@ function checkPaths(raw: RawSpec, errors: PathError[]): void {
   });
 }
 
+/** Bridge-only fields only with bridge; one host port per protocol and address. */
+function checkNetwork(net: RawSpec['network'], errors: PathError[]): void {
+  if (!net) return;
+  const mode = net.mode ?? DEFAULTS.network;
+  if (mode !== 'bridge') {
+    if (net.name !== undefined) errors.push({ path: ['network', 'name'], message: `network.name needs network.mode bridge (mode is ${mode})` });
+    if (net.ports?.length) errors.push({ path: ['network', 'ports'], message: `network.ports needs network.mode bridge (mode is ${mode})` });
+  }
+  const seen = new Map<string, number>();
+  (net.ports ?? []).forEach((p, i) => {
+    const key = `${p.protocol ?? 'tcp'}/${p.host}`;
+    const prev = seen.get(key);
+    if (prev !== undefined) errors.push({ path: ['network', 'ports', i, 'host'], message: `host port ${key} is already published by network.ports[${prev}]` });
+    seen.set(key, i);
+  });
+}
+
+/** The network section as the user wrote it, in canonical form (for the hash). */
+function userNetwork(net: NonNullable<RawSpec['network']>): NonNullable<UserSpec['network']> {
+  return {
+    ...(net.mode !== undefined && { mode: net.mode }),
+    ...(net.name !== undefined && { name: net.name }),
+    ...(net.ports?.length && { ports: net.ports.map((p) => ({ host: p.host, container: p.container, ...(p.protocol !== undefined && { protocol: p.protocol }), ...(p.hostIP !== undefined && { hostIP: p.hostIP }) })) }),
+  };
+}
+
 /**
  * Checks what the schema cannot express and normalizes a schema-valid document.
  * `name` is the container name (from the document or the file's basename).
  */
 export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spec: ContainerSpec } | { errors: PathError[] } {
   const errors: PathError[] = [];
-  if (raw.network?.mode === 'bridge') {
-    errors.push({ path: ['network', 'mode'], message: 'network.mode "bridge" is not supported yet; use "none" (loopback only) or "host"' });
-  }
+  checkNetwork(raw.network, errors);
   if (raw.command[0] === '') errors.push({ path: ['command', 0], message: 'command[0] (the program) is empty' });
   raw.command.forEach((arg, i) => {
     if (arg.includes('\0')) errors.push({ path: ['command', i], message: 'command arguments cannot contain a NUL byte' });
@@ -184,7 +208,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(env && { env }),
     ...(raw.workingDir !== undefined && { workingDir: raw.workingDir }),
     ...(resources && Object.keys(resources).length > 0 && { resources }),
-    ...(raw.network?.mode !== undefined && { network: { mode: raw.network.mode as NetworkMode } }),
+    ...(raw.network && Object.keys(raw.network).length > 0 && { network: userNetwork(raw.network) }),
     ...(mounts && mounts.length > 0 && { mounts }),
     ...(raw.restart !== undefined && { restart: raw.restart }),
     ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
@@ -208,7 +232,11 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     env: user.env ?? {},
     workingDir: user.workingDir ?? DEFAULTS.workingDir,
     resources: { pids: DEFAULTS.pids, ...user.resources },
-    network: { mode: user.network?.mode ?? DEFAULTS.network },
+    network: {
+      mode: user.network?.mode ?? DEFAULTS.network,
+      name: user.network?.name ?? DEFAULT_NETWORK_NAME,
+      ports: (user.network?.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })),
+    },
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     restart: user.restart ?? DEFAULTS.restart,
     stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,

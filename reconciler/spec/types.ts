@@ -3,8 +3,28 @@
 /** Restart policy applied when the workload exits. */
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
-/** Network modes (v1: `none` and `host`). */
-export type NetworkMode = 'none' | 'host';
+/** Network modes: `none` (own namespace, loopback only), `host` (the host's namespace), `bridge` (CNI). */
+export type NetworkMode = 'none' | 'host' | 'bridge';
+
+/** A port published on the host (bridge mode, through CNI's portmap plugin). */
+export interface PortMapping {
+  host: number;
+  container: number;
+  protocol: 'tcp' | 'udp';
+  /** Host address to publish on; absent = every address. */
+  hostIP?: string;
+}
+
+/** The network a container asks for, defaults filled in. */
+export interface NetworkSpec {
+  mode: NetworkMode;
+  /** bridge: name of the CNI network (conflist). */
+  name: string;
+  ports: PortMapping[];
+}
+
+/** Default CNI network of bridge mode. */
+export const DEFAULT_NETWORK_NAME = 'pocker';
 
 /** A bind mount from the host into the container. */
 export interface BindMount {
@@ -60,7 +80,7 @@ export interface UserSpec {
   env?: Record<string, string>;
   workingDir?: string;
   resources?: Resources;
-  network?: { mode?: NetworkMode };
+  network?: { mode?: NetworkMode; name?: string; ports?: Array<Omit<PortMapping, 'protocol'> & { protocol?: PortMapping['protocol'] }> };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriodMs?: number;
@@ -82,7 +102,7 @@ export interface ContainerSpec {
   env: Record<string, string>;
   workingDir: string;
   resources: Resources;
-  network: { mode: NetworkMode };
+  network: NetworkSpec;
   mounts: BindMount[];
   restart: RestartPolicy;
   stopGracePeriodMs: number;

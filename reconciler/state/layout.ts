@@ -53,3 +53,8 @@ export function containersDataDir(dirs: InstanceDirs): string {
 export function locksDir(dirs: InstanceDirs): string {
   return join(dirs.stateDir, '.locks');
 }
+
+/** Paths of a bridge container's network state: attachment record, pinned namespace, generated /etc files. */
+export function networkPaths(dirs: InstanceDirs, name: string): { record: string; netns: string; etcDir: string } {
+  return { record: join(dirs.stateDir, name, 'network.json'), netns: join(dirs.stateDir, '.netns', name), etcDir: join(dirs.stateDir, name, 'etc') };
+}

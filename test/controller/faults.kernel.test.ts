@@ -18,7 +18,7 @@ const ITERATIONS = Number(process.env.POCKER_FAULT_ITERATIONS ?? 200);
 const SEED = Number(process.env.POCKER_FAULT_SEED ?? Date.now() % 1_000_000);
 
 /** The named steps a controller can be killed at (runtime/faults.ts). */
-const STEPS = ['create:record', 'create:cgroup', 'create:spawned', 'create:started', 'create:recorded', 'update:cgroup', 'remove:stopped', 'remove:cgroup', 'remove:data'];
+const STEPS = ['create:record', 'create:cgroup', 'create:network', 'create:spawned', 'create:started', 'create:recorded', 'update:cgroup', 'remove:stopped', 'remove:cgroup', 'remove:network', 'remove:data'];
 
 const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

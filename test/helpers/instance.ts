@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -230,6 +231,8 @@ export class TestInstance {
   }
 
   private forceClean(): void {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(`${this.root}/`));
+    for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
     for (const pid of instanceProcesses(this.dirs)) {
       try {
         process.kill(pid, 'SIGKILL');

@@ -87,8 +87,9 @@ describe('parseSpecFile', () => {
     expect(errorsOf(`${VALID}mounts: [{source: /srv, target: /proc/x}]\n`)).toEqual([expect.stringMatching(/inside \/proc/)]);
   });
 
-  it('rejects bridge networking until it exists', () => {
-    expect(errorsOf(`${VALID}network: {mode: bridge}\n`)).toEqual([expect.stringMatching(/:5:17: network\.mode "bridge" is not supported yet/)]);
+  it('accepts bridge networking, and its fields only with it', () => {
+    expect(errorsOf(`${VALID}network: {mode: bridge, name: lan}\n`)).toEqual([]);
+    expect(errorsOf(`${VALID}network: {mode: host, name: lan}\n`)).toEqual([expect.stringMatching(/:5:\d+: network\.name needs network\.mode bridge \(mode is host\)/)]);
   });
 
   it('requires names in multi-document files and rejects duplicates inside a file', () => {

@@ -15,7 +15,7 @@ describe('pocker CLI', () => {
     const main = pocker('--help');
     expect(main.status).toBe(0);
     for (const word of ['reconcile', '--once', 'ps', 'validate', 'down', '--dir DIR', '/etc/pocker.d', '/run/pocker', '/var/lib/pocker', '--cgroup-parent']) expect(main.stdout).toContain(word);
-    for (const cmd of ['reconcile', 'plan', 'ps', 'inspect', 'logs', 'exec', 'restart', 'status', 'validate', 'down']) {
+    for (const cmd of ['reconcile', 'plan', 'ps', 'inspect', 'logs', 'exec', 'restart', 'status', 'validate', 'down', 'network']) {
       const r = pocker(cmd, '--help');
       expect(r.status, cmd).toBe(0);
       expect(r.stdout).toContain(`Usage: pocker ${cmd}`);

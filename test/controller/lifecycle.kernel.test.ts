@@ -6,16 +6,8 @@ import { packageRoot } from '../../reconciler/native.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(10);
-  }
-}
 
 describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
   const current = useTestInstance();

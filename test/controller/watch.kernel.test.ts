@@ -11,16 +11,8 @@ import { describeKernel } from '../helpers/kernel.js';
 import { rawLimits } from '../helpers/cgroupValues.js';
 import { readLogs } from '../../reconciler/logs/read.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(10);
-  }
-}
 
 describeKernel('pocker reconcile (watching) on the real kernel', () => {
   const current = useTestInstance();

@@ -9,16 +9,8 @@ import { readNetworkRecord } from '../../reconciler/network/attach.js';
 import { networkPaths } from '../../reconciler/state/layout.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, sh, TestNetwork } from '../helpers/network.js';
+import { sleep, until } from '../helpers/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(50);
-  }
-}
 
 /** GET over TCP from this (host) process; the body, or the error. */
 function httpGet(url: string): Promise<string> {

@@ -1,0 +1,11 @@
+/** Resolves after ms milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls cond every everyMs until it holds; throws naming `what` after timeoutMs. */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000, everyMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(everyMs);
+  }
+}

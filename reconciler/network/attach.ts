@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
 import { RuntimeError } from '../runtime/errors.js';
@@ -67,6 +67,30 @@ function checkRoutes(conf: CniConflist): void {
   }
 }
 
+/**
+ * Whether host-local still holds an address for this container id: its reservations live on disk
+ * (/var/lib/cni/networks survives a reboot that emptied the state dir), and a new ADD would take a
+ * second address. The next attach then runs DEL first, which CNI defines as idempotent.
+ */
+function staleAllocation(conf: CniConflist, containerId: string): boolean {
+  const ipam = conf.plugins.find((p) => p.type === 'bridge')?.['ipam'] as { type?: string; dataDir?: string } | undefined;
+  if (ipam?.type !== 'host-local') return false;
+  const dir = join(ipam.dataDir ?? '/var/lib/cni/networks', conf.name);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /^[0-9.]+$/.test(f) || f.includes(':'));
+  } catch {
+    return false;
+  }
+  return files.some((f) => {
+    try {
+      return readFileSync(join(dir, f), 'utf8').split(/\r?\n/)[0]!.trim() === containerId;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** What the monitor needs for a bridge container: the namespace to join and the /etc files to bind. */
 export interface AttachedNetwork {
   netns: string;
@@ -85,11 +109,16 @@ export async function attachNetwork(dirs: InstanceDirs, spec: ContainerSpec, opt
     const conflist = loadNetwork(spec.network.name, opts);
     checkPlugins(conflist, opts.binDir);
     checkRoutes(conflist);
+    const containerId = cniContainerId(dirs, spec.name);
+    if (staleAllocation(conflist, containerId)) {
+      await cniDel(conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }).catch(() => undefined);
+      sweepNatRules(containerId);
+    }
     const rec: NetworkRecord = {
       network: conflist.name,
       conflist,
       binDir: opts.binDir,
-      containerId: cniContainerId(dirs, spec.name),
+      containerId,
       netns: paths.netns,
       runtimeConfig: { portMappings: spec.network.ports.map((p) => ({ hostPort: p.host, containerPort: p.container, protocol: p.protocol, ...(p.hostIP && { hostIP: p.hostIP }) })) },
     };

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { downSource } from '../../reconciler/controller/once.js';
 import { packageRoot } from '../../reconciler/native.js';
-import { readNetworkRecord } from '../../reconciler/network/attach.js';
+import { readNetworkRecord, unpinNetns } from '../../reconciler/network/attach.js';
 import { networkPaths } from '../../reconciler/state/layout.js';
-import { useTestInstance, type TestInstance } from '../helpers/instance.js';
+import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, sh, TestNetwork } from '../helpers/network.js';
 import { sleep, until } from '../helpers/wait.js';
 
@@ -123,6 +123,23 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(net.allocations()).toEqual([addressOf('web')]);
     expect(net.ports()).toHaveLength(1);
     expect(inst.container('web').initAlive).toBe(true);
+  });
+
+  it('after a simulated reboot (processes and state gone, host-local reservations kept) starts again without leaking the old address', async () => {
+    inst.writeSpec('web.yaml', inst.spec('web', { command: HTTPD, network: net.spec([{ host: 31777, container: 8080 }]) }));
+    expect((await pass()).ok).toBe(true);
+    const before = net.allocations();
+    for (const pid of instanceProcesses(inst.dirs)) process.kill(pid, 'SIGKILL');
+    await until(() => instanceProcesses(inst.dirs).length === 0, 'everything killed');
+    unpinNetns(networkPaths(inst.dirs, 'web').netns);
+    rmSync(inst.dirs.stateDir, { recursive: true, force: true });
+    const r = await pass();
+    expect(r.ok, JSON.stringify(r.results)).toBe(true);
+    expect(net.allocations()).toHaveLength(1);
+    expect(net.allocations()).toEqual([addressOf('web')]);
+    expect(before).toHaveLength(1);
+    expect(net.ports()).toHaveLength(1);
+    expect(net.natRules().filter((l) => l.includes('-A POSTROUTING'))).toHaveLength(1);
   });
 
   it('repairs a container whose veth vanished by recreating it', async () => {

@@ -87,7 +87,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const log = opts.log ?? silentLogger;
   const host = opts.host ?? new NodeHost();
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
-  const cachePath = !opts.load && host instanceof NodeHost ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
+  const cachePath = !opts.load && !opts.dryRun && host instanceof NodeHost ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
   const cache = cachePath ? SpecCache.load(cachePath) : undefined;
   const load = opts.load ?? loadSpecDir(opts.dir, opts.trust, cache);
   if (cachePath && existsSync(opts.dirs.stateDir)) cache!.save(cachePath);

@@ -42,8 +42,8 @@ Options:
   --cni-conf-dir DIR     CNI network configurations for network.mode bridge (default /etc/cni/net.d)
   --cni-bin-dir DIR      CNI plugins (default /usr/lib/cni, Debian's containernetworking-plugins)
   --subnet CIDR          subnet of the default network "pocker" (bridge pocker0) when pocker writes its
-                         conflist, i.e. when DIR has none (default 10.89.0.0/24); refused when it
-                         overlaps a host route
+                         conflist, i.e. when the CNI config dir has none named pocker (default
+                         10.89.0.0/24); refused when it overlaps a host route
 
 Exit status (--once): 0 when everything converged, 1 when a spec was invalid or an action failed,
 2 on usage errors.

@@ -57,15 +57,15 @@ function readConflist(path: string): CniConflist | null {
 /**
  * The configuration list of network `name` from the CNI config dir (the first `*.conflist` in
  * name order that declares it). For the default network, pocker writes its conflist when there is
- * none.
+ * none (unless writeDefault is false).
  */
-export function loadNetwork(name: string, opts: NetworkOptions): CniConflist {
+export function loadNetwork(name: string, opts: NetworkOptions, writeDefault = true): CniConflist {
   const files = existsSync(opts.confDir) ? readdirSync(opts.confDir).filter((f) => f.endsWith('.conflist')).sort() : [];
   for (const f of files) {
     const c = readConflist(join(opts.confDir, f));
     if (c?.name === name) return c;
   }
-  if (name !== DEFAULT_NETWORK_NAME) throw new RuntimeError('NETWORK', `no CNI network "${name}" in ${opts.confDir} (a *.conflist whose "name" is ${name})`, { path: opts.confDir });
+  if (name !== DEFAULT_NETWORK_NAME || !writeDefault) throw new RuntimeError('NETWORK', `no CNI network "${name}" in ${opts.confDir} (a *.conflist whose "name" is ${name})`, { path: opts.confDir });
   const net = parseCidr(opts.subnet);
   if ('error' in net) throw new RuntimeError('NETWORK', `default network subnet: ${net.error}`, { path: opts.confDir });
   const conf = defaultConflist(name, opts.bridge, opts.subnet);

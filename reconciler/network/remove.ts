@@ -46,7 +46,7 @@ function removeEmptyChain(chain: string, from: string[]): boolean {
 export function removeNetwork(name: string, dirs: InstanceDirs, opts: NetworkOptions): string[] {
   const users = containersOn(dirs, name);
   if (users.length) throw new RuntimeError('NETWORK', `network "${name}" is in use by ${users.join(', ')}; remove those containers first`);
-  const conf = loadNetwork(name, opts);
+  const conf = loadNetwork(name, opts, false);
   const done: string[] = [];
   const b = bridgeOf(conf);
   if (b && existsSync(join('/sys/class/net', b.bridge))) {

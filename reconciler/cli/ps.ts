@@ -27,7 +27,7 @@ export interface PsEntry {
   uptimeSeconds: number | null;
   restartCount: number;
   lastExit: { exitCode: number; signal: number; oomKilled: boolean; finishedAt: string } | null;
-  limits: { cpus: number | null; cpuset: string | null; memory: number | null; memsw: number | null; pids: number | null } | null;
+  limits: { cpus: number | null; cpuset: string | null; memory: number | null; memsw: number | null; pids: number | null; cpuWeight: number } | null;
   source: string | null;
 }
 
@@ -40,6 +40,7 @@ function limitsView(l: Limits | null): PsEntry['limits'] {
     memory: n(l.memory),
     memsw: n(l.memsw),
     pids: n(l.pids),
+    cpuWeight: l.cpuWeight,
   };
 }
 

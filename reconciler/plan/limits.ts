@@ -20,6 +20,8 @@ export interface Limits {
   memsw: number | Unlimited;
   /** Process limit, or max. */
   pids: number | Unlimited;
+  /** CPU weight in the host's unit: v1 cpu.shares, v2 cpu.weight. */
+  cpuWeight: number;
 }
 
 /** Host facts the canonical form depends on. Gathered once per pass by the runtime; pure data. */
@@ -32,6 +34,17 @@ export interface LimitFacts {
   defaultCpuset: string;
   /** Swap accounting is on; without it memsw always equals memory. */
   memswSupported: boolean;
+  /** How the host weighs CPU: v1 cpu.shares or v2 cpu.weight. */
+  cpuWeightUnit: 'shares' | 'weight';
+}
+
+/** The kernel's default CPU weights. */
+export const DEFAULT_CPU_SHARES = 1024;
+export const DEFAULT_CPU_WEIGHT = 100;
+
+/** v1 shares to v2 weight, the conversion runc and crun use (2..262144 -> 1..10000). */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262142);
 }
 
 /** v1 files report "unlimited" as a huge page-aligned number; anything at or above this is max. */
@@ -63,6 +76,8 @@ export function desiredLimits(r: Resources, f: LimitFacts): Limits {
     memory,
     memsw,
     pids: r.pids ?? 'max',
+    cpuWeight:
+      f.cpuWeightUnit === 'shares' ? (r.cpuShares ?? DEFAULT_CPU_SHARES) : r.cpuShares === undefined ? DEFAULT_CPU_WEIGHT : sharesToWeight(r.cpuShares),
   };
 }
 

@@ -34,6 +34,7 @@ export function gatherFacts(host: HostReader, driver: CgroupDriver): HostFacts {
     cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
     defaultCpuset: cg.defaultCpuset,
     memswSupported: cg.memswSupported,
+    cpuWeightUnit: cg.cpuWeightUnit,
     onlineCpus: 'cpus' in online ? online.cpus : [0],
   };
 }

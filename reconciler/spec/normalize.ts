@@ -23,6 +23,7 @@ export interface RawSpec {
   resources?: {
     cpus?: number;
     cpuset?: string;
+    cpuShares?: number;
     memory?: string | number;
     memsw?: string | number;
     pids?: number;
@@ -75,6 +76,7 @@ function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: Path
   const out: Resources = {};
   const at = (key: string): Array<string | number> => ['resources', key];
   if (raw.cpus !== undefined) out.cpus = Math.round(raw.cpus * 1000) / 1000;
+  if (raw.cpuShares !== undefined) out.cpuShares = raw.cpuShares;
   if (raw.cpuset !== undefined) {
     const r = parseCpuList(raw.cpuset);
     if ('error' in r) errors.push({ path: at('cpuset'), message: r.error });

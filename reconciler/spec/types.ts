@@ -65,6 +65,8 @@ export interface Resources {
   memsw?: number | 'unlimited';
   /** Process/thread limit. */
   pids?: number;
+  /** Relative CPU weight under contention, in v1 shares (2..262144; the kernel's default is 1024). */
+  cpuShares?: number;
 }
 
 /**

@@ -9,12 +9,14 @@ export interface RawLimits {
   /** v1: memory.memsw.limit_in_bytes; v2: memory.swap.max (memsw - memory). */
   swapOrMemsw: string;
   pids: string;
+  /** v1: cpu.shares; v2: cpu.weight. */
+  cpuWeight: string;
 }
 
 export function rawLimits(inst: TestInstance, name: string): RawLimits {
   const f = (c: string, file: string): string => inst.cgroupFile(name, c, file);
   if (inst.driver.version === 'v2') {
-    return { cpu: f('cpu', 'cpu.max'), cpuset: f('cpuset', 'cpuset.cpus'), memory: f('memory', 'memory.max'), swapOrMemsw: f('memory', 'memory.swap.max'), pids: f('pids', 'pids.max') };
+    return { cpu: f('cpu', 'cpu.max'), cpuset: f('cpuset', 'cpuset.cpus'), memory: f('memory', 'memory.max'), swapOrMemsw: f('memory', 'memory.swap.max'), pids: f('pids', 'pids.max'), cpuWeight: f('cpu', 'cpu.weight') };
   }
   return {
     cpu: `${f('cpu', 'cpu.cfs_quota_us')} ${f('cpu', 'cpu.cfs_period_us')}`,
@@ -22,6 +24,7 @@ export function rawLimits(inst: TestInstance, name: string): RawLimits {
     memory: f('memory', 'memory.limit_in_bytes'),
     swapOrMemsw: f('memory', 'memory.memsw.limit_in_bytes'),
     pids: f('pids', 'pids.max'),
+    cpuWeight: f('cpu', 'cpu.shares'),
   };
 }
 

@@ -1,13 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { desiredLimits, limitDiff, type LimitFacts } from '../../reconciler/plan/limits.js';
 
-const V1: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true };
-const V2: LimitFacts = { ...V1, defaultCpuset: '' };
+const V1: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' };
+const V2: LimitFacts = { ...V1, defaultCpuset: '', cpuWeightUnit: 'weight' };
 
 describe('desiredLimits (the canonical form the kernel holds)', () => {
   it('has no limits for empty resources', () => {
-    expect(desiredLimits({}, V1)).toEqual({ cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '0-1', memory: 'max', memsw: 'max', pids: 'max' });
+    expect(desiredLimits({}, V1)).toEqual({ cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '0-1', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: 1024 });
     expect(desiredLimits({}, V2).cpusetCpus).toBe('');
+    expect(desiredLimits({}, V2).cpuWeight).toBe(100);
+  });
+  it('weighs CPU in v1 shares or, converted as runc does, in v2 weight', () => {
+    expect(desiredLimits({ cpuShares: 512 }, V1).cpuWeight).toBe(512);
+    expect(desiredLimits({ cpuShares: 2 }, V2).cpuWeight).toBe(1);
+    expect(desiredLimits({ cpuShares: 1024 }, V2).cpuWeight).toBe(39);
+    expect(desiredLimits({ cpuShares: 262144 }, V2).cpuWeight).toBe(10000);
   });
   it('turns cpus into a CFS quota for the period', () => {
     expect(desiredLimits({ cpus: 0.5 }, V1).cpuQuotaUs).toBe(50_000);

@@ -6,7 +6,7 @@ import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
 import { desired, recordOf, running, specObj } from '../helpers/specs.js';
 
-const FACTS: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true };
+const FACTS: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' };
 
 function input(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial<PlanInput> = {}): PlanInput {
   const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [] };

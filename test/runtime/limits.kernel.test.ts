@@ -1,3 +1,4 @@
+import { sharesToWeight } from '../../reconciler/plan/limits.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { DEVICES, MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../../reconciler/runtime/security/policy.js';
@@ -52,9 +53,9 @@ describeKernel('container limits and isolation on the real kernel', () => {
 
     const raw = rawLimits(inst, 'box1');
     if (inst.driver.version === 'v2') {
-      expect(raw).toEqual({ cpu: '50000 100000', cpuset: '0', memory: String(64 * 2 ** 20), swapOrMemsw: String(32 * 2 ** 20), pids: '64' });
+      expect(raw).toEqual({ cpu: '50000 100000', cpuset: '0', memory: String(64 * 2 ** 20), swapOrMemsw: String(32 * 2 ** 20), pids: '64', cpuWeight: '100' });
     } else {
-      expect(raw).toEqual({ cpu: '50000 100000', cpuset: '0', memory: String(64 * 2 ** 20), swapOrMemsw: String(96 * 2 ** 20), pids: '64' });
+      expect(raw).toEqual({ cpu: '50000 100000', cpuset: '0', memory: String(64 * 2 ** 20), swapOrMemsw: String(96 * 2 ** 20), pids: '64', cpuWeight: '1024' });
     }
     const init = inst.pid('box1');
     const workload = children(init)[0]!;
@@ -81,6 +82,33 @@ describeKernel('container limits and isolation on the real kernel', () => {
     expect(share).toBeGreaterThanOrEqual(0.4);
     expect(share).toBeLessThanOrEqual(0.55);
     expect(counter(inst, 'busy', 'cpu', 'cpu.stat', 'nr_throttled')).toBeGreaterThan(0);
+  });
+
+  it('cpuShares: two busy containers on one CPU share it 2:1, and a change applies in place', async () => {
+    const busy = (name: string, shares: number) => inst.writeSpec(`${name}.yaml`, inst.spec(name, { command: ['sh', '-c', 'while :; do :; done'], resources: { cpuset: '0', cpuShares: shares }, stopGracePeriod: '1s' }));
+    const ratio = async (a: string, b: string): Promise<number> => {
+      await sleep(300);
+      const [a0, b0] = [cpuUsageUs(inst, a), cpuUsageUs(inst, b)];
+      await sleep(2500);
+      return (cpuUsageUs(inst, a) - a0) / (cpuUsageUs(inst, b) - b0);
+    };
+    const unit = (shares: number): string => String(inst.driver.version === 'v2' ? sharesToWeight(shares) : shares);
+    busy('hi', 1024);
+    busy('lo', 512);
+    expect((await inst.reconcile()).ok).toBe(true);
+    expect(rawLimits(inst, 'lo').cpuWeight).toBe(unit(512));
+    const first = await ratio('hi', 'lo');
+    expect(first).toBeGreaterThanOrEqual(1.6);
+    expect(first).toBeLessThanOrEqual(2.4);
+    const pid = inst.pid('lo');
+    busy('lo', 2048);
+    const r = await inst.reconcile();
+    expect(r.results.find((x) => x.name === 'lo')?.kind).toBe('update');
+    expect(inst.pid('lo')).toBe(pid);
+    expect(rawLimits(inst, 'lo').cpuWeight).toBe(unit(2048));
+    const second = await ratio('lo', 'hi');
+    expect(second).toBeGreaterThanOrEqual(1.6);
+    expect(second).toBeLessThanOrEqual(2.4);
   });
 
   it('pids: a fork bomb stops at the limit and the host is unaffected', async () => {

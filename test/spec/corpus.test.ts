@@ -9,7 +9,7 @@ import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import { CORPUS, CORPUS_DIR, corpusFile } from '../helpers/corpus.js';
 
 
-const FACTS = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true };
+const FACTS = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' as const };
 
 describe('the bad-input corpus', () => {
   it(`has at least 100 files`, () => {

@@ -29,6 +29,8 @@ export interface CgroupFacts {
   defaultCpuset: string;
   /** memsw can differ from memory (swap accounting is on). */
   memswSupported: boolean;
+  /** v1 weighs CPU in cpu.shares, v2 in cpu.weight. */
+  cpuWeightUnit: 'shares' | 'weight';
 }
 
 /**

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { canonicalCpuList } from '../../spec/cpuset.js';
-import type { Limits } from '../../plan/limits.js';
+import { DEFAULT_CPU_SHARES, type Limits } from '../../plan/limits.js';
 import { RuntimeError, describeError } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import type { Host, HostReader } from '../host.js';
@@ -22,7 +22,7 @@ export const V1_OPTIONAL = ['cpuacct', 'devices'] as const;
 
 /** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
 function freshLimits(defaultCpuset: string): Limits {
-  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max' };
+  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_SHARES };
 }
 
 const num = (v: number | 'max'): number => (v === 'max' ? Infinity : v);
@@ -78,6 +78,7 @@ export class V1Driver implements CgroupDriver {
     return {
       defaultCpuset: canonicalCpuList(parentCpus && parentCpus.trim() ? parentCpus : rootCpus),
       memswSupported: this.memswSupported(host),
+      cpuWeightUnit: 'shares',
     };
   }
 
@@ -135,6 +136,7 @@ export class V1Driver implements CgroupDriver {
       this.write(name, 'cpu', 'cpu.cfs_quota_us', want.cpuQuotaUs === 'max' ? '-1' : String(want.cpuQuotaUs), host);
     }
     if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset', 'cpuset.cpus', want.cpusetCpus, host);
+    if (want.cpuWeight !== have.cpuWeight) this.write(name, 'cpu', 'cpu.shares', String(want.cpuWeight), host);
     const memSw = (): void => {
       if (want.memsw !== have.memsw && this.memswSupported(host)) {
         this.write(name, 'memory', 'memory.memsw.limit_in_bytes', want.memsw === 'max' ? '-1' : String(want.memsw), host);
@@ -166,6 +168,7 @@ export class V1Driver implements CgroupDriver {
       memory,
       memsw: memsw ?? 'max',
       pids: parseMax(file('pids', 'pids.max')) ?? 'max',
+      cpuWeight: Number(file('cpu', 'cpu.shares') ?? DEFAULT_CPU_SHARES),
     };
   }
 

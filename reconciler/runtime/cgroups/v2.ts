@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { canonicalCpuList } from '../../spec/cpuset.js';
-import type { Limits } from '../../plan/limits.js';
+import { DEFAULT_CPU_WEIGHT, type Limits } from '../../plan/limits.js';
 import { RuntimeError, describeError } from '../errors.js';
 import { faultPoint } from '../faults.js';
 import type { Host, HostReader } from '../host.js';
@@ -21,7 +21,7 @@ export const CONTROLLER_CGROUP = '_controller';
 /** Controllers pocker enables for its subtree on cgroup v2. */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 
-const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max' };
+const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_WEIGHT };
 
 /** memory.swap.max for a memsw total. */
 function swapFor(l: Limits): number | 'max' {
@@ -69,7 +69,7 @@ export class V2Driver implements CgroupDriver {
   }
 
   facts(host: HostReader): CgroupFacts {
-    return { defaultCpuset: '', memswSupported: this.swapSupported(host) };
+    return { defaultCpuset: '', memswSupported: this.swapSupported(host), cpuWeightUnit: 'weight' };
   }
 
   ensureParent(host: Host): void {
@@ -149,6 +149,7 @@ export class V2Driver implements CgroupDriver {
       this.write(name, 'cpu.max', `${want.cpuQuotaUs} ${want.cpuPeriodUs}`, host);
     }
     if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset.cpus', want.cpusetCpus || '\n', host);
+    if (want.cpuWeight !== have.cpuWeight) this.write(name, 'cpu.weight', String(want.cpuWeight), host);
     if (want.memory !== have.memory) this.write(name, 'memory.max', String(want.memory), host);
     if (this.swapSupported(host) && swapFor(want) !== swapFor(have)) this.write(name, 'memory.swap.max', String(swapFor(want)), host);
     if (want.pids !== have.pids) this.write(name, 'pids.max', String(want.pids), host);
@@ -168,6 +169,7 @@ export class V2Driver implements CgroupDriver {
       memory,
       memsw,
       pids: parseMax(file('pids.max')) ?? 'max',
+      cpuWeight: Number(file('cpu.weight') ?? DEFAULT_CPU_WEIGHT),
     };
   }
 

@@ -46,6 +46,7 @@ function limitsView(l: Limits | null): PsEntry['limits'] {
 
 function describeState(a: ActualContainer, now: number): string {
   const s = stateOf(a);
+  if (s === 'running' && a.limits?.frozen) return 'paused';
   if (s === 'running' && a.health) return `running (${a.health.status})`;
   if (s !== 'exited' && s !== 'lost') return s;
   const r = a.record!;

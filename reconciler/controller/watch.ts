@@ -440,7 +440,7 @@ export class WatchController {
       this.exitWatches.delete(name);
     }
     const spec = now?.record?.spec;
-    if (this.health && ours && now!.initAlive && spec?.healthcheck) this.health.ensure(now!, spec);
+    if (this.health && ours && now!.initAlive && !now!.limits?.frozen && spec?.healthcheck) this.health.ensure(now!, spec);
     else this.health?.stop(name);
     return ours;
   }

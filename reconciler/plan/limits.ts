@@ -22,6 +22,8 @@ export interface Limits {
   pids: number | Unlimited;
   /** CPU weight in the host's unit: v1 cpu.shares, v2 cpu.weight. */
   cpuWeight: number;
+  /** Frozen by the cgroup freezer (spec state paused). */
+  frozen: boolean;
 }
 
 /** Host facts the canonical form depends on. Gathered once per pass by the runtime; pure data. */
@@ -61,7 +63,7 @@ function pageAlign(bytes: number, pageSize: number): number {
 }
 
 /** The limits a container's resources mean on this host, exactly as the kernel will hold them. */
-export function desiredLimits(r: Resources, f: LimitFacts): Limits {
+export function desiredLimits(r: Resources, f: LimitFacts, paused = false): Limits {
   const memory = r.memory === undefined ? 'max' : pageAlign(r.memory, f.pageSize);
   let memsw: number | Unlimited;
   if (memory === 'max') memsw = 'max';
@@ -78,6 +80,7 @@ export function desiredLimits(r: Resources, f: LimitFacts): Limits {
     pids: r.pids ?? 'max',
     cpuWeight:
       f.cpuWeightUnit === 'shares' ? (r.cpuShares ?? DEFAULT_CPU_SHARES) : r.cpuShares === undefined ? DEFAULT_CPU_WEIGHT : sharesToWeight(r.cpuShares),
+    frozen: paused,
   };
 }
 

@@ -78,7 +78,7 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   if (a.health?.status === 'unhealthy' && hc?.onUnhealthy === 'restart') {
     return { kind: 'restart', name, desired: d, actual: a, backoffStep: (rec.backoffStep ?? 0) + 1, reason: `unhealthy (${a.health.failingStreak} failed checks in a row)` };
   }
-  const limits = desiredLimits(d.spec.resources, input.facts);
+  const limits = desiredLimits(d.spec.resources, input.facts, d.spec.state === 'paused');
   if (!a.limits) return { kind: 'recreate', name, desired: d, actual: a, changed: ['cgroup'], reason: 'its cgroup is missing' };
   if (a.networkProblem && state === 'running') return { kind: 'recreate', name, desired: d, actual: a, changed: ['network'], reason: `network: ${a.networkProblem}` };
   const diff = limitDiff(limits, a.limits);

@@ -86,7 +86,7 @@ export function checkHost(ctx: RuntimeContext, d: DesiredContainer): void {
 
 /** The limits a spec asks for on this host. */
 export function limitsFor(ctx: RuntimeContext, d: DesiredContainer): Limits {
-  return desiredLimits(d.spec.resources, ctx.facts);
+  return desiredLimits(d.spec.resources, ctx.facts, d.spec.state === 'paused');
 }
 
 /**
@@ -110,7 +110,9 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
       removeDataDir(ctx.host, paths);
     }
     await driver.remove(name, host);
-    driver.create(name, limitsFor(ctx, d), host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
+    // A paused spec is frozen only once its init has reported: a frozen cgroup would stop the init mid-setup.
+    const limits = limitsFor(ctx, d);
+    driver.create(name, { ...limits, frozen: false }, host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     faultPoint('create:cgroup', name);
     const net = d.spec.network.mode === 'bridge' ? await attachNetwork(ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, host.readFile('/etc/resolv.conf')) : undefined;
     faultPoint('create:network', name);
@@ -129,6 +131,7 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
     host.removeFile(paths.health);
     writeRecord(ctx, paths, record);
     faultPoint('create:recorded', name);
+    if (limits.frozen) driver.update(name, limits, { ...limits, frozen: false }, host);
     return { initPid: started.initPid, monitorPid: started.monitorPid };
   } catch (e) {
     await undoStart(ctx, name, paths, fresh);
@@ -166,6 +169,8 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
 /** SIGTERM, wait the grace period, SIGKILL; then wait for the monitor to record the exit. */
 export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, graceMs: number): Promise<void> {
   if (!a.pids) return;
+  // A frozen workload cannot handle SIGTERM: thaw it first.
+  if (a.limits?.frozen) ctx.driver.update(a.name, { ...a.limits, frozen: false }, a.limits, ctx.host);
   const init: ProcessRef = { pid: a.pids.initPid, startTime: a.pids.initStart };
   const monitor: ProcessRef = { pid: a.pids.monitorPid, startTime: a.pids.monitorStart };
   if (ctx.host.signal(init, SIGTERM)) {

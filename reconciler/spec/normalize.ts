@@ -28,6 +28,7 @@ export interface RawSpec {
     memsw?: string | number;
     pids?: number;
   };
+  state?: 'running' | 'paused';
   network?: { mode?: NetworkMode; name?: string; ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }> };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
@@ -210,6 +211,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(env && { env }),
     ...(raw.workingDir !== undefined && { workingDir: raw.workingDir }),
     ...(resources && Object.keys(resources).length > 0 && { resources }),
+    ...(raw.state !== undefined && raw.state !== 'running' && { state: raw.state }),
     ...(raw.network && Object.keys(raw.network).length > 0 && { network: userNetwork(raw.network) }),
     ...(mounts && mounts.length > 0 && { mounts }),
     ...(raw.restart !== undefined && { restart: raw.restart }),
@@ -234,6 +236,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     env: user.env ?? {},
     workingDir: user.workingDir ?? DEFAULTS.workingDir,
     resources: { pids: DEFAULTS.pids, ...user.resources },
+    state: user.state ?? 'running',
     network: {
       mode: user.network?.mode ?? DEFAULTS.network,
       name: user.network?.name ?? DEFAULT_NETWORK_NAME,

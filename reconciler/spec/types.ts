@@ -6,6 +6,9 @@ export type RestartPolicy = 'always' | 'on-failure' | 'never';
 /** Network modes: `none` (own namespace, loopback only), `host` (the host's namespace), `bridge` (CNI). */
 export type NetworkMode = 'none' | 'host' | 'bridge';
 
+/** What a container should be doing: running, or paused (frozen by the cgroup freezer, memory kept). */
+export type RunState = 'running' | 'paused';
+
 /** A port published on the host (bridge mode, through CNI's portmap plugin). */
 export interface PortMapping {
   host: number;
@@ -82,6 +85,7 @@ export interface UserSpec {
   env?: Record<string, string>;
   workingDir?: string;
   resources?: Resources;
+  state?: RunState;
   network?: { mode?: NetworkMode; name?: string; ports?: Array<Omit<PortMapping, 'protocol'> & { protocol?: PortMapping['protocol'] }> };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
@@ -104,6 +108,8 @@ export interface ContainerSpec {
   env: Record<string, string>;
   workingDir: string;
   resources: Resources;
+  /** running, or paused (frozen in place). */
+  state: RunState;
   network: NetworkSpec;
   mounts: BindMount[];
   restart: RestartPolicy;

@@ -111,6 +111,40 @@ describeKernel('container limits and isolation on the real kernel', () => {
     expect(second).toBeLessThanOrEqual(2.4);
   });
 
+  it('state paused freezes a container in place: its CPU time stops, and it resumes on running; a paused one is removed cleanly', async () => {
+    const spin = (state: string) => inst.writeSpec('spin.yaml', inst.spec('spin', { command: ['sh', '-c', 'while :; do :; done'], resources: { cpus: 0.5 }, stopGracePeriod: '1s', state }));
+    const used = async (ms: number): Promise<number> => {
+      const u0 = cpuUsageUs(inst, 'spin');
+      await sleep(ms);
+      return cpuUsageUs(inst, 'spin') - u0;
+    };
+    spin('running');
+    expect((await inst.reconcile()).ok).toBe(true);
+    const pid = inst.pid('spin');
+    await sleep(200);
+    expect(await used(500)).toBeGreaterThan(100_000);
+
+    spin('paused');
+    let r = await inst.reconcile();
+    expect(r.results.find((x) => x.name === 'spin')?.kind).toBe('update');
+    expect(inst.container('spin').limits?.frozen).toBe(true);
+    await sleep(100);
+    expect(await used(1000)).toBeLessThan(5_000);
+    expect(inst.pid('spin')).toBe(pid);
+    expect((await inst.reconcile()).results.filter((x) => x.kind !== 'none')).toEqual([]);
+
+    spin('running');
+    r = await inst.reconcile();
+    expect(r.results.find((x) => x.name === 'spin')?.kind).toBe('update');
+    await sleep(100);
+    expect(await used(1000)).toBeGreaterThan(300_000);
+    expect(inst.pid('spin')).toBe(pid);
+
+    spin('paused');
+    expect((await inst.reconcile()).ok).toBe(true);
+    expect(inst.container('spin').limits?.frozen).toBe(true);
+  });
+
   it('pids: a fork bomb stops at the limit and the host is unaffected', async () => {
     const hostProcs = (): number => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
     const before = hostProcs();

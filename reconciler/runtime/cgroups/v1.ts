@@ -22,7 +22,7 @@ export const V1_OPTIONAL = ['cpuacct', 'devices'] as const;
 
 /** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
 function freshLimits(defaultCpuset: string): Limits {
-  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_SHARES };
+  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_SHARES, frozen: false };
 }
 
 const num = (v: number | 'max'): number => (v === 'max' ? Infinity : v);
@@ -120,6 +120,22 @@ export class V1Driver implements CgroupDriver {
     }
   }
 
+  /**
+   * Freezes or thaws through the controller-less cgroup2 directory of the hybrid layout (every
+   * process of the container is in it): cgroup2's freezer also lets a fatal signal through to a
+   * frozen task, v1's freezer.state does not. A pure v1 host has no way to pause here.
+   */
+  private freeze(name: string, frozen: boolean, host: Host): void {
+    const dir = this.unifiedDir(name);
+    if (!dir) throw new RuntimeError('CGROUP', 'pausing needs the cgroup2 freezer (a hybrid or pure cgroup v2 host); this cgroup v1 host has none', { container: name });
+    const path = join(dir, 'cgroup.freeze');
+    try {
+      host.writeFile(path, frozen ? '1' : '0');
+    } catch (e) {
+      throw new RuntimeError('CGROUP', `write ${frozen ? 1 : 0} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });
+    }
+  }
+
   private write(name: string, controller: string, file: string, value: string, host: Host): void {
     const path = join(this.ctrl(controller, name), file);
     try {
@@ -137,6 +153,7 @@ export class V1Driver implements CgroupDriver {
     }
     if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset', 'cpuset.cpus', want.cpusetCpus, host);
     if (want.cpuWeight !== have.cpuWeight) this.write(name, 'cpu', 'cpu.shares', String(want.cpuWeight), host);
+    if (want.frozen !== have.frozen) this.freeze(name, want.frozen, host);
     const memSw = (): void => {
       if (want.memsw !== have.memsw && this.memswSupported(host)) {
         this.write(name, 'memory', 'memory.memsw.limit_in_bytes', want.memsw === 'max' ? '-1' : String(want.memsw), host);
@@ -169,6 +186,7 @@ export class V1Driver implements CgroupDriver {
       memsw: memsw ?? 'max',
       pids: parseMax(file('pids', 'pids.max')) ?? 'max',
       cpuWeight: Number(file('cpu', 'cpu.shares') ?? DEFAULT_CPU_SHARES),
+      frozen: (this.unifiedDir(name) && host.readFile(join(this.unifiedDir(name)!, 'cgroup.freeze'))?.trim()) === '1',
     };
   }
 

@@ -21,7 +21,7 @@ export const CONTROLLER_CGROUP = '_controller';
 /** Controllers pocker enables for its subtree on cgroup v2. */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 
-const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_WEIGHT };
+const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_WEIGHT, frozen: false };
 
 /** memory.swap.max for a memsw total. */
 function swapFor(l: Limits): number | 'max' {
@@ -150,6 +150,7 @@ export class V2Driver implements CgroupDriver {
     }
     if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset.cpus', want.cpusetCpus || '\n', host);
     if (want.cpuWeight !== have.cpuWeight) this.write(name, 'cpu.weight', String(want.cpuWeight), host);
+    if (want.frozen !== have.frozen) this.write(name, 'cgroup.freeze', want.frozen ? '1' : '0', host);
     if (want.memory !== have.memory) this.write(name, 'memory.max', String(want.memory), host);
     if (this.swapSupported(host) && swapFor(want) !== swapFor(have)) this.write(name, 'memory.swap.max', String(swapFor(want)), host);
     if (want.pids !== have.pids) this.write(name, 'pids.max', String(want.pids), host);
@@ -170,6 +171,7 @@ export class V2Driver implements CgroupDriver {
       memsw,
       pids: parseMax(file('pids.max')) ?? 'max',
       cpuWeight: Number(file('cpu.weight') ?? DEFAULT_CPU_WEIGHT),
+      frozen: file('cgroup.freeze')?.trim() === '1',
     };
   }
 

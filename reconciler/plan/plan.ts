@@ -67,6 +67,9 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
   }
   if (state === 'exited' || state === 'lost') {
+    // The init is gone but its monitor lives: it is writing the exit record, which the restart
+    // decision and its backoff need. Look again shortly (the watch on the monitor also wakes us).
+    if (!a.exit && a.monitorAlive) return { kind: 'none', name, reason: 'exiting: its monitor is recording the exit', retryAt: input.now + 50 };
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
     if (input.now < t.notBefore) {

@@ -82,6 +82,12 @@ describe('plan', () => {
     expect(p.actions[3]!.reason).toBe('exited with code 3; restart: never');
   });
 
+  it('waits for the exit record while the monitor of a dead init still lives, instead of restarting without backoff', () => {
+    const d = desired(specObj('a', { restart: 'on-failure' }));
+    const p = plan(input([d], [live(d, { initAlive: false, monitorAlive: true, exit: null })]));
+    expect(p.actions).toEqual([expect.objectContaining({ kind: 'none', name: 'a', reason: 'exiting: its monitor is recording the exit', retryAt: expect.any(Number) })]);
+  });
+
   it('removes containers whose spec is gone, but only its own', () => {
     const mine = desired(specObj('a'));
     const other = desired(specObj('b'), '/elsewhere');

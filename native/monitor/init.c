@@ -74,15 +74,6 @@ static _Noreturn void run_workload(const struct config *c, int report)
 	die_errno(report, "exec", c->argv[0]);
 }
 
-static int exit_code_of(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
 static _Noreturn void supervise(pid_t workload, const sigset_t *set)
 {
 	for (;;) {

@@ -170,29 +170,22 @@ static int mount_at(int rootfd, const char *target, int is_dir, const char *src,
 /* Remounts the bind mount at target with these per-mount flags. */
 static int remount_flags(int rootfd, const char *target, unsigned long flags, char *err, size_t errlen)
 {
+	const char *what = flags & MS_RDONLY ? "read-only remount" : "remount";
 	int fd = ensure_in_root(rootfd, target, 1);
 	if (fd < 0)
-		return fail(err, errlen, "open for remount", target, errno);
+		return fail(err, errlen, flags & MS_RDONLY ? "open for read-only remount" : "open for remount", target, errno);
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	int rc = mount(NULL, proc, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
 	int e = errno;
 	close(fd);
-	return rc < 0 ? fail(err, errlen, "remount", target, e) : 0;
+	return rc < 0 ? fail(err, errlen, what, target, e) : 0;
 }
 
 /* Remounts the mount at target read-only, keeping the per-mount flags given. */
 static int remount_ro(int rootfd, const char *target, unsigned long keep, char *err, size_t errlen)
 {
-	int fd = ensure_in_root(rootfd, target, 1);
-	if (fd < 0)
-		return fail(err, errlen, "open for read-only remount", target, errno);
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	int rc = mount(NULL, proc, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL);
-	int e = errno;
-	close(fd);
-	return rc < 0 ? fail(err, errlen, "read-only remount", target, e) : 0;
+	return remount_flags(rootfd, target, MS_RDONLY | keep, err, errlen);
 }
 
 static int mount_overlay(const struct config *c, char *err, size_t errlen)

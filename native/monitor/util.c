@@ -1,11 +1,13 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -246,4 +248,13 @@ void exec_in_path(const char *const *argv, const char *const *envp, const char *
 		p = colon + 1;
 	}
 	errno = seen_eacces ? EACCES : ENOENT;
+}
+
+int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
 }

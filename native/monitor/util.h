@@ -54,4 +54,7 @@ int mkdir_p(const char *path, unsigned mode);
 /* Overwrites the process's argv area so /proc/<pid>/cmdline shows only title (hides host paths). */
 void set_cmdline(int argc, char **argv, const char *title);
 
+/* The shell's exit code for a wait status: the code, 128 + signal, or 255. */
+int exit_code_of(int status);
+
 #endif

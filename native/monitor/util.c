@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include "util.h"
 
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

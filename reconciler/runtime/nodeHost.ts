@@ -48,6 +48,20 @@ export function parseMonitorStatus(text: string): MonitorStart {
 }
 
 /** The real host: node:fs for files, the native addon for processes. */
+/**
+ * A pidfd for pid, or null when that process is gone: ESRCH, or EINVAL because the number now
+ * belongs to a thread of another process (pid reuse).
+ */
+function openPidfd(pid: number): number | null {
+  try {
+    return native().pidfdOpen(pid);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH' || code === 'EINVAL') return null;
+    throw e;
+  }
+}
+
 export class NodeHost implements Host {
   /** Locks this process holds, by path: their fds are shared with the monitors it starts under them. */
   private readonly heldLocks = new Map<string, number>();
@@ -168,13 +182,8 @@ export class NodeHost implements Host {
 
   signal(proc: ProcessRef, signal: number): boolean {
     const n = native();
-    let fd: number;
-    try {
-      fd = n.pidfdOpen(proc.pid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-      throw e;
-    }
+    const fd = openPidfd(proc.pid);
+    if (fd === null) return false;
     try {
       if (this.procStartTime(proc.pid) !== proc.startTime) return false;
       return n.pidfdSendSignal(fd, signal);
@@ -185,16 +194,9 @@ export class NodeHost implements Host {
 
   watchExit(proc: ProcessRef, onExit: () => void): () => void {
     const n = native();
-    let fd: number;
-    try {
-      fd = n.pidfdOpen(proc.pid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
-      setImmediate(onExit);
-      return () => {};
-    }
-    if (this.procStartTime(proc.pid) !== proc.startTime) {
-      n.close(fd);
+    const fd = openPidfd(proc.pid);
+    if (fd === null || this.procStartTime(proc.pid) !== proc.startTime) {
+      if (fd !== null) n.close(fd);
       setImmediate(onExit);
       return () => {};
     }
@@ -225,13 +227,8 @@ export class NodeHost implements Host {
 
   waitForExit(proc: ProcessRef, timeoutMs: number): Promise<boolean> {
     const n = native();
-    let fd: number;
-    try {
-      fd = n.pidfdOpen(proc.pid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return Promise.resolve(true);
-      throw e;
-    }
+    const fd = openPidfd(proc.pid);
+    if (fd === null) return Promise.resolve(true);
     if (this.procStartTime(proc.pid) !== proc.startTime) {
       n.close(fd);
       return Promise.resolve(true);

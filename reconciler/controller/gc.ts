@@ -4,9 +4,8 @@ import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import { removeDataDir } from '../runtime/container.js';
 import { describeError } from '../runtime/errors.js';
 import type { Host } from '../runtime/host.js';
-import { containerPaths, locksDir, networkPaths, type InstanceDirs } from '../state/layout.js';
-import { cniContainerId, detachNetwork } from '../network/attach.js';
-import { sweepNatRules } from '../network/natSweep.js';
+import { containerPaths, locksDir, type InstanceDirs } from '../state/layout.js';
+import { detachNetwork } from '../network/attach.js';
 import type { Logger } from '../log/logger.js';
 
 /**
@@ -22,11 +21,7 @@ export async function collectLeftovers(host: Host, dirs: InstanceDirs, driver: C
       if (observeContainer(host, dirs, driver, name)) continue;
       const paths = containerPaths(dirs, name);
       await driver.remove(name, host);
-      const net = networkPaths(dirs, name);
-      if (host.kind(net.record) === 'file' || host.kind(net.netns) === 'file') {
-        await detachNetwork(dirs, name);
-        sweepNatRules(cniContainerId(dirs, name));
-      }
+      await detachNetwork(dirs, name);
       removeDataDir(host, paths);
       host.removeTree(paths.stateDir);
       removed.push(name);

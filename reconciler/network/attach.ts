@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
 import { RuntimeError } from '../runtime/errors.js';
 import { faultPoint } from '../runtime/faults.js';
 import type { ContainerSpec } from '../spec/types.js';
-import { networkPaths, type InstanceDirs } from '../state/layout.js';
+import { netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
 import { collidingRoutes, formatIpv4, parseCidr, parseProcRoutes } from './cidr.js';
 import { checkPlugins, cniAdd, cniDel, type Attachment, type CniResult } from './cni.js';
-import { bridgeOf, loadNetwork, type CniConflist, type NetworkOptions } from './conflist.js';
+import { bridgeOf, hostLocalDir, loadNetwork, reservations, type CniConflist, type NetworkOptions } from './conflist.js';
 import { etcFiles } from './etcFiles.js';
 import { sweepNatRules } from './natSweep.js';
 
@@ -73,16 +73,8 @@ function checkRoutes(conf: CniConflist): void {
  * second address. The next attach then runs DEL first, which CNI defines as idempotent.
  */
 function staleAllocation(conf: CniConflist, containerId: string): boolean {
-  const ipam = conf.plugins.find((p) => p.type === 'bridge')?.['ipam'] as { type?: string; dataDir?: string } | undefined;
-  if (ipam?.type !== 'host-local') return false;
-  const dir = join(ipam.dataDir ?? '/var/lib/cni/networks', conf.name);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => /^[0-9.]+$/.test(f) || f.includes(':'));
-  } catch {
-    return false;
-  }
-  return files.some((f) => {
+  const dir = hostLocalDir(conf);
+  return !!dir && reservations(dir).some((f) => {
     try {
       return readFileSync(join(dir, f), 'utf8').split(/\r?\n/)[0]!.trim() === containerId;
     } catch {
@@ -123,7 +115,7 @@ export async function attachNetwork(dirs: InstanceDirs, spec: ContainerSpec, opt
       runtimeConfig: { portMappings: spec.network.ports.map((p) => ({ hostPort: p.host, containerPort: p.container, protocol: p.protocol, ...(p.hostIP && { hostIP: p.hostIP }) })) },
     };
     writeNetworkRecord(paths.record, rec);
-    mkdirSync(join(dirs.stateDir, '.netns'), { recursive: true, mode: 0o700 });
+    mkdirSync(netnsDir(dirs), { recursive: true, mode: 0o700 });
     native().netnsPin(paths.netns);
     const result = await cniAdd(conflist, opts.binDir, attachmentOf(rec));
     faultPoint('create:cni-added', spec.name);
@@ -152,8 +144,9 @@ function attachmentOf(rec: NetworkRecord): Attachment {
 
 /**
  * Detaches a container: CNI DEL (releases its address, port mappings and veth) with the
- * conflist recorded at ADD, then unpins its namespace. Idempotent: a second call after a crash
- * half-way does what is left.
+ * conflist recorded at ADD, then unpins its namespace. A namespace pinned without a record (a
+ * crash before the record was written) gets its nat rules swept by the container id instead.
+ * Idempotent: a second call after a crash half-way does what is left.
  */
 export async function detachNetwork(dirs: InstanceDirs, name: string): Promise<void> {
   const paths = networkPaths(dirs, name);
@@ -163,6 +156,8 @@ export async function detachNetwork(dirs: InstanceDirs, name: string): Promise<v
     let failed = await del();
     if (sweepNatRules(rec.containerId) && failed) failed = await del();
     if (failed) throw failed;
+  } else if (existsSync(paths.netns)) {
+    sweepNatRules(cniContainerId(dirs, name));
   }
   unpinNetns(paths.netns);
   rmSync(paths.record, { force: true });

@@ -77,6 +77,21 @@ export function loadNetwork(name: string, opts: NetworkOptions, writeDefault = t
   return conf;
 }
 
+/** host-local's reservation dir of this network, or null when its bridge plugin does not use host-local. */
+export function hostLocalDir(conf: CniConflist): string | null {
+  const ipam = conf.plugins.find((p) => p.type === 'bridge')?.['ipam'] as { type?: string; dataDir?: string } | undefined;
+  return ipam?.type === 'host-local' ? join(ipam.dataDir ?? '/var/lib/cni/networks', conf.name) : null;
+}
+
+/** The reserved addresses (one file each) in a host-local dir; none when it does not exist. */
+export function reservations(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => /^[0-9.]+$/.test(f) || f.includes(':'));
+  } catch {
+    return [];
+  }
+}
+
 /** The bridge and the subnets of a conflist's bridge plugin with host-local IPAM (for the route check), if it has one. */
 export function bridgeOf(conf: CniConflist): { bridge: string; subnets: string[] } | null {
   const b = conf.plugins.find((p) => p.type === 'bridge');

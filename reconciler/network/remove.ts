@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { RuntimeError } from '../runtime/errors.js';
 import { networkPaths, type InstanceDirs } from '../state/layout.js';
 import { readNetworkRecord } from './attach.js';
-import { bridgeOf, loadNetwork, type NetworkOptions } from './conflist.js';
+import { bridgeOf, hostLocalDir, loadNetwork, reservations, type NetworkOptions } from './conflist.js';
 import { splitRule } from './natSweep.js';
 
 /** The shared nat chains portmap keeps for every CNI network on the host; removed only when no rule is left in them. */
@@ -64,10 +64,9 @@ export function removeNetwork(name: string, dirs: InstanceDirs, opts: NetworkOpt
       if (removeEmptyChain(c.chain, c.from)) done.push(`chain ${c.chain}`);
     }
   }
-  const ipamDir = ((conf.plugins.find((p) => p.type === 'bridge')?.['ipam'] as { dataDir?: string } | undefined)?.dataDir ?? '/var/lib/cni/networks') + `/${name}`;
-  if (existsSync(ipamDir)) {
-    const allocated = readdirSync(ipamDir).filter((f) => /^[0-9.]+$/.test(f) || f.includes(':'));
-    if (!allocated.length) {
+  const ipamDir = hostLocalDir(conf);
+  if (ipamDir && existsSync(ipamDir)) {
+    if (!reservations(ipamDir).length) {
       for (const f of readdirSync(ipamDir)) rmSync(join(ipamDir, f), { force: true });
       rmdirSync(ipamDir);
       done.push(`IPAM dir ${ipamDir}`);

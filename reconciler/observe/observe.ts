@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import type { HostReader } from '../runtime/host.js';
-import { containerPaths, containersDataDir, networkPaths, type InstanceDirs } from '../state/layout.js';
+import { containerPaths, containersDataDir, netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
 import { parseContainerRecord, parseExitRecord, parseHealthRecord, parsePidsRecord, type PidsRecord } from '../state/records.js';
 import type { ActualContainer, ActualSet } from './types.js';
 
@@ -75,7 +75,7 @@ export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriv
     if (a) containers.set(name, a);
   }
   const leftovers = new Set<string>();
-  const pinned = (host.readDir(join(dirs.stateDir, '.netns')) ?? []).filter((x) => NAME.test(x));
+  const pinned = (host.readDir(netnsDir(dirs)) ?? []).filter((x) => NAME.test(x));
   for (const n of [...driver.list(host), ...(host.readDir(containersDataDir(dirs)) ?? []).filter((x) => NAME.test(x)), ...pinned, ...names]) {
     if (!containers.has(n)) leftovers.add(n);
   }

@@ -54,7 +54,12 @@ export function locksDir(dirs: InstanceDirs): string {
   return join(dirs.stateDir, '.locks');
 }
 
+/** Where bridge containers' network namespaces are pinned (one file per container name). */
+export function netnsDir(dirs: InstanceDirs): string {
+  return join(dirs.stateDir, '.netns');
+}
+
 /** Paths of a bridge container's network state: attachment record, pinned namespace, generated /etc files. */
 export function networkPaths(dirs: InstanceDirs, name: string): { record: string; netns: string; etcDir: string } {
-  return { record: join(dirs.stateDir, name, 'network.json'), netns: join(dirs.stateDir, '.netns', name), etcDir: join(dirs.stateDir, name, 'etc') };
+  return { record: join(dirs.stateDir, name, 'network.json'), netns: join(netnsDir(dirs), name), etcDir: join(dirs.stateDir, name, 'etc') };
 }

@@ -5,6 +5,7 @@ import { describe, it } from 'vitest';
 import { defaultConflist, type NetworkOptions } from '../../reconciler/network/conflist.js';
 import { collidingRoutes, formatIpv4, parseProcRoutes } from '../../reconciler/network/cidr.js';
 import { removeNetwork } from '../../reconciler/network/remove.js';
+import { netnsDir } from '../../reconciler/state/layout.js';
 import type { TestInstance } from './instance.js';
 import { kernelRequirements } from './kernel.js';
 
@@ -99,7 +100,7 @@ export class TestNetwork {
 
   /** What is left of the test's containers on the network. */
   leftovers(): string[] {
-    const netns = join(this.inst.dirs.stateDir, '.netns');
+    const netns = netnsDir(this.inst.dirs);
     return [
       ...this.allocations().map((a) => `IPAM address ${a}`),
       ...this.ports().map((p) => `veth ${p} on ${this.bridge}`),

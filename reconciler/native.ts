@@ -27,6 +27,14 @@ export interface NativeAddon {
   netnsPin(path: string): void;
   /** umount2(path, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)). */
   umount(path: string, detach?: boolean): void;
+  /** mknod(2): mode holds the file type (S_IFCHR, S_IFIFO, ...) and the permissions. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): an extended attribute of path itself (symlinks not followed). */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2): the attribute's value, or null when path has none of that name. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** syncfs(2) on the filesystem holding path. */
+  syncfs(path: string): void;
 }
 
 let root: string | undefined;

@@ -8,4 +8,5 @@ void RegisterPidfd(Napi::Env env, Napi::Object exports);
 void RegisterWatch(Napi::Env env, Napi::Object exports);
 void RegisterMount(Napi::Env env, Napi::Object exports);
 void RegisterNetns(Napi::Env env, Napi::Object exports);
+void RegisterFiles(Napi::Env env, Napi::Object exports);
 }  // namespace pocker

@@ -101,6 +101,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterNetns(env, exports);
   RegisterWatch(env, exports);
   RegisterMount(env, exports);
+  RegisterFiles(env, exports);
   return exports;
 }
 

@@ -82,6 +82,7 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "ns")) return push(c->ns, &c->n_ns, 8, v);
 	else if (!strcmp(k, "tty")) c->tty = !strcmp(v, "1");
 	else if (!strcmp(k, "stdin")) c->keep_stdin = !strcmp(v, "1");
+	else if (!strcmp(k, "attach")) c->attach = !strcmp(v, "1");
 	else if (!strcmp(k, "privileged")) c->privileged = !strcmp(v, "1");
 	else if (!strcmp(k, "caps")) {
 		c->caps = strtoull(v, NULL, 16);

@@ -47,8 +47,9 @@ struct config {
 	long init_pid;             /* the container's init */
 	unsigned long long init_start; /* its start time, to refuse a reused pid */
 	const char *ns[8]; size_t n_ns; /* namespaces to join: ipc uts net pid mnt cgroup */
-	int tty;                   /* run the command on a new pty of the container's devpts */
-	int keep_stdin;            /* give the command our stdin (else /dev/null) */
+	int tty;                   /* run the command (exec) or the workload on a new pty of the container's devpts */
+	int keep_stdin;            /* give the command our stdin (else /dev/null); with tty, relay it to the pty */
+	int attach;                /* monitor: also copy the workload's output to our stdout/stderr (pocker run) */
 	/* protections (runtime/security/policy.ts decides them) */
 	int privileged;            /* informational: the controller already relaxed everything below */
 	uint64_t caps;             /* capability set: bounding, effective, permitted, inheritable */

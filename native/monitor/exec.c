@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "exec.h"
 #include "config.h"
+#include "console.h"
 #include "security.h"
 #include "util.h"
 
@@ -16,7 +17,6 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #ifndef CLONE_NEWCGROUP
@@ -47,16 +47,8 @@ static int ns_flag(const char *name)
 /* Copies bytes between the user's terminal and the pty master until the command has exited. */
 static int relay(int master, pid_t child)
 {
-	struct termios saved;
-	int raw = isatty(0) && tcgetattr(0, &saved) == 0;
-	if (raw) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		tcsetattr(0, TCSANOW, &t);
-	}
-	struct winsize ws;
-	if (isatty(0) && ioctl(0, TIOCGWINSZ, &ws) == 0)
-		ioctl(master, TIOCSWINSZ, &ws);
+	struct user_tty tty;
+	user_tty_begin(&tty, 0, master);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -85,8 +77,8 @@ static int relay(int master, pid_t child)
 		if (p[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof si) == sizeof si) {
-				if (si.ssi_signo == SIGWINCH && ioctl(0, TIOCGWINSZ, &ws) == 0)
-					ioctl(master, TIOCSWINSZ, &ws);
+				if (si.ssi_signo == SIGWINCH)
+					user_tty_resize(&tty, master);
 			}
 		}
 		if (waitpid(child, &status, WNOHANG) == child) {
@@ -100,8 +92,7 @@ static int relay(int master, pid_t child)
 			done = 1;
 		}
 	}
-	if (raw)
-		tcsetattr(0, TCSANOW, &saved);
+	user_tty_end(&tty);
 	return exit_code_of(status);
 }
 
@@ -180,13 +171,8 @@ int exec_main(const char *config_path)
 	close(rootfd);
 	int master = -1, slave = -1;
 	if (cfg.tty) {
-		master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-		char name[128];
-		if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof name) != 0)
+		if (pty_open(&master, &slave) < 0)
 			return fail("allocate a pty in", "the container");
-		slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (slave < 0)
-			return fail("open", name);
 	}
 	sigset_t all, old;
 	sigfillset(&all);

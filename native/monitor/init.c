@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "init.h"
+#include "console.h"
 #include "rootfs.h"
 #include "security.h"
 #include "util.h"
@@ -63,7 +64,13 @@ static _Noreturn void run_workload(const struct config *c, int report)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
+	if (c->tty) {
+		setsid();
+		if (ioctl(0, TIOCSCTTY, 0) < 0)
+			die_errno(report, "make the pty the controlling terminal of", c->argv[0]);
+	} else {
+		setpgid(0, 0);
+	}
 	umask(022);
 	if (chdir(c->cwd) < 0)
 		die_errno(report, "chdir to working directory", c->cwd);
@@ -131,11 +138,22 @@ _Noreturn void init_main(const struct config *c, const struct init_fds *fds, int
 	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		die_errno(report, "sethostname", c->hostname);
 
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
-		die_errno(report, "open", "/dev/null");
-	if (dup2(devnull, 0) < 0 || dup2(fds->out_wr, 1) < 0 || dup2(fds->err_wr, 2) < 0)
-		die_errno(report, "set up", "stdio");
+	if (c->tty) {
+		int master, slave;
+		if (pty_open(&master, &slave) < 0)
+			die_errno(report, "allocate a pty in", "the container");
+		if (send_fd(fds->tty_sock, master) < 0)
+			die_errno(report, "hand the pty to", "the monitor");
+		close(master);
+		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+			die_errno(report, "set up", "the pty as stdio");
+	} else {
+		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (devnull < 0)
+			die_errno(report, "open", "/dev/null");
+		if ((!c->keep_stdin && dup2(devnull, 0) < 0) || dup2(fds->out_wr, 1) < 0 || dup2(fds->err_wr, 2) < 0)
+			die_errno(report, "set up", "stdio");
+	}
 	if (report != 3) {
 		if (dup2(report, 3) < 0)
 			die_errno(report, "set up", "report fd");

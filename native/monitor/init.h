@@ -1,6 +1,8 @@
 /* PID 1 inside the container: the clone child of the monitor. Sets up the root filesystem,
  * hostname and network loopback, starts the workload, forwards signals to it, reaps zombies and
- * exits with the workload's status (128+signal when it was killed). */
+ * exits with the workload's status (128+signal when it was killed). The workload's stdio is the
+ * monitor's pipes (stdin /dev/null, or the monitor's own stdin when asked), or with a tty a pty of
+ * the container's devpts whose master goes to the monitor. */
 #ifndef POCKER_INIT_H
 #define POCKER_INIT_H
 
@@ -11,6 +13,7 @@ struct init_fds {
 	int report_wr; /* setup/exec errors as text; EOF without data means the workload exec'd */
 	int out_wr;    /* workload stdout */
 	int err_wr;    /* workload stderr */
+	int tty_sock;  /* with a tty: the socket the pty master goes to the monitor on (-1: none) */
 };
 
 /* argc/argv of the monitor process: the init overwrites them so its cmdline is "pocker-init". */

@@ -81,7 +81,7 @@ void log_feed(struct log_file *lf, struct log_stream *s, const char *data, size_
 		s->len += take;
 		if (!nl)
 			return;
-		write_record(lf, s->name, 'F', s->buf, s->len);
+		write_record(lf, s->name, 'F', s->buf, s->crlf && s->len && s->buf[s->len - 1] == '\r' ? s->len - 1 : s->len);
 		s->len = 0;
 		data += take + 1;
 		len -= take + 1;

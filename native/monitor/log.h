@@ -13,6 +13,7 @@ struct log_stream {
 	const char *name; /* "stdout" or "stderr" */
 	char buf[LOG_LINE_MAX];
 	size_t len;
+	int crlf;         /* a terminal's output: lines end in "\r\n", the "\r" is not logged */
 };
 
 /* An open log file and its rotation policy. */

@@ -10,10 +10,13 @@
  * network namespaces; on cgroup2 directly into the container's cgroup), and reports
  * "ok INITPID MONITORPID" or "error MESSAGE" on the status pipe. The init joins the container's
  * v1 cgroups itself before it does anything else.
- * Then it writes the container's stdout/stderr to the log and, when the init exits, records the
+ * Then it writes the container's stdout/stderr (or, with a tty, the pty master the init hands over)
+ * to the log, and for an attached `pocker run` also to its own stdout/stderr, relaying its stdin
+ * to the pty (raw mode while it runs). When the init exits, it records the
  * exit (code, signal, OOM kill, times) atomically in STATE_DIR/exit.json and exits. */
 #define _GNU_SOURCE
 #include "config.h"
+#include "console.h"
 #include "exec.h"
 #include "init.h"
 #include "log.h"
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,30 +130,47 @@ static void write_exit(int status, uint64_t started, uint64_t oom_before, struct
 	}
 }
 
-/* Copies container output to the log until the init has exited and its pipes are drained. */
-static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf)
+/* Where the workload's output goes besides the log, and where its input comes from (pocker run). */
+struct attachment {
+	int echo;          /* copy stdout/stderr to our fds 1/2 */
+	int stdin_fd;      /* relay this fd to the pty master (-1: none) */
+	int master;        /* the pty master (-1: no tty) */
+	struct user_tty tty;
+};
+
+static void echo_out(struct attachment *at, int fd, const char *buf, size_t n)
+{
+	if (at->echo && write_all(fd, buf, n) < 0)
+		at->echo = 0;
+}
+
+/* Copies container output to the log (and to an attached user) until the init has exited and its
+ * output is drained. */
+static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf, struct attachment *at)
 {
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGWINCH);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	struct log_stream out = { .name = "stdout" }, err = { .name = "stderr" };
+	struct log_stream out = { .name = "stdout", .crlf = at->master >= 0 }, err = { .name = "stderr" };
 	int fds_open = 2, status = 0, exited = 0;
 	uint64_t drain_deadline = 0;
 	static char buf[65536];
-	struct pollfd p[3] = { { out_rd, POLLIN, 0 }, { err_rd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
+	struct pollfd p[4] = { { out_rd, POLLIN, 0 }, { err_rd, POLLIN, 0 }, { sfd, POLLIN, 0 }, { at->stdin_fd, POLLIN, 0 } };
 	for (;;) {
 		if (!exited) {
 			pid_t r = waitpid(init, &status, WNOHANG);
 			if (r == init) {
 				exited = 1;
 				drain_deadline = now_ms() + 2000;
+				p[3].fd = -1;
 			}
 		}
 		if (exited && (fds_open == 0 || now_ms() >= drain_deadline))
 			break;
 		int timeout = exited ? 100 : -1;
-		if (poll(p, 3, timeout) < 0 && errno != EINTR)
+		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < 2; i++) {
 			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -157,6 +178,7 @@ static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf)
 			ssize_t n = read(p[i].fd, buf, sizeof buf);
 			if (n > 0) {
 				log_feed(lf, i == 0 ? &out : &err, buf, (size_t)n);
+				echo_out(at, i == 0 ? 1 : 2, buf, (size_t)n);
 			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 				log_flush(lf, i == 0 ? &out : &err);
 				close(p[i].fd);
@@ -167,7 +189,15 @@ static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf)
 		if (p[2].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof si) == sizeof si)
-				;
+				if (si.ssi_signo == SIGWINCH && at->master >= 0)
+					user_tty_resize(&at->tty, at->master);
+		}
+		if (p[3].fd >= 0 && (p[3].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t n = read(p[3].fd, buf, sizeof buf);
+			if (n > 0)
+				write_all(at->master, buf, (size_t)n);
+			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+				p[3].fd = -1;
 		}
 	}
 	log_flush(lf, &out);
@@ -223,14 +253,17 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fail_errno("open log", cfg.log_path);
 	}
-	int outp[2], errp[2], reportp[2];
+	int outp[2], errp[2], reportp[2], ttysp[2] = { -1, -1 };
 	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(reportp, O_CLOEXEC))
 		fail_errno("pipe", "");
+	if (cfg.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysp) < 0)
+		fail_errno("socketpair", "for the pty");
 	int cgroup_fd = open_cgroup2(cfg.cgroup2_dir);
 	uint64_t oom_before = read_keyed_counter(cfg.oom_file, "oom_kill");
 	sigset_t chld;
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
+	sigaddset(&chld, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 
 	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net && !cfg.netns ? CLONE_NEWNET : 0);
@@ -239,14 +272,16 @@ int main(int argc, char **argv)
 		fail_errno("clone3", "container");
 	if (init == 0) {
 		close(outp[0]); close(errp[0]); close(reportp[0]);
+		if (ttysp[0] >= 0) close(ttysp[0]);
 		close(lf.fd);
 		if (status_fd >= 0) close(status_fd);
 		if (lock_fd >= 0) close(lock_fd);
 		if (cgroup_fd >= 0) close(cgroup_fd);
-		struct init_fds fds = { reportp[1], outp[1], errp[1] };
+		struct init_fds fds = { reportp[1], outp[1], errp[1], ttysp[1] };
 		init_main(&cfg, &fds, argc, argv);
 	}
 	close(outp[1]); close(errp[1]); close(reportp[1]);
+	if (ttysp[1] >= 0) close(ttysp[1]);
 	if (cgroup_fd >= 0) close(cgroup_fd);
 
 	char msg[1024];
@@ -268,6 +303,22 @@ int main(int argc, char **argv)
 		waitpid(init, NULL, 0);
 		fail(msg);
 	}
+	struct attachment at = { cfg.attach, -1, -1, { -1, 0, { 0 } } };
+	if (cfg.tty) {
+		at.master = recv_fd(ttysp[0]);
+		if (at.master < 0) {
+			kill(init, SIGKILL);
+			waitpid(init, NULL, 0);
+			fail_errno("receive the pty from", "the init");
+		}
+		close(ttysp[0]);
+		close(outp[0]);
+		outp[0] = at.master;
+		if (cfg.keep_stdin) {
+			at.stdin_fd = 0;
+			user_tty_begin(&at.tty, 0, at.master);
+		}
+	}
 	uint64_t started = now_ms();
 	write_pids(init, started);
 	if (lock_fd >= 0)
@@ -281,7 +332,8 @@ int main(int argc, char **argv)
 		close(status_fd);
 	status_fd = -1;
 
-	int status = pump(init, outp[0], errp[0], &lf);
+	int status = pump(init, outp[0], errp[0], &lf, &at);
+	user_tty_end(&at.tty);
 	write_exit(status, started, oom_before, &lf);
 	return 0;
 }

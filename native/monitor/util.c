@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,12 @@ int write_all(int fd, const void *buf, size_t len)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN) {
+				/* A non-blocking fd shared with another process (an attached user's pipe). */
+				struct pollfd pf = { fd, POLLOUT, 0 };
+				if (poll(&pf, 1, -1) >= 0 || errno == EINTR)
+					continue;
+			}
 			return -errno;
 		}
 		p += n;

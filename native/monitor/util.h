@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* Writes all of buf to fd, retrying on EINTR and short writes. Returns 0 or -errno. */
+/* Writes all of buf to fd, retrying on EINTR, short writes and EAGAIN (waits for POLLOUT). Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
 
 /* Writes a NUL-terminated string to fd; errors are ignored (best effort diagnostics). */

@@ -8,7 +8,8 @@ export const INSPECT_HELP = `Usage: pocker inspect NAME
 
 Prints everything pocker knows about a container as JSON: state, pids, the normalized spec and
 its hash, source file and git revision it was applied from, cgroup directories, the mounts inside
-it, limits read back from the kernel, the last exit, restart count and health.
+it, limits read back from the kernel (block I/O throttles by device number, MAJ:MIN), the last
+exit, restart count and health.
 
 ${GLOBAL_HELP}`;
 

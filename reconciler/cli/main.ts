@@ -19,6 +19,10 @@ Commands:
   validate [FILE...] check spec files (host-independent)
   down               stop and remove every container of --dir
   network rm NAME    remove a CNI network's bridge and shared rules once no container uses it
+  image import|ls|rm import OCI images (layout dir or archive), list them, remove them
+  run IMAGE CMD...   create and start a container from flags (ad hoc; -it for a shell, -d detached)
+  stop|start NAME    stop (keeping its writable layer) or start again a container of pocker run
+  rm [-f] NAME       remove a container of pocker run
 
 Run "pocker <command> --help" for a command's options.
 
@@ -39,6 +43,11 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   restart: () => import('./restart.js'),
   status: () => import('./status.js'),
   network: () => import('./network.js'),
+  image: () => import('./image.js'),
+  run: () => import('./run.js'),
+  stop: () => import('./stop.js'),
+  start: () => import('./start.js'),
+  rm: () => import('./rm.js'),
 };
 
 /** Runs the CLI and returns the exit status. */

@@ -1,4 +1,5 @@
 import { stateOf, type ActualContainer } from '../observe/types.js';
+import { describeSource } from '../state/adhoc.js';
 import type { Limits } from '../plan/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff, formatWait, restartTiming } from '../plan/backoff.js';
 import { wantsRestart } from '../plan/plan.js';
@@ -17,6 +18,16 @@ Options:
 
 ${GLOBAL_HELP}`;
 
+/** One block device's throttles as read back from the kernel (null = unlimited). */
+export interface IoView {
+  /** The device's number, "MAJ:MIN". */
+  dev: string;
+  readBps: number | null;
+  writeBps: number | null;
+  readIops: number | null;
+  writeIops: number | null;
+}
+
 /** One row of `ps`, also the JSON shape of `ps -o json`. */
 export interface PsEntry {
   name: string;
@@ -27,7 +38,7 @@ export interface PsEntry {
   uptimeSeconds: number | null;
   restartCount: number;
   lastExit: { exitCode: number; signal: number; oomKilled: boolean; finishedAt: string } | null;
-  limits: { cpus: number | null; cpuset: string | null; memory: number | null; memsw: number | null; pids: number | null; cpuWeight: number } | null;
+  limits: { cpus: number | null; cpuset: string | null; memory: number | null; memsw: number | null; pids: number | null; cpuWeight: number; io: IoView[] } | null;
   source: string | null;
 }
 
@@ -41,6 +52,7 @@ function limitsView(l: Limits | null): PsEntry['limits'] {
     memsw: n(l.memsw),
     pids: n(l.pids),
     cpuWeight: l.cpuWeight,
+    io: l.io.map((d) => ({ dev: d.dev, readBps: n(d.rbps), writeBps: n(d.wbps), readIops: n(d.riops), writeIops: n(d.wiops) })),
   };
 }
 
@@ -50,6 +62,7 @@ function describeState(a: ActualContainer, now: number): string {
   if (s === 'running' && a.health) return `running (${a.health.status})`;
   if (s !== 'exited' && s !== 'lost') return s;
   const r = a.record!;
+  if (r.stoppedAtMs !== undefined) return 'stopped';
   if (wantsRestart(r.spec.restart, a.exit)) {
     const t = restartTiming(a, r.backoff ?? effectiveBackoff(r.spec, DEFAULT_BACKOFF));
     if (now < t.notBefore) return `backoff (retry in ${formatWait(t.notBefore - now)})`;
@@ -74,7 +87,7 @@ export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
     restartCount: r?.restartCount ?? 0,
     lastExit: a.exit ? { exitCode: a.exit.exitCode, signal: a.exit.signal, oomKilled: a.exit.oomKilled, finishedAt: new Date(a.exit.finishedAtMs).toISOString() } : null,
     limits: limitsView(a.limits),
-    source: r ? `${r.source.dir}/${r.source.file}` : null,
+    source: r ? describeSource(r.source) : null,
   };
 }
 

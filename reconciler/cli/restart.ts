@@ -2,6 +2,7 @@ import { createLogger } from '../log/logger.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { gatherFacts } from '../runtime/facts.js';
 import { monitorBinary } from '../native.js';
+import { imageResolver } from '../image/resolve.js';
 import { loadSpecDir } from '../spec/load.js';
 import { findContainer } from './lookup.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
@@ -27,7 +28,7 @@ export async function main(args: string[]): Promise<number> {
     const { host, driver, actual } = findContainer(cmd.dirs, name);
     const source = actual.record?.source;
     if (!source) throw Object.assign(new Error(`container "${name}" has no readable record; reconcile its spec dir instead`), { code: 'NO_RECORD' });
-    const load = loadSpecDir(source.dir);
+    const load = loadSpecDir(source.dir, undefined, undefined, imageResolver(cmd.dirs.dataDir));
     if (load.failedFiles.has(source.file) || !load.desired.some((d) => d.spec.name === name)) {
       console.error(`pocker restart: ${name}: its spec (${source.dir}/${source.file}) has errors or is gone; run pocker plan --dir ${source.dir}`);
       failed++;
@@ -38,7 +39,7 @@ export async function main(args: string[]): Promise<number> {
       {
         source: source.dir,
         load,
-        ctx: { host, driver, dirs: cmd.dirs, facts: gatherFacts(host, driver), monitorBinary: monitorBinary(), backoff: DEFAULT_BACKOFF },
+        ctx: { host, driver, dirs: cmd.dirs, facts: gatherFacts(host, driver, load.desired), monitorBinary: monitorBinary(), backoff: DEFAULT_BACKOFF },
         allowEmpty: false,
         backoff: DEFAULT_BACKOFF,
         log,

@@ -16,6 +16,7 @@ import { NodeHost } from '../runtime/nodeHost.js';
 import { monitorBinary } from '../native.js';
 import { SpecCache } from '../spec/cache.js';
 import type { NetworkOptions } from '../network/conflist.js';
+import { imageResolver } from '../image/resolve.js';
 import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
@@ -71,7 +72,7 @@ export interface ResyncStats {
 }
 
 /** Counts of what the controller did, by action kind (tests and benchmarks read them). */
-export type ActionCounts = Record<'create' | 'update' | 'recreate' | 'restart' | 'remove', number>;
+export type ActionCounts = Record<'create' | 'update' | 'recreate' | 'restart' | 'stop' | 'remove', number>;
 
 /**
  * The watching controller (`pocker reconcile`): reads the spec dir as a whole whenever it changes
@@ -108,7 +109,7 @@ export class WatchController {
   /** Parses of unchanged spec files are reused across reloads and resyncs. */
   private readonly specCache = new SpecCache();
   /** What was done so far, by kind. */
-  readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, remove: 0 };
+  readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, stop: 0, remove: 0 };
 
   constructor(private readonly opts: WatchOptions) {
     this.host = opts.host ?? new NodeHost();
@@ -169,7 +170,7 @@ export class WatchController {
   }
 
   private readDir(): DirLoad {
-    const load = loadSpecDir(this.opts.dir, this.opts.trust, this.specCache);
+    const load = loadSpecDir(this.opts.dir, this.opts.trust, this.specCache, imageResolver(this.opts.dirs.dataDir));
     const errors = load.errors.map(formatSpecError).join('\n');
     if (errors !== this.lastErrors) {
       for (const e of load.errors) this.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
@@ -181,7 +182,7 @@ export class WatchController {
 
   private rebuildPass(load: DirLoad): void {
     const revision = gitRevision(this.opts.dir);
-    const facts = gatherFacts(this.host, this.driver);
+    const facts = gatherFacts(this.host, this.driver, load.desired);
     const ctx: RuntimeContext = {
       host: this.host,
       driver: this.driver,

@@ -1,4 +1,5 @@
 import type { Resources } from '../spec/types.js';
+import { desiredIo, formatIo, sameIo, type BlockDeviceLookup, type IoDeviceLimits } from './io.js';
 
 /** "No limit", as cgroup v2 writes it; v1 values at or above UNLIMITED_THRESHOLD read as this. */
 export type Unlimited = 'max';
@@ -24,6 +25,8 @@ export interface Limits {
   cpuWeight: number;
   /** Frozen by the cgroup freezer (spec state paused). */
   frozen: boolean;
+  /** Block I/O throttles, canonical (see plan/io.ts): sorted by device number, unthrottled devices left out. */
+  io: IoDeviceLimits[];
 }
 
 /** Host facts the canonical form depends on. Gathered once per pass by the runtime; pure data. */
@@ -38,6 +41,8 @@ export interface LimitFacts {
   memswSupported: boolean;
   /** How the host weighs CPU: v1 cpu.shares or v2 cpu.weight. */
   cpuWeightUnit: 'shares' | 'weight';
+  /** The spec's block device paths resolved on this host (gathered with the other facts); absent = none resolved. */
+  blockDevices?: Readonly<Record<string, BlockDeviceLookup>>;
 }
 
 /** The kernel's default CPU weights. */
@@ -81,16 +86,18 @@ export function desiredLimits(r: Resources, f: LimitFacts, paused = false): Limi
     cpuWeight:
       f.cpuWeightUnit === 'shares' ? (r.cpuShares ?? DEFAULT_CPU_SHARES) : r.cpuShares === undefined ? DEFAULT_CPU_WEIGHT : sharesToWeight(r.cpuShares),
     frozen: paused,
+    io: desiredIo(r.io, f.blockDevices),
   };
 }
 
 /** The limit fields whose values differ. */
 export function limitDiff(want: Limits, have: Limits): Array<keyof Limits> {
-  return (Object.keys(want) as Array<keyof Limits>).filter((k) => want[k] !== have[k]);
+  return (Object.keys(want) as Array<keyof Limits>).filter((k) => (k === 'io' ? !sameIo(want.io, have.io) : want[k] !== have[k]));
 }
 
 /** Human form of one limit value for messages (`64Mi`, `max`, `50000/100000`). */
 export function formatLimit(key: keyof Limits, l: Limits): string {
+  if (key === 'io') return formatIo(l.io);
   const v = l[key];
   if (v === 'max') return 'max';
   if (key === 'cpusetCpus') return v === '' ? '(inherit)' : String(v);

@@ -3,9 +3,11 @@ import { stableJson } from '../spec/hash.js';
 import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer, SpecSource, UserSpec } from '../spec/types.js';
 import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from './limits.js';
+import { ioDeviceProblems } from './io.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { Action, Plan, PlanProblem } from './types.js';
+import { isAdhoc } from '../state/adhoc.js';
 
 /** Everything one planning pass looks at. Pure data: planning does no I/O. */
 export interface PlanInput {
@@ -23,7 +25,7 @@ export interface PlanInput {
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
-export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts', 'privileged', 'capabilities', 'user', 'readOnlyRootfs'] as const;
+export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts', 'privileged', 'capabilities', 'user', 'readOnlyRootfs', 'tty'] as const;
 
 function sameSource(a: SpecSource, b: SpecSource): boolean {
   return a.dir === b.dir && a.file === b.file && a.doc === b.doc && Object.keys(a).length === Object.keys(b).length;
@@ -49,17 +51,30 @@ function describeExit(a: ActualContainer): string {
   return `exited with code ${e.exitCode}`;
 }
 
+/**
+ * A spec that says `state: stopped`: stop what runs and mark it stopped; leave a stopped one as it
+ * is (spec changes that need a recreate wait until it runs again).
+ */
+function planStopped(a: ActualContainer, now: number): Action {
+  const state = stateOf(a);
+  if ((state === 'exited' || state === 'lost') && !a.exit && a.monitorAlive) return { kind: 'none', name: a.name, reason: 'exiting: its monitor is recording the exit', retryAt: now + 50 };
+  if (a.record!.stoppedAtMs !== undefined && state !== 'running') return { kind: 'none', name: a.name, reason: 'stopped (state: stopped)' };
+  return { kind: 'stop', name: a.name, actual: a, reason: 'state: stopped' };
+}
+
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
-  if (!a) return { kind: 'create', name, desired: d, reason: 'new spec' };
+  if (!a) return d.spec.state === 'stopped' ? { kind: 'none', name, reason: 'state: stopped; not created' } : { kind: 'create', name, desired: d, reason: 'new spec' };
   const state = stateOf(a);
   if (state === 'corrupt') {
     return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: `state record unreadable (${a.recordProblem ?? 'missing'}); replacing` };
   }
   const rec = a.record!;
   if (rec.source.dir !== input.source) {
-    return { name, severity: 'error', message: `container "${name}" belongs to ${rec.source.dir}/${rec.source.file}; ${d.source.dir}/${d.source.file} cannot take it over` };
+    const owner = isAdhoc(rec.source) ? 'was started by pocker run (pocker rm it first)' : `belongs to ${rec.source.dir}/${rec.source.file}`;
+    return { name, severity: 'error', message: `container "${name}" ${owner}; ${d.source.dir}/${d.source.file} cannot take it over` };
   }
+  if (d.spec.state === 'stopped') return planStopped(a, input.now);
   // Equal hashes mean equal normalized user specs: nothing to compare field by field.
   const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
   if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, changed, reason: `changed: ${changed.join(', ')}` };
@@ -70,6 +85,7 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     // The init is gone but its monitor lives: it is writing the exit record, which the restart
     // decision and its backoff need. Look again shortly (the watch on the monitor also wakes us).
     if (!a.exit && a.monitorAlive) return { kind: 'none', name, reason: 'exiting: its monitor is recording the exit', retryAt: input.now + 50 };
+    if (rec.stoppedAtMs !== undefined) return { kind: 'restart', name, desired: d, actual: a, backoffStep: 0, reason: `state: ${d.spec.state} (was stopped)` };
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
     if (input.now < t.notBefore) {
@@ -86,8 +102,12 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   if (a.networkProblem && state === 'running') return { kind: 'recreate', name, desired: d, actual: a, changed: ['network'], reason: `network: ${a.networkProblem}` };
   const diff = limitDiff(limits, a.limits);
   const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source);
-  if (diff.length === 0 && sameRecord) return { kind: 'none', name, reason: 'up to date' };
-  const reason = diff.length
+  // A throttled device that does not resolve is left out of `limits`; the update fails at its host check.
+  const ioProblem = ioDeviceProblems(d.spec.resources.io, input.facts.blockDevices)[0];
+  if (diff.length === 0 && sameRecord && !ioProblem) return { kind: 'none', name, reason: 'up to date' };
+  const reason = ioProblem
+    ? ioProblem.message
+    : diff.length
     ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
     : rec.phase === 'creating'
       ? 'adopting it: started, but the controller that started it stopped before recording it'

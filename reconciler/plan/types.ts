@@ -3,7 +3,7 @@ import type { DesiredContainer } from '../spec/types.js';
 import type { Limits } from './limits.js';
 
 /** What the plan does to one container. */
-export type ActionKind = 'create' | 'update' | 'recreate' | 'restart' | 'remove' | 'none';
+export type ActionKind = 'create' | 'update' | 'recreate' | 'restart' | 'stop' | 'remove' | 'none';
 
 interface ActionBase {
   kind: ActionKind;
@@ -46,6 +46,12 @@ export interface RestartAction extends ActionBase {
   backoffStep: number;
 }
 
+/** Stop a container on purpose (`state: stopped`), keeping its writable layer, log and cgroups. */
+export interface StopAction extends ActionBase {
+  kind: 'stop';
+  actual: ActualContainer;
+}
+
 /** Stop and delete a container whose spec is gone. */
 export interface RemoveAction extends ActionBase {
   kind: 'remove';
@@ -59,7 +65,7 @@ export interface NoneAction extends ActionBase {
   retryAt?: number;
 }
 
-export type Action = CreateAction | UpdateAction | RecreateAction | RestartAction | RemoveAction | NoneAction;
+export type Action = CreateAction | UpdateAction | RecreateAction | RestartAction | StopAction | RemoveAction | NoneAction;
 
 /** A problem the plan found that is not an action (reported; the container is left alone). */
 export interface PlanProblem {

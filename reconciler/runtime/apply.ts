@@ -1,5 +1,5 @@
 import type { Action } from '../plan/types.js';
-import { checkHost, removeContainer, startContainer, stopContainer, updateContainer, type RuntimeContext } from './container.js';
+import { checkHost, removeContainer, startContainer, stopContainer, stopKeepingLayer, updateContainer, type RuntimeContext } from './container.js';
 import { describeError, RuntimeError } from './errors.js';
 
 /** Outcome of one action. */
@@ -18,7 +18,8 @@ export interface ActionResult {
 
 /** Whether an action needs the cgroup parent to exist. */
 export function needsCgroupParent(a: Action): boolean {
-  return a.kind === 'create' || a.kind === 'recreate' || a.kind === 'restart';
+  // An io change may need the io controller enabled down to containers started before pocker used it.
+  return a.kind === 'create' || a.kind === 'recreate' || a.kind === 'restart' || (a.kind === 'update' && a.changed.includes('io'));
 }
 
 async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> {
@@ -40,6 +41,9 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
     case 'update':
       updateContainer(ctx, a.desired, a.actual, a.limits, a.changed);
       return a.actual.pids?.initPid;
+    case 'stop':
+      await stopKeepingLayer(ctx, a.actual);
+      return undefined;
     case 'remove':
       await removeContainer(ctx, a.actual);
       return undefined;

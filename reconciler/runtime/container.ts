@@ -9,11 +9,11 @@ import type { CgroupDriver } from './cgroups/driver.js';
 import { RuntimeError, describeError } from './errors.js';
 import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from './host.js';
-import { hostProblems, type LookupCache } from './hostChecks.js';
+import { hostProblems, ioProblems, type LookupCache } from './hostChecks.js';
 import { faultPoint } from './faults.js';
 import { attachNetwork, detachNetwork } from '../network/attach.js';
 import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
-import { DEFAULT_LOG_POLICY, monitorConfig, type LogPolicy } from './monitorConfig.js';
+import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
 
 /** Everything the runtime needs to change containers on this host. */
@@ -32,6 +32,8 @@ export interface RuntimeContext {
   backoff?: RestartBackoff;
   /** CNI config and plugin dirs, default network (bridge mode). */
   network?: NetworkOptions;
+  /** The user attached to the containers this context starts (`pocker run`). */
+  attach?: Attach;
 }
 
 /** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
@@ -80,8 +82,15 @@ function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRec
 
 /** Throws HOST_CHECK when the host cannot run this spec; nothing has been changed at that point. */
 export function checkHost(ctx: RuntimeContext, d: DesiredContainer): void {
+  checkIo(ctx, d);
   const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()));
   if (problems.length) throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name });
+}
+
+/** Throws HOST_CHECK, with the device path, when the spec's io throttles cannot be applied here. */
+export function checkIo(ctx: RuntimeContext, d: DesiredContainer): void {
+  const problems = ioProblems(d.spec, ctx.facts);
+  if (problems.length) throw new RuntimeError('HOST_CHECK', problems.map((p) => p.message).join('; '), { container: d.spec.name, path: problems[0]!.device });
 }
 
 /** The limits a spec asks for on this host. */
@@ -116,11 +125,11 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, r
     faultPoint('create:cgroup', name);
     const net = d.spec.network.mode === 'bridge' ? await attachNetwork(ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, host.readFile('/etc/resolv.conf')) : undefined;
     faultPoint('create:network', name);
-    const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY, net);
+    const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY, net, ctx.attach);
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
     await new Promise((r) => setImmediate(r));
-    const starting = host.startMonitor(ctx.monitorBinary, config, paths.stateDir, join(locksDir(ctx.dirs), name));
+    const starting = host.startMonitor(ctx.monitorBinary, config, paths.stateDir, join(locksDir(ctx.dirs), name), ctx.attach?.stdio);
     faultPoint('create:spawned', name);
     const started = await starting;
     if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });
@@ -184,6 +193,17 @@ export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, gra
   await ctx.host.waitForExit(monitor, MONITOR_WAIT_MS);
 }
 
+/**
+ * Stops a container on purpose (`state: stopped`, `pocker stop`) and records that, so no restart
+ * policy brings it back; its writable layer, log, cgroups and network stay for the next start.
+ */
+export async function stopKeepingLayer(ctx: RuntimeContext, a: ActualContainer): Promise<void> {
+  const rec = a.record;
+  if (!rec) throw new RuntimeError('STATE', `container "${a.name}" has no readable record`, { container: a.name });
+  await stopContainer(ctx, a, rec.spec.stopGracePeriodMs);
+  writeRecord(ctx, containerPaths(ctx.dirs, a.name), { ...rec, phase: 'created', stoppedAtMs: Date.now() });
+}
+
 /** Keeps a copy of an unreadable record (`<state-dir>/.quarantine/`) before its container goes. */
 function quarantineRecord(ctx: RuntimeContext, a: ActualContainer, paths: ContainerPaths): void {
   const text = ctx.host.readFile(paths.record);
@@ -210,6 +230,7 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
 
 /** Applies new limits to the live cgroups and records the spec; the process is untouched. */
 export function updateContainer(ctx: RuntimeContext, d: DesiredContainer, a: ActualContainer, limits: Limits, changed: readonly string[]): void {
+  checkIo(ctx, d);
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
   faultPoint('update:cgroup', d.spec.name);
   const rec = a.record;

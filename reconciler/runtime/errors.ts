@@ -7,7 +7,12 @@ export type RuntimeErrorCode =
   | 'STOP'
   | 'STATE'
   | 'CONFLICT'
-  | 'NETWORK';
+  | 'NETWORK'
+  | 'NOT_FOUND'
+  | 'NO_RECORD'
+  | 'EXISTS'
+  | 'RUNNING'
+  | 'DECLARATIVE';
 
 /** A failure while changing the host, with the path or syscall involved and the cause. */
 export class RuntimeError extends Error {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CPU_PERIOD_US, type LimitFacts } from '../plan/limits.js';
 import { parseCpuList } from '../spec/cpuset.js';
+import type { DesiredContainer } from '../spec/types.js';
+import { resolveBlockDevices } from './blockDevices.js';
 import type { CgroupDriver } from './cgroups/driver.js';
 import type { HostReader } from './host.js';
 
@@ -24,9 +26,12 @@ export interface HostFacts extends LimitFacts {
   memswSupported: boolean;
   /** Online CPU numbers. */
   onlineCpus: number[];
+  /** Block I/O throttles are possible (v1 blkio, v2 io). */
+  ioSupported: boolean;
 }
 
-export function gatherFacts(host: HostReader, driver: CgroupDriver): HostFacts {
+/** Host facts for one pass; `desired` names the block devices to resolve (their io throttles). */
+export function gatherFacts(host: HostReader, driver: CgroupDriver, desired: readonly DesiredContainer[] = []): HostFacts {
   const cg = driver.facts(host);
   const online = parseCpuList(host.readFile('/sys/devices/system/cpu/online') ?? '0');
   return {
@@ -36,5 +41,7 @@ export function gatherFacts(host: HostReader, driver: CgroupDriver): HostFacts {
     memswSupported: cg.memswSupported,
     cpuWeightUnit: cg.cpuWeightUnit,
     onlineCpus: 'cpus' in online ? online.cpus : [0],
+    ioSupported: cg.ioSupported,
+    blockDevices: resolveBlockDevices(host, desired),
   };
 }

@@ -4,6 +4,13 @@ export interface ProcessRef {
   startTime: number;
 }
 
+/** A device node: block or character, with its major and minor number. */
+export interface DeviceNode {
+  kind: 'block' | 'char';
+  major: number;
+  minor: number;
+}
+
 /** What the monitor reported on its status pipe. */
 export type MonitorStart = { ok: true; initPid: number; monitorPid: number } | { ok: false; message: string };
 
@@ -17,6 +24,8 @@ export interface HostReader {
   kind(path: string): 'dir' | 'file' | 'other' | null;
   /** Like kind, but a symlink is reported as such instead of followed. */
   lkind(path: string): 'dir' | 'file' | 'symlink' | 'other' | null;
+  /** What the node at path is (symlinks followed): a device with its number, something else, or null when missing. */
+  deviceNode(path: string): DeviceNode | 'other' | null;
   /** Start time of a live process, or null when there is none. */
   procStartTime(pid: number): number | null;
   /** Mount points in the host's mount table at or under dir, deepest first. */
@@ -52,7 +61,7 @@ export interface Host extends HostReader {
    * shared with the monitor until it has recorded its pids: a controller killed meanwhile leaves
    * the lock held, so the next one cannot look at the container half-way and start another.
    */
-  startMonitor(binary: string, config: Buffer, label: string, lockPath?: string): Promise<MonitorStart>;
+  startMonitor(binary: string, config: Buffer, label: string, lockPath?: string, stdio?: StdioFds): Promise<MonitorStart>;
   /** Send a signal if the process is still the one referred to; false when it is gone. */
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */
@@ -65,6 +74,9 @@ export interface Host extends HostReader {
    */
   lock(path: string): Promise<() => void>;
 }
+
+/** File descriptors a monitor gets as its stdin, stdout and stderr (default /dev/null). */
+export type StdioFds = [number, number, number];
 
 /** Names of the Host methods that change the host (counted by tests). */
 export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;

@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { ioDeviceProblems, type IoDeviceProblem } from '../plan/io.js';
 import type { ContainerSpec } from '../spec/types.js';
 import { formatCpuList, parseCpuList } from '../spec/cpuset.js';
 import type { HostFacts } from './facts.js';
@@ -52,6 +53,18 @@ function commandProblem(spec: ContainerSpec, host: HostReader, cache: LookupCach
     if (r === 'unknown') unknown = true;
   }
   return unknown ? null : `command ${program} not found in the image layers' PATH (${path})`;
+}
+
+/**
+ * Why a spec's io throttles cannot be applied here: no blkio/io controller, or a device path that
+ * did not resolve to a whole-disk block device (each problem names the path).
+ */
+export function ioProblems(spec: ContainerSpec, facts: HostFacts): IoDeviceProblem[] {
+  const io = spec.resources.io ?? [];
+  if (io.length && !facts.ioSupported) {
+    return [{ device: io[0]!.device, message: 'resources.io needs the blkio controller (cgroup v1) or the io controller (cgroup v2), which this host does not offer' }];
+  }
+  return ioDeviceProblems(io, facts.blockDevices);
 }
 
 /**

@@ -2,10 +2,21 @@ import type { AttachedNetwork } from '../network/attach.js';
 import type { ContainerSpec } from '../spec/types.js';
 import type { ContainerPaths } from '../state/layout.js';
 import type { CgroupPlacement } from './cgroups/driver.js';
+import type { StdioFds } from './host.js';
 import { mountPairs, securityPairs } from './security/policy.js';
 
 /** PATH given to workloads that do not set one (the OCI/Docker default). */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * A user attached to a container it starts (`pocker run` without -d): the monitor gets these fds
+ * as its stdin, stdout and stderr and copies the workload's output there besides the log.
+ */
+export interface Attach {
+  stdio: StdioFds;
+  /** The workload reads the user's stdin (relayed to its pty with a tty; else given as its stdin). */
+  stdin: boolean;
+}
 
 /** Log rotation policy the monitor applies. */
 export interface LogPolicy {
@@ -33,6 +44,7 @@ export function monitorConfig(
   sourceIsDir: (source: string) => boolean,
   log: LogPolicy = DEFAULT_LOG_POLICY,
   net?: AttachedNetwork,
+  attach?: Attach,
 ): Buffer {
   const pairs: Array<[string, string]> = [
     ['name', spec.name],
@@ -65,5 +77,7 @@ export function monitorConfig(
   for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);
   for (const arg of spec.command) pairs.push(['arg', arg]);
   pairs.push(['path', env.PATH ?? DEFAULT_PATH], ['cwd', spec.workingDir]);
+  if (spec.tty) pairs.push(['tty', '1']);
+  if (attach) pairs.push(['attach', '1'], ['stdin', attach.stdin ? '1' : '0']);
   return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''));
 }

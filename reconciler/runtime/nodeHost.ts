@@ -1,7 +1,7 @@
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
-import { mountPointsUnder, parseStatStartTime, type Host, type MonitorStart, type ProcessRef } from './host.js';
+import { mountPointsUnder, parseStatStartTime, type DeviceNode, type Host, type MonitorStart, type ProcessRef, type StdioFds } from './host.js';
 
 function ignoreMissing(fn: () => void): void {
   try {
@@ -104,6 +104,22 @@ export class NodeHost implements Host {
     }
   }
 
+  deviceNode(path: string): DeviceNode | 'other' | null {
+    let st;
+    try {
+      st = statSync(path, { bigint: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw e;
+    }
+    if (!st.isBlockDevice() && !st.isCharacterDevice()) return 'other';
+    // glibc's dev_t encoding (libuv builds st_rdev with makedev).
+    const major = Number(((st.rdev >> 8n) & 0xfffn) | ((st.rdev >> 32n) & ~0xfffn & 0xffffffffn));
+    const minor = Number((st.rdev & 0xffn) | ((st.rdev >> 12n) & ~0xffn & 0xffffffffn));
+    return { kind: st.isBlockDevice() ? 'block' : 'char', major, minor };
+  }
+
   procStartTime(pid: number): number | null {
     const stat = this.readFile(`/proc/${pid}/stat`);
     return stat === null ? null : parseStatStartTime(stat);
@@ -158,7 +174,7 @@ export class NodeHost implements Host {
     rmSync(path, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  async startMonitor(binary: string, config: Buffer, label: string, lockPath?: string): Promise<MonitorStart> {
+  async startMonitor(binary: string, config: Buffer, label: string, lockPath?: string, stdio?: StdioFds): Promise<MonitorStart> {
     const n = native();
     devNull ??= openSync('/dev/null', 'r+');
     const [rd, wr] = n.pipe();
@@ -167,7 +183,7 @@ export class NodeHost implements Host {
     try {
       conf = n.memfd('pocker-monitor.conf', config);
       const lock = lockPath === undefined ? undefined : this.heldLocks.get(lockPath);
-      pid = n.spawn(binary, [binary, '/proc/self/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [devNull, devNull, devNull, wr, conf, ...(lock === undefined ? [] : [lock])]);
+      pid = n.spawn(binary, [binary, '/proc/self/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [...(stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])]);
     } catch (e) {
       n.close(rd);
       throw e;

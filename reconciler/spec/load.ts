@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { SpecCache } from './cache.js';
+import { resolveImageRefs, type ImageResolver } from './imageRef.js';
 import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile, type ParsedFile } from './parse.js';
 import type { DesiredContainer, SpecError } from './types.js';
 
@@ -85,9 +86,11 @@ function lexists(path: string): boolean {
 
 /**
  * Reads and validates spec files (already listed) as one set; duplicate names fail both files.
- * With a cache, files unchanged since their last parse are not parsed again.
+ * With a cache, files unchanged since their last parse are not parsed again. With an image
+ * resolver (controllers), `image.ref` is resolved to the image's layers; without one (validate)
+ * it is only checked for shape.
  */
-export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string, trust?: Trust, cache?: SpecCache): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
+export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string, trust?: Trust, cache?: SpecCache, images?: ImageResolver): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
   const errors: SpecError[] = [];
   const failedFiles = new Set<string>();
   const perFile = new Map<string, DesiredContainer[]>();
@@ -105,6 +108,10 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
     else {
       parsed = parseSpecFile(read.text, path, { dir, file });
       cache?.store(path, { dir, file }, read.stat, read.readAtMs, parsed);
+    }
+    if (!parsed.errors.length && images) {
+      const r = resolveImageRefs(parsed.specs, path, images);
+      parsed = { specs: r.specs, errors: r.errors };
     }
     if (parsed.errors.length) {
       errors.push(...parsed.errors);
@@ -146,7 +153,7 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
  * Reads a spec directory as a whole: only top-level `*.yaml`/`*.yml` files (symlinks to files
  * count; dotfiles, `..data` style entries, backups and subdirectories do not).
  */
-export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache): DirLoad {
+export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache, images?: ImageResolver): DirLoad {
   let names: string[];
   try {
     const st = statSync(dir);
@@ -167,7 +174,7 @@ export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache): DirL
     }
   });
   files.sort();
-  const loaded = loadSpecFiles(dir, files, (f) => join(dir, f), trust, cache);
+  const loaded = loadSpecFiles(dir, files, (f) => join(dir, f), trust, cache, images);
   cache?.prune();
   return { dir, status: 'ok', files, ...loaded };
 }

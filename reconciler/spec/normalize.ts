@@ -1,6 +1,7 @@
 import { capabilityName } from '../runtime/security/capabilities.js';
 import { formatCpuList, parseCpuList } from './cpuset.js';
 import { parseDuration } from './duration.js';
+import { normalizeIo, type RawIoLimit } from './io.js';
 import { absolutePathProblem, layerPathProblem, mountTargetProblem } from './paths.js';
 import { parseQuantity } from './quantity.js';
 import { DEFAULT_NETWORK_NAME, type ContainerSpec, type NetworkMode, type Resources, type RestartPolicy, type UserSpec } from './types.js';
@@ -16,7 +17,7 @@ export interface RawSpec {
   apiVersion?: string;
   name?: string;
   hostname?: string;
-  image: { layers: string[] };
+  image: { layers?: string[]; ref?: string };
   command: string[];
   env?: Record<string, string>;
   workingDir?: string;
@@ -27,8 +28,9 @@ export interface RawSpec {
     memory?: string | number;
     memsw?: string | number;
     pids?: number;
+    io?: RawIoLimit[];
   };
-  state?: 'running' | 'paused';
+  state?: 'running' | 'paused' | 'stopped';
   network?: { mode?: NetworkMode; name?: string; ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }> };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
@@ -39,6 +41,7 @@ export interface RawSpec {
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
   readOnlyRootfs?: boolean;
+  tty?: boolean;
 }
 
 /** Smallest memory limit accepted: below this no process starts reliably. */
@@ -103,11 +106,12 @@ function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: Path
     }
   }
   if (raw.pids !== undefined) out.pids = raw.pids;
+  if (raw.io?.length) out.io = normalizeIo(raw.io, errors);
   return out;
 }
 
 function checkPaths(raw: RawSpec, errors: PathError[]): void {
-  raw.image.layers.forEach((l, i) => {
+  (raw.image.layers ?? []).forEach((l, i) => {
     const p = layerPathProblem(l);
     if (p) errors.push({ path: ['image', 'layers', i], message: p });
   });
@@ -206,7 +210,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   const user: UserSpec = {
     name,
     ...(raw.hostname !== undefined && { hostname: raw.hostname }),
-    image: { layers: [...raw.image.layers] },
+    image: raw.image.ref !== undefined ? { ref: raw.image.ref } : { layers: [...(raw.image.layers ?? [])] },
     command: [...raw.command],
     ...(env && { env }),
     ...(raw.workingDir !== undefined && { workingDir: raw.workingDir }),
@@ -222,6 +226,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(caps && (caps.add.length || caps.drop.length) && { capabilities: { ...(caps.add.length && { add: caps.add }), ...(caps.drop.length && { drop: caps.drop }) } }),
     ...(raw.user !== undefined && { user: raw.user }),
     ...(raw.readOnlyRootfs !== undefined && { readOnlyRootfs: raw.readOnlyRootfs }),
+    ...(raw.tty && { tty: true }),
   };
   return { user, spec: effectiveSpec(user) };
 }
@@ -231,7 +236,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
   return {
     name: user.name,
     hostname: user.hostname ?? user.name,
-    layers: user.image.layers,
+    layers: 'layers' in user.image ? user.image.layers : [],
     command: user.command,
     env: user.env ?? {},
     workingDir: user.workingDir ?? DEFAULTS.workingDir,
@@ -251,5 +256,6 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     capabilities: { add: user.capabilities?.add ?? [], drop: user.capabilities?.drop ?? [] },
     user: user.user ?? null,
     readOnlyRootfs: user.readOnlyRootfs ?? false,
+    tty: user.tty ?? false,
   };
 }

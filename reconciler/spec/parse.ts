@@ -128,7 +128,8 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
       for (const e of result.errors) errors.push(locate(doc, lc, path, e));
       continue;
     }
-    specs.push({ spec: result.spec, user: result.user, hash: specHash(result.user), source: { ...source, doc: i } });
+    const refAt = raw.image.ref !== undefined ? locate(doc, lc, path, { path: ['image', 'ref'], message: '' }) : null;
+    specs.push({ spec: result.spec, user: result.user, hash: specHash(result.user), source: { ...source, doc: i }, ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }) });
   }
 
   const byName = new Map<string, DesiredContainer>();

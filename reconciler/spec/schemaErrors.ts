@@ -7,11 +7,11 @@ export interface LocatedPathError extends PathError {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod', 'restartBackoff', 'healthcheck', 'privileged', 'capabilities', 'user', 'readOnlyRootfs'],
+  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod', 'restartBackoff', 'healthcheck', 'privileged', 'capabilities', 'user', 'readOnlyRootfs', 'state', 'tty'],
   capabilities: ['add', 'drop'],
   restartBackoff: ['initial', 'max', 'resetAfter'],
   healthcheck: ['exec', 'interval', 'timeout', 'retries', 'startPeriod', 'onUnhealthy'],
-  image: ['layers'],
+  image: ['layers', 'ref'],
   resources: ['cpus', 'cpuset', 'memory', 'memsw', 'pids'],
   network: ['mode'],
   mounts: ['source', 'target', 'readOnly'],
@@ -78,6 +78,7 @@ function patternMessage(path: Array<string | number>, value: unknown): string {
   if (last === 'name') return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
   if (last === 'hostname') return `hostname ${v} is not a valid hostname (letters, digits, "-" and ".")`;
   if (last === 'cpuset') return `cpuset ${v} is not a CPU list (examples: "0", "0-1,3")`;
+  if (last === 'ref') return `image.ref ${v} is not an image reference NAME:TAG (examples: busybox:1.36, example.com/team/app:v2)`;
   if (last === 'user') return `user ${v} is not a user: a uid or a name, optionally :gid or :group (examples: 1000, www-data:www-data)`;
   if (path.includes('capabilities')) return `${fieldName(path)} ${v} is not a capability name (examples: NET_ADMIN, CAP_SYS_TIME)`;
   if (['stopGracePeriod', 'initial', 'max', 'resetAfter', 'interval', 'timeout', 'startPeriod'].includes(String(last))) {
@@ -96,7 +97,7 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
     const path = decodePointer(e.instancePath);
     const value = valueAt(doc, path);
     let item: LocatedPathError | null = null;
-    if (oneOfPaths.has(e.instancePath) && e.keyword !== 'oneOf') continue;
+    if (oneOfPaths.has(e.instancePath) && e.keyword !== 'oneOf' && e.schemaPath.includes('/oneOf/')) continue;
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = String(e.params.additionalProperty);
@@ -128,6 +129,12 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
         break;
       case 'oneOf': {
         const last = path[path.length - 1];
+        if (last === 'image') {
+          if (errors.some((x) => x.instancePath === e.instancePath && x !== e && !x.schemaPath.includes('/oneOf/'))) continue;
+          const both = value !== null && typeof value === 'object' && 'layers' in value && 'ref' in value;
+          item = { path, at: 'value', message: `image needs exactly one of "layers" (layer directories) or "ref" (an imported image, NAME:TAG)${both ? ', not both' : ''}` };
+          break;
+        }
         const unlimited = last === 'memsw' ? ' or "unlimited"' : '';
         item = { path, at: 'value', message: `${fieldName(path)} must be a quantity such as 512Mi, 1Gi, 100M or a number of bytes${unlimited}, not ${describe(value)}` };
         break;

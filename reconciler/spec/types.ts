@@ -6,8 +6,11 @@ export type RestartPolicy = 'always' | 'on-failure' | 'never';
 /** Network modes: `none` (own namespace, loopback only), `host` (the host's namespace), `bridge` (CNI). */
 export type NetworkMode = 'none' | 'host' | 'bridge';
 
-/** What a container should be doing: running, or paused (frozen by the cgroup freezer, memory kept). */
-export type RunState = 'running' | 'paused';
+/**
+ * What a container should be doing: running; paused (frozen by the cgroup freezer, memory kept);
+ * or stopped (its processes gone, its writable layer and log kept).
+ */
+export type RunState = 'running' | 'paused' | 'stopped';
 
 /** A port published on the host (bridge mode, through CNI's portmap plugin). */
 export interface PortMapping {
@@ -56,6 +59,20 @@ export interface HealthCheck {
   onUnhealthy: 'restart' | 'none';
 }
 
+/** Throttle limits on one block device; an absent field is unlimited. */
+export interface IoLimit {
+  /** Block device path on the host (resolved to its major:minor when applied). */
+  device: string;
+  /** Read bytes per second. */
+  readBps?: number;
+  /** Write bytes per second. */
+  writeBps?: number;
+  /** Read operations per second. */
+  readIops?: number;
+  /** Write operations per second. */
+  writeIops?: number;
+}
+
 /** Resource limits in canonical user units; an absent field means "no limit". */
 export interface Resources {
   /** CPUs of CFS quota (0.5 = half a CPU). */
@@ -70,7 +87,17 @@ export interface Resources {
   pids?: number;
   /** Relative CPU weight under contention, in v1 shares (2..262144; the kernel's default is 1024). */
   cpuShares?: number;
+  /** Block I/O throttles, one entry per device, sorted by device path. */
+  io?: IoLimit[];
 }
+
+/**
+ * Where the root filesystem comes from: layer directories (bottom first), or an image of the image
+ * store by reference. `digest` is the manifest digest the reference resolved to when the spec was
+ * loaded by a controller (not written by users): it is hashed, so importing another image under
+ * the same reference recreates the containers that use it.
+ */
+export type ImageSource = { layers: string[] } | { ref: string; digest?: string };
 
 /**
  * The user's spec after normalization: exactly the fields the user wrote, in canonical units
@@ -80,7 +107,7 @@ export interface Resources {
 export interface UserSpec {
   name: string;
   hostname?: string;
-  image: { layers: string[] };
+  image: ImageSource;
   command: string[];
   env?: Record<string, string>;
   workingDir?: string;
@@ -96,19 +123,20 @@ export interface UserSpec {
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
   readOnlyRootfs?: boolean;
+  tty?: boolean;
 }
 
 /** The spec pocker runs: the user spec with every default filled in. */
 export interface ContainerSpec {
   name: string;
   hostname: string;
-  /** Layer directories, bottom first. */
+  /** Layer directories, bottom first (an image ref's are filled in when a controller loads the spec; empty until then). */
   layers: string[];
   command: string[];
   env: Record<string, string>;
   workingDir: string;
   resources: Resources;
-  /** running, or paused (frozen in place). */
+  /** running, paused (frozen in place) or stopped (no processes, writable layer kept). */
   state: RunState;
   network: NetworkSpec;
   mounts: BindMount[];
@@ -124,6 +152,8 @@ export interface ContainerSpec {
   /** "uid[:gid]" or "name[:group]" the workload runs as; null = root. */
   user: string | null;
   readOnlyRootfs: boolean;
+  /** The workload's stdin/stdout/stderr are a pty of the container's own devpts (its output is logged as stdout). */
+  tty: boolean;
 }
 
 /** Where a spec came from: the spec dir as given (not symlink-resolved), file name, document index. */
@@ -140,6 +170,8 @@ export interface DesiredContainer {
   /** Versioned hash of the normalized user spec. */
   hash: string;
   source: SpecSource;
+  /** Where `image.ref` is written in the file (for errors of its resolution). */
+  imageRefAt?: { line: number; col: number };
 }
 
 /** A problem in a spec file, located as precisely as the YAML allows. */

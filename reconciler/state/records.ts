@@ -34,6 +34,11 @@ export interface ContainerRecord {
   backoff?: RestartBackoff;
   /** Cgroup parent the container's cgroups live under. */
   cgroupParent: string;
+  /**
+   * Set when the container was stopped on purpose (`state: stopped`, `pocker stop`): no restart
+   * policy applies, and it starts again (on the same writable layer) only when asked to.
+   */
+  stoppedAtMs?: number;
 }
 
 /** Health of a container as its checks last found it (`health.json`, written by the controller). */
@@ -111,6 +116,7 @@ export function parseContainerRecord(text: string): { value: ContainerRecord } |
     restartCount: isInt,
     backoffStep: (v) => v === undefined || isInt(v),
     cgroupParent: isStr,
+    stoppedAtMs: (v) => v === undefined || isInt(v),
   });
   return r;
 }

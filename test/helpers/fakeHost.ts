@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { mountPointsUnder, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/runtime/host.js';
+import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/runtime/host.js';
 
 type Node = { type: 'dir' } | { type: 'file'; data: string };
 
@@ -52,16 +52,18 @@ export class FakeHost implements Host {
   private nextPid = 1000;
   /** Make the next n startMonitor calls report this error. */
   failStarts: { count: number; message: string } = { count: 0, message: '' };
+  /** Device nodes by path (deviceNode); block devices here are the ones io.max accepts. */
+  devices = new Map<string, DeviceNode>();
 
   constructor(readonly version: 'v1' | 'v2') {
     this.mkdir('/proc/self');
     this.mkdir('/sys/devices/system/cpu');
     this.put('/sys/devices/system/cpu/online', `${ONLINE}\n`);
     if (version === 'v1') {
-      const lines = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids'].map((c, i) => `${30 + i} 25 0:${30 + i} / /sys/fs/cgroup/${c} rw,relatime - cgroup cgroup rw,${c}`);
+      const lines = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio'].map((c, i) => `${30 + i} 25 0:${30 + i} / /sys/fs/cgroup/${c} rw,relatime - cgroup cgroup rw,${c}`);
       lines.push('40 25 0:40 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw');
       this.put('/proc/self/mountinfo', `${lines.join('\n')}\n`);
-      for (const c of ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids']) this.makeCgroup(`/sys/fs/cgroup/${c}`, c, true);
+      for (const c of ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio']) this.makeCgroup(`/sys/fs/cgroup/${c}`, c, true);
       this.makeCgroup('/sys/fs/cgroup/unified', 'unified', true);
     } else {
       this.put('/proc/self/mountinfo', '30 25 0:30 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n');
@@ -102,6 +104,9 @@ export class FakeHost implements Host {
         f('memory.memsw.limit_in_bytes', `${V1_UNLIMITED}\n`);
         f('memory.oom_control', 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n');
         break;
+      case 'blkio':
+        for (const t of ['read_bps', 'write_bps', 'read_iops', 'write_iops']) f(`blkio.throttle.${t}_device`, '');
+        break;
       case 'pids':
         f('pids.max', 'max\n');
         break;
@@ -122,6 +127,7 @@ export class FakeHost implements Host {
             f('memory.events', 'low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n');
           }
           if (enabled.includes('pids')) f('pids.max', 'max\n');
+          if (enabled.includes('io')) f('io.max', '');
         }
         break;
       }
@@ -172,6 +178,19 @@ export class FakeHost implements Host {
       case 'cgroup.clone_children':
         this.put(path, `${v}\n`);
         return;
+      case 'blkio.throttle.read_bps_device':
+      case 'blkio.throttle.write_bps_device':
+      case 'blkio.throttle.read_iops_device':
+      case 'blkio.throttle.write_iops_device': {
+        const m = /^(\d+:\d+) (\d+)$/.exec(v);
+        if (!m) inval();
+        if (![...this.devices.values()].some((d) => d.kind === 'block' && `${d.major}:${d.minor}` === m![1])) throw errno('ENODEV', 'write', path);
+        const lines = new Map(cur(file).split('\n').filter(Boolean).map((l) => [l.split(' ')[0]!, l]));
+        if (m![2] === '0') lines.delete(m![1]!);
+        else lines.set(m![1]!, v);
+        this.put(path, [...lines.values()].map((l) => `${l}\n`).join(''));
+        return;
+      }
       case 'pids.max':
         if (!/^(max|\d+)$/.test(v)) inval();
         this.put(path, `${v}\n`);
@@ -185,6 +204,20 @@ export class FakeHost implements Host {
         const m = /^(max|\d+)(?: (\d+))?$/.exec(v);
         if (!m || (m[1] !== 'max' && Number(m[1]) < 1000)) inval();
         this.put(path, `${m![1]} ${m![2] ?? 100000}\n`);
+        return;
+      }
+      case 'io.max': {
+        const m = /^(\d+:\d+)((?: [rw](?:bps|iops)=(?:max|\d+))+)$/.exec(v);
+        const known = [...this.devices.values()].some((d) => d.kind === 'block' && `${d.major}:${d.minor}` === m?.[1]);
+        if (!m || /=[01](?: |$)/.test(m[2]!)) inval();
+        if (!known) throw errno('ENODEV', 'write', path);
+        const lines = new Map(cur('io.max').split('\n').filter(Boolean).map((l) => [l.split(' ')[0]!, l]));
+        const entry = new Map((lines.get(m![1]!) ?? `${m![1]} rbps=max wbps=max riops=max wiops=max`).split(' ').slice(1).map((t) => t.split('=') as [string, string]));
+        for (const t of m![2]!.trim().split(' ')) entry.set(t.split('=')[0]!, t.split('=')[1]!);
+        const line = `${m![1]} ${['rbps', 'wbps', 'riops', 'wiops'].map((k) => `${k}=${entry.get(k)}`).join(' ')}`;
+        if (line.endsWith('rbps=max wbps=max riops=max wiops=max')) lines.delete(m![1]!);
+        else lines.set(m![1]!, line);
+        this.put(path, [...lines.values()].map((l) => `${l}\n`).join(''));
         return;
       }
       case 'cgroup.subtree_control': {
@@ -257,6 +290,9 @@ export class FakeHost implements Host {
     if (/^\/layers\/[^/]+\/(usr\/)?bin\/[a-z]+$/.test(path)) return 'file';
     if (/^\/layers\/[^/]+(\/usr)?(\/bin)?$/.test(path)) return 'dir';
     return this.kind(path);
+  }
+  deviceNode(path: string): DeviceNode | 'other' | null {
+    return this.devices.get(path) ?? (this.nodes.has(path) ? 'other' : null);
   }
   procStartTime(pid: number): number | null {
     const p = this.procs.get(pid);

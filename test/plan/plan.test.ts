@@ -143,4 +143,30 @@ describe('plan', () => {
     expect(kinds(p1)).toEqual([['a', 'create'], ['b', 'create'], ['c', 'create']]);
     expect(JSON.stringify(p1)).toBe(JSON.stringify(p2));
   });
+  it('state stopped: stops what runs, keeps a stopped one, does not create; running again restarts it at once', () => {
+    const exit = { exitCode: 143, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 };
+    const runningSpec = desired(specObj('a', { restart: 'never' }));
+    const stoppedSpec = desired(specObj('a', { restart: 'never', state: 'stopped' }));
+    expect(kinds(plan(input([stoppedSpec], [live(runningSpec)])))).toEqual([['a', 'stop']]);
+    const stopped = live(runningSpec, { initAlive: false, monitorAlive: false, exit, record: { ...recordOf(runningSpec), stoppedAtMs: 5 } });
+    const keep = plan(input([stoppedSpec], [stopped]));
+    expect(keep.actions[0]).toMatchObject({ kind: 'none', reason: 'stopped (state: stopped)' });
+    const crashed = live(runningSpec, { initAlive: false, monitorAlive: false, exit });
+    expect(kinds(plan(input([stoppedSpec], [crashed])))).toEqual([['a', 'stop']]);
+    expect(plan(input([desired(specObj('n', { state: 'stopped' }))], [])).actions[0]).toMatchObject({ kind: 'none', reason: 'state: stopped; not created' });
+    const again = plan(input([runningSpec], [stopped]));
+    expect(again.actions[0]).toMatchObject({ kind: 'restart', backoffStep: 0, reason: 'state: running (was stopped)' });
+    const changed = desired(specObj('a', { restart: 'never', command: ['sleep', '1'] }));
+    expect(kinds(plan(input([changed], [stopped])))).toEqual([['a', 'recreate']]);
+    const changedWhileStopped = desired(specObj('a', { restart: 'never', state: 'stopped', command: ['sleep', '1'] }));
+    expect(kinds(plan(input([changedWhileStopped], [stopped])))).toEqual([['a', 'none']]);
+  });
+
+  it('leaves containers of pocker run alone and names them when a spec wants the same name', () => {
+    const adhoc = desired(specObj('x'), '');
+    const p = plan(input([], [live(adhoc)], { allowEmpty: true }));
+    expect(p.actions).toEqual([]);
+    const clash = plan(input([desired(specObj('x'))], [live(adhoc)]));
+    expect(clash.problems[0]!.message).toMatch(/"x" was started by pocker run/);
+  });
 });

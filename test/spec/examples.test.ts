@@ -7,7 +7,8 @@ import { packageRoot } from '../../reconciler/native.js';
 
 describe('examples', () => {
   const root = join(packageRoot(), 'examples');
-  const dirs = [root, ...readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(root, e.name))];
+  const below = (dir: string): string[] => [dir, ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => below(join(dir, e.name)))];
+  const dirs = below(root);
   for (const dir of dirs) {
     it(`every spec in ${dir.slice(packageRoot().length + 1)} is valid`, () => {
       const r = loadSpecDir(dir);

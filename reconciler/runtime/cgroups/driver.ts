@@ -31,6 +31,8 @@ export interface CgroupFacts {
   memswSupported: boolean;
   /** v1 weighs CPU in cpu.shares, v2 in cpu.weight. */
   cpuWeightUnit: 'shares' | 'weight';
+  /** Block I/O can be throttled: v1 blkio (with throttling built in), or v2 io offered to pocker's parent. */
+  ioSupported: boolean;
 }
 
 /**

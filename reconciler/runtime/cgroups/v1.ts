@@ -3,6 +3,7 @@ import { canonicalCpuList } from '../../spec/cpuset.js';
 import { DEFAULT_CPU_SHARES, type Limits } from '../../plan/limits.js';
 import { RuntimeError, describeError } from '../errors.js';
 import { faultPoint } from '../faults.js';
+import { parseV1Throttles, V1_IO_FILES, v1ThrottleWrites } from './io.js';
 import type { Host, HostReader } from '../host.js';
 import {
   CONTAINER_CGROUP_NAME,
@@ -16,13 +17,17 @@ import {
   type CgroupVersion,
 } from './driver.js';
 
-/** v1 controllers pocker uses; cpuacct is optional (accounting only). */
+/**
+ * v1 controllers pocker uses. The optional ones are joined when mounted: cpuacct (accounting),
+ * devices, blkio (I/O throttles; every container gets a blkio cgroup, so throttles can be added
+ * to a running container in place without moving its processes).
+ */
 export const V1_REQUIRED = ['cpu', 'cpuset', 'memory', 'pids'] as const;
-export const V1_OPTIONAL = ['cpuacct', 'devices'] as const;
+export const V1_OPTIONAL = ['cpuacct', 'devices', 'blkio'] as const;
 
 /** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
 function freshLimits(defaultCpuset: string): Limits {
-  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_SHARES, frozen: false };
+  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_SHARES, frozen: false, io: [] };
 }
 
 const num = (v: number | 'max'): number => (v === 'max' ? Infinity : v);
@@ -35,6 +40,7 @@ export class V1Driver implements CgroupDriver {
   readonly version: CgroupVersion;
   private readonly hierarchies: string[];
   private memsw: boolean | undefined;
+  private io: boolean | undefined;
 
   constructor(
     private readonly mounts: Map<string, string>,
@@ -79,7 +85,14 @@ export class V1Driver implements CgroupDriver {
       defaultCpuset: canonicalCpuList(parentCpus && parentCpus.trim() ? parentCpus : rootCpus),
       memswSupported: this.memswSupported(host),
       cpuWeightUnit: 'shares',
+      ioSupported: this.ioSupported(host),
     };
+  }
+
+  /** blkio is mounted and has the throttle files (CONFIG_BLK_DEV_THROTTLING). */
+  private ioSupported(host: HostReader): boolean {
+    const root = this.mounts.get('blkio');
+    return (this.io ??= !!root && host.kind(join(root, V1_IO_FILES.rbps)) === 'file');
   }
 
   private memswSupported(host: HostReader): boolean {
@@ -171,6 +184,7 @@ export class V1Driver implements CgroupDriver {
       memSw();
     }
     if (want.pids !== have.pids) this.write(name, 'pids', 'pids.max', want.pids === 'max' ? 'max' : String(want.pids), host);
+    for (const w of v1ThrottleWrites(want.io, have.io)) this.write(name, 'blkio', w.file, w.value, host);
   }
 
   read(name: string, host: HostReader): Limits | null {
@@ -187,6 +201,7 @@ export class V1Driver implements CgroupDriver {
       pids: parseMax(file('pids', 'pids.max')) ?? 'max',
       cpuWeight: Number(file('cpu', 'cpu.shares') ?? DEFAULT_CPU_SHARES),
       frozen: (this.unifiedDir(name) && host.readFile(join(this.unifiedDir(name)!, 'cgroup.freeze'))?.trim()) === '1',
+      io: this.mounts.has('blkio') ? parseV1Throttles({ rbps: file('blkio', V1_IO_FILES.rbps), wbps: file('blkio', V1_IO_FILES.wbps), riops: file('blkio', V1_IO_FILES.riops), wiops: file('blkio', V1_IO_FILES.wiops) }) : [],
     };
   }
 

@@ -3,6 +3,7 @@ import { canonicalCpuList } from '../../spec/cpuset.js';
 import { DEFAULT_CPU_WEIGHT, type Limits } from '../../plan/limits.js';
 import { RuntimeError, describeError } from '../errors.js';
 import { faultPoint } from '../faults.js';
+import { ioMaxWrites, parseIoMax } from './io.js';
 import type { Host, HostReader } from '../host.js';
 import {
   CONTAINER_CGROUP_NAME,
@@ -21,7 +22,10 @@ export const CONTROLLER_CGROUP = '_controller';
 /** Controllers pocker enables for its subtree on cgroup v2. */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 
-const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_WEIGHT, frozen: false };
+/** Controllers enabled wherever the parent offers them (a delegated subtree may lack io). */
+export const V2_OPTIONAL = ['io'] as const;
+
+const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_WEIGHT, frozen: false, io: [] };
 
 /** memory.swap.max for a memsw total. */
 function swapFor(l: Limits): number | 'max' {
@@ -36,6 +40,7 @@ function swapFor(l: Limits): number | 'max' {
 export class V2Driver implements CgroupDriver {
   readonly version = 'v2' as const;
   private swap: boolean | undefined;
+  private io: boolean | undefined;
 
   constructor(
     private readonly root: string,
@@ -69,7 +74,12 @@ export class V2Driver implements CgroupDriver {
   }
 
   facts(host: HostReader): CgroupFacts {
-    return { defaultCpuset: '', memswSupported: this.swapSupported(host), cpuWeightUnit: 'weight' };
+    return { defaultCpuset: '', memswSupported: this.swapSupported(host), cpuWeightUnit: 'weight', ioSupported: this.ioSupported(host) };
+  }
+
+  /** The hierarchy offers the io controller: ensureParent enables it top-down like the others. */
+  private ioSupported(host: HostReader): boolean {
+    return (this.io ??= (host.readFile(join(this.root, 'cgroup.controllers')) ?? '').split(/\s+/).includes('io'));
   }
 
   ensureParent(host: Host): void {
@@ -82,7 +92,7 @@ export class V2Driver implements CgroupDriver {
       }
       const available = (host.readFile(join(dir, 'cgroup.controllers')) ?? '').split(/\s+/);
       const enabled = (host.readFile(join(dir, 'cgroup.subtree_control')) ?? '').split(/\s+/);
-      const missing = V2_CONTROLLERS.filter((c) => !enabled.includes(c));
+      const missing = [...V2_CONTROLLERS, ...V2_OPTIONAL.filter((c) => available.includes(c))].filter((c) => !enabled.includes(c));
       const unavailable = missing.filter((c) => !available.includes(c));
       if (unavailable.length) {
         throw new RuntimeError('CGROUP', `cgroup ${dir} does not offer controller(s) ${unavailable.join(', ')}; under systemd run pocker in a unit with Delegate=yes`, { path: dir });
@@ -154,6 +164,7 @@ export class V2Driver implements CgroupDriver {
     if (want.memory !== have.memory) this.write(name, 'memory.max', String(want.memory), host);
     if (this.swapSupported(host) && swapFor(want) !== swapFor(have)) this.write(name, 'memory.swap.max', String(swapFor(want)), host);
     if (want.pids !== have.pids) this.write(name, 'pids.max', String(want.pids), host);
+    for (const line of ioMaxWrites(want.io, have.io)) this.write(name, 'io.max', line, host);
   }
 
   read(name: string, host: HostReader): Limits | null {
@@ -172,6 +183,7 @@ export class V2Driver implements CgroupDriver {
       pids: parseMax(file('pids.max')) ?? 'max',
       cpuWeight: Number(file('cpu.weight') ?? DEFAULT_CPU_WEIGHT),
       frozen: file('cgroup.freeze')?.trim() === '1',
+      io: parseIoMax(file('io.max') ?? ''),
     };
   }
 

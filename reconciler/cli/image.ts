@@ -1,0 +1,112 @@
+import { formatDuration } from '../spec/duration.js';
+import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
+import { table } from './table.js';
+
+export const IMAGE_HELP = `Usage: pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]
+       pocker image ls [-o table|json]
+       pocker image rm REF
+
+The image store of this instance, under <data-dir>/images. A spec runs an imported image with
+"image: {ref: NAME:TAG}" (instead of "image: {layers: [...]}"); each pass looks the reference up,
+and importing another image under the same reference recreates the containers that use it.
+
+import  Imports an image from an OCI image layout: a directory (oci-layout, index.json,
+        blobs/) as "skopeo copy docker://... oci:DIR" or umoci write it, or a tar archive of one
+        ("oci-archive:", "docker save"; gzip-compressed or not). Every digest is verified: the
+        manifest, the config, each layer blob against its descriptor (size and digest), and each
+        uncompressed layer against the config's diff_ids. Each layer is unpacked once, by its
+        diff_id, and shared by every image that has it; whiteouts become overlayfs whiteouts.
+        Layers with device nodes, paths leaving the layer (.., absolute paths, writes through
+        symlinks, hard links to outside) are refused and the import fails as a whole; nothing is
+        left half-made. Layers: tar, tar+gzip (OCI and Docker media types); tar+zstd only on a
+        Node with zstd in zlib (22.15 or later). A multi-platform index is resolved to
+        linux/<this host's architecture>.
+        The reference is --name, else the entry's io.containerd.image.name annotation, else its
+        org.opencontainers.image.ref.name when that is a whole NAME:TAG. A ref.name that is only
+        a tag (skopeo's oci:DIR:TAG) needs --name NAME, which keeps that tag. Re-importing under
+        an existing reference replaces it.
+        --name NAME[:TAG]      reference to store the image under (tag default: the
+                               annotation's, else latest)
+        --select NAME|DIGEST   which index.json entry to import when it lists several (by its
+                               ref.name annotation or manifest digest)
+ls      Lists the references: REF, DIGEST (manifest, short), LAYERS, SIZE (uncompressed layers),
+        IMPORTED.
+rm      Removes a reference, and every layer that no other reference and no container uses.
+        Refused while a container of this instance names the reference or runs on a layer that
+        would be removed. Layers left unused by a re-import are removed too (by the next import
+        or rm, once no container runs on them).
+
+${GLOBAL_HELP}`;
+
+/** Bytes as B, KiB, MiB or GiB with one decimal. */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return `${s < 1 ? '0s' : formatDuration(s * 1000)} ago`;
+}
+
+export async function main(args: string[]): Promise<number> {
+  const cmd = parseCommand(args, { name: { type: 'string' }, select: { type: 'string' }, output: { type: 'string', short: 'o' } }, true);
+  if (cmd.values.help) {
+    console.log(IMAGE_HELP);
+    return 0;
+  }
+  const [verb, ...rest] = cmd.positionals;
+  const v = cmd.values as { name?: string; select?: string; output?: string };
+  if (verb === 'import') {
+    if (rest.length !== 1) throw new UsageError('usage: pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]');
+    if (v.output !== undefined) throw new UsageError('-o is an option of image ls');
+    const { importImage } = await import('../image/import.js');
+    const { shortDigest } = await import('../image/digest.js');
+    const r = await importImage({
+      source: rest[0]!,
+      dirs: cmd.dirs,
+      ...(v.name !== undefined && { name: v.name }),
+      ...(v.select !== undefined && { select: v.select }),
+      progress: process.stderr.isTTY ? (line) => console.error(line) : undefined,
+    });
+    const fresh = r.layers.filter((l) => !l.reused).length;
+    console.log(`imported ${r.ref} ${r.manifest}: ${r.layers.length} layer(s), ${fresh} unpacked, ${r.layers.length - fresh} already in the store, ${formatSize(r.size)} in ${(r.ms / 1000).toFixed(2)} s`);
+    if (r.replaced) console.log(`${r.ref} named ${r.replaced} before: containers using it are recreated by their next pass`);
+    if (r.removedLayers.length) console.log(`removed ${r.removedLayers.length} unused layer(s): ${r.removedLayers.map(shortDigest).join(', ')}`);
+    return 0;
+  }
+  if (v.name !== undefined || v.select !== undefined) throw new UsageError('--name and --select are options of image import');
+  if (verb === 'ls') {
+    if (rest.length) throw new UsageError('usage: pocker image ls [-o table|json]');
+    const output = v.output ?? 'table';
+    if (output !== 'table' && output !== 'json') throw new UsageError('-o must be table or json');
+    const { listImages } = await import('../image/remove.js');
+    const { shortDigest } = await import('../image/digest.js');
+    const images = listImages(cmd.dirs.dataDir);
+    if (output === 'json') {
+      console.log(JSON.stringify(images, null, 2));
+      return 0;
+    }
+    const now = Date.now();
+    const rows = images.map((i) => [i.ref, shortDigest(i.manifest), String(i.layers.length), formatSize(i.size), age(now - i.importedAtMs)]);
+    console.log(table(['REF', 'DIGEST', 'LAYERS', 'SIZE', 'IMPORTED'], rows));
+    return 0;
+  }
+  if (v.output !== undefined) throw new UsageError('-o is an option of image ls');
+  if (verb === 'rm') {
+    if (rest.length !== 1) throw new UsageError('usage: pocker image rm REF');
+    const { removeImage } = await import('../image/remove.js');
+    const { shortDigest } = await import('../image/digest.js');
+    const r = await removeImage(rest[0]!, cmd.dirs);
+    console.log(`removed ${r.ref}${r.removedLayers.length ? ` and ${r.removedLayers.length} layer(s): ${r.removedLayers.map(shortDigest).join(', ')}` : ''}`);
+    if (r.keptBecause) console.log(`unused layers kept: ${r.keptBecause}`);
+    return 0;
+  }
+  throw new UsageError(verb === undefined ? 'name a subcommand: import, ls or rm' : `unknown subcommand "${verb}" (import, ls or rm)`);
+}

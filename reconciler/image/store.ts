@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { native } from '../native.js';
+import { parseDigest } from './digest.js';
+import { ImageError } from './errors.js';
+
+/** Store file format version. */
+export const STORE_VERSION = 1;
+
+/** Where one data dir keeps its images. */
+export interface ImageStorePaths {
+  /** `<dataDir>/images` (mode 0700: layers hold images' setuid files). */
+  root: string;
+  /** References: `refs.json`. */
+  refs: string;
+  /** Unpacked layers: `layers/<algorithm>/<hex>/`, the tree in `root/`, facts in `layer.json`. */
+  layers: string;
+  /** Imports in progress and removals: emptied by every import and removal. */
+  tmp: string;
+  /** flock taken by imports and removals. */
+  lock: string;
+}
+
+/** Paths of the image store under a data dir (made absolute: layer paths go into overlay options). */
+export function imageStorePaths(dataDir: string): ImageStorePaths {
+  const root = join(resolve(dataDir), 'images');
+  return { root, refs: join(root, 'refs.json'), layers: join(root, 'layers'), tmp: join(root, 'tmp'), lock: join(root, '.lock') };
+}
+
+/** Directory of a layer in the store, named by its diff_id (the digest of its uncompressed tar). */
+export function layerDir(paths: ImageStorePaths, diffId: string): string {
+  const d = parseDigest(diffId);
+  if (!d) throw new ImageError('IMAGE_STORE', `${JSON.stringify(diffId)} is not a layer digest`, { digest: diffId });
+  return join(paths.layers, d.algorithm, d.hex);
+}
+
+/** The unpacked tree of a layer: what becomes an overlay lowerdir. */
+export function layerTree(paths: ImageStorePaths, diffId: string): string {
+  return join(layerDir(paths, diffId), 'root');
+}
+
+/** What the store records about one reference. */
+export interface RefEntry {
+  /** Digest of the image manifest. */
+  manifest: string;
+  config: string;
+  /** diff_ids of the layers, bottom first. */
+  layers: string[];
+  /** Uncompressed size of all layers (bytes of their tar streams). */
+  size: number;
+  importedAtMs: number;
+  /** What it was imported from (the path given). */
+  source: string;
+}
+
+/** Facts about an unpacked layer (`layer.json`, written before the layer is renamed into place). */
+export interface LayerInfo {
+  diffId: string;
+  /** Bytes of the uncompressed tar stream. */
+  size: number;
+  entries: number;
+  unpackedAtMs: number;
+}
+
+/** The refs file. */
+export interface RefsFile {
+  version: typeof STORE_VERSION;
+  refs: Record<string, RefEntry>;
+}
+
+function isRefEntry(v: unknown): v is RefEntry {
+  const e = v as RefEntry;
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    parseDigest(e.manifest) !== null &&
+    parseDigest(e.config) !== null &&
+    Array.isArray(e.layers) &&
+    e.layers.every((l) => parseDigest(l) !== null) &&
+    Number.isSafeInteger(e.size) &&
+    Number.isSafeInteger(e.importedAtMs) &&
+    typeof e.source === 'string'
+  );
+}
+
+/** Reads the refs file; a missing one is an empty store, an unreadable one an error. */
+export function readRefs(paths: ImageStorePaths): RefsFile {
+  let text: string;
+  try {
+    text = readFileSync(paths.refs, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, refs: {} };
+    throw new ImageError('IMAGE_STORE', `cannot read the image store's ${paths.refs}: ${(e as Error).message}`, { path: paths.refs, cause: e });
+  }
+  let v: RefsFile;
+  try {
+    v = JSON.parse(text) as RefsFile;
+  } catch (e) {
+    throw new ImageError('IMAGE_STORE', `the image store's ${paths.refs} is not valid JSON: ${(e as Error).message}`, { path: paths.refs, cause: e });
+  }
+  if (v?.version !== STORE_VERSION || v.refs === null || typeof v.refs !== 'object' || !Object.values(v.refs).every(isRefEntry)) {
+    throw new ImageError('IMAGE_STORE', `the image store's ${paths.refs} has an unknown format (version ${JSON.stringify(v?.version)})`, { path: paths.refs });
+  }
+  return v;
+}
+
+/** fsyncs a directory, so renames into it survive a power loss. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a small file atomically and durably: temp file, fsync, rename, fsync of the directory.
+ * Unlike the per-container records (tmpfs, gone with a reboot), the store outlives reboots.
+ */
+export function writeFileDurably(path: string, data: string): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Writes the refs file atomically. */
+export function writeRefs(paths: ImageStorePaths, refs: RefsFile): void {
+  writeFileDurably(paths.refs, `${JSON.stringify(refs, null, 2)}\n`);
+}
+
+/** Reads a layer's layer.json; null when the layer is not (completely) in the store. */
+export function readLayerInfo(paths: ImageStorePaths, diffId: string): LayerInfo | null {
+  try {
+    const info = JSON.parse(readFileSync(join(layerDir(paths, diffId), 'layer.json'), 'utf8')) as LayerInfo;
+    return info.diffId === diffId ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Creates the store's directories (the root 0700: layers hold images' setuid binaries). */
+export function ensureStore(paths: ImageStorePaths): void {
+  mkdirSync(dirname(paths.root), { recursive: true });
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.layers, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.tmp, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * Takes the store's lock (imports and removals are serialized; readers need none: every file
+ * they read is replaced by rename). Resolves to the release function.
+ */
+export async function lockStore(paths: ImageStorePaths, waitMs = 60_000): Promise<() => void> {
+  ensureStore(paths);
+  const fd = openSync(paths.lock, 'a', 0o600);
+  const deadline = Date.now() + waitMs;
+  try {
+    while (!native().flock(fd, true)) {
+      if (Date.now() > deadline) throw new ImageError('IMAGE_STORE', `the image store ${paths.root} is locked by another import or removal (waited ${waitMs / 1000} s)`, { path: paths.lock });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return () => closeSync(fd);
+}
+
+/** A fresh directory under tmp (only while holding the lock). */
+export function makeTmpDir(paths: ImageStorePaths, label: string): string {
+  const dir = join(paths.tmp, `${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+/**
+ * Removes everything under tmp: what an interrupted import or removal left (only while holding
+ * the lock, so no running import owns any of it). Returns what was removed.
+ */
+export function cleanTmp(paths: ImageStorePaths): string[] {
+  if (!existsSync(paths.tmp)) return [];
+  const left = readdirSync(paths.tmp);
+  for (const e of left) rmSync(join(paths.tmp, e), { recursive: true, force: true });
+  return left;
+}
+
+/** Removes a layer from the store: renamed into tmp first, so no half-deleted layer is ever in place. */
+export function removeLayer(paths: ImageStorePaths, diffId: string): void {
+  const dir = layerDir(paths, diffId);
+  if (!existsSync(dir)) return;
+  const dest = join(makeTmpDir(paths, 'rm'), 'layer');
+  renameSync(dir, dest);
+  rmSync(dirname(dest), { recursive: true, force: true });
+}
+
+/** diff_ids of every layer in the store. */
+export function storedLayers(paths: ImageStorePaths): string[] {
+  const out: string[] = [];
+  for (const alg of existsSync(paths.layers) ? readdirSync(paths.layers) : []) {
+    for (const hex of readdirSync(join(paths.layers, alg))) {
+      const d = `${alg}:${hex}`;
+      if (parseDigest(d)) out.push(d);
+    }
+  }
+  return out;
+}

@@ -48,8 +48,12 @@ export function rawIo(inst: TestInstance, name: string): Record<string, string> 
   return { read_bps: f('read_bps'), write_bps: f('write_bps'), read_iops: f('read_iops'), write_iops: f('write_iops') };
 }
 
-/** Bytes the container has written to a device so far (v2 io.stat). */
+/** Bytes the container has written to a device so far (v2 io.stat, v1 blkio.throttle.io_service_bytes). */
 export function bytesWritten(inst: TestInstance, name: string, dev: string): number {
+  if (inst.driver.version !== 'v2') {
+    const line = inst.cgroupFile(name, 'blkio', 'blkio.throttle.io_service_bytes').split('\n').find((l) => l.startsWith(`${dev} Write `));
+    return Number(line?.split(' ')[2] ?? 0);
+  }
   const line = inst.cgroupFile(name, 'io', 'io.stat').split('\n').find((l) => l.startsWith(`${dev} `));
   return Number(/wbytes=(\d+)/.exec(line ?? '')?.[1] ?? 0);
 }

@@ -10,9 +10,9 @@ import { describeKernel } from '../helpers/kernel.js';
 const MiB = 2 ** 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// cgroup v2 only (run by the v2 lane, excluded from the host's config): the lane's VM can set up
-// loop devices, the host cannot open block devices at all.
-describeKernel('block I/O throttles on cgroup v2, with their effect measured', () => {
+// cgroup v2 only (run by the v2 lane, excluded from the host's config): the io controller switched
+// off under a running container, as a host upgraded from a pocker without io limits has it.
+describeKernel('block I/O throttles on cgroup v2, added to an older container', () => {
   const current = useTestInstance();
   let inst: TestInstance;
   let loop: (BlockDevice & { detach: () => void }) | undefined;
@@ -37,50 +37,6 @@ describeKernel('block I/O throttles on cgroup v2, with their effect measured', (
     await sleep(ms);
     return (bytesWritten(inst, 'dd', loop!.dev) - b0) / ((performance.now() - t0) / 1000);
   };
-
-  it('direct-I/O writes to a loop device run within ±20% of writeBps; a change applies in place (same pid); removing it lifts the throttle', async () => {
-    const { path, dev } = loop!;
-    const write = (io: unknown[] | undefined) =>
-      inst.writeSpec(
-        'dd.yaml',
-        inst.spec('dd', {
-          command: ['sh', '-c', 'while :; do dd if=/dev/zero of=/blk bs=1M count=64 oflag=direct 2>/dev/null; done'],
-          privileged: true,
-          mounts: [{ source: path, target: '/blk' }],
-          stopGracePeriod: '1s',
-          ...(io && { resources: { io } }),
-        }),
-      );
-    write([{ device: path, writeBps: '4Mi' }]);
-    let r = await inst.reconcile();
-    expect(r.ok, JSON.stringify(r.results)).toBe(true);
-    expect(rawIo(inst, 'dd')).toEqual({ 'io.max': `${dev} rbps=max wbps=${4 * MiB} riops=max wiops=max` });
-    expect(psEntry(inst.container('dd')).limits?.io).toEqual([{ dev, readBps: null, writeBps: 4 * MiB, readIops: null, writeIops: null }]);
-    const pid = inst.pid('dd');
-    const at4 = await writeRate(3000);
-    console.log(`writeBps 4Mi: ${(at4 / MiB).toFixed(2)} MiB/s (${((at4 / (4 * MiB) - 1) * 100).toFixed(1)}%)`);
-    expect(at4).toBeGreaterThanOrEqual(0.8 * 4 * MiB);
-    expect(at4).toBeLessThanOrEqual(1.2 * 4 * MiB);
-
-    write([{ device: path, writeBps: '8Mi', readIops: 100 }]);
-    r = await inst.reconcile();
-    expect(r.results).toMatchObject([{ name: 'dd', kind: 'update', ok: true }]);
-    expect(inst.pid('dd')).toBe(pid);
-    expect(rawIo(inst, 'dd')).toEqual({ 'io.max': `${dev} rbps=max wbps=${8 * MiB} riops=100 wiops=max` });
-    const at8 = await writeRate(3000);
-    console.log(`writeBps 8Mi: ${(at8 / MiB).toFixed(2)} MiB/s (${((at8 / (8 * MiB) - 1) * 100).toFixed(1)}%)`);
-    expect(at8).toBeGreaterThanOrEqual(0.8 * 8 * MiB);
-    expect(at8).toBeLessThanOrEqual(1.2 * 8 * MiB);
-
-    write(undefined);
-    r = await inst.reconcile();
-    expect(r.results).toMatchObject([{ name: 'dd', kind: 'update', ok: true }]);
-    expect(inst.pid('dd')).toBe(pid);
-    expect(rawIo(inst, 'dd')).toEqual({ 'io.max': '' });
-    const free = await writeRate(1000);
-    console.log(`no throttle: ${(free / MiB).toFixed(2)} MiB/s`);
-    expect(free).toBeGreaterThan(3 * 8 * MiB);
-  });
 
   it('adds throttles in place to a container started while the io controller was off for pocker cgroups (an upgrade)', async () => {
     const { path, dev } = loop!;

@@ -2,11 +2,11 @@
 // cpu.max, cpuset.cpus, memory.max, memory.swap.max and pids.max with their effects measured,
 // OOM kills from memory.events, in-place updates, recreate/remove leaving no cgroup, restart
 // policies, the init's behaviour, exec and adoption by a new controller, the watching controller,
-// pocker run (a pty-driven -it shell, ad-hoc stop/start/rm),
-// the default protections (on v2 without a devices cgroup: nodev everywhere but the bound nodes);
-// plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style
-// delegation; block I/O throttles measured on a loop device, which only the VM can set up), which
-// the host's config excludes. Every other file here also runs on the host.
+// pocker run (a pty-driven -it shell, ad-hoc stop/start/rm), the default protections (on v2
+// without a devices cgroup: nodev everywhere but the bound nodes), io.max with its effect measured
+// on a loop device; plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style delegation,
+// io added under an older container), which the host's config excludes. Every other file here
+// also runs on the host.
 export const V2_LANE_FILES = [
   'test/runtime/limits.kernel.test.ts',
   'test/controller/once.kernel.test.ts',
@@ -15,6 +15,7 @@ export const V2_LANE_FILES = [
   'test/controller/watch.kernel.test.ts',
   'test/runtime/security.kernel.test.ts',
   'test/cli/run.kernel.test.ts',
+  'test/runtime/ioEffect.kernel.test.ts',
   'test/runtime/cgroups/delegation.v2.kernel.test.ts',
   'test/runtime/io.v2.kernel.test.ts',
 ];

@@ -12,8 +12,9 @@ and importing another image under the same reference recreates the containers th
 
 import  Imports an image from an OCI image layout: a directory (oci-layout, index.json,
         blobs/) as "skopeo copy docker://... oci:DIR" or umoci write it, or a tar archive of one
-        ("oci-archive:", "docker save"; gzip-compressed or not). Every digest is verified: the
-        manifest, the config, each layer blob against its descriptor (size and digest), and each
+        ("oci-archive:", or "docker save" of Docker 25 and later, which writes an OCI layout; the
+        older format without index.json is refused; gzip-compressed or not). Every digest is
+        verified: the manifest, the config, each layer blob against its descriptor (size and digest), and each
         uncompressed layer against the config's diff_ids. Each layer is unpacked once, by its
         diff_id, and shared by every image that has it; whiteouts become overlayfs whiteouts.
         Layers with device nodes, paths leaving the layer (.., absolute paths, writes through

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import type { TestInstance } from './instance.js';
 
@@ -39,6 +41,21 @@ export function attachLoopDevice(dir: string, mib: number): BlockDevice & { deta
   const path = execFileSync('losetup', ['--find', '--show', file], { encoding: 'utf8' }).trim();
   const dev = readFileSync(join('/sys/block', path.slice('/dev/'.length), 'dev'), 'utf8').trim();
   return { path, dev, detach: () => execFileSync('losetup', ['-d', path]) };
+}
+
+/** Registers beforeAll/afterAll hooks that give the file's tests a loop device of `mib` MiB (detached and deleted after them). */
+export function useLoopDevice(mib: number): () => BlockDevice {
+  let loop: (BlockDevice & { detach: () => void }) | undefined;
+  let dir: string | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pocker-loop-'));
+    loop = attachLoopDevice(dir, mib);
+  });
+  afterAll(() => {
+    loop?.detach();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => loop!;
 }
 
 /** The throttle files of a container as the kernel prints them: v2 io.max; v1 the four blkio.throttle files. */

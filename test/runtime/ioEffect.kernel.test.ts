@@ -1,9 +1,6 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import { psEntry } from '../../reconciler/cli/ps.js';
-import { attachLoopDevice, bytesWritten, rawIo, type BlockDevice } from '../helpers/blockDevices.js';
+import { bytesWritten, rawIo, useLoopDevice } from '../helpers/blockDevices.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
 
@@ -13,31 +10,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describeKernel('block I/O throttles, with their effect measured', () => {
   const current = useTestInstance();
   let inst: TestInstance;
-  let loop: (BlockDevice & { detach: () => void }) | undefined;
-  let imageDir: string;
-  beforeAll(() => {
-    imageDir = mkdtempSync(join(tmpdir(), 'pocker-loop-'));
-    loop = attachLoopDevice(imageDir, 256);
-  });
-  afterAll(() => {
-    loop?.detach();
-    rmSync(imageDir, { recursive: true, force: true });
-  });
+  const loopDevice = useLoopDevice(256);
   beforeEach(() => {
     inst = current();
   });
 
   /** Bytes per second the container writes to the loop device, over `ms` after a warm-up. */
   const writeRate = async (ms: number): Promise<number> => {
-    for (let i = 0; i < 200 && bytesWritten(inst, 'dd', loop!.dev) === 0; i++) await sleep(50);
+    for (let i = 0; i < 200 && bytesWritten(inst, 'dd', loopDevice().dev) === 0; i++) await sleep(50);
     await sleep(1000);
-    const [b0, t0] = [bytesWritten(inst, 'dd', loop!.dev), performance.now()];
+    const [b0, t0] = [bytesWritten(inst, 'dd', loopDevice().dev), performance.now()];
     await sleep(ms);
-    return (bytesWritten(inst, 'dd', loop!.dev) - b0) / ((performance.now() - t0) / 1000);
+    return (bytesWritten(inst, 'dd', loopDevice().dev) - b0) / ((performance.now() - t0) / 1000);
   };
 
   it('direct-I/O writes to a loop device run within ±20% of writeBps; a change applies in place (same pid); removing it lifts the throttle', async () => {
-    const { path, dev } = loop!;
+    const { path, dev } = loopDevice();
     const write = (io: unknown[] | undefined) =>
       inst.writeSpec(
         'dd.yaml',

@@ -44,7 +44,7 @@ export function logResult(log: Logger, r: ActionResult): void {
 /**
  * Reconciles one container: under its lock (so two controllers never act on it at once), observe
  * it from the kernel, plan it against the desired set, apply. `force` replaces a planned "none"
- * or "update" by a recreate (`pocker restart`).
+ * or "update" by a recreate (`pocker restart`), except for a spec that says `state: stopped`.
  */
 export async function reconcileOne(ps: PassState, name: string, force?: 'recreate'): Promise<ContainerOutcome> {
   const { host, driver, dirs } = ps.ctx;
@@ -55,7 +55,7 @@ export async function reconcileOne(ps: PassState, name: string, force?: 'recreat
     const desired = ps.load.desired.filter((d) => d.spec.name === name);
     const p = plan({ source: ps.source, load: { ...ps.load, desired }, actual, facts: ps.ctx.facts, allowEmpty: ps.allowEmpty, now: Date.now(), backoff: ps.backoff });
     let action: Action = p.actions.find((x) => x.name === name) ?? { kind: 'none', name, reason: a ? 'not managed by this spec dir' : 'no container and no spec' };
-    if (force === 'recreate' && desired[0] && a && (action.kind === 'none' || action.kind === 'update')) {
+    if (force === 'recreate' && desired[0] && desired[0].spec.state !== 'stopped' && a && (action.kind === 'none' || action.kind === 'update')) {
       action = { kind: 'recreate', name, desired: desired[0], actual: a, changed: [], reason: 'restart requested' };
     }
     if (action.kind === 'remove' && ps.mayRemove && !ps.mayRemove(name)) {

@@ -186,6 +186,7 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     expect(pocker('ps').stdout).toMatch(/st\s+stopped/);
     const again = await inst.reconcile();
     expect(again.results).toEqual([]);
+    expect(pocker('restart', 'st').stdout).toBe('st: stopped (state: stopped)\n');
     expect(inst.runningPid('st')).toBeNull();
     expect(readFileSync(runs, 'utf8')).toBe('run\n');
     inst.writeSpec('st.yaml', spec('running'));

@@ -1,4 +1,4 @@
-import { lstatSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { observe, observeContainer } from '../observe/observe.js';
@@ -17,6 +17,7 @@ import { monitorBinary } from '../native.js';
 import { SpecCache } from '../spec/cache.js';
 import type { NetworkOptions } from '../network/conflist.js';
 import { imageResolver } from '../image/resolve.js';
+import { imageStorePaths } from '../image/store.js';
 import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
@@ -101,6 +102,8 @@ export class WatchController {
   private lastErrors = '';
   private watchers: FSWatcher[] = [];
   private resyncTimer: NodeJS.Timeout | null = null;
+  /** The image store's references (see watchImageRefs). */
+  private refsWatcher: FSWatcher | null = null;
   private reloadQueued = false;
   private trailing: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -130,6 +133,7 @@ export class WatchController {
     this.rebuildPass(this.readDir());
     this.resync();
     await this.watchDir();
+    this.refsWatcher = await this.watchImageRefs();
     this.resyncTimer = setInterval(() => this.resync(), this.resyncMs);
     this.log.info({ dir: this.opts.dir, resyncMs: this.resyncMs, removalDelayMs: this.removalDelayMs }, `watching ${this.opts.dir}`);
   }
@@ -139,10 +143,11 @@ export class WatchController {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     if (this.trailing) clearTimeout(this.trailing);
-    const closing = Promise.all(this.watchers.map((w) => w.close()));
+    const closing = Promise.all([...this.watchers, ...(this.refsWatcher ? [this.refsWatcher] : [])].map((w) => w.close()));
     const closed = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
     if (!closed) this.log.warn({ dir: this.opts.dir }, 'the file watcher did not close within 2 s; stopping anyway');
     this.watchers = [];
+    this.refsWatcher = null;
     for (const w of this.workers.values()) if (w.timer) clearTimeout(w.timer);
     await Promise.all([...this.workers.values()].map((w) => w.running));
     // Only now: a step that was finishing may have set up a watch.
@@ -280,6 +285,24 @@ export class WatchController {
     const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
     this.log.debug(stats, `resync: ${stats.containers} containers observed, ${kicked} handed to their workers, ${stats.durationMs} ms`);
     return stats;
+  }
+
+  /**
+   * Watches the image store's references: an image imported under a reference a spec uses (or
+   * removed) reloads the specs at once, so its containers are recreated without waiting for the
+   * next resync. The store's dir is made when missing (it is the instance's own).
+   */
+  private async watchImageRefs(): Promise<FSWatcher> {
+    const { watch } = await import('chokidar');
+    const store = imageStorePaths(this.opts.dirs.dataDir);
+    mkdirSync(store.root, { recursive: true, mode: 0o700 });
+    const w = watch(store.root, { depth: 0, ignoreInitial: true, persistent: true, followSymlinks: false, atomic: false, ignorePermissionErrors: true });
+    w.on('all', (_event, path) => {
+      if (basename(path) === basename(store.refs)) this.scheduleReload();
+    });
+    w.on('error', (e) => this.log.warn({ dir: store.root, error: describeError(e) }, `watching ${store.root}: ${describeError(e)}`));
+    await new Promise<void>((r) => w.once('ready', () => r()));
+    return w;
   }
 
   /** Watches the spec dir's entries (chokidar), and the dir's own entry in its parent (a swapped symlink). */

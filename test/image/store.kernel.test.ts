@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFile
 import { join } from 'node:path';
 import { c as createTar } from 'tar';
 import { beforeEach, expect, it } from 'vitest';
+import { WatchController } from '../../reconciler/controller/watch.js';
 import { ImageError } from '../../reconciler/image/errors.js';
 import { importImage, type ImportOptions } from '../../reconciler/image/import.js';
 import { listImages, removeImage } from '../../reconciler/image/remove.js';
@@ -11,6 +12,7 @@ import { native } from '../../reconciler/native.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { until } from '../helpers/wait.js';
 import { makeTar, writeLayout, type TarItem, type TestLayer } from './oci.js';
 
 const REF = 'test/image:v1';
@@ -139,6 +141,28 @@ describeKernel('image store on the real kernel', () => {
     expect((await inst.reconcile({ allowEmpty: true })).ok).toBe(true);
     const rm = await removeImage(REF, inst.dirs);
     expect(rm.removedLayers).toHaveLength(4);
+    expectStoreEmpty();
+  });
+
+  it('the watching controller recreates a container when its image reference is imported again, without waiting for a resync', async () => {
+    const one = layout('w1', [{ tar: busybox(inst), gzip: true }, { tar: makeTar([{ path: 'version', data: 'one\n' }]) }]);
+    await doImport(one.dir);
+    inst.writeSpec('w.yaml', { name: 'w', image: { ref: REF }, command: ['sh', '-c', 'cat /version; exec sleep 3600'], stopGracePeriod: '1s' });
+    const ctl = new WatchController({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, resyncMs: 600_000 });
+    try {
+      await ctl.start();
+      await inst.waitForLog('w', /one/);
+      const pid = inst.pid('w');
+      const two = layout('w2', [{ tar: busybox(inst), gzip: true }, { tar: makeTar([{ path: 'version', data: 'two\n' }]) }]);
+      await doImport(two.dir);
+      await until(() => inst.runsAnotherPid('w', pid), 'w recreated on the new image', 10_000);
+      await inst.waitForLog('w', /two/);
+    } finally {
+      await ctl.stop();
+    }
+    inst.removeSpec('w.yaml');
+    expect((await inst.reconcile({ allowEmpty: true })).ok).toBe(true);
+    await removeImage(REF, inst.dirs);
     expectStoreEmpty();
   });
 

@@ -11,6 +11,7 @@ import { BenchEnv } from './lib/env.mjs';
 import { memoryCgroups, rlimits } from './lib/proc.mjs';
 import { markdownTable, round } from './lib/stats.mjs';
 import { removeSuite } from './suites/remove.mjs';
+import { runSuite } from './suites/run.mjs';
 import { scaleSuite } from './suites/scale.mjs';
 import { startSuite } from './suites/start.mjs';
 import { updateSuite } from './suites/update.mjs';
@@ -26,6 +27,7 @@ const PLAN = {
   watch: (env) => watchSuite(env, { tries: quick ? 50 : 200, peerTries: quick ? 10 : 30 }),
   update: (env) => updateSuite(env, { tries: quick ? 20 : 50 }),
   network: (env) => networkSuite(env, { tries: quick ? 5 : 20 }),
+  run: (env) => runSuite(env, { tries: quick ? 10 : 30 }),
 };
 const only = values.only ? values.only.split(',') : Object.keys(PLAN);
 for (const s of only) if (!PLAN[s]) throw new Error(`bench: unknown suite ${s} (have: ${Object.keys(PLAN).join(', ')})`);

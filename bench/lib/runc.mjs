@@ -24,14 +24,14 @@ export class RuncFleet {
     this.created = new Set();
   }
 
-  /** Prepares bundle dirs and configs for ids (not timed). */
-  prepare(ids) {
+  /** Prepares bundle dirs and configs for ids (not timed); args is the container's command. */
+  prepare(ids, args = ['sleep', '3600']) {
     for (const id of ids) {
       const b = join(this.base, id);
       for (const d of ['rootfs', 'upper', 'work']) mkdirSync(join(b, d), { recursive: true });
       const cfg = structuredClone(this.template);
       cfg.process.terminal = false;
-      cfg.process.args = ['sleep', '3600'];
+      cfg.process.args = args;
       cfg.root = { path: join(b, 'rootfs'), readonly: false };
       cfg.hostname = id;
       cfg.linux.cgroupsPath = `/${this.cgroupParent}/${id}`;
@@ -50,6 +50,18 @@ export class RuncFleet {
     const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-d', '-b', b, id], { stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`runc run -d ${id} exited ${r.status}`);
     this.created.add(id);
+  }
+
+  /** Mounts the overlay rootfs, `runc run`s it attached (runc deletes the container when its command exits), unmounts. */
+  runAttached(id) {
+    const b = this.bundles.get(id);
+    const rootfs = join(b, 'rootfs');
+    this.env.addon.mount('overlay', rootfs, 'overlay', 0, `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`);
+    this.mounted.add(id);
+    const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-b', b, id], { stdio: 'ignore' });
+    this.env.addon.umount(rootfs, 0);
+    this.mounted.delete(id);
+    if (r.status !== 0) throw new Error(`runc run ${id} exited ${r.status}`);
   }
 
   /** `runc kill ID KILL` then `runc delete ID` (retried while the kill is still landing), then the unmount. */

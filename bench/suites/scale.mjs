@@ -10,19 +10,20 @@ import { median, p99, round, timeSync } from '../lib/stats.mjs';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The controller's RSS once V8 has given back what it no longer uses: V8 shrinks its heap some
- * 10-30 s after a burst of work, so right after one the RSS still holds the garbage. Samples every
- * 5 s until two in a row are within 1 % (at most settleMs); with settleMs 0, the RSS now.
+ * The controller's RSS once V8 has given back what it no longer uses: V8's memory reducer shrinks
+ * the heap some 5-30 s after a burst of work, and may wait a whole timer period (~8 s) before the
+ * first step, so a steady RSS over one 5 s sample says nothing. Samples every 5 s until four in a
+ * row (15 s) are within 1 % (at most settleMs); with settleMs 0, the RSS now.
  */
 async function settledRss(pid, settleMs) {
-  let last = rssKiB(pid);
+  const samples = [rssKiB(pid)];
   for (let waited = 0; waited < settleMs; waited += 5000) {
     await sleep(5000);
-    const now = rssKiB(pid);
-    if (Math.abs(now - last) <= last * 0.01) return now;
-    last = now;
+    samples.push(rssKiB(pid));
+    const last4 = samples.slice(-4);
+    if (last4.length === 4 && Math.max(...last4) - Math.min(...last4) <= Math.min(...last4) * 0.01) break;
   }
-  return last;
+  return samples.at(-1);
 }
 
 export async function scaleSuite(env, { counts, samples, runcPeer, settleMs }) {

@@ -4,7 +4,14 @@ import { DEFAULT_NETWORK_OPTIONS } from '../network/conflist.js';
 import { detectDriver } from '../runtime/cgroups/detect.js';
 import { NodeHost } from '../runtime/nodeHost.js';
 import type { AdhocContext } from '../controller/adhoc.js';
-import { parseCommand, UsageError } from './options.js';
+import type { InstanceDirs } from '../state/layout.js';
+import { formatCliError, parseCommand, UsageError } from './options.js';
+
+/** What the ad-hoc commands act with on this host, for the instance dirs. */
+export function adhocContext(dirs: InstanceDirs): AdhocContext {
+  const host = new NodeHost();
+  return { host, driver: detectDriver(host, dirs.cgroupParent), dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS };
+}
 
 /**
  * Runs one of `pocker stop|start|rm` on each named container: act returns what to print, a
@@ -24,15 +31,13 @@ export async function adhocMain<O extends NonNullable<ParseArgsConfig['options']
     return 0;
   }
   if (!cmd.positionals.length) throw new UsageError('name at least one container');
-  const host = new NodeHost();
-  const c: AdhocContext = { host, driver: detectDriver(host, cmd.dirs.cgroupParent), dirs: cmd.dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS };
+  const c = adhocContext(cmd.dirs);
   let failed = 0;
   for (const name of cmd.positionals) {
     try {
       console.log(await act(c, name, values));
     } catch (e) {
-      const err = e as Error & { code?: string };
-      console.error(`pocker ${verb}: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+      console.error(`pocker ${verb}: ${formatCliError(e)}`);
       failed++;
     }
   }

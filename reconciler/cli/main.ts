@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { GLOBAL_HELP, UsageError } from './options.js';
+import { formatCliError, GLOBAL_HELP, UsageError } from './options.js';
 
 const VERSION = '0.1.0';
 
@@ -73,8 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`pocker ${verb}: ${e.message} (see pocker ${verb} --help)`);
       return 2;
     }
-    const err = e as Error & { code?: string };
-    console.error(`pocker ${verb}: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+    console.error(`pocker ${verb}: ${formatCliError(e)}`);
     return 1;
   }
 }

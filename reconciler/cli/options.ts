@@ -24,6 +24,12 @@ export function trustedUids(owners: readonly string[] | undefined): number[] {
 /** Default spec directory. */
 export const DEFAULT_SPEC_DIR = '/etc/pocker.d';
 
+/** A failure as the CLI prints it: "CODE: message" when it carries a code. */
+export function formatCliError(e: unknown): string {
+  const err = e as Error & { code?: string };
+  return `${err.code ? `${err.code}: ` : ''}${err.message}`;
+}
+
 /** A usage error: printed with a hint to --help, exit code 2. */
 export class UsageError extends Error {}
 

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import type { ParseArgsConfig } from 'node:util';
-import { monitorBinary } from '../native.js';
-import { DEFAULT_NETWORK_OPTIONS } from '../network/conflist.js';
-import { detectDriver } from '../runtime/cgroups/detect.js';
-import { NodeHost } from '../runtime/nodeHost.js';
 import { DEFAULTS } from '../spec/normalize.js';
 import { desiredFromObject, formatPathError } from '../spec/object.js';
 import { adhocSource } from '../state/adhoc.js';
 import { imageResolver } from '../image/resolve.js';
 import { resolveImageRefs } from '../spec/imageRef.js';
-import { GLOBAL_HELP, GLOBAL_OPTIONS, parseCommand, UsageError } from './options.js';
+import { adhocContext } from './adhocCommand.js';
+import { formatCliError, GLOBAL_HELP, GLOBAL_OPTIONS, parseCommand, UsageError } from './options.js';
 import { imageOf, runSpec, type RunFlags } from './runSpec.js';
 
 export const RUN_HELP = `Usage: pocker run [OPTIONS] IMAGE|LAYERDIR COMMAND [ARG...]
@@ -129,16 +126,15 @@ export async function main(args: string[]): Promise<number> {
   }
   const desired = resolved.specs[0]!;
 
-  const host = new NodeHost();
   const { runAdhoc, waitForExit, exitStatusOf, removeAdhoc } = await import('../controller/adhoc.js');
-  const c = { host, driver: detectDriver(host, cmd.dirs.cgroupParent), dirs: cmd.dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS };
+  const c = adhocContext(cmd.dirs);
+  const { host } = c;
   const attach = v.detach ? undefined : { stdio: [0, 1, 2] as [number, number, number], stdin: !!v.interactive };
   let started;
   try {
     started = await runAdhoc(c, desired, attach);
   } catch (e) {
-    const err = e as Error & { code?: string };
-    console.error(`pocker run: ${err.code ? `${err.code}: ` : ''}${err.message}`);
+    console.error(`pocker run: ${formatCliError(e)}`);
     return 125;
   }
   if (v.detach) {

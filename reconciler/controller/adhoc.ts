@@ -69,6 +69,14 @@ function startedRefs(c: AdhocContext, name: string): Started {
   return { init: { pid: a.pids.initPid, startTime: a.pids.initStart }, monitor: { pid: a.pids.monitorPid, startTime: a.pids.monitorStart } };
 }
 
+/** Starts a container through the runtime's start code: fresh, or again on restartOf's writable layer. */
+async function start(c: AdhocContext, desired: DesiredContainer, attach?: Attach, restartOf?: ContainerRecord): Promise<void> {
+  const ctx = runtime(c, desired, attach);
+  checkHost(ctx, desired);
+  c.driver.ensureParent(c.host);
+  await startContainer(ctx, desired, restartOf, 0);
+}
+
 /**
  * Creates and starts an ad-hoc container (`pocker run`) through the same start code as a spec's;
  * a name already in use, by any container, is refused. On failure nothing is left behind.
@@ -80,10 +88,7 @@ export async function runAdhoc(c: AdhocContext, desired: DesiredContainer, attac
       const owner = a.record ? describeSource(a.record.source) : 'an unreadable record';
       throw new RuntimeError('EXISTS', `a container named "${name}" already exists (${owner}); pick another --name or pocker rm it`, { container: name });
     }
-    const ctx = runtime(c, desired, attach);
-    checkHost(ctx, desired);
-    c.driver.ensureParent(c.host);
-    await startContainer(ctx, desired);
+    await start(c, desired, attach);
     return startedRefs(c, name);
   });
 }
@@ -117,11 +122,7 @@ export async function startAdhoc(c: AdhocContext, name: string): Promise<boolean
     const a = adhocOnly(found, name, 'start');
     if (stateOf(a) === 'running') return false;
     const rec = a.record;
-    const desired: DesiredContainer = { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source };
-    const ctx = runtime(c, desired);
-    checkHost(ctx, desired);
-    c.driver.ensureParent(c.host);
-    await startContainer(ctx, desired, rec, 0);
+    await start(c, { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source }, undefined, rec);
     return true;
   });
 }

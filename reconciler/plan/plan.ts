@@ -52,12 +52,21 @@ function describeExit(a: ActualContainer): string {
 }
 
 /**
+ * The init is gone but its monitor lives: it is writing the exit record, which the restart
+ * decision and its backoff need. Look again shortly (the watch on the monitor also wakes us).
+ */
+function awaitingExitRecord(a: ActualContainer, now: number): Action | null {
+  return !a.exit && a.monitorAlive ? { kind: 'none', name: a.name, reason: 'exiting: its monitor is recording the exit', retryAt: now + 50 } : null;
+}
+
+/**
  * A spec that says `state: stopped`: stop what runs and mark it stopped; leave a stopped one as it
  * is (spec changes that need a recreate wait until it runs again).
  */
 function planStopped(a: ActualContainer, now: number): Action {
   const state = stateOf(a);
-  if ((state === 'exited' || state === 'lost') && !a.exit && a.monitorAlive) return { kind: 'none', name: a.name, reason: 'exiting: its monitor is recording the exit', retryAt: now + 50 };
+  const exiting = state === 'exited' || state === 'lost' ? awaitingExitRecord(a, now) : null;
+  if (exiting) return exiting;
   if (a.record!.stoppedAtMs !== undefined && state !== 'running') return { kind: 'none', name: a.name, reason: 'stopped (state: stopped)' };
   return { kind: 'stop', name: a.name, actual: a, reason: 'state: stopped' };
 }
@@ -82,9 +91,8 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
   }
   if (state === 'exited' || state === 'lost') {
-    // The init is gone but its monitor lives: it is writing the exit record, which the restart
-    // decision and its backoff need. Look again shortly (the watch on the monitor also wakes us).
-    if (!a.exit && a.monitorAlive) return { kind: 'none', name, reason: 'exiting: its monitor is recording the exit', retryAt: input.now + 50 };
+    const exiting = awaitingExitRecord(a, input.now);
+    if (exiting) return exiting;
     if (rec.stoppedAtMs !== undefined) return { kind: 'restart', name, desired: d, actual: a, backoffStep: 0, reason: `state: ${d.spec.state} (was stopped)` };
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));

@@ -45,6 +45,8 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 {
 	if (!strcmp(k, "name")) c->name = v;
 	else if (!strcmp(k, "state_dir")) c->state_dir = v;
+	else if (!strcmp(k, "exit_file")) c->exit_file = v;
+	else if (!strcmp(k, "boot_id")) c->boot_id = v;
 	else if (!strcmp(k, "log_path")) c->log_path = v;
 	else if (!strcmp(k, "log_max_bytes")) c->log_max_bytes = strtoull(v, NULL, 10);
 	else if (!strcmp(k, "log_max_files")) c->log_max_files = (unsigned)strtoul(v, NULL, 10);
@@ -77,6 +79,7 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "path")) c->path = v;
 	else if (!strcmp(k, "cwd")) c->cwd = v;
 	else if (!strcmp(k, "mkdir")) return push(c->mkdirs, &c->n_mkdirs, MAX_LIST, v);
+	else if (!strcmp(k, "mkdir_private")) return push(c->private_dirs, &c->n_private_dirs, MAX_LIST, v);
 	else if (!strcmp(k, "init_pid")) c->init_pid = strtol(v, NULL, 10);
 	else if (!strcmp(k, "init_start")) c->init_start = strtoull(v, NULL, 10);
 	else if (!strcmp(k, "ns")) return push(c->ns, &c->n_ns, 8, v);
@@ -182,9 +185,9 @@ int config_load(const char *path, struct config *cfg, enum config_mode mode, cha
 			snprintf(err, errlen, "config %s: exec needs init_pid, init_start and arg", path);
 			return -1;
 		}
-	} else if (!cfg->state_dir || !cfg->rootfs || !cfg->upper || !cfg->work || !cfg->n_lower ||
+	} else if (!cfg->state_dir || !cfg->exit_file || !cfg->rootfs || !cfg->upper || !cfg->work || !cfg->n_lower ||
 	    !cfg->n_argv || !cfg->log_path) {
-		snprintf(err, errlen, "config %s: missing one of state_dir, rootfs, upper, work, lower, arg, log_path", path);
+		snprintf(err, errlen, "config %s: missing one of state_dir, exit_file, rootfs, upper, work, lower, arg, log_path", path);
 		return -1;
 	}
 	if (!cfg->cwd) cfg->cwd = "/";

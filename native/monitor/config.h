@@ -22,7 +22,9 @@ struct bind_mount {
 struct config {
 	char *raw;                 /* owns all strings below */
 	const char *name;          /* container name, for diagnostics */
-	const char *state_dir;     /* where pids.json / exit.json are written */
+	const char *state_dir;     /* where pids.json is written */
+	const char *exit_file;     /* where the exit record is written (durable: it outlives a reboot) */
+	const char *boot_id;       /* the kernel boot this start belongs to, recorded in pids.json */
 	const char *log_path;      /* container log file (CRI format) */
 	uint64_t log_max_bytes;    /* rotate when the file grows past this (0 = never) */
 	unsigned log_max_files;    /* rotated files kept (log.1 .. log.N) */
@@ -42,7 +44,8 @@ struct config {
 	const char *argv[MAX_LIST + 1]; size_t n_argv; /* NULL terminated */
 	const char *path;          /* PATH used to look up argv[0] when it has no '/' */
 	const char *cwd;           /* working directory inside the container */
-	const char *mkdirs[MAX_LIST]; size_t n_mkdirs; /* host dirs to create first (data dir, overlay dirs) */
+	const char *mkdirs[MAX_LIST]; size_t n_mkdirs; /* host dirs to create first, mode 0755 (overlay dirs) */
+	const char *private_dirs[MAX_LIST]; size_t n_private_dirs; /* host dirs to create first, mode 0700 (the container's data dir) */
 	/* exec mode (`pocker-monitor exec`): join a running container */
 	long init_pid;             /* the container's init */
 	unsigned long long init_start; /* its start time, to refuse a reused pid */

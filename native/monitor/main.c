@@ -7,13 +7,14 @@
  * Detaches (the process the controller spawned exits at once; its child is cloned straight into
  * the monitors cgroup on cgroup2 and joins the v1 monitors cgroups itself), creates the
  * container's init with clone3 (new UTS, PID, mount, IPC and, unless the host network is shared,
- * network namespaces; on cgroup2 directly into the container's cgroup), and reports
- * "ok INITPID MONITORPID" or "error MESSAGE" on the status pipe. The init joins the container's
+ * network namespaces; on cgroup2 directly into the container's cgroup), and reports on the status
+ * pipe "pid MONITORPID" at once, then "ok INITPID MONITORPID" or "error MESSAGE". The init joins the container's
  * v1 cgroups itself before it does anything else.
  * Then it writes the container's stdout/stderr (or, with a tty, the pty master the init hands over)
  * to the log, and for an attached `pocker run` also to its own stdout/stderr, relaying its stdin
  * to the pty (raw mode while it runs). When the init exits, it records the
- * exit (code, signal, OOM kill, times) atomically in STATE_DIR/exit.json and exits. */
+ * exit (code, signal, OOM kill, times) atomically and durably in its exit file (in the container's
+ * data dir) and exits. */
 #define _GNU_SOURCE
 #include "config.h"
 #include "console.h"
@@ -98,10 +99,16 @@ static void write_pids(pid_t init, uint64_t started)
 	char path[4096], buf[512];
 	state_path(path, sizeof path, "pids.json");
 	int n = snprintf(buf, sizeof buf,
-			 "{\"monitorPid\":%d,\"monitorStart\":%llu,\"initPid\":%d,\"initStart\":%llu,\"startedAtMs\":%llu}\n",
+			 "{\"monitorPid\":%d,\"monitorStart\":%llu,\"initPid\":%d,\"initStart\":%llu,\"startedAtMs\":%llu%s%s%s}\n",
 			 (int)getpid(), (unsigned long long)proc_start_time(getpid()), (int)init,
-			 (unsigned long long)proc_start_time(init), (unsigned long long)started);
-	int rc = write_file_atomic(path, buf, (size_t)n);
+			 (unsigned long long)proc_start_time(init), (unsigned long long)started,
+			 cfg.boot_id ? ",\"bootId\":\"" : "", cfg.boot_id ? cfg.boot_id : "", cfg.boot_id ? "\"" : "");
+	if (n < 0 || (size_t)n >= sizeof buf) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		fail("pids record too long");
+	}
+	int rc = write_file_atomic(path, buf, (size_t)n, 0);
 	if (rc < 0) {
 		kill(init, SIGKILL);
 		waitpid(init, NULL, 0);
@@ -115,14 +122,14 @@ static void write_exit(int status, uint64_t started, uint64_t oom_before, struct
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	uint64_t oom_after = read_keyed_counter(cfg.oom_file, "oom_kill");
-	char path[4096], buf[512];
-	state_path(path, sizeof path, "exit.json");
+	const char *path = cfg.exit_file;
+	char buf[512];
 	int n = snprintf(buf, sizeof buf,
 			 "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"oomKillCount\":%llu,\"startedAtMs\":%llu,\"finishedAtMs\":%llu}\n",
 			 code, sig, oom_after > oom_before ? "true" : "false",
 			 (unsigned long long)(oom_after - (oom_after > oom_before ? oom_before : oom_after)),
 			 (unsigned long long)started, (unsigned long long)now_ms());
-	int rc = write_file_atomic(path, buf, (size_t)n);
+	int rc = write_file_atomic(path, buf, (size_t)n, 1);
 	if (rc < 0) {
 		char note[4200];
 		snprintf(note, sizeof note, "cannot record exit in %s: %s", path, strerror(-rc));
@@ -234,11 +241,22 @@ int main(int argc, char **argv)
 		_exit(0);
 	if (monitor_cg >= 0)
 		close(monitor_cg);
+	/* The controller's first word from us: whom to kill should we never report. */
+	char self[32];
+	snprintf(self, sizeof self, "%d", (int)getpid());
+	report("pid", self);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	join_monitor_cgroups();
+	for (size_t i = 0; i < cfg.n_private_dirs; i++) {
+		int mk = mkdir_p(cfg.private_dirs[i], 0700);
+		if (mk < 0) {
+			errno = -mk;
+			fail_errno("mkdir", cfg.private_dirs[i]);
+		}
+	}
 	for (size_t i = 0; i < cfg.n_mkdirs; i++) {
 		int mk = mkdir_p(cfg.mkdirs[i], 0755);
 		if (mk < 0) {

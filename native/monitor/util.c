@@ -41,7 +41,7 @@ void write_str(int fd, const char *s)
 	(void)write_all(fd, s, strlen(s));
 }
 
-int write_file_atomic(const char *path, const char *content, size_t len)
+int write_file_atomic(const char *path, const char *content, size_t len, int durable)
 {
 	char tmp[4096];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp)
@@ -50,13 +50,30 @@ int write_file_atomic(const char *path, const char *content, size_t len)
 	if (fd < 0)
 		return -errno;
 	int rc = write_all(fd, content, len);
+	if (rc == 0 && durable && fsync(fd) < 0)
+		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
-	if (rc != 0)
+	if (rc != 0) {
 		unlink(tmp);
-	return rc;
+		return rc;
+	}
+	if (durable) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = 0;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+	return 0;
 }
 
 int write_file(const char *path, const char *content)

@@ -13,9 +13,10 @@ int write_all(int fd, const void *buf, size_t len);
 void write_str(int fd, const char *s);
 
 /* Writes content to path atomically (temp file in the same dir, rename): readers never see a torn
- * file. No fsync: the records describe live processes, which do not survive a power loss either.
- * Returns 0 or -errno. */
-int write_file_atomic(const char *path, const char *content, size_t len);
+ * file. durable: the temp file is fsynced before the rename and the directory after it (records
+ * that outlive a reboot); otherwise no fsync (records of live processes, which a power loss takes
+ * down with them). Returns 0 or -errno. */
+int write_file_atomic(const char *path, const char *content, size_t len, int durable);
 
 /* Writes content to an existing file (cgroupfs style: one write). Returns 0 or -errno. */
 int write_file(const char *path, const char *content);

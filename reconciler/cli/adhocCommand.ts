@@ -6,11 +6,14 @@ import { NodeHost } from '../runtime/nodeHost.js';
 import type { AdhocContext } from '../controller/adhoc.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { formatCliError, parseCommand, UsageError } from './options.js';
+import { checkInstance } from '../instance/identity.js';
+import type { Timeouts } from '../instance/config.js';
 
-/** What the ad-hoc commands act with on this host, for the instance dirs. */
-export function adhocContext(dirs: InstanceDirs): AdhocContext {
+/** What the ad-hoc commands act with on this host, for the instance dirs (checked against its data dir). */
+export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts): AdhocContext {
   const host = new NodeHost();
-  return { host, driver: detectDriver(host, dirs.cgroupParent), dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS };
+  checkInstance(host, dirs, true);
+  return { host, driver: detectDriver(host, dirs.cgroupParent), dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS, timeouts };
 }
 
 /**
@@ -31,7 +34,7 @@ export async function adhocMain<O extends NonNullable<ParseArgsConfig['options']
     return 0;
   }
   if (!cmd.positionals.length) throw new UsageError('name at least one container');
-  const c = adhocContext(cmd.dirs);
+  const c = adhocContext(cmd.dirs, cmd.timeouts);
   let failed = 0;
   for (const name of cmd.positionals) {
     try {

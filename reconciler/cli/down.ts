@@ -22,7 +22,7 @@ export async function main(args: string[]): Promise<number> {
   const log = createLogger(cmd.logLevel);
   const { downSource } = await import('../controller/once.js');
   const dryRun = !!cmd.values['dry-run'];
-  const result = await downSource({ dir: cmd.dir, dirs: cmd.dirs, dryRun, log });
+  const result = await downSource({ dir: cmd.dir, dirs: cmd.dirs, timeouts: cmd.timeouts, dryRun, log });
   printPass(result, dryRun, (s) => console.log(s));
   return result.ok ? 0 : 1;
 }

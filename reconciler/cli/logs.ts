@@ -54,7 +54,7 @@ export async function main(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = stream.follow(print);
     const gone = setInterval(() => {
-      if (!existsSync(paths.stateDir)) finish();
+      if (!existsSync(paths.dataDir)) finish();
     }, 500);
     const finish = (): void => {
       clearInterval(gone);

@@ -23,6 +23,8 @@ Commands:
   run IMAGE CMD...   create and start a container from flags (ad hoc; -it for a shell, -d detached)
   stop|start NAME    stop (keeping its writable layer) or start again a container of pocker run
   rm [-f] NAME       remove a container of pocker run
+  instance show|claim|move
+                     the instance (state dir, data dir, cgroup parent) its data dir belongs to; move it on purpose
 
 Run "pocker <command> --help" for a command's options.
 
@@ -48,6 +50,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   stop: () => import('./stop.js'),
   start: () => import('./start.js'),
   rm: () => import('./rm.js'),
+  instance: () => import('./instance.js'),
 };
 
 /** Runs the CLI and returns the exit status. */

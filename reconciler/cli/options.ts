@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_CONFIG_PATH, loadInstanceConfig, type InstanceConfig, type Timeouts } from '../instance/config.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
 
@@ -35,6 +36,7 @@ export class UsageError extends Error {}
 
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS = {
+  config: { type: 'string' },
   dir: { type: 'string' },
   'state-dir': { type: 'string' },
   'data-dir': { type: 'string' },
@@ -44,10 +46,12 @@ export const GLOBAL_OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** Help text for the global options. */
-export const GLOBAL_HELP = `Global options:
+export const GLOBAL_HELP = `Global options (each one overrides the same key of the instance config):
+  --config FILE         the instance config (default ${DEFAULT_CONFIG_PATH}, when it exists): state dir, data dir,
+                        cgroup parent, spec dir and timeouts, shared by the controller and every command
   --dir DIR             spec directory (default ${DEFAULT_SPEC_DIR}); made absolute, symlinks kept: it names the owner of its containers
-  --state-dir DIR       per-container records, tmpfs (default ${DEFAULT_DIRS.stateDir})
-  --data-dir DIR        layers, writable layers and logs (default ${DEFAULT_DIRS.dataDir})
+  --state-dir DIR       what runs now: pids, health, locks (tmpfs; default ${DEFAULT_DIRS.stateDir})
+  --data-dir DIR        what each container is: records, writable layers, logs, images (default ${DEFAULT_DIRS.dataDir})
   --cgroup-parent PATH  cgroup holding all pocker cgroups, relative to each hierarchy root (default ${DEFAULT_DIRS.cgroupParent})
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default: info, or warn when stderr is a terminal); JSON logs go to stderr
   -h, --help            show help`;
@@ -58,6 +62,8 @@ export interface Parsed<V> {
   positionals: string[];
   dir: string;
   dirs: InstanceDirs;
+  timeouts: Timeouts;
+  config: InstanceConfig;
   logLevel: LogLevel;
 }
 
@@ -72,18 +78,22 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const level = (v['log-level'] as string | undefined) ?? (process.stderr.isTTY ? 'warn' : 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  for (const k of ['dir', 'state-dir', 'data-dir', 'cgroup-parent'] as const) {
+  for (const k of ['config', 'dir', 'state-dir', 'data-dir', 'cgroup-parent'] as const) {
     if (v[k] === '') throw new UsageError(`--${k} must not be empty`);
   }
+  const configPath = v.config as string | undefined;
+  const config = loadInstanceConfig(configPath ?? DEFAULT_CONFIG_PATH, configPath !== undefined);
   return {
     values: parsed.values,
     positionals: parsed.positionals,
-    dir: resolve((v.dir as string | undefined) ?? DEFAULT_SPEC_DIR),
+    dir: resolve((v.dir as string | undefined) ?? config.specDir ?? DEFAULT_SPEC_DIR),
     dirs: {
-      stateDir: (v['state-dir'] as string | undefined) ?? DEFAULT_DIRS.stateDir,
-      dataDir: (v['data-dir'] as string | undefined) ?? DEFAULT_DIRS.dataDir,
-      cgroupParent: (v['cgroup-parent'] as string | undefined) ?? DEFAULT_DIRS.cgroupParent,
+      stateDir: (v['state-dir'] as string | undefined) ?? config.dirs.stateDir ?? DEFAULT_DIRS.stateDir,
+      dataDir: (v['data-dir'] as string | undefined) ?? config.dirs.dataDir ?? DEFAULT_DIRS.dataDir,
+      cgroupParent: (v['cgroup-parent'] as string | undefined) ?? config.dirs.cgroupParent ?? DEFAULT_DIRS.cgroupParent,
     },
+    timeouts: config.timeouts,
+    config,
     logLevel: level as LogLevel,
   };
 }

@@ -102,7 +102,9 @@ export async function main(args: string[]): Promise<number> {
   const { NodeHost } = await import('../runtime/nodeHost.js');
   const { detectDriver } = await import('../runtime/cgroups/detect.js');
   const { observe } = await import('../observe/observe.js');
+  const { checkInstance } = await import('../instance/identity.js');
   const host = new NodeHost();
+  checkInstance(host, cmd.dirs, false);
   const actual = observe(host, cmd.dirs, detectDriver(host, cmd.dirs.cgroupParent));
   const entries = [...actual.containers.values()].map((a) => psEntry(a));
   if (format === 'json') {

@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
     const { reconcileOnce } = await import('../controller/once.js');
     const dryRun = !!v['dry-run'];
     const startupMs = performance.now();
-    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, network, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
+    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, timeouts: cmd.timeouts, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, network, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
     const passMs = performance.now() - startupMs;
     log.debug({ startupMs: Math.round(startupMs * 10) / 10, passMs: Math.round(passMs * 10) / 10 }, `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`);
     printPass(result, dryRun, (s) => console.log(s));
@@ -132,6 +132,7 @@ export async function main(args: string[]): Promise<number> {
   const controller = new WatchController({
     dir: cmd.dir,
     dirs: cmd.dirs,
+    timeouts: cmd.timeouts,
     allowEmpty: !!v['allow-empty'],
     log,
     backoff,

@@ -9,8 +9,9 @@ import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 
 export const RESTART_HELP = `Usage: pocker restart NAME...
 
-Recreates containers now with their current spec (a fresh writable layer, a new process), as
-their spec dir defines them. A container whose spec file has errors is left alone.
+Stops containers and starts them again now, on their own writable layer (files written inside
+are kept, as with docker restart), with the spec their spec dir defines. A container whose spec
+says state: stopped stays stopped; one whose spec file has errors is left alone.
 
 ${GLOBAL_HELP}`;
 
@@ -39,7 +40,7 @@ export async function main(args: string[]): Promise<number> {
       {
         source: source.dir,
         load,
-        ctx: { host, driver, dirs: cmd.dirs, facts: gatherFacts(host, driver, load.desired), monitorBinary: monitorBinary(), backoff: DEFAULT_BACKOFF },
+        ctx: { host, driver, dirs: cmd.dirs, facts: gatherFacts(host, driver, load.desired), monitorBinary: monitorBinary(), backoff: DEFAULT_BACKOFF, timeouts: cmd.timeouts },
         allowEmpty: false,
         backoff: DEFAULT_BACKOFF,
         log,
@@ -50,7 +51,7 @@ export async function main(args: string[]): Promise<number> {
         },
       },
       name,
-      'recreate',
+      'restart',
     );
     const r = outcome.result;
     if (r && !r.ok) failed++;

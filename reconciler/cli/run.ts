@@ -127,7 +127,7 @@ export async function main(args: string[]): Promise<number> {
   const desired = resolved.specs[0]!;
 
   const { runAdhoc, waitForExit, exitStatusOf, removeAdhoc } = await import('../controller/adhoc.js');
-  const c = adhocContext(cmd.dirs);
+  const c = adhocContext(cmd.dirs, cmd.timeouts);
   const { host } = c;
   const attach = v.detach ? undefined : { stdio: [0, 1, 2] as [number, number, number], stdin: !!v.interactive };
   let started;

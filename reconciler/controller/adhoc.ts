@@ -13,6 +13,7 @@ import type { DesiredContainer } from '../spec/types.js';
 import { describeSource, isAdhoc } from '../state/adhoc.js';
 import { locksDir, type InstanceDirs } from '../state/layout.js';
 import type { ContainerRecord, ExitRecord } from '../state/records.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 
 /** What the ad-hoc commands (`pocker run`, `stop`, `start`, `rm`) act with. */
 export interface AdhocContext {
@@ -21,6 +22,7 @@ export interface AdhocContext {
   dirs: InstanceDirs;
   monitorBinary: string;
   network?: NetworkOptions;
+  timeouts?: Timeouts;
 }
 
 function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach): RuntimeContext {
@@ -31,6 +33,7 @@ function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach):
     facts: gatherFacts(c.host, c.driver, starting ? [starting] : []),
     monitorBinary: c.monitorBinary,
     backoff: DEFAULT_BACKOFF,
+    ...(c.timeouts && { timeouts: c.timeouts }),
     ...(c.network && { network: c.network }),
     ...(attach && { attach }),
   };
@@ -38,7 +41,7 @@ function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach):
 
 /** Runs fn with the container's lock held and its state observed from the kernel. */
 async function underLock<T>(c: AdhocContext, name: string, fn: (a: ActualContainer | null) => Promise<T>): Promise<T> {
-  const release = await c.host.lock(join(locksDir(c.dirs), name));
+  const release = await c.host.lock(join(locksDir(c.dirs), name), (c.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
   try {
     return await fn(observeContainer(c.host, c.dirs, c.driver, name));
   } finally {
@@ -70,11 +73,11 @@ function startedRefs(c: AdhocContext, name: string): Started {
 }
 
 /** Starts a container through the runtime's start code: fresh, or again on restartOf's writable layer. */
-async function start(c: AdhocContext, desired: DesiredContainer, attach?: Attach, restartOf?: ContainerRecord): Promise<void> {
+async function start(c: AdhocContext, desired: DesiredContainer, attach?: Attach, again?: ActualContainer & { record: ContainerRecord }): Promise<void> {
   const ctx = runtime(c, desired, attach);
-  checkHost(ctx, desired);
+  checkHost(ctx, desired, !!again);
   c.driver.ensureParent(c.host);
-  await startContainer(ctx, desired, restartOf, 0);
+  await startContainer(ctx, desired, again ? { keepLayer: true, restartOf: again.record, lastExit: again.exit } : {});
 }
 
 /**
@@ -122,7 +125,7 @@ export async function startAdhoc(c: AdhocContext, name: string): Promise<boolean
     const a = adhocOnly(found, name, 'start');
     if (stateOf(a) === 'running') return false;
     const rec = a.record;
-    await start(c, { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source }, undefined, rec);
+    await start(c, { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source }, undefined, a);
     return true;
   });
 }

@@ -28,6 +28,38 @@ export interface CheckResult {
 /** Longest output kept from a check. */
 const OUTPUT_LIMIT = 4096;
 
+/** Runs `pocker-monitor exec` with a config; after timeoutMs its host-side process is killed (the caller kills what it started inside). */
+function runWithTimeout(monitorBinary: string, config: Buffer, timeoutMs: number): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    let output = '';
+    let done = false;
+    const child = startExec(monitorBinary, config, 'pipe');
+    const take = (d: Buffer): void => {
+      if (output.length < OUTPUT_LIMIT) output += d.toString('utf8');
+    };
+    child.stdout?.on('data', take);
+    child.stderr?.on('data', take);
+    const timer = setTimeout(() => {
+      if (done) return;
+      done = true;
+      child.kill('SIGKILL');
+      resolve({ exitCode: -1, output: `${output}\n(timed out after ${timeoutMs} ms)`.trim() });
+    }, timeoutMs);
+    child.on('error', (e) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ exitCode: -1, output: describeError(e) });
+    });
+    child.on('exit', (code, signal) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ exitCode: code ?? (signal ? -1 : 0), output: output.trim() });
+    });
+  });
+}
+
 /** The next health state after a check (pure). */
 export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: HealthCheck, initPid: number, startedAtMs: number, now: number): HealthRecord {
   const inStartPeriod = now - startedAtMs < hc.startPeriodMs;
@@ -47,6 +79,8 @@ export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: He
  */
 export class HealthChecker {
   private readonly timers = new Map<string, { initPid: number; timer: NodeJS.Timeout; running: boolean }>();
+  /** Checks under way, so stopping waits until each one is over and everything it started is gone. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly o: HealthOptions) {}
 
@@ -57,7 +91,15 @@ export class HealthChecker {
     const cur = this.timers.get(a.name);
     if (cur && cur.initPid === a.pids.initPid) return;
     this.stop(a.name);
-    const entry = { initPid: a.pids.initPid, running: false, timer: setInterval(() => void this.check(a, spec, hc), hc.intervalMs) };
+    const entry = {
+      initPid: a.pids.initPid,
+      running: false,
+      timer: setInterval(() => {
+        const p = this.check(a, spec, hc);
+        this.inFlight.add(p);
+        void p.finally(() => this.inFlight.delete(p));
+      }, hc.intervalMs),
+    };
     this.timers.set(a.name, entry);
   }
 
@@ -67,41 +109,24 @@ export class HealthChecker {
     this.timers.delete(name);
   }
 
-  stopAll(): void {
+  /** Stops every container's checks and waits for the ones under way to end (their processes killed). */
+  async stopAll(): Promise<void> {
     for (const name of [...this.timers.keys()]) this.stop(name);
+    await Promise.all([...this.inFlight]);
   }
 
-  /** Runs the check once inside the container, with its timeout. */
-  run(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<CheckResult> {
-    const config = execConfig(spec, a.pids!, this.o.driver.placement(a.name), { argv: hc.exec });
-    return new Promise((resolve) => {
-      let output = '';
-      let done = false;
-      const child = startExec(this.o.monitorBinary, config, 'pipe');
-      const take = (d: Buffer): void => {
-        if (output.length < OUTPUT_LIMIT) output += d.toString('utf8');
-      };
-      child.stdout?.on('data', take);
-      child.stderr?.on('data', take);
-      const timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        child.kill('SIGKILL');
-        resolve({ exitCode: -1, output: `${output}\n(timed out after ${hc.timeoutMs} ms)`.trim() });
-      }, hc.timeoutMs);
-      child.on('error', (e) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve({ exitCode: -1, output: describeError(e) });
-      });
-      child.on('exit', (code, signal) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve({ exitCode: code ?? (signal ? -1 : 0), output: output.trim() });
-      });
-    });
+  /**
+   * Runs the check once inside the container, with its timeout, in a child cgroup of the
+   * container's: when it ends (or times out) everything it started there is killed.
+   */
+  async run(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<CheckResult> {
+    const group = await this.o.driver.checkGroup(a.name, this.o.host);
+    const config = execConfig(spec, a.pids!, group.placement, { argv: hc.exec });
+    try {
+      return await runWithTimeout(this.o.monitorBinary, config, hc.timeoutMs);
+    } finally {
+      await group.kill();
+    }
   }
 
   private async check(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<void> {

@@ -22,7 +22,9 @@ import type { RestartBackoff } from '../spec/types.js';
 import { formatSpecError } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { collectLeftovers } from './gc.js';
+import { collectLeftovers, reportStrangers } from './gc.js';
+import { checkInstance } from '../instance/identity.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 import { reconcileOne, type PassState } from './reconcileOne.js';
 import { gitRevision } from './revision.js';
 import { recordSourceStatus } from './sourceStatus.js';
@@ -53,6 +55,8 @@ export interface OnceOptions {
   load?: DirLoad;
   /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
   trust?: Trust;
+  /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
+  timeouts?: Timeouts;
 }
 
 /** What a pass found and did. */
@@ -87,13 +91,16 @@ export function capDeletions(p: Plan, max: number | undefined, log: Logger): Pla
 export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const log = opts.log ?? silentLogger;
   const host = opts.host ?? new NodeHost();
+  checkInstance(host, opts.dirs, !opts.dryRun);
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
+  const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const cachePath = !opts.load && !opts.dryRun && host instanceof NodeHost ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
   const cache = cachePath ? SpecCache.load(cachePath) : undefined;
   const load = opts.load ?? loadSpecDir(opts.dir, opts.trust, cache, imageResolver(opts.dirs.dataDir));
   if (cachePath && existsSync(opts.dirs.stateDir)) cache!.save(cachePath);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   const actual = observe(host, opts.dirs, driver);
+  reportStrangers(actual.strangers, log);
   const facts = gatherFacts(host, driver, load.desired);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const revision = opts.load ? null : gitRevision(opts.dir);
@@ -101,7 +108,19 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
   let results: ActionResult[] = [];
   if (!opts.dryRun) {
-    const ctx: RuntimeContext = { host, driver, dirs: opts.dirs, facts, backoff, monitorBinary: opts.monitorBinary ?? monitorBinary(), ...(opts.logPolicy && { logPolicy: opts.logPolicy }), ...(opts.network && { network: opts.network }), ...(revision && { revision }) };
+    const ctx: RuntimeContext = {
+      host,
+      driver,
+      dirs: opts.dirs,
+      facts,
+      backoff,
+      timeouts,
+      monitorBinary: opts.monitorBinary ?? monitorBinary(),
+      warn: (container, message) => log.warn({ container }, `${container}: ${message}`),
+      ...(opts.logPolicy && { logPolicy: opts.logPolicy }),
+      ...(opts.network && { network: opts.network }),
+      ...(revision && { revision }),
+    };
     let parentReady = false;
     const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
     const ps: PassState = {
@@ -119,7 +138,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
     };
     const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(ps, a.name)));
     results = outcomes.map((o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 });
-    if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log);
+    if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);
   }
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);
   if (!opts.dryRun && !opts.load && host instanceof NodeHost) recordSourceStatus(opts.dirs.stateDir, load, revision, ok);

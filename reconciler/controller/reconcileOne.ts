@@ -9,6 +9,7 @@ import type { DirLoad } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import { locksDir } from '../state/layout.js';
 import type { Logger } from '../log/logger.js';
+import { DEFAULT_TIMEOUTS } from '../instance/config.js';
 
 /** What every container of one pass (or of the watching controller) is reconciled against. */
 export interface PassState {
@@ -44,19 +45,20 @@ export function logResult(log: Logger, r: ActionResult): void {
 /**
  * Reconciles one container: under its lock (so two controllers never act on it at once), observe
  * it from the kernel, plan it against the desired set, apply. `force` replaces a planned "none"
- * or "update" by a recreate (`pocker restart`), except for a spec that says `state: stopped`.
+ * or "update" by a restart on the same writable layer (`pocker restart`), except for a spec that
+ * says `state: stopped`.
  */
-export async function reconcileOne(ps: PassState, name: string, force?: 'recreate'): Promise<ContainerOutcome> {
+export async function reconcileOne(ps: PassState, name: string, force?: 'restart'): Promise<ContainerOutcome> {
   const { host, driver, dirs } = ps.ctx;
-  const release = await host.lock(join(locksDir(dirs), name));
+  const release = await host.lock(join(locksDir(dirs), name), (ps.ctx.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
   try {
     const a = observeContainer(host, dirs, driver, name);
-    const actual: ActualSet = { containers: a ? new Map([[name, a]]) : new Map(), leftovers: [] };
+    const actual: ActualSet = { containers: a ? new Map([[name, a]]) : new Map(), leftovers: [], strangers: [] };
     const desired = ps.load.desired.filter((d) => d.spec.name === name);
     const p = plan({ source: ps.source, load: { ...ps.load, desired }, actual, facts: ps.ctx.facts, allowEmpty: ps.allowEmpty, now: Date.now(), backoff: ps.backoff });
     let action: Action = p.actions.find((x) => x.name === name) ?? { kind: 'none', name, reason: a ? 'not managed by this spec dir' : 'no container and no spec' };
-    if (force === 'recreate' && desired[0] && desired[0].spec.state !== 'stopped' && a && (action.kind === 'none' || action.kind === 'update')) {
-      action = { kind: 'recreate', name, desired: desired[0], actual: a, changed: [], reason: 'restart requested' };
+    if (force === 'restart' && desired[0] && desired[0].spec.state !== 'stopped' && a && (action.kind === 'none' || action.kind === 'update')) {
+      action = { kind: 'restart', name, desired: desired[0], actual: a, backoffStep: 0, reason: 'restart requested' };
     }
     if (action.kind === 'remove' && ps.mayRemove && !ps.mayRemove(name)) {
       action = { kind: 'none', name, reason: 'removal held back (quiet period or deletion cap)' };

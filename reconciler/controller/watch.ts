@@ -22,7 +22,9 @@ import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
 import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { collectLeftovers } from './gc.js';
+import { collectLeftovers, reportStrangers } from './gc.js';
+import { checkInstance } from '../instance/identity.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 import { HealthChecker } from './health.js';
 import { reconcileOne, type ContainerOutcome, type PassState } from './reconcileOne.js';
 import { gitRevision } from './revision.js';
@@ -55,6 +57,8 @@ export interface WatchOptions {
   network?: NetworkOptions;
   /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
   trust?: Trust;
+  /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
+  timeouts?: Timeouts;
 }
 
 /** Per-container work: one reconcile at a time, re-run while something asked for it meanwhile. */
@@ -100,6 +104,9 @@ export class WatchController {
   /** Failed attempts in a row per container: the next retry waits 100 ms doubling, up to 5 min. */
   private readonly failures = new Map<string, number>();
   private lastErrors = '';
+  private lastPassError = '';
+  /** Strangers already reported (each once). */
+  private readonly strangersSeen = new Set<string>();
   private watchers: FSWatcher[] = [];
   private resyncTimer: NodeJS.Timeout | null = null;
   /** The image store's references (see watchImageRefs). */
@@ -130,11 +137,12 @@ export class WatchController {
 
   /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
   async start(): Promise<void> {
+    checkInstance(this.host, this.opts.dirs, true);
     this.rebuildPass(this.readDir());
     this.resync();
     await this.watchDir();
     this.refsWatcher = await this.watchImageRefs();
-    this.resyncTimer = setInterval(() => this.resync(), this.resyncMs);
+    this.resyncTimer = setInterval(() => void this.resync(), this.resyncMs);
     this.log.info({ dir: this.opts.dir, resyncMs: this.resyncMs, removalDelayMs: this.removalDelayMs }, `watching ${this.opts.dir}`);
   }
 
@@ -153,7 +161,7 @@ export class WatchController {
     // Only now: a step that was finishing may have set up a watch.
     for (const e of this.exitWatches.values()) e.stop();
     this.exitWatches.clear();
-    this.health?.stopAll();
+    await this.health?.stopAll();
     this.log.debug({ dir: this.opts.dir }, 'stopped');
   }
 
@@ -195,6 +203,8 @@ export class WatchController {
       facts,
       monitorBinary: this.opts.monitorBinary ?? monitorBinary(),
       backoff: this.backoff,
+      timeouts: this.opts.timeouts ?? DEFAULT_TIMEOUTS,
+      warn: (container, message) => this.log.warn({ container }, `${container}: ${message}`),
       ...(this.opts.logPolicy && { logPolicy: this.opts.logPolicy }),
       ...(this.opts.network && { network: this.opts.network }),
       ...(revision && { revision }),
@@ -213,7 +223,21 @@ export class WatchController {
         this.parentReady = true;
       },
     };
-    if (this.host instanceof NodeHost) recordSourceStatus(this.opts.dirs.stateDir, load, revision, load.errors.length === 0);
+    if (this.host instanceof NodeHost) {
+      try {
+        recordSourceStatus(this.opts.dirs.stateDir, load, revision, load.errors.length === 0);
+      } catch (e) {
+        this.passFailed('recording the status of the spec dir', e);
+      }
+    }
+  }
+
+  /** A failure of a whole reload or resync: logged (once per distinct message in a row), the controller goes on. */
+  private passFailed(what: string, e: unknown): void {
+    const message = `${what}: ${describeError(e)}`;
+    if (message === this.lastPassError) return;
+    this.lastPassError = message;
+    this.log.error({ dir: this.opts.dir, error: describeError(e) }, `${message}; the controller keeps going and tries again at the next change or resync`);
   }
 
   /** Key of what a spec asks for: a change of it (or of its source) means "look at this container". */
@@ -225,6 +249,15 @@ export class WatchController {
   private reload(): void {
     this.reloadQueued = false;
     if (this.stopping) return;
+    try {
+      this.reloadNow();
+    } catch (e) {
+      this.passFailed('reloading the spec dir', e);
+    }
+    this.notifyIdle();
+  }
+
+  private reloadNow(): void {
     const before = WatchController.specKey(this.load);
     const failedBefore = this.load.failedFiles;
     this.rebuildPass(this.readDir());
@@ -232,7 +265,6 @@ export class WatchController {
     for (const [name, key] of after) if (before.get(name) !== key) this.kick(name);
     for (const name of before.keys()) if (!after.has(name)) this.kick(name);
     if (failedBefore.size || this.load.failedFiles.size) for (const name of this.owned) if (!after.has(name)) this.kick(name);
-    this.notifyIdle();
   }
 
   /**
@@ -261,9 +293,19 @@ export class WatchController {
    */
   resync(): ResyncStats | null {
     if (this.stopping) return null;
+    try {
+      return this.resyncNow();
+    } catch (e) {
+      this.passFailed('resync', e);
+      return null;
+    }
+  }
+
+  private resyncNow(): ResyncStats {
     const t0 = performance.now();
     this.rebuildPass(this.readDir());
     const actual = observe(this.host, this.opts.dirs, this.driver);
+    reportStrangers(actual.strangers, this.log, this.strangersSeen);
     for (const a of actual.containers.values()) if (a.record?.source.dir === this.opts.dir) this.owned.add(a.name);
     const p = plan({ source: this.ps.source, load: this.load, actual, facts: this.ps.ctx.facts, allowEmpty: this.ps.allowEmpty, now: Date.now(), backoff: this.backoff });
     const byName = new Map(p.actions.map((a) => [a.name, a]));
@@ -281,7 +323,7 @@ export class WatchController {
       if (desired.has(name)) this.removalSince.delete(name);
       this.track(name, actual.containers.get(name));
     }
-    if (actual.leftovers.length) void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log);
+    if (actual.leftovers.length) void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log, this.opts.timeouts);
     const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
     this.log.debug(stats, `resync: ${stats.containers} containers observed, ${kicked} handed to their workers, ${stats.durationMs} ms`);
     return stats;
@@ -337,7 +379,7 @@ export class WatchController {
         this.watchers = [dirWatcher, parent];
         await old.close();
         onChange();
-      })();
+      })().catch((e: unknown) => this.passFailed(`watching ${dir} again after it was swapped`, e));
     });
     await new Promise<void>((r) => parent.once('ready', () => r()));
     this.watchers = [dirWatcher, parent];
@@ -402,15 +444,12 @@ export class WatchController {
     try {
       while (w.dirty && !this.stopping) {
         w.dirty = false;
-        let outcome: ContainerOutcome;
         try {
-          outcome = await reconcileOne(this.ps, name);
+          this.after(name, await reconcileOne(this.ps, name));
         } catch (e) {
           this.log.error({ container: name, error: describeError(e) }, `reconciling ${name}: ${describeError(e)}`);
           this.retryLater(name);
-          continue;
         }
-        this.after(name, outcome);
       }
     } finally {
       w.running = null;

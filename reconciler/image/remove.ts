@@ -2,6 +2,7 @@ import type { InstanceDirs } from '../state/layout.js';
 import { ImageError } from './errors.js';
 import { cleanTmp, imageStorePaths, layerTree, lockStore, readRefs, removeLayer, storedLayers, writeRefs, type ImageStorePaths, type RefEntry } from './store.js';
 import { containerImageUse } from './usage.js';
+import { NodeHost } from '../runtime/nodeHost.js';
 
 /**
  * Removes the layers of the store that no reference names and no container record of the instance
@@ -11,7 +12,7 @@ import { containerImageUse } from './usage.js';
 export function collectUnusedLayers(paths: ImageStorePaths, dirs: InstanceDirs): { removed: string[]; keptBecause?: string } {
   const refs = readRefs(paths);
   const named = new Set(Object.values(refs.refs).flatMap((r) => r.layers));
-  const { uses, unreadable } = containerImageUse(dirs);
+  const { uses, unreadable } = containerImageUse(new NodeHost(), dirs);
   if (unreadable.length) return { removed: [], keptBecause: `the records of ${unreadable.join(', ')} cannot be read` };
   const used = new Set(uses.flatMap((u) => u.layers));
   const removed: string[] = [];
@@ -48,7 +49,7 @@ export async function removeImage(ref: string, dirs: InstanceDirs): Promise<Remo
     }
     const others = new Set(Object.entries(refs.refs).filter(([r]) => r !== ref).flatMap(([, e]) => e.layers));
     const going = new Set(entry.layers.filter((l) => !others.has(l)).map((l) => layerTree(paths, l)));
-    const { uses } = containerImageUse(dirs);
+    const { uses } = containerImageUse(new NodeHost(), dirs);
     const users = uses.filter((u) => u.ref === ref || u.layers.some((l) => going.has(l))).map((u) => u.name);
     if (users.length) {
       throw new ImageError('IMAGE_IN_USE', `image ${ref} is in use by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (pocker down, or delete the spec and reconcile)`, { image: ref });

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { parseContainerRecord } from '../state/records.js';
-import { containerPaths, type InstanceDirs } from '../state/layout.js';
+import { readRecord } from '../observe/observe.js';
+import type { HostReader } from '../runtime/host.js';
+import { isContainerName } from '../spec/names.js';
+import { containersDataDir, type InstanceDirs } from '../state/layout.js';
 
 /** What one container record says about the image it runs. */
 export interface ContainerImageUse {
@@ -12,27 +13,19 @@ export interface ContainerImageUse {
 }
 
 /** Image use of every container of the instance, and the containers whose record cannot be read. */
-export function containerImageUse(dirs: InstanceDirs): { uses: ContainerImageUse[]; unreadable: string[] } {
+export function containerImageUse(host: HostReader, dirs: InstanceDirs): { uses: ContainerImageUse[]; unreadable: string[] } {
   const uses: ContainerImageUse[] = [];
   const unreadable: string[] = [];
-  const names = existsSync(dirs.stateDir) ? readdirSync(dirs.stateDir).filter((n) => !n.startsWith('.')) : [];
+  const names = [...new Set([...(host.readDir(containersDataDir(dirs)) ?? []), ...(host.readDir(dirs.stateDir) ?? [])])].filter(isContainerName).sort();
   for (const name of names) {
-    const path = containerPaths(dirs, name).record;
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') continue;
+    const r = readRecord(host, dirs, name);
+    if (!r.present) continue;
+    if (!r.record) {
       unreadable.push(name);
       continue;
     }
-    const r = parseContainerRecord(text);
-    if ('problem' in r) {
-      unreadable.push(name);
-      continue;
-    }
-    const image = r.value.user.image as { ref?: unknown } | undefined;
-    uses.push({ name, layers: r.value.spec.layers, ...(typeof image?.ref === 'string' && { ref: image.ref }) });
+    const image = r.record.user.image as { ref?: unknown } | undefined;
+    uses.push({ name, layers: r.record.spec.layers, ...(typeof image?.ref === 'string' && { ref: image.ref }) });
   }
   return { uses, unreadable };
 }

@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
-import { RuntimeError } from '../runtime/errors.js';
+import { RuntimeError, describeError } from '../runtime/errors.js';
 import { faultPoint } from '../runtime/faults.js';
+import type { Host, HostReader } from '../runtime/host.js';
 import type { ContainerSpec } from '../spec/types.js';
 import { netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
 import { collidingRoutes, formatIpv4, parseCidr, parseProcRoutes } from './cidr.js';
@@ -15,9 +16,9 @@ import { sweepNatRules } from './natSweep.js';
 const IFNAME = 'eth0';
 
 /**
- * What a bridge container's attachment is, kept in `<state-dir>/<name>/network.json`: written
- * before CNI ADD (so a controller killed during ADD leaves what DEL needs) and again with the
- * result. DEL uses the conflist recorded here, not the one in the config dir now.
+ * What a bridge container's attachment is, kept in `<data-dir>/containers/<name>/network.json`:
+ * written before CNI ADD (so a controller killed during ADD leaves what DEL needs) and again with
+ * the result. DEL uses the conflist recorded here, not the one in the config dir now.
  */
 export interface NetworkRecord {
   network: string;
@@ -37,18 +38,19 @@ export function cniContainerId(dirs: InstanceDirs, name: string): string {
   return `pocker-${dirs.cgroupParent.replace(/[^a-zA-Z0-9_.-]/g, '_')}-${name}`;
 }
 
-export function readNetworkRecord(path: string): NetworkRecord | null {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as NetworkRecord;
-  } catch {
-    return null;
+/** The attachment record of a container (the data dir's, else where release 1 kept it), or null. */
+export function readNetworkRecord(host: HostReader, dirs: InstanceDirs, name: string): NetworkRecord | null {
+  const paths = networkPaths(dirs, name);
+  for (const path of [paths.record, paths.legacyRecord]) {
+    const text = host.readFile(path);
+    if (text === null) continue;
+    try {
+      return JSON.parse(text) as NetworkRecord;
+    } catch {
+      return null;
+    }
   }
-}
-
-function writeNetworkRecord(path: string, rec: NetworkRecord): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(rec), { mode: 0o600 });
-  renameSync(tmp, path);
+  return null;
 }
 
 /** Refuses a bridge subnet that overlaps a host route (other than the bridge's own). */
@@ -67,20 +69,13 @@ function checkRoutes(conf: CniConflist): void {
   }
 }
 
-/**
- * Whether host-local still holds an address for this container id: its reservations live on disk
- * (/var/lib/cni/networks survives a reboot that emptied the state dir), and a new ADD would take a
- * second address. The next attach then runs DEL first, which CNI defines as idempotent.
- */
-function staleAllocation(conf: CniConflist, containerId: string): boolean {
+/** The host-local reservation files of this network that hold an address for this container id. */
+function reservedFor(host: HostReader, conf: CniConflist, containerId: string): string[] {
   const dir = hostLocalDir(conf);
-  return !!dir && reservations(dir).some((f) => {
-    try {
-      return readFileSync(join(dir, f), 'utf8').split(/\r?\n/)[0]!.trim() === containerId;
-    } catch {
-      return false;
-    }
-  });
+  if (!dir) return [];
+  return reservations(dir)
+    .map((f) => join(dir, f))
+    .filter((path) => (host.readFile(path) ?? '').split(/\r?\n/)[0]!.trim() === containerId);
 }
 
 /** What the monitor needs for a bridge container: the namespace to join and the /etc files to bind. */
@@ -89,22 +84,31 @@ export interface AttachedNetwork {
   binds: Array<{ source: string; target: string }>;
 }
 
+/** How long one CNI plugin may run. */
+export interface CniTimeouts {
+  cniMs: number;
+}
+
 /**
  * Attaches a bridge container: pins a new network namespace, CNI ADD, writes its /etc files.
- * An attachment that a restart finds in place is reused (same address).
+ * An attachment a restart finds whole (its namespace and veth still there) is reused: same
+ * address; otherwise what is left of it is released first.
  */
-export async function attachNetwork(dirs: InstanceDirs, spec: ContainerSpec, opts: NetworkOptions, hostResolvConf: string | null): Promise<AttachedNetwork> {
+export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: ContainerSpec, opts: NetworkOptions, timeouts: CniTimeouts): Promise<AttachedNetwork> {
   const paths = networkPaths(dirs, spec.name);
-  const existing = readNetworkRecord(paths.record);
-  if (!(existing?.result && existing.address && existsSync(paths.netns))) {
-    if (existing) await detachNetwork(dirs, spec.name);
+  const existing = readNetworkRecord(host, dirs, spec.name);
+  const whole = !!existing?.result && !!existing.address && host.kind(paths.netns) === 'file' && (!existing.hostVeth || host.lkind(`/sys/class/net/${existing.hostVeth}`) !== null);
+  if (!whole) {
+    if (existing || host.kind(paths.netns) !== null) await detachNetwork(host, dirs, spec.name, timeouts);
     const conflist = loadNetwork(spec.network.name, opts);
     checkPlugins(conflist, opts.binDir);
     checkRoutes(conflist);
     const containerId = cniContainerId(dirs, spec.name);
-    if (staleAllocation(conflist, containerId)) {
-      await cniDel(conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }).catch(() => undefined);
+    if (reservedFor(host, conflist, containerId).length) {
+      // host-local keeps its reservations on disk (they survive a reboot); DEL first, as CNI allows.
+      await cniDel(conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }, timeouts.cniMs).catch(() => undefined);
       sweepNatRules(containerId);
+      for (const f of reservedFor(host, conflist, containerId)) host.removeFile(f);
     }
     const rec: NetworkRecord = {
       network: conflist.name,
@@ -114,62 +118,86 @@ export async function attachNetwork(dirs: InstanceDirs, spec: ContainerSpec, opt
       netns: paths.netns,
       runtimeConfig: { portMappings: spec.network.ports.map((p) => ({ hostPort: p.host, containerPort: p.container, protocol: p.protocol, ...(p.hostIP && { hostIP: p.hostIP }) })) },
     };
-    writeNetworkRecord(paths.record, rec);
-    mkdirSync(netnsDir(dirs), { recursive: true, mode: 0o700 });
+    host.mkdir(join(paths.record, '..'), 0o700);
+    host.writeFileDurable(paths.record, JSON.stringify(rec), 0o600);
+    host.mkdir(netnsDir(dirs), 0o700);
     native().netnsPin(paths.netns);
-    const result = await cniAdd(conflist, opts.binDir, attachmentOf(rec));
+    const result = await cniAdd(conflist, opts.binDir, attachmentOf(host, rec), timeouts.cniMs);
     faultPoint('create:cni-added', spec.name);
     const address = result.ips?.[0]?.address.split('/')[0];
     if (!address) {
-      await detachNetwork(dirs, spec.name);
+      await detachNetwork(host, dirs, spec.name, timeouts);
       throw new RuntimeError('NETWORK', `CNI ADD of network "${conflist.name}" gave ${spec.name} no IP address`);
     }
     const hostVeth = result.interfaces?.find((i) => !i.sandbox && i.name !== bridgeOf(conflist)?.bridge)?.name;
-    writeNetworkRecord(paths.record, { ...rec, result, address, ...(hostVeth && { hostVeth }) });
+    host.writeFileDurable(paths.record, JSON.stringify({ ...rec, result, address, ...(hostVeth && { hostVeth }) }), 0o600);
   }
-  const rec = readNetworkRecord(paths.record)!;
-  const files = etcFiles(spec.hostname, rec.address!, hostResolvConf);
-  mkdirSync(paths.etcDir, { recursive: true, mode: 0o755 });
+  const rec = readNetworkRecord(host, dirs, spec.name)!;
+  const files = etcFiles(spec.hostname, rec.address!, host.readFile('/etc/resolv.conf'));
+  host.mkdir(paths.etcDir, 0o755);
   const binds: AttachedNetwork['binds'] = [];
   for (const [file, text] of [['hostname', files.hostname], ['hosts', files.hosts], ['resolv.conf', files.resolvConf]] as const) {
-    writeFileSync(join(paths.etcDir, file), text, { mode: 0o644 });
+    host.writeFileAtomic(join(paths.etcDir, file), text, 0o644);
     binds.push({ source: join(paths.etcDir, file), target: `/etc/${file}` });
   }
   return { netns: paths.netns, binds };
 }
 
-function attachmentOf(rec: NetworkRecord): Attachment {
-  return { containerId: rec.containerId, netns: existsSync(rec.netns) ? rec.netns : '', ifname: IFNAME, runtimeConfig: rec.runtimeConfig };
+function attachmentOf(host: HostReader, rec: NetworkRecord): Attachment {
+  return { containerId: rec.containerId, netns: host.kind(rec.netns) === 'file' ? rec.netns : '', ifname: IFNAME, runtimeConfig: rec.runtimeConfig };
 }
 
 /**
- * Detaches a container: CNI DEL (releases its address, port mappings and veth) with the
- * conflist recorded at ADD, then unpins its namespace. A namespace pinned without a record (a
- * crash before the record was written) gets its nat rules swept by the container id instead.
- * Idempotent: a second call after a crash half-way does what is left.
+ * Detaches a container, always to the end, and says what it could not release. CNI DEL (with the
+ * conflist recorded at ADD) releases its address, port mappings and veth; DEL is best effort (the
+ * CNI spec's own rule), so when a plugin is gone, fails or hangs pocker releases what it can
+ * itself: the nat rules tagged with the container's id, host-local's reservations for it, and
+ * the pinned namespace (its veth goes with it). Idempotent: a second call after a crash half-way
+ * does what is left. Returns the problems met (empty when everything went as the plugins said).
  */
-export async function detachNetwork(dirs: InstanceDirs, name: string): Promise<void> {
+export async function detachNetwork(host: Host, dirs: InstanceDirs, name: string, timeouts: CniTimeouts): Promise<string[]> {
   const paths = networkPaths(dirs, name);
-  const rec = readNetworkRecord(paths.record);
+  const rec = readNetworkRecord(host, dirs, name);
+  const problems: string[] = [];
   if (rec) {
-    const del = (): Promise<unknown> => cniDel(rec.conflist, rec.binDir, attachmentOf(rec), rec.result).then(() => null, (e: unknown) => e);
+    const del = (): Promise<unknown> => cniDel(rec.conflist, rec.binDir, attachmentOf(host, rec), timeouts.cniMs, rec.result).then(() => null, (e: unknown) => e);
     let failed = await del();
     if (sweepNatRules(rec.containerId) && failed) failed = await del();
-    if (failed) throw failed;
-  } else if (existsSync(paths.netns)) {
+    if (failed) {
+      const released: string[] = [];
+      const nat = sweepNatRules(rec.containerId);
+      if (nat) released.push(`${nat} nat rule(s)`);
+      for (const f of reservedFor(host, rec.conflist, rec.containerId)) {
+        try {
+          host.removeFile(f);
+          released.push(`address reservation ${f}`);
+        } catch (e) {
+          problems.push(`could not remove the address reservation ${f}: ${describeError(e)}`);
+        }
+      }
+      problems.push(`${describeError(failed)}; released ${released.length ? released.join(', ') : 'nothing more'} and its namespace itself`);
+    }
+  } else if (host.kind(paths.netns) !== null) {
     sweepNatRules(cniContainerId(dirs, name));
   }
-  unpinNetns(paths.netns);
-  rmSync(paths.record, { force: true });
+  try {
+    unpinNetns(host, paths.netns);
+  } catch (e) {
+    problems.push(`could not unpin its network namespace ${paths.netns}: ${describeError(e)}`);
+  }
+  if (rec?.hostVeth && host.lkind(`/sys/class/net/${rec.hostVeth}`) !== null) problems.push(`its veth ${rec.hostVeth} is still there (ip link delete ${rec.hostVeth})`);
+  host.removeFile(paths.record);
+  host.removeFile(paths.legacyRecord);
+  return problems;
 }
 
 /** Unmounts and removes a pinned namespace file; quiet when it is not there. */
-export function unpinNetns(path: string): void {
-  if (!existsSync(path)) return;
+export function unpinNetns(host: Host, path: string): void {
+  if (host.lkind(path) === null) return;
   try {
-    native().umount(path, true);
+    host.unmount(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
   }
-  rmSync(path, { force: true });
+  host.removeFile(path);
 }

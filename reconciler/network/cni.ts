@@ -49,17 +49,41 @@ function pluginConf(conf: CniConflist, i: number, a: Attachment, prevResult: Cni
   });
 }
 
-/** Runs one plugin (argv only, no shell) and returns its parsed stdout. */
-function execPlugin(binDir: string, type: string, command: 'ADD' | 'DEL', a: Attachment, stdin: string): Promise<CniResult | null> {
+/**
+ * Runs one plugin (argv only, no shell, in a process group of its own) and returns its parsed
+ * stdout. After timeoutMs the whole group is killed and the run fails, naming the plugin.
+ */
+function execPlugin(binDir: string, type: string, command: 'ADD' | 'DEL', a: Attachment, stdin: string, timeoutMs: number): Promise<CniResult | null> {
   return new Promise((resolve, reject) => {
     const env = { CNI_COMMAND: command, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_PATH: binDir, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    const child = spawn(join(binDir, type), [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(join(binDir, type), [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let out = '';
     let err = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* the group is gone already */
+      }
+      // A process that left the group may still hold the pipes: stop waiting for them.
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', (e) => reject(new RuntimeError('NETWORK', `CNI ${command} ${type}: ${e.message}`, { path: join(binDir, type), cause: e })));
+    child.stdin.on('error', () => {});
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new RuntimeError('NETWORK', `CNI ${command} ${type}: ${e.message}`, { path: join(binDir, type), cause: e }));
+    });
     child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        reject(new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): timed out after ${timeoutMs} ms (killed its process group)`, { path: join(binDir, type) }));
+        return;
+      }
       let parsed: (CniResult & { code?: number; msg?: string; details?: string }) | null = null;
       try {
         parsed = out.trim() ? JSON.parse(out) : null;
@@ -75,14 +99,14 @@ function execPlugin(binDir: string, type: string, command: 'ADD' | 'DEL', a: Att
 }
 
 /** CNI ADD of the whole list, in order; on a failure, DEL of the whole list, then the error. */
-export async function cniAdd(conf: CniConflist, binDir: string, a: Attachment): Promise<CniResult> {
+export async function cniAdd(conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number): Promise<CniResult> {
   let result: CniResult | undefined;
   try {
     for (let i = 0; i < conf.plugins.length; i++) {
-      result = (await execPlugin(binDir, conf.plugins[i]!.type, 'ADD', a, pluginConf(conf, i, a, result))) ?? result;
+      result = (await execPlugin(binDir, conf.plugins[i]!.type, 'ADD', a, pluginConf(conf, i, a, result), timeoutMs)) ?? result;
     }
   } catch (e) {
-    await cniDel(conf, binDir, a, result).catch(() => undefined);
+    await cniDel(conf, binDir, a, timeoutMs, result).catch(() => undefined);
     throw e;
   }
   if (!result) throw new RuntimeError('NETWORK', `CNI ADD of network "${conf.name}" returned no result`);
@@ -90,11 +114,11 @@ export async function cniAdd(conf: CniConflist, binDir: string, a: Attachment): 
 }
 
 /** CNI DEL of the whole list, in reverse order; every plugin is asked even when one fails (the first error is thrown). */
-export async function cniDel(conf: CniConflist, binDir: string, a: Attachment, prevResult?: CniResult): Promise<void> {
+export async function cniDel(conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number, prevResult?: CniResult): Promise<void> {
   let first: unknown;
   for (let i = conf.plugins.length - 1; i >= 0; i--) {
     try {
-      await execPlugin(binDir, conf.plugins[i]!.type, 'DEL', a, pluginConf(conf, i, a, prevResult));
+      await execPlugin(binDir, conf.plugins[i]!.type, 'DEL', a, pluginConf(conf, i, a, prevResult), timeoutMs);
     } catch (e) {
       first ??= e;
     }

@@ -1,3 +1,6 @@
+/** How many /etc files a bridge container gets bound (hostname, hosts, resolv.conf). */
+export const NETWORK_ETC_FILES = 3;
+
 /** The /etc files a bridge container gets, bind-mounted read-only: its name resolves to its address. */
 export interface EtcFiles {
   hostname: string;

@@ -50,13 +50,17 @@ export function rulesOf(natSave: string, containerId: string): { rules: string[]
  * already gone). Only rules whose comment carries this container id are touched.
  */
 export function sweepNatRules(containerId: string): number {
-  const save = spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8' });
+  const save = spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: IPTABLES_TIMEOUT_MS, killSignal: 'SIGKILL' });
   if (save.status !== 0) return 0;
   const { rules, chains } = rulesOf(save.stdout, containerId);
-  for (const args of rules.filter((a) => !chains.includes(a[1]!))) spawnSync('iptables', ['-w', '-t', 'nat', '-D', ...args.slice(1)], { stdio: 'ignore' });
+  const iptables = (...args: string[]): void => void spawnSync('iptables', ['-w', '5', '-t', 'nat', ...args], { stdio: 'ignore', timeout: IPTABLES_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  for (const args of rules.filter((a) => !chains.includes(a[1]!))) iptables('-D', ...args.slice(1));
   for (const c of chains) {
-    spawnSync('iptables', ['-w', '-t', 'nat', '-F', c], { stdio: 'ignore' });
-    spawnSync('iptables', ['-w', '-t', 'nat', '-X', c], { stdio: 'ignore' });
+    iptables('-F', c);
+    iptables('-X', c);
   }
   return rules.length;
 }
+
+/** Longest wait for one iptables run (it waits at most 5 s for the xtables lock itself). */
+export const IPTABLES_TIMEOUT_MS = 15_000;

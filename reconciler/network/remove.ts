@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError } from '../runtime/errors.js';
-import { networkPaths, type InstanceDirs } from '../state/layout.js';
+import { containersDataDir, type InstanceDirs } from '../state/layout.js';
+import type { HostReader } from '../runtime/host.js';
+import { isContainerName } from '../spec/names.js';
 import { readNetworkRecord } from './attach.js';
 import { bridgeOf, hostLocalDir, loadNetwork, reservations, type NetworkOptions } from './conflist.js';
-import { splitRule } from './natSweep.js';
+import { IPTABLES_TIMEOUT_MS, splitRule } from './natSweep.js';
 
 /** The shared nat chains portmap keeps for every CNI network on the host; removed only when no rule is left in them. */
 const PORTMAP_CHAINS = [
@@ -15,14 +17,14 @@ const PORTMAP_CHAINS = [
 ];
 
 function run(argv: string[]): { ok: boolean; out: string } {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: IPTABLES_TIMEOUT_MS, killSignal: 'SIGKILL' });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
 
 /** Names of this instance's containers attached to a network. */
-export function containersOn(dirs: InstanceDirs, network: string): string[] {
-  const names = existsSync(dirs.stateDir) ? readdirSync(dirs.stateDir).filter((n) => !n.startsWith('.')) : [];
-  return names.filter((n) => readNetworkRecord(networkPaths(dirs, n).record)?.network === network);
+export function containersOn(host: HostReader, dirs: InstanceDirs, network: string): string[] {
+  const names = [...new Set([...(host.readDir(containersDataDir(dirs)) ?? []), ...(host.readDir(dirs.stateDir) ?? [])])].filter(isContainerName);
+  return names.filter((n) => readNetworkRecord(host, dirs, n)?.network === network);
 }
 
 /** Removes a portmap chain when it holds no rule any more, with the jumps to it. */
@@ -43,8 +45,8 @@ function removeEmptyChain(chain: string, from: string[]): boolean {
  * instance uses the network: its bridge, portmap's shared chains when empty, and the IPAM dir
  * when it holds no allocation. The conflist stays (it is configuration).
  */
-export function removeNetwork(name: string, dirs: InstanceDirs, opts: NetworkOptions): string[] {
-  const users = containersOn(dirs, name);
+export function removeNetwork(host: HostReader, name: string, dirs: InstanceDirs, opts: NetworkOptions): string[] {
+  const users = containersOn(host, dirs, name);
   if (users.length) throw new RuntimeError('NETWORK', `network "${name}" is in use by ${users.join(', ')}; remove those containers first`);
   const conf = loadNetwork(name, opts, false);
   const done: string[] = [];

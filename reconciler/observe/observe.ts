@@ -1,20 +1,30 @@
-import { join } from 'node:path';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import type { HostReader } from '../runtime/host.js';
+import { isContainerName } from '../spec/names.js';
+import { layerHasContent } from '../state/layerContent.js';
 import { containerPaths, containersDataDir, netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
-import { parseContainerRecord, parseExitRecord, parseHealthRecord, parsePidsRecord, type PidsRecord } from '../state/records.js';
-import type { ActualContainer, ActualSet } from './types.js';
-
-const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import {
+  migrateLegacyRecord,
+  parseContainerRecord,
+  parseExitRecord,
+  parseHealthRecord,
+  parseLegacyRecord,
+  parsePidsRecord,
+  sameInstance,
+  type ContainerRecord,
+  type ExitRecord,
+  type PidsRecord,
+} from '../state/records.js';
+import type { ActualContainer, ActualSet, Stranger } from './types.js';
 
 function alive(host: HostReader, pid: number, startTime: number): boolean {
-  return host.procStartTime(pid) === startTime;
+  return pid > 0 && host.procStartTime(pid) === startTime;
 }
 
 /** What is missing of a bridge container's attachment: its record, pinned namespace, or the host side of its veth. */
 function bridgeProblem(host: HostReader, dirs: InstanceDirs, name: string): string | null {
   const paths = networkPaths(dirs, name);
-  const text = host.readFile(paths.record);
+  const text = host.readFile(paths.record) ?? host.readFile(paths.legacyRecord);
   if (text === null) return 'its network attachment record is missing';
   let rec: { hostVeth?: string; address?: string };
   try {
@@ -28,56 +38,148 @@ function bridgeProblem(host: HostReader, dirs: InstanceDirs, name: string): stri
   return null;
 }
 
-/** Observes one container from its records and the kernel; null when it has no state at all. */
+/** The record of a container: the data dir's, else one release 1 left in the state dir (migrated on the fly). */
+export function readRecord(host: HostReader, dirs: InstanceDirs, name: string): { record: ContainerRecord | null; problem?: string; legacy?: boolean; present: boolean } {
+  const paths = containerPaths(dirs, name);
+  const text = host.readFile(paths.record);
+  if (text !== null) {
+    const r = parseContainerRecord(text);
+    if ('problem' in r) return { record: null, problem: `${paths.record}: ${r.problem}`, present: true };
+    if (r.value.name !== name) return { record: null, problem: `${paths.record} names "${r.value.name}"`, present: true };
+    return { record: r.value, present: true };
+  }
+  const legacyText = host.readFile(paths.legacyRecord);
+  if (legacyText === null) return { record: null, present: false };
+  const l = parseLegacyRecord(legacyText);
+  if ('problem' in l) return { record: null, problem: `${paths.legacyRecord}: ${l.problem}`, present: true };
+  if (l.value.name !== name) return { record: null, problem: `${paths.legacyRecord} names "${l.value.name}"`, present: true };
+  return { record: migrateLegacyRecord(l.value, dirs, host.bootId()), legacy: true, present: true };
+}
+
+function readExit(host: HostReader, dirs: InstanceDirs, name: string): ExitRecord | null {
+  const paths = containerPaths(dirs, name);
+  const text = host.readFile(paths.exit) ?? host.readFile(paths.legacyExit);
+  const parsed = text === null ? null : parseExitRecord(text);
+  return parsed && 'value' in parsed ? parsed.value : null;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat start times (USER_HZ, 100 on every Linux architecture pocker builds for). */
+const CLOCK_TICKS = 100;
+
+/**
+ * The pids of a container whose pids record is gone (a wiped state dir) from the kernel: its init
+ * is the process of its cgroup that is PID 1 of its own PID namespace, its monitor the init's
+ * parent when that is the monitor pocker started for this container. 'unidentified' when
+ * processes live there but none is its init; null when none lives there.
+ */
+export function recoverPids(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, name: string): PidsRecord | 'unidentified' | null {
+  const procs = driver.procs(name, host);
+  if (!procs.length) return null;
+  for (const pid of procs) {
+    const status = host.readFile(`/proc/${pid}/status`) ?? '';
+    const nspid = /^NSpid:\s*(.+)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+    if (!nspid || nspid.length < 2 || nspid[nspid.length - 1] !== '1') continue;
+    const initStart = host.procStartTime(pid);
+    const ppid = Number(/^PPid:\s*(\d+)$/m.exec(status)?.[1] ?? 0);
+    if (initStart === null) continue;
+    const argv = (host.readFile(`/proc/${ppid}/cmdline`) ?? '').split('\0');
+    const isMonitor = ppid > 0 && (argv[0] ?? '').endsWith('pocker-monitor') && argv[2] === containerPaths(dirs, name).stateDir;
+    const monitorStart = isMonitor ? host.procStartTime(ppid) : null;
+    const btime = Number(/^btime (\d+)$/m.exec(host.readFile('/proc/stat') ?? '')?.[1] ?? 0);
+    return {
+      bootId: host.bootId(),
+      monitorPid: isMonitor && monitorStart !== null ? ppid : 0,
+      monitorStart: monitorStart ?? 0,
+      initPid: pid,
+      initStart,
+      startedAtMs: btime * 1000 + Math.round((initStart * 1000) / CLOCK_TICKS),
+    };
+  }
+  return 'unidentified';
+}
+
+/** Observes one container from its records and the kernel; null when it has neither a record nor a pids record. */
 export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, name: string): ActualContainer | null {
   const paths = containerPaths(dirs, name);
-  const recordText = host.readFile(paths.record);
+  const rec = readRecord(host, dirs, name);
   const pidsText = host.readFile(paths.pids);
-  if (recordText === null && pidsText === null) return null;
   let pids: PidsRecord | null = null;
   if (pidsText !== null) {
     const p = parsePidsRecord(pidsText);
-    if ('value' in p) pids = p.value;
+    if ('value' in p && (p.value.bootId === undefined || p.value.bootId === host.bootId())) pids = p.value;
   }
-  const exitText = host.readFile(paths.exit);
-  const parsed = recordText === null ? { problem: 'record.json is missing' } : parseContainerRecord(recordText);
+  if (!rec.present && pids === null) return null;
+  const record = rec.record;
+  if (record && !sameInstance(record.instance, dirs)) {
+    return { name, record, foreign: record.instance, pids: null, exit: null, initAlive: false, monitorAlive: false, limits: null };
+  }
+  let pidsRecovered = false;
+  let unidentified: number[] | undefined;
+  if (!pids && record) {
+    const found = recoverPids(host, dirs, driver, name);
+    if (found === 'unidentified') unidentified = driver.procs(name, host);
+    else if (found) {
+      pids = found;
+      pidsRecovered = true;
+    }
+  }
+  const initAlive = !!pids && alive(host, pids.initPid, pids.initStart);
   // Only a container whose spec has a health check has a health record worth reading.
-  const checked = !('value' in parsed) || !!parsed.value.spec.healthcheck;
-  const healthText = checked ? host.readFile(paths.health) : null;
+  const healthText = !record || record.spec.healthcheck ? host.readFile(paths.health) : null;
   const healthParsed = healthText === null ? null : parseHealthRecord(healthText);
   const health = healthParsed && 'value' in healthParsed && pids && healthParsed.value.initPid === pids.initPid ? healthParsed.value : null;
-  const exitParsed = exitText === null ? null : parseExitRecord(exitText);
-  const networkProblem = 'value' in parsed && parsed.value.spec.network.mode === 'bridge' ? bridgeProblem(host, dirs, name) : null;
+  const networkProblem = record && record.spec.network.mode === 'bridge' ? bridgeProblem(host, dirs, name) : null;
   return {
-    ...(networkProblem && { networkProblem }),
     name,
-    record: 'value' in parsed && parsed.value.name === name ? parsed.value : null,
-    ...('problem' in parsed ? { recordProblem: parsed.problem } : 'value' in parsed && parsed.value.name !== name ? { recordProblem: `record names "${parsed.value.name}"` } : {}),
+    record,
+    ...(rec.problem && { recordProblem: rec.problem }),
+    ...(rec.legacy && { legacy: true }),
     pids,
-    exit: exitParsed && 'value' in exitParsed ? exitParsed.value : null,
-    initAlive: !!pids && alive(host, pids.initPid, pids.initStart),
+    ...(pidsRecovered && { pidsRecovered }),
+    ...(unidentified && { unidentified }),
+    exit: readExit(host, dirs, name),
+    initAlive,
     monitorAlive: !!pids && alive(host, pids.monitorPid, pids.monitorStart),
+    ...(record && !initAlive && !pids && record.bootId !== host.bootId() && { rebooted: true }),
     limits: driver.read(name, host),
     health,
+    ...(networkProblem && { networkProblem }),
   };
 }
 
 /**
- * Observes every container of this instance: the state dir lists them, the kernel says which
- * processes live and what their cgroups hold. Names with a cgroup or a writable layer but no
- * state are reported as leftovers.
+ * Observes every container of this instance: the data dir lists what exists, the state dir what
+ * ran in this boot, the kernel which processes live and what their cgroups hold. What no record
+ * of this instance explains is sorted into leftovers (only this instance's own runtime files and
+ * empty dirs: safe to collect) and strangers (cgroups, processes or layers that may be alive or
+ * another instance's: reported, never touched).
  */
 export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver): ActualSet {
   const containers = new Map<string, ActualContainer>();
-  const names = (host.readDir(dirs.stateDir) ?? []).filter((n) => NAME.test(n)).sort();
-  for (const name of names) {
+  const dataNames = (host.readDir(containersDataDir(dirs)) ?? []).filter(isContainerName);
+  const stateNames = (host.readDir(dirs.stateDir) ?? []).filter(isContainerName);
+  const pinned = (host.readDir(netnsDir(dirs)) ?? []).filter(isContainerName);
+  const cgroups = driver.list(host);
+  const leftovers: string[] = [];
+  const strangers: Stranger[] = [];
+  for (const name of [...new Set([...dataNames, ...stateNames, ...pinned, ...cgroups])].sort()) {
     const a = observeContainer(host, dirs, driver, name);
-    if (a) containers.set(name, a);
+    if (a) {
+      containers.set(name, a);
+      continue;
+    }
+    const procs = cgroups.includes(name) ? driver.procs(name, host) : [];
+    if (procs.length) {
+      strangers.push({ name, message: `processes ${procs.slice(0, 5).join(' ')}${procs.length > 5 ? ' …' : ''} in cgroup ${driver.dirs(name)[0]} belong to no container of this instance (another instance on the same cgroup parent, or started by hand): left alone` });
+      continue;
+    }
+    if (cgroups.includes(name)) strangers.push({ name, message: `cgroup ${driver.dirs(name)[0]} has no record in ${containersDataDir(dirs)}: left alone (another instance's, or made by hand)` });
+    const paths = containerPaths(dirs, name);
+    if (dataNames.includes(name) && layerHasContent(host, paths)) {
+      strangers.push({ name, message: `writable layer ${paths.dataDir} has no record: kept (a container named ${name} would start on it)` });
+      continue;
+    }
+    if (dataNames.includes(name) || stateNames.includes(name) || pinned.includes(name)) leftovers.push(name);
   }
-  const leftovers = new Set<string>();
-  const pinned = (host.readDir(netnsDir(dirs)) ?? []).filter((x) => NAME.test(x));
-  for (const n of [...driver.list(host), ...(host.readDir(containersDataDir(dirs)) ?? []).filter((x) => NAME.test(x)), ...pinned, ...names]) {
-    if (!containers.has(n)) leftovers.add(n);
-  }
-  return { containers, leftovers: [...leftovers].sort() };
+  return { containers, leftovers, strangers };
 }

@@ -1,5 +1,5 @@
 import type { Limits } from '../plan/limits.js';
-import type { ContainerRecord, ExitRecord, HealthRecord, PidsRecord } from '../state/records.js';
+import type { ContainerRecord, ExitRecord, HealthRecord, InstanceIdentity, PidsRecord } from '../state/records.js';
 
 /** One container as observed: records cross-checked with the kernel. */
 export interface ActualContainer {
@@ -8,14 +8,24 @@ export interface ActualContainer {
   record: ContainerRecord | null;
   /** Why the record could not be used, when a record file exists but is corrupt. */
   recordProblem?: string;
-  /** The monitor's pids record of the current run, if any. */
+  /** The record was found where release 1 kept it (the state dir): the next action moves it to the data dir. */
+  legacy?: boolean;
+  /** The record names another instance (its data dir was copied or shared): left alone. */
+  foreign?: InstanceIdentity;
+  /** The monitor's pids record of the current run, if any (from this boot only). */
   pids: PidsRecord | null;
-  /** The monitor's exit record of the last run, if any. */
+  /** The pids were not recorded (the state dir was wiped) but found in the container's cgroup: the next action records them. */
+  pidsRecovered?: boolean;
+  /** Processes live in the container's cgroup but none of them is its init: nothing is done to them. */
+  unidentified?: number[];
+  /** The exit record of the last run, if it has exited. */
   exit: ExitRecord | null;
   /** The init recorded in pids is alive (same pid and start time). */
   initAlive: boolean;
   /** The monitor recorded in pids is alive (same pid and start time). */
   monitorAlive: boolean;
+  /** The container last started in another boot than the current one (a reboot came between). */
+  rebooted?: boolean;
   /** Limits read back from the container's cgroups; null when its cgroup does not exist. */
   limits: Limits | null;
   /** Health of the current run, when checks have run. */
@@ -24,12 +34,21 @@ export interface ActualContainer {
   networkProblem?: string;
 }
 
+/** Something under the instance's directories or cgroup parent that no record of it explains: reported, never removed. */
+export interface Stranger {
+  name: string;
+  /** What was found and why it is left alone. */
+  message: string;
+}
+
 /** Everything observed in one pass. */
 export interface ActualSet {
-  /** Containers with a state dir, by name. */
+  /** Containers with a record or a pids record, by name. */
   containers: Map<string, ActualContainer>;
-  /** Names that have a cgroup or a writable layer but no state dir (left by an interrupted removal). */
+  /** Names with only this instance's runtime leftovers (an empty data dir, state files, a pinned namespace): safe to collect. */
   leftovers: string[];
+  /** Cgroups, processes or writable layers that may be alive or another instance's. */
+  strangers: Stranger[];
 }
 
 /** Lifecycle state derived from what was observed. */

@@ -6,7 +6,7 @@ import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from './limits
 import { ioDeviceProblems } from './io.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
-import type { Action, Plan, PlanProblem } from './types.js';
+import type { Action, Plan, PlanProblem, RestartAction } from './types.js';
 import { isAdhoc } from '../state/adhoc.js';
 
 /** Everything one planning pass looks at. Pure data: planning does no I/O. */
@@ -71,57 +71,78 @@ function planStopped(a: ActualContainer, now: number): Action {
   return { kind: 'stop', name: a.name, actual: a, reason: 'state: stopped' };
 }
 
+/** What the plan says of a recreate: the new container starts on an empty writable layer. */
+export const DISCARDS_LAYER = 'discards the writable layer';
+
+function restart(d: DesiredContainer, a: ActualContainer, reason: string, extra: Partial<RestartAction> = {}): RestartAction {
+  return { kind: 'restart', name: a.name, desired: d, actual: a, backoffStep: 0, reason, ...extra };
+}
+
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
   if (!a) return d.spec.state === 'stopped' ? { kind: 'none', name, reason: 'state: stopped; not created' } : { kind: 'create', name, desired: d, reason: 'new spec' };
+  if (a.foreign) {
+    const f = a.foreign;
+    return { name, severity: 'error', message: `container "${name}" was made by the instance of --state-dir ${f.stateDir}, --data-dir ${f.dataDir}, --cgroup-parent ${f.cgroupParent}; left alone` };
+  }
+  if (a.unidentified?.length) {
+    return { name, severity: 'warning', message: `container "${name}" has processes in its cgroup (${a.unidentified.join(' ')}) but no pids record, and none of them is its init: left alone` };
+  }
   const state = stateOf(a);
   if (state === 'corrupt') {
-    return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: `state record unreadable (${a.recordProblem ?? 'missing'}); replacing` };
+    if (d.spec.state === 'stopped') return { kind: 'none', name, reason: `its record is unreadable (${a.recordProblem ?? 'missing'}); state: stopped` };
+    return restart(d, a, `its record is unreadable (${a.recordProblem ?? 'missing'}); starting it again on its writable layer`);
   }
   const rec = a.record!;
   if (rec.source.dir !== input.source) {
     const owner = isAdhoc(rec.source) ? 'was started by pocker run (pocker rm it first)' : `belongs to ${rec.source.dir}/${rec.source.file}`;
     return { name, severity: 'error', message: `container "${name}" ${owner}; ${d.source.dir}/${d.source.file} cannot take it over` };
   }
+  if (rec.phase === 'removing') return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: `left half-removed by an interrupted pass; ${DISCARDS_LAYER}` };
   if (d.spec.state === 'stopped') return planStopped(a, input.now);
   // Equal hashes mean equal normalized user specs: nothing to compare field by field.
   const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
-  if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, changed, reason: `changed: ${changed.join(', ')}` };
+  if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, changed, reason: `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}` };
   if (state === 'creating') {
     return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
   }
   if (state === 'exited' || state === 'lost') {
     const exiting = awaitingExitRecord(a, input.now);
     if (exiting) return exiting;
-    if (rec.stoppedAtMs !== undefined) return { kind: 'restart', name, desired: d, actual: a, backoffStep: 0, reason: `state: ${d.spec.state} (was stopped)` };
+    if (rec.stoppedAtMs !== undefined) return restart(d, a, `state: ${d.spec.state} (was stopped)`);
+    if (state === 'lost' && a.rebooted) return restart(d, a, 'it was running when the host went down (another boot since)');
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
     if (input.now < t.notBefore) {
       return { kind: 'none', name, reason: `${describeExit(a)}; backoff (retry in ${formatWait(t.notBefore - input.now)})`, retryAt: t.notBefore };
     }
-    return { kind: 'restart', name, desired: d, actual: a, backoffStep: t.step + 1, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
+    return restart(d, a, `${describeExit(a)}; restart: ${d.spec.restart}`, { backoffStep: t.step + 1 });
   }
   const hc = d.spec.healthcheck;
   if (a.health?.status === 'unhealthy' && hc?.onUnhealthy === 'restart') {
-    return { kind: 'restart', name, desired: d, actual: a, backoffStep: (rec.backoffStep ?? 0) + 1, reason: `unhealthy (${a.health.failingStreak} failed checks in a row)` };
+    return restart(d, a, `unhealthy (${a.health.failingStreak} failed checks in a row)`, { backoffStep: (rec.backoffStep ?? 0) + 1 });
   }
   const limits = desiredLimits(d.spec.resources, input.facts, d.spec.state === 'paused');
-  if (!a.limits) return { kind: 'recreate', name, desired: d, actual: a, changed: ['cgroup'], reason: 'its cgroup is missing' };
-  if (a.networkProblem && state === 'running') return { kind: 'recreate', name, desired: d, actual: a, changed: ['network'], reason: `network: ${a.networkProblem}` };
+  if (!a.limits) return restart(d, a, 'its cgroup is missing');
+  if (a.networkProblem) return restart(d, a, `network: ${a.networkProblem}; attaching it again`);
   const diff = limitDiff(limits, a.limits);
-  const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source);
+  const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source) && !a.legacy && !a.pidsRecovered;
   // A throttled device that does not resolve is left out of `limits`; the update fails at its host check.
   const ioProblem = ioDeviceProblems(d.spec.resources.io, input.facts.blockDevices)[0];
   if (diff.length === 0 && sameRecord && !ioProblem) return { kind: 'none', name, reason: 'up to date' };
   const reason = ioProblem
     ? ioProblem.message
     : diff.length
-    ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
-    : rec.phase === 'creating'
-      ? 'adopting it: started, but the controller that started it stopped before recording it'
-      : rec.hash !== d.hash
-        ? 'spec changed in fields that need no restart'
-        : 'spec moved to another file';
+      ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
+      : a.pidsRecovered
+        ? 'adopting it: its processes run, but their pids record was lost (state dir emptied)'
+        : a.legacy
+          ? 'moving its record to the data dir (written by an earlier release)'
+          : rec.phase === 'creating'
+            ? 'adopting it: started, but the controller that started it stopped before recording it'
+            : rec.hash !== d.hash
+              ? 'spec changed in fields that need no restart'
+              : 'spec moved to another file';
   return { kind: 'update', name, desired: d, actual: a, limits, changed: diff, reason };
 }
 
@@ -150,6 +171,14 @@ export function plan(input: PlanInput): Plan {
   }
   let keptForEmpty = 0;
   for (const a of input.actual.containers.values()) {
+    if (!wanted.has(a.name) && a.foreign) {
+      problems.push({ name: a.name, severity: 'warning', message: `container "${a.name}" was made by the instance of --state-dir ${a.foreign.stateDir}, --cgroup-parent ${a.foreign.cgroupParent}: left alone` });
+      continue;
+    }
+    if (!wanted.has(a.name) && a.unidentified?.length) {
+      problems.push({ name: a.name, severity: 'warning', message: `container "${a.name}" has processes in its cgroup (${a.unidentified.join(' ')}) that none of its records explains: left alone` });
+      continue;
+    }
     if (!wanted.has(a.name) && !a.record) {
       problems.push({ name: a.name, severity: 'warning', message: `state record of "${a.name}" is unreadable (${a.recordProblem ?? 'missing'}); left alone: no spec of ${input.source} names it` });
       continue;

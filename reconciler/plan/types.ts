@@ -18,7 +18,7 @@ export interface CreateAction extends ActionBase {
   desired: DesiredContainer;
 }
 
-/** Change a running container in place: same process, new limits and/or a new record. */
+/** Change a running container in place: same process, new limits and/or a new record (also: adopt pids found in its cgroup, move a release-1 record to the data dir). */
 export interface UpdateAction extends ActionBase {
   kind: 'update';
   desired: DesiredContainer;
@@ -37,7 +37,11 @@ export interface RecreateAction extends ActionBase {
   changed: string[];
 }
 
-/** Start the same spec again, keeping the writable layer: the workload exited (restart policy) or is unhealthy. */
+/**
+ * Start the container again on its own writable layer, stopping it first if it runs: the workload
+ * exited (restart policy), is unhealthy, was stopped, the host rebooted, its network or record
+ * must be rebuilt, or a restart was asked for.
+ */
 export interface RestartAction extends ActionBase {
   kind: 'restart';
   desired: DesiredContainer;

@@ -1,5 +1,7 @@
 import type { Action } from '../plan/types.js';
-import { checkHost, removeContainer, startContainer, stopContainer, stopKeepingLayer, updateContainer, type RuntimeContext } from './container.js';
+import { containerPaths } from '../state/layout.js';
+import { layerHasContent } from '../state/layerContent.js';
+import { checkHost, quarantineRecord, removeContainer, startContainer, stopContainer, stopKeepingLayer, updateContainer, type RuntimeContext } from './container.js';
 import { describeError, RuntimeError } from './errors.js';
 
 /** Outcome of one action. */
@@ -25,8 +27,11 @@ export function needsCgroupParent(a: Action): boolean {
 async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> {
   switch (a.kind) {
     case 'create': {
-      checkHost(ctx, a.desired);
-      return (await startContainer(ctx, a.desired)).initPid;
+      // A writable layer with no record (left by an earlier release) is kept: the container starts on it.
+      const orphan = layerHasContent(ctx.host, containerPaths(ctx.dirs, a.name));
+      checkHost(ctx, a.desired, orphan);
+      if (orphan) ctx.warn?.(a.name, `starting on the writable layer found at ${containerPaths(ctx.dirs, a.name).dataDir}, which had no record`);
+      return (await startContainer(ctx, a.desired, { keepLayer: orphan })).initPid;
     }
     case 'recreate': {
       checkHost(ctx, a.desired);
@@ -34,9 +39,10 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       return (await startContainer(ctx, a.desired)).initPid;
     }
     case 'restart': {
-      checkHost(ctx, a.desired);
+      checkHost(ctx, a.desired, true);
+      if (!a.actual.record) quarantineRecord(ctx, a.actual);
       await stopContainer(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
-      return (await startContainer(ctx, a.desired, a.actual.record!, a.backoffStep)).initPid;
+      return (await startContainer(ctx, a.desired, { keepLayer: true, restartOf: a.actual.record, backoffStep: a.backoffStep, lastExit: a.actual.exit })).initPid;
     }
     case 'update':
       updateContainer(ctx, a.desired, a.actual, a.limits, a.changed);

@@ -3,8 +3,9 @@ import { desiredLimits, type Limits } from '../plan/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
-import { containerPaths, locksDir, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
-import { RECORD_VERSION, type ContainerRecord } from '../state/records.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
+import { containerPaths, locksDir, networkPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
+import { RECORD_VERSION, type ContainerRecord, type ExitRecord } from '../state/records.js';
 import type { CgroupDriver } from './cgroups/driver.js';
 import { RuntimeError, describeError } from './errors.js';
 import type { HostFacts } from './facts.js';
@@ -23,6 +24,8 @@ export interface RuntimeContext {
   dirs: InstanceDirs;
   facts: HostFacts;
   monitorBinary: string;
+  /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
+  timeouts?: Timeouts;
   logPolicy?: LogPolicy;
   /** Layer lookups of this pass's host checks. */
   lookups?: LookupCache;
@@ -34,6 +37,8 @@ export interface RuntimeContext {
   network?: NetworkOptions;
   /** The user attached to the containers this context starts (`pocker run`). */
   attach?: Attach;
+  /** Told what an action got done anyway but not as it should have (what a removal could not release). */
+  warn?: (container: string, message: string) => void;
 }
 
 /** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
@@ -43,29 +48,48 @@ const MONITOR_WAIT_MS = 5_000;
 const SIGTERM = 15;
 const SIGKILL = 9;
 
-/** Removes a container's data dir, detaching anything mounted inside it first (never deletes through a mount). */
-export function removeDataDir(host: Host, paths: ContainerPaths): void {
-  if (host.lkind(paths.dataDir) === null) return;
+function timeoutsOf(ctx: RuntimeContext): Timeouts {
+  return ctx.timeouts ?? DEFAULT_TIMEOUTS;
+}
+
+/** Detaches whatever is mounted under a container's data dir (never delete through a mount). */
+function unmountUnder(host: Host, paths: ContainerPaths): void {
   for (const m of host.mountsUnder(paths.dataDir)) {
     faultPoint('unmount');
     host.unmount(m);
   }
+}
+
+/** Removes a container's whole data dir: record, writable layer, log, network files. */
+export function removeDataDir(host: Host, paths: ContainerPaths): void {
+  if (host.lkind(paths.dataDir) === null) return;
+  unmountUnder(host, paths);
   host.removeTree(paths.dataDir);
+}
+
+/** Removes everything of a container's data dir but its record (the record goes last, so a removal cut short is recognised). */
+function removeAllButRecord(host: Host, paths: ContainerPaths): void {
+  if (host.lkind(paths.dataDir) === null) return;
+  unmountUnder(host, paths);
+  for (const e of host.readDir(paths.dataDir) ?? []) if (join(paths.dataDir, e) !== paths.record) host.removeTree(join(paths.dataDir, e));
 }
 
 function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: ContainerRecord): void {
   try {
     faultPoint('write-record', record.name);
-    ctx.host.writeFileAtomic(paths.record, `${JSON.stringify(record)}\n`, 0o600);
+    ctx.host.mkdir(paths.dataDir, 0o700);
+    ctx.host.writeFileDurable(paths.record, `${JSON.stringify(record)}\n`, 0o600);
   } catch (e) {
     throw new RuntimeError('STATE', `write ${paths.record}: ${describeError(e)}`, { container: record.name, path: paths.record, cause: e });
   }
 }
 
-function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRecord['phase'], base?: ContainerRecord | null): ContainerRecord {
+function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRecord['phase'], base?: ContainerRecord | null, lastExit?: ExitRecord | null): ContainerRecord {
+  const last = lastExit ?? base?.lastExit;
   return {
     version: RECORD_VERSION,
     name: d.spec.name,
+    instance: { stateDir: ctx.dirs.stateDir, dataDir: ctx.dirs.dataDir, cgroupParent: ctx.driver.parent },
     source: d.source,
     hash: d.hash,
     user: d.user,
@@ -75,15 +99,20 @@ function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRec
     restartCount: base?.restartCount ?? 0,
     backoffStep: base?.backoffStep ?? 0,
     backoff: effectiveBackoff(d.spec, ctx.backoff ?? DEFAULT_BACKOFF),
-    cgroupParent: ctx.driver.parent,
+    bootId: ctx.host.bootId(),
     ...(ctx.revision ? { revision: ctx.revision } : base?.revision ? { revision: base.revision } : {}),
+    ...(last && { lastExit: last }),
   };
 }
 
-/** Throws HOST_CHECK when the host cannot run this spec; nothing has been changed at that point. */
-export function checkHost(ctx: RuntimeContext, d: DesiredContainer): void {
+/**
+ * Throws HOST_CHECK when the host cannot run this spec; nothing has been changed at that point.
+ * keepLayer: the start will run on the container's existing writable layer (its files count).
+ */
+export function checkHost(ctx: RuntimeContext, d: DesiredContainer, keepLayer = false): void {
   checkIo(ctx, d);
-  const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()));
+  const paths = containerPaths(ctx.dirs, d.spec.name);
+  const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()), { paths, keepLayer });
   if (problems.length) throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name });
 }
 
@@ -98,57 +127,85 @@ export function limitsFor(ctx: RuntimeContext, d: DesiredContainer): Limits {
   return desiredLimits(d.spec.resources, ctx.facts, d.spec.state === 'paused');
 }
 
+/** How a container starts: fresh, or again on its writable layer. */
+export interface StartOptions {
+  /** Start on the existing writable layer (a restart, a start after a reboot, an adopted layer); default: when restartOf is given. */
+  keepLayer?: boolean;
+  /** The record of the run this one follows (its counters carry on; a restart is counted). */
+  restartOf?: ContainerRecord | null;
+  /** Quick restarts in a row, this one included. */
+  backoffStep?: number;
+  /** The exit of the run this one follows (kept in the record: the exit file is cleared for the new run). */
+  lastExit?: ExitRecord | null;
+}
+
 /**
- * Starts a container: record (creating) -> cgroups with limits -> writable layer dirs -> monitor
- * (which creates the init and reports) -> record (created). `restartOf` keeps the writable layer
- * and counts a restart; otherwise the container starts fresh. On failure everything this call
- * made is undone (a fresh container leaves nothing behind).
+ * Starts a container: record (creating) -> cgroups with limits -> network -> monitor (which
+ * creates the writable layer's dirs and the init, and reports) -> record (created). A fresh start
+ * clears whatever an interrupted create left; keepLayer starts on the layer there is. On failure
+ * everything this call made is undone: a fresh container leaves nothing behind, a restart leaves
+ * its record and layer as they were.
  */
-export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, restartOf?: ContainerRecord, backoffStep = 0): Promise<{ initPid: number; monitorPid: number }> {
+export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, o: StartOptions = {}): Promise<{ initPid: number; monitorPid: number }> {
   const { host, driver } = ctx;
   const name = d.spec.name;
   const paths = containerPaths(ctx.dirs, name);
-  const fresh = !restartOf;
+  const keepLayer = o.keepLayer ?? !!o.restartOf;
   try {
+    host.mkdir(ctx.dirs.stateDir, 0o700);
     host.mkdir(paths.stateDir, 0o700);
-    if (fresh) {
+    if (!keepLayer) {
+      removeDataDir(host, paths);
       writeRecord(ctx, paths, newRecord(ctx, d, 'creating'));
       faultPoint('create:record', name);
-      host.removeFile(paths.pids);
-      host.removeFile(paths.exit);
-      removeDataDir(ctx.host, paths);
     }
+    host.removeFile(paths.pids);
+    host.removeFile(paths.exit);
+    host.removeFile(paths.legacyExit);
     await driver.remove(name, host);
     // A paused spec is frozen only once its init has reported: a frozen cgroup would stop the init mid-setup.
     const limits = limitsFor(ctx, d);
     driver.create(name, { ...limits, frozen: false }, host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     faultPoint('create:cgroup', name);
-    const net = d.spec.network.mode === 'bridge' ? await attachNetwork(ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, host.readFile('/etc/resolv.conf')) : undefined;
+    const net = d.spec.network.mode === 'bridge' ? await attachNetwork(host, ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, timeoutsOf(ctx)) : undefined;
     faultPoint('create:network', name);
-    const config = monitorConfig(d.spec, paths, driver.placement(name), (src) => host.kind(src) === 'dir', ctx.logPolicy ?? DEFAULT_LOG_POLICY, net, ctx.attach);
+    const config = monitorConfig(d.spec, {
+      paths,
+      placement: driver.placement(name),
+      sourceIsDir: (src) => host.kind(src) === 'dir',
+      bootId: host.bootId(),
+      log: ctx.logPolicy ?? DEFAULT_LOG_POLICY,
+      ...(net && { net }),
+      ...(ctx.attach && { attach: ctx.attach }),
+    });
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
     await new Promise((r) => setImmediate(r));
-    const starting = host.startMonitor(ctx.monitorBinary, config, paths.stateDir, join(locksDir(ctx.dirs), name), ctx.attach?.stdio);
+    const starting = host.startMonitor(ctx.monitorBinary, config, {
+      label: paths.stateDir,
+      lockPath: join(locksDir(ctx.dirs), name),
+      ...(ctx.attach && { stdio: ctx.attach.stdio }),
+      timeoutMs: timeoutsOf(ctx).monitorMs,
+    });
     faultPoint('create:spawned', name);
     const started = await starting;
-    if (!started.ok) throw new RuntimeError('CONTAINER_START', started.message, { container: name });
+    if (!started.ok) throw new RuntimeError(started.timedOut ? 'MONITOR_TIMEOUT' : 'CONTAINER_START', started.message, { container: name });
     faultPoint('create:started', name);
-    const record = newRecord(ctx, d, 'created', restartOf);
-    if (restartOf) record.restartCount = restartOf.restartCount + 1;
-    record.backoffStep = backoffStep;
+    const record = newRecord(ctx, d, 'created', o.restartOf, o.lastExit);
+    if (o.restartOf) record.restartCount = o.restartOf.restartCount + 1;
+    record.backoffStep = o.backoffStep ?? 0;
     host.removeFile(paths.health);
     writeRecord(ctx, paths, record);
     faultPoint('create:recorded', name);
     if (limits.frozen) driver.update(name, limits, { ...limits, frozen: false }, host);
     return { initPid: started.initPid, monitorPid: started.monitorPid };
   } catch (e) {
-    await undoStart(ctx, name, paths, fresh);
+    await undoStart(ctx, name, paths, keepLayer);
     throw e instanceof RuntimeError ? e : new RuntimeError('CONTAINER_START', describeError(e), { container: name, cause: e });
   }
 }
 
-async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPaths, fresh: boolean): Promise<void> {
+async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPaths, keepLayer: boolean): Promise<void> {
   const pids = ctx.host.readFile(paths.pids);
   if (pids) {
     try {
@@ -163,16 +220,10 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
   } catch {
     /* reported by the original error; the next pass retries the cleanup */
   }
-  if (fresh) {
-    try {
-      await detachNetwork(ctx.dirs, name);
-    } catch {
-      /* reported by the original error; the record stays for the next pass to finish the DEL */
-      return;
-    }
-    removeDataDir(ctx.host, paths);
-    ctx.host.removeTree(paths.stateDir);
-  }
+  if (keepLayer) return;
+  for (const p of await detachNetwork(ctx.host, ctx.dirs, name, timeoutsOf(ctx))) ctx.warn?.(name, p);
+  removeDataDir(ctx.host, paths);
+  ctx.host.removeTree(paths.stateDir);
 }
 
 /** SIGTERM, wait the grace period, SIGKILL; then wait for the monitor to record the exit. */
@@ -190,7 +241,7 @@ export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, gra
       }
     }
   }
-  await ctx.host.waitForExit(monitor, MONITOR_WAIT_MS);
+  if (monitor.pid > 0) await ctx.host.waitForExit(monitor, MONITOR_WAIT_MS);
 }
 
 /**
@@ -202,39 +253,81 @@ export async function stopKeepingLayer(ctx: RuntimeContext, a: ActualContainer):
   if (!rec) throw new RuntimeError('STATE', `container "${a.name}" has no readable record`, { container: a.name });
   await stopContainer(ctx, a, rec.spec.stopGracePeriodMs);
   writeRecord(ctx, containerPaths(ctx.dirs, a.name), { ...rec, phase: 'created', stoppedAtMs: Date.now() });
+  if (a.legacy) retireLegacyFiles(ctx, a.name);
 }
 
-/** Keeps a copy of an unreadable record (`<state-dir>/.quarantine/`) before its container goes. */
-function quarantineRecord(ctx: RuntimeContext, a: ActualContainer, paths: ContainerPaths): void {
-  const text = ctx.host.readFile(paths.record);
+/** Keeps a copy of an unreadable record (`<data-dir>/.quarantine/`) before it is replaced. */
+export function quarantineRecord(ctx: RuntimeContext, a: ActualContainer): void {
+  const paths = containerPaths(ctx.dirs, a.name);
+  const text = ctx.host.readFile(paths.record) ?? ctx.host.readFile(paths.legacyRecord);
   if (text === null) return;
-  const dir = join(ctx.dirs.stateDir, '.quarantine');
+  const dir = join(ctx.dirs.dataDir, '.quarantine');
   ctx.host.mkdir(dir, 0o700);
-  ctx.host.writeFileAtomic(join(dir, `${a.name}-${Date.now()}.json`), text, 0o600);
+  ctx.host.writeFileDurable(join(dir, `${a.name}-${Date.now()}.json`), text, 0o600);
 }
 
-/** Stops a container and deletes everything it owned: cgroups, writable layer, log, state. */
+/**
+ * Stops a container and deletes everything it owned: cgroups, network, writable layer, log,
+ * state, and its record last (marked `removing` first, so a removal cut short is finished by the
+ * next pass). Never fails on what the network plugins cannot undo: that is released by hand and
+ * reported through ctx.warn.
+ */
 export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): Promise<void> {
   const paths = containerPaths(ctx.dirs, a.name);
-  if (!a.record && a.recordProblem) quarantineRecord(ctx, a, paths);
+  if (!a.record && a.recordProblem) quarantineRecord(ctx, a);
+  if (a.record && a.record.phase !== 'removing') writeRecord(ctx, paths, { ...a.record, phase: 'removing' });
+  faultPoint('remove:marked', a.name);
   await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
   faultPoint('remove:stopped', a.name);
   await ctx.driver.remove(a.name, ctx.host);
   faultPoint('remove:cgroup', a.name);
-  await detachNetwork(ctx.dirs, a.name);
+  for (const p of await detachNetwork(ctx.host, ctx.dirs, a.name, timeoutsOf(ctx))) ctx.warn?.(a.name, p);
   faultPoint('remove:network', a.name);
-  removeDataDir(ctx.host, paths);
+  removeAllButRecord(ctx.host, paths);
   faultPoint('remove:data', a.name);
   ctx.host.removeTree(paths.stateDir);
+  faultPoint('remove:state', a.name);
+  removeDataDir(ctx.host, paths);
 }
 
-/** Applies new limits to the live cgroups and records the spec; the process is untouched. */
+/** Removes what release 1 kept in the state dir once the data dir holds it (records, the attachment). */
+function retireLegacyFiles(ctx: RuntimeContext, name: string): void {
+  const paths = containerPaths(ctx.dirs, name);
+  ctx.host.removeFile(paths.legacyRecord);
+  ctx.host.removeFile(paths.legacyExit);
+  ctx.host.removeTree(join(paths.stateDir, 'etc'));
+}
+
+/** Moves a release-1 container's network attachment record to the data dir (the running container keeps its /etc binds). */
+function migrateNetworkRecord(ctx: RuntimeContext, name: string): void {
+  const net = networkPaths(ctx.dirs, name);
+  const text = ctx.host.readFile(net.legacyRecord);
+  if (text === null || ctx.host.readFile(net.record) !== null) return;
+  ctx.host.mkdir(containerPaths(ctx.dirs, name).dataDir, 0o700);
+  ctx.host.writeFileDurable(net.record, text, 0o600);
+  ctx.host.removeFile(net.legacyRecord);
+}
+
+/**
+ * Applies new limits to the live cgroups and records the spec; the process is untouched. Also
+ * records what the kernel says of a container whose state was lost: pids found in its cgroup,
+ * a release-1 record moved to the data dir.
+ */
 export function updateContainer(ctx: RuntimeContext, d: DesiredContainer, a: ActualContainer, limits: Limits, changed: readonly string[]): void {
   checkIo(ctx, d);
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
   faultPoint('update:cgroup', d.spec.name);
-  const rec = a.record;
-  if (!rec || rec.hash !== d.hash || rec.phase !== 'created' || JSON.stringify(rec.source) !== JSON.stringify(d.source)) {
-    writeRecord(ctx, containerPaths(ctx.dirs, d.spec.name), newRecord(ctx, d, 'created', rec));
+  const paths = containerPaths(ctx.dirs, d.spec.name);
+  if (a.pidsRecovered && a.pids) {
+    ctx.host.mkdir(ctx.dirs.stateDir, 0o700);
+    ctx.host.mkdir(paths.stateDir, 0o700);
+    ctx.host.writeFileAtomic(paths.pids, `${JSON.stringify(a.pids)}\n`, 0o600);
   }
+  if (a.legacy) migrateNetworkRecord(ctx, d.spec.name);
+  const rec = a.record;
+  if (!rec || a.legacy || rec.hash !== d.hash || rec.phase !== 'created' || JSON.stringify(rec.source) !== JSON.stringify(d.source)) {
+    const stale = a.legacy && a.initAlive ? a.exit : null;
+    writeRecord(ctx, paths, newRecord(ctx, d, 'created', rec, stale));
+  }
+  if (a.legacy) retireLegacyFiles(ctx, d.spec.name);
 }

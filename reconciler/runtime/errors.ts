@@ -3,6 +3,7 @@ export type RuntimeErrorCode =
   | 'HOST_CHECK'
   | 'CGROUP'
   | 'MONITOR_START'
+  | 'MONITOR_TIMEOUT'
   | 'CONTAINER_START'
   | 'STOP'
   | 'STATE'

@@ -5,6 +5,7 @@ import type { DesiredContainer } from '../spec/types.js';
 import { resolveBlockDevices } from './blockDevices.js';
 import type { CgroupDriver } from './cgroups/driver.js';
 import type { HostReader } from './host.js';
+import { argMaxFor } from './startLimits.js';
 
 const AT_PAGESZ = 6n;
 
@@ -28,6 +29,15 @@ export interface HostFacts extends LimitFacts {
   onlineCpus: number[];
   /** Block I/O throttles are possible (v1 blkio, v2 io). */
   ioSupported: boolean;
+  /** Bytes of arguments and environment execve takes here (from the stack size limit). */
+  argMax: number;
+}
+
+/** The soft stack size limit of this process (inherited by monitors and workloads), from /proc/self/limits. */
+export function stackLimit(host: HostReader): number {
+  const line = (host.readFile('/proc/self/limits') ?? '').split('\n').find((l) => l.startsWith('Max stack size'));
+  const soft = line?.slice('Max stack size'.length).trim().split(/\s+/)[0];
+  return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft) || 8 * 1024 * 1024;
 }
 
 /** Host facts for one pass; `desired` names the block devices to resolve (their io throttles). */
@@ -42,6 +52,7 @@ export function gatherFacts(host: HostReader, driver: CgroupDriver, desired: rea
     cpuWeightUnit: cg.cpuWeightUnit,
     onlineCpus: 'cpus' in online ? online.cpus : [0],
     ioSupported: cg.ioSupported,
+    argMax: argMaxFor(stackLimit(host)),
     blockDevices: resolveBlockDevices(host, desired),
   };
 }

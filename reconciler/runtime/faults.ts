@@ -2,11 +2,32 @@
  * Fault injection for crash-consistency tests (off in production). POCKER_FAULT (or setFaults in
  * tests) holds rules "point[:container]=action[*count]" separated by commas; action is `kill`
  * (SIGKILL this process, as a crash would) or an errno name (the step fails with that error).
- * Points: create:record create:cgroup create:cni-added create:network create:spawned
- * create:started create:recorded update:cgroup remove:stopped remove:cgroup remove:network
- * remove:data, and the failing operations
- * write-record, cgroup-write, unmount.
+ * Points are the named steps of FAULT_STEPS and the failing operations of FAULT_OPERATIONS.
  */
+
+/** The steps of creating, updating and removing a container, in order; the fault harness kills a controller at each. */
+export const FAULT_STEPS = [
+  'create:record',
+  'create:cgroup',
+  'create:cni-added',
+  'create:network',
+  'create:spawned',
+  'create:started',
+  'create:recorded',
+  'update:cgroup',
+  'remove:marked',
+  'remove:stopped',
+  'remove:cgroup',
+  'remove:network',
+  'remove:data',
+  'remove:state',
+] as const;
+
+/** Operations a rule can make fail with an errno (the disk full, the kernel refusing a write). */
+export const FAULT_OPERATIONS = ['write-record', 'cgroup-write', 'unmount'] as const;
+
+/** A point faultPoint() can be called at. */
+export type FaultPoint = (typeof FAULT_STEPS)[number] | (typeof FAULT_OPERATIONS)[number];
 
 interface Rule {
   point: string;
@@ -46,7 +67,7 @@ function active(): Rule[] {
 }
 
 /** A named step: crashes or fails here when a rule says so. Costs one array scan when none is set. */
-export function faultPoint(point: string, container?: string): void {
+export function faultPoint(point: FaultPoint, container?: string): void {
   const list = active();
   if (!list.length) return;
   const rule = list.find((r) => r.point === point && r.left > 0 && (r.container === null || r.container === container));

@@ -12,7 +12,19 @@ export interface DeviceNode {
 }
 
 /** What the monitor reported on its status pipe. */
-export type MonitorStart = { ok: true; initPid: number; monitorPid: number } | { ok: false; message: string };
+export type MonitorStart = { ok: true; initPid: number; monitorPid: number } | { ok: false; message: string; timedOut?: boolean };
+
+/** How a monitor is started (see Host.startMonitor). */
+export interface MonitorLaunch {
+  /** Names the container in ps. */
+  label: string;
+  /** A lock this controller holds (see lock()), shared with the monitor until it has recorded its pids. */
+  lockPath?: string;
+  /** The monitor's stdin, stdout and stderr (default /dev/null). */
+  stdio?: StdioFds;
+  /** Longest wait for the monitor's report; then it is killed and the start fails. */
+  timeoutMs: number;
+}
 
 /** Read-only view of the host used by observation and checks. */
 export interface HostReader {
@@ -30,6 +42,8 @@ export interface HostReader {
   procStartTime(pid: number): number | null;
   /** Mount points in the host's mount table at or under dir, deepest first. */
   mountsUnder(dir: string): string[];
+  /** The kernel's boot id: another value than a record's means a reboot came between. */
+  bootId(): string;
 }
 
 /**
@@ -47,6 +61,8 @@ export interface Host extends HostReader {
    * which a power loss takes down with them.
    */
   writeFileAtomic(path: string, data: string | Buffer, mode?: number): void;
+  /** writeFileAtomic that also survives a power loss: the file and its directory are fsynced. */
+  writeFileDurable(path: string, data: string | Buffer, mode?: number): void;
   /** Remove a file; missing is fine. */
   removeFile(path: string): void;
   /** Remove an empty directory (cgroups); missing is fine. */
@@ -57,11 +73,12 @@ export interface Host extends HostReader {
   unmount(path: string): void;
   /**
    * Spawn the monitor with its config (see runtime/monitorConfig.ts) and wait for its status
-   * report. label names it in ps. `lockPath`, a lock this controller holds (see lock()), is
-   * shared with the monitor until it has recorded its pids: a controller killed meanwhile leaves
-   * the lock held, so the next one cannot look at the container half-way and start another.
+   * report, at most `timeoutMs` (then the monitor is killed and a timed-out failure returned).
+   * The lock at `lockPath` is shared with the monitor until it has recorded its pids: a
+   * controller killed meanwhile leaves the lock held, so the next one cannot look at the
+   * container half-way and start another.
    */
-  startMonitor(binary: string, config: Buffer, label: string, lockPath?: string, stdio?: StdioFds): Promise<MonitorStart>;
+  startMonitor(binary: string, config: Buffer, launch: MonitorLaunch): Promise<MonitorStart>;
   /** Send a signal if the process is still the one referred to; false when it is gone. */
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */
@@ -69,17 +86,18 @@ export interface Host extends HostReader {
   /** Calls onExit once when the process exits (at once if it is already gone); returns stop(). */
   watchExit(proc: ProcessRef, onExit: () => void): () => void;
   /**
-   * Takes the exclusive lock named by path (a file, created if missing), waiting for it; resolves
-   * to release(). The kernel drops it when the holder dies.
+   * Takes the exclusive lock named by path (a file, created if missing), waiting for it at most
+   * timeoutMs (then it rejects with code LOCK_TIMEOUT); resolves to release(). The kernel drops
+   * it when the holder dies.
    */
-  lock(path: string): Promise<() => void>;
+  lock(path: string, timeoutMs?: number): Promise<() => void>;
 }
 
 /** File descriptors a monitor gets as its stdin, stdout and stderr (default /dev/null). */
 export type StdioFds = [number, number, number];
 
 /** Names of the Host methods that change the host (counted by tests). */
-export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;
+export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'writeFileDurable', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;
 
 /** Parses the start time (field 22) out of /proc/<pid>/stat text. */
 export function parseStatStartTime(stat: string): number | null {

@@ -5,6 +5,10 @@ import { formatCpuList, parseCpuList } from '../spec/cpuset.js';
 import type { HostFacts } from './facts.js';
 import type { HostReader } from './host.js';
 import { workloadEnv } from './monitorConfig.js';
+import { userProblems } from './imageFiles.js';
+import { startSizeProblems } from './startLimits.js';
+import type { ContainerPaths } from '../state/layout.js';
+import { NETWORK_ETC_FILES } from '../network/etcFiles.js';
 
 type Lookup = 'found' | 'missing' | 'unknown';
 
@@ -67,12 +71,20 @@ export function ioProblems(spec: ContainerSpec, facts: HostFacts): IoDeviceProbl
   return ioDeviceProblems(io, facts.blockDevices);
 }
 
+/** Where a start will run: the container's paths, and whether it keeps its writable layer (whose files then count too). */
+export interface StartSite {
+  paths: ContainerPaths;
+  keepLayer: boolean;
+}
+
 /**
- * Checks of host facts a spec depends on, run before anything is changed (and before a recreate
- * stops the old container): layers, mount sources, CPUs, swap accounting, the program itself.
+ * Checks of everything a start depends on that can be checked before anything is changed (and
+ * before a recreate stops the old container): layers, mount sources, CPUs, swap accounting, sizes
+ * the kernel or the monitor would refuse, the user and group in the image, the program itself.
  */
-export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader, cache: LookupCache = new Map()): string[] {
+export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader, cache: LookupCache = new Map(), site?: StartSite): string[] {
   const problems: string[] = [];
+  if (site) problems.push(...startSizeProblems(spec, site.paths, facts.argMax, spec.network.mode === 'bridge' ? NETWORK_ETC_FILES : 0));
   for (const layer of spec.layers) {
     const k = host.kind(layer);
     if (k === null) problems.push(`layer ${layer} does not exist`);
@@ -92,6 +104,8 @@ export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostRe
   if (!problems.length) {
     const c = commandProblem(spec, host, cache);
     if (c) problems.push(c);
+    const layersTopFirst = [...(site?.keepLayer ? [site.paths.upper] : []), ...[...spec.layers].reverse()];
+    problems.push(...userProblems(spec.user, layersTopFirst, host));
   }
   return problems;
 }

@@ -32,27 +32,35 @@ export function workloadEnv(spec: ContainerSpec): Record<string, string> {
   return { PATH: DEFAULT_PATH, HOSTNAME: spec.hostname, HOME: '/root', ...spec.env };
 }
 
+/** What a container's monitor is started with besides the spec. */
+export interface MonitorSetup {
+  paths: ContainerPaths;
+  placement: CgroupPlacement;
+  /** Whether a mount source is a directory (the mount point created inside is a dir or an empty file). */
+  sourceIsDir: (source: string) => boolean;
+  /** The kernel boot this start belongs to (recorded in pids.json). */
+  bootId: string;
+  log?: LogPolicy;
+  net?: AttachedNetwork;
+  attach?: Attach;
+}
+
 /**
  * Serializes what the monitor needs as NUL-separated key/value pairs (see native/monitor/config.h).
- * Every decision is made here; the monitor applies it as given. `sourceIsDir` tells whether each
- * mount source is a directory (the mount point created inside is a dir or an empty file).
+ * Every decision is made here; the monitor applies it as given.
  */
-export function monitorConfig(
-  spec: ContainerSpec,
-  paths: ContainerPaths,
-  placement: CgroupPlacement,
-  sourceIsDir: (source: string) => boolean,
-  log: LogPolicy = DEFAULT_LOG_POLICY,
-  net?: AttachedNetwork,
-  attach?: Attach,
-): Buffer {
+export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer {
+  const { paths, placement, sourceIsDir, net, attach } = setup;
+  const log = setup.log ?? DEFAULT_LOG_POLICY;
   const pairs: Array<[string, string]> = [
     ['name', spec.name],
     ['state_dir', paths.stateDir],
+    ['exit_file', paths.exit],
+    ['boot_id', setup.bootId],
     ['log_path', paths.log],
     ['log_max_bytes', String(log.maxBytes)],
     ['log_max_files', String(log.maxFiles)],
-    ['mkdir', paths.dataDir],
+    ['mkdir_private', paths.dataDir],
     ['mkdir', paths.upper],
     ['mkdir', paths.work],
     ['mkdir', paths.rootfs],

@@ -1,7 +1,7 @@
-import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
-import { mountPointsUnder, parseStatStartTime, type DeviceNode, type Host, type MonitorStart, type ProcessRef, type StdioFds } from './host.js';
+import { mountPointsUnder, parseStatStartTime, type DeviceNode, type Host, type MonitorLaunch, type MonitorStart, type ProcessRef } from './host.js';
 
 function ignoreMissing(fn: () => void): void {
   try {
@@ -13,12 +13,22 @@ function ignoreMissing(fn: () => void): void {
 
 let devNull: number | undefined;
 
-/** Reads an fd to EOF on the event loop (no thread blocked), then closes it. */
-function readToEnd(fd: number): Promise<string> {
+/**
+ * Reads an fd to EOF on the event loop (no thread blocked), then closes it; after timeoutMs it
+ * stops and reports what it had.
+ */
+function readToEnd(fd: number, timeoutMs: number): Promise<{ text: string; timedOut: boolean }> {
   const n = native();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const buf = Buffer.allocUnsafe(4096);
+    const finish = (timedOut: boolean): void => {
+      clearTimeout(timer);
+      stop();
+      n.close(fd);
+      resolve({ text: Buffer.concat(chunks).toString('utf8'), timedOut });
+    };
+    const timer = setTimeout(() => finish(true), timeoutMs);
     const stop = n.watchReadable(fd, () => {
       let got: number;
       try {
@@ -31,23 +41,41 @@ function readToEnd(fd: number): Promise<string> {
         chunks.push(Buffer.from(buf.subarray(0, got)));
         return;
       }
-      stop();
-      n.close(fd);
-      resolve(Buffer.concat(chunks).toString('utf8'));
+      finish(false);
     });
   });
 }
 
-/** Parses the monitor's status line: "ok INIT MONITOR" or "error MESSAGE". */
+/** The monitor's pid from its first status line ("pid N", written as soon as it has detached). */
+export function monitorPidOf(text: string): number | null {
+  const m = /^pid (\d+)$/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/** Parses the monitor's status: "pid N", then "ok INIT MONITOR" or "error MESSAGE". */
 export function parseMonitorStatus(text: string): MonitorStart {
-  const line = text.trim();
+  const line = text
+    .trim()
+    .split('\n')
+    .filter((l) => !/^pid \d+$/.test(l))
+    .join('\n')
+    .trim();
   const ok = /^ok (\d+) (\d+)$/.exec(line);
   if (ok) return { ok: true, initPid: Number(ok[1]), monitorPid: Number(ok[2]) };
   if (line.startsWith('error ')) return { ok: false, message: line.slice(6) };
   return { ok: false, message: line ? `unexpected monitor status: ${line}` : 'the monitor exited without reporting a status' };
 }
 
-/** The real host: node:fs for files, the native addon for processes. */
+/** Sends SIGKILL to pid if it is still there (a monitor that never reported). */
+function killQuietly(pid: number | null): void {
+  if (!pid) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
 /**
  * A pidfd for pid, or null when that process is gone: ESRCH, or EINVAL because the number now
  * belongs to a thread of another process (pid reuse).
@@ -62,9 +90,40 @@ function openPidfd(pid: number): number | null {
   }
 }
 
+/**
+ * Writes data to a temp file beside path and renames it over path; durable: the temp file is
+ * fsynced before the rename and the directory after it.
+ */
+function writeReplacing(path: string, data: string | Buffer, mode: number, durable: boolean): void {
+  const tmp = `${path}.tmp${process.pid}`;
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    if (durable) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    ignoreMissing(() => unlinkSync(tmp));
+    throw e;
+  }
+  if (durable) {
+    const dir = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
+}
+
+/** The real host: node:fs for files, the native addon for processes. */
 export class NodeHost implements Host {
   /** Locks this process holds, by path: their fds are shared with the monitors it starts under them. */
   private readonly heldLocks = new Map<string, number>();
+  private bootIdOfKernel: string | undefined;
 
   readFile(path: string): string | null {
     try {
@@ -129,6 +188,10 @@ export class NodeHost implements Host {
     return mountPointsUnder(this.readFile('/proc/self/mountinfo') ?? '', dir);
   }
 
+  bootId(): string {
+    return process.env.POCKER_TEST_BOOT_ID ?? (this.bootIdOfKernel ??= (this.readFile('/proc/sys/kernel/random/boot_id') ?? 'unknown').trim());
+  }
+
   unmount(path: string): void {
     native().umount(path, true);
   }
@@ -147,19 +210,11 @@ export class NodeHost implements Host {
   }
 
   writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): void {
-    const tmp = `${path}.tmp${process.pid}`;
-    const fd = openSync(tmp, 'w', mode);
-    try {
-      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, path);
-    } catch (e) {
-      ignoreMissing(() => unlinkSync(tmp));
-      throw e;
-    }
+    writeReplacing(path, data, mode, false);
+  }
+
+  writeFileDurable(path: string, data: string | Buffer, mode = 0o600): void {
+    writeReplacing(path, data, mode, true);
   }
 
   removeFile(path: string): void {
@@ -174,7 +229,7 @@ export class NodeHost implements Host {
     rmSync(path, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  async startMonitor(binary: string, config: Buffer, label: string, lockPath?: string, stdio?: StdioFds): Promise<MonitorStart> {
+  async startMonitor(binary: string, config: Buffer, launch: MonitorLaunch): Promise<MonitorStart> {
     const n = native();
     devNull ??= openSync('/dev/null', 'r+');
     const [rd, wr] = n.pipe();
@@ -182,8 +237,8 @@ export class NodeHost implements Host {
     let conf = -1;
     try {
       conf = n.memfd('pocker-monitor.conf', config);
-      const lock = lockPath === undefined ? undefined : this.heldLocks.get(lockPath);
-      pid = n.spawn(binary, [binary, '/proc/self/fd/4', label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [...(stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])]);
+      const lock = launch.lockPath === undefined ? undefined : this.heldLocks.get(launch.lockPath);
+      pid = n.spawn(binary, [binary, '/proc/self/fd/4', launch.label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [...(launch.stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])]);
     } catch (e) {
       n.close(rd);
       throw e;
@@ -191,9 +246,15 @@ export class NodeHost implements Host {
       n.close(wr);
       if (conf >= 0) n.close(conf);
     }
-    const status = await readToEnd(rd);
+    const status = await readToEnd(rd, launch.timeoutMs);
+    if (status.timedOut) {
+      killQuietly(monitorPidOf(status.text));
+      killQuietly(pid);
+      n.waitpid(pid);
+      return { ok: false, timedOut: true, message: `the monitor did not report within ${launch.timeoutMs} ms (killed it)` };
+    }
     n.waitpid(pid);
-    return parseMonitorStatus(status);
+    return parseMonitorStatus(status.text);
   }
 
   signal(proc: ProcessRef, signal: number): boolean {
@@ -229,11 +290,18 @@ export class NodeHost implements Host {
     return cancel;
   }
 
-  async lock(path: string): Promise<() => void> {
+  async lock(path: string, timeoutMs = Infinity): Promise<() => void> {
     const n = native();
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const fd = openSync(path, 'a', 0o600);
-    while (!n.flock(fd, true)) await new Promise((r) => setTimeout(r, 5));
+    const deadline = Date.now() + timeoutMs;
+    while (!n.flock(fd, true)) {
+      if (Date.now() > deadline) {
+        closeSync(fd);
+        throw Object.assign(new Error(`lock ${path}: still held by another process after ${timeoutMs} ms`), { code: 'LOCK_TIMEOUT', path });
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
     this.heldLocks.set(path, fd);
     return () => {
       this.heldLocks.delete(path);

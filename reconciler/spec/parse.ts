@@ -1,11 +1,6 @@
 import { basename, extname } from 'node:path';
-import { createRequire } from 'node:module';
-import type { Document, LineCounter as LineCounterType, Node } from 'yaml';
-
-// yaml is CommonJS: require() skips the ESM wrapper's export analysis of the package. It is loaded
-// on the first parse: a pass whose spec files are all cached (see cache.ts) never pays for it.
-let yamlModule: typeof import('yaml') | undefined;
-const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+import type { Document } from 'yaml';
+import { locate, yaml } from './yamlLocate.js';
 import { specHash } from './hash.js';
 import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
 import { translateSchemaErrors, type LocatedPathError } from './schemaErrors.js';
@@ -30,35 +25,6 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** The container name a file's basename gives (`web.yaml` -> `web`). */
 export function nameFromFile(file: string): string {
   return basename(file, extname(file));
-}
-
-function nodeAt(doc: Document, path: Array<string | number>, at: 'key' | 'value'): Node | null {
-  let node: unknown = doc.contents;
-  let keyNode: unknown = null;
-  for (const p of path) {
-    keyNode = null;
-    if (yaml().isMap(node)) {
-      const pair = node.items.find((it) => yaml().isPair(it) && yaml().isScalar(it.key) && String(it.key.value) === String(p));
-      if (!pair) return (node as Node) ?? null;
-      keyNode = pair.key;
-      node = pair.value;
-    } else if (yaml().isSeq(node) && typeof p === 'number') {
-      const item = node.items[p];
-      if (item === undefined) return node as Node;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  if (at === 'key' && keyNode) return keyNode as Node;
-  return (node as Node | null) ?? (keyNode as Node | null);
-}
-
-function locate(doc: Document, lc: LineCounterType, file: string, err: PathError & { at?: 'key' | 'value' }): SpecError {
-  const node = nodeAt(doc, err.path, err.at ?? 'value');
-  const offset = node?.range?.[0] ?? doc.range?.[0] ?? 0;
-  const pos = lc.linePos(offset);
-  return { file, line: pos.line, col: pos.col, message: err.message };
 }
 
 /** Only these names are spec files: `*.yaml` / `*.yml`, not hidden, not editor backups. */

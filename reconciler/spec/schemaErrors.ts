@@ -1,21 +1,11 @@
 import type { PathError } from './normalize.js';
-import type { SchemaError } from './schemaValidator.js';
+import { knownKeys, type SchemaError, type SchemaName } from './schemaValidator.js';
 
 /** Where the error should point: at a key (unknown/invalid key) or at the value. */
 export interface LocatedPathError extends PathError {
   at: 'key' | 'value';
 }
 
-const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['apiVersion', 'name', 'hostname', 'image', 'command', 'env', 'workingDir', 'resources', 'network', 'mounts', 'restart', 'stopGracePeriod', 'restartBackoff', 'healthcheck', 'privileged', 'capabilities', 'user', 'readOnlyRootfs', 'state', 'tty'],
-  capabilities: ['add', 'drop'],
-  restartBackoff: ['initial', 'max', 'resetAfter'],
-  healthcheck: ['exec', 'interval', 'timeout', 'retries', 'startPeriod', 'onUnhealthy'],
-  image: ['layers', 'ref'],
-  resources: ['cpus', 'cpuset', 'memory', 'memsw', 'pids'],
-  network: ['mode'],
-  mounts: ['source', 'target', 'readOnly'],
-};
 
 function decodePointer(pointer: string): Array<string | number> {
   if (!pointer) return [];
@@ -35,9 +25,9 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-function suggestion(path: Array<string | number>, key: string): string {
+function suggestion(schema: SchemaName, path: Array<string | number>, key: string): string {
   const section = path.filter((p) => typeof p === 'string').join('.');
-  const known = KNOWN_KEYS[section] ?? [];
+  const known = knownKeys(schema)[section] ?? [];
   const best = known
     .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
     .sort((x, y) => x.d - y.d)[0];
@@ -72,9 +62,10 @@ const TYPE_WORDS: Record<string, string> = {
   boolean: 'true or false',
 };
 
-function patternMessage(path: Array<string | number>, value: unknown): string {
+function patternMessage(path: Array<string | number>, value: unknown, schemaPath: string): string {
   const last = path[path.length - 1];
   const v = JSON.stringify(value);
+  if (schemaPath.includes('/$defs/duration/')) return `${fieldName(path)} ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
   if (last === 'name') return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
   if (last === 'hostname') return `hostname ${v} is not a valid hostname (letters, digits, "-" and ".")`;
   if (last === 'cpuset') return `cpuset ${v} is not a CPU list (examples: "0", "0-1,3")`;
@@ -85,11 +76,14 @@ function patternMessage(path: Array<string | number>, value: unknown): string {
     return `${fieldName(path)} ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
   }
   if (last === 'memory' || last === 'memsw') return `${last} ${v} is not a quantity (examples: 512Mi, 1Gi, 100M, 1048576)`;
-  return `${fieldName(path)} ${v} must be an absolute path (starting with "/")`;
+  if (last === 'hostIP') return `${fieldName(path)} ${v} is not an IPv4 address (example: 127.0.0.1)`;
+  if (path[0] === 'network' && last === 'name') return `network.name ${v} is not a CNI network name (letters, digits, "_", "." and "-")`;
+  if (schemaPath.includes('/$defs/absolutePath/')) return `${fieldName(path)} ${v} must be an absolute path (starting with "/")`;
+  return `${fieldName(path)} ${v} does not have the form the schema asks for`;
 }
 
 /** Turns ajv's errors into one clear message per problem, with the path to point at. */
-export function translateSchemaErrors(errors: readonly SchemaError[], doc: unknown): LocatedPathError[] {
+export function translateSchemaErrors(errors: readonly SchemaError[], doc: unknown, schema: SchemaName = 'container.v1'): LocatedPathError[] {
   const out: LocatedPathError[] = [];
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   const seen = new Set<string>();
@@ -101,7 +95,7 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = String(e.params.additionalProperty);
-        item = { path: [...path, key], at: 'key', message: `unknown key "${key}"${path.length ? ` in ${fieldName(path)}` : ''}${suggestion(path, key)}` };
+        item = { path: [...path, key], at: 'key', message: `unknown key "${key}"${path.length ? ` in ${fieldName(path)}` : ''}${suggestion(schema, path, key)}` };
         break;
       }
       case 'required':
@@ -140,7 +134,7 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
         break;
       }
       case 'pattern':
-        item = { path, at: 'value', message: patternMessage(path, value) };
+        item = { path, at: 'value', message: patternMessage(path, value, e.schemaPath) };
         break;
       case 'minimum':
       case 'maximum':

@@ -2,9 +2,9 @@ import { join } from 'node:path';
 
 /** Directories of one pocker instance. Several instances can share a host with different values. */
 export interface InstanceDirs {
-  /** Small per-container records (tmpfs, emptied by a reboot). Default /run/pocker. */
+  /** What runs now: pids, health, locks, pinned namespaces (tmpfs, emptied by a reboot). Default /run/pocker. */
   stateDir: string;
-  /** Layers, writable layers and logs. Default /var/lib/pocker. */
+  /** What each container is: its record, writable layer, log and network attachment (survives reboots). Default /var/lib/pocker. */
   dataDir: string;
   /** Cgroup path, relative to each hierarchy's root, that holds every pocker cgroup. Default pocker. */
   cgroupParent: string;
@@ -13,18 +13,31 @@ export interface InstanceDirs {
 /** Default instance directories. */
 export const DEFAULT_DIRS: InstanceDirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
 
-/** Where each file of one container lives. Names are DNS labels, so they are safe path components. */
+/**
+ * Where each file of one container lives. The data dir holds what the container is and keeps it
+ * across reboots (record, last exit, network attachment, writable layer, log); the state dir
+ * holds what runs now (the monitor's pids, health). Names are DNS labels, so they are safe path
+ * components.
+ */
 export interface ContainerPaths {
+  /** `<state-dir>/<name>`: runtime files of the current boot. */
   stateDir: string;
-  record: string;
+  /** Written by the monitor once the workload runs. */
   pids: string;
-  exit: string;
   health: string;
+  /** `<data-dir>/containers/<name>`: everything that outlives a reboot. */
   dataDir: string;
+  /** The container's record (durable). */
+  record: string;
+  /** The last run's exit, written by the monitor (durable). */
+  exit: string;
   upper: string;
   work: string;
   rootfs: string;
   log: string;
+  /** Where the releases before the data-dir record kept the record and the exit (read to migrate). */
+  legacyRecord: string;
+  legacyExit: string;
 }
 
 export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths {
@@ -32,21 +45,28 @@ export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths
   const data = join(dirs.dataDir, 'containers', name);
   return {
     stateDir: state,
-    record: join(state, 'record.json'),
     pids: join(state, 'pids.json'),
-    exit: join(state, 'exit.json'),
     health: join(state, 'health.json'),
     dataDir: data,
+    record: join(data, 'container.json'),
+    exit: join(data, 'exit.json'),
     upper: join(data, 'upper'),
     work: join(data, 'work'),
     rootfs: join(data, 'rootfs'),
     log: join(data, 'container.log'),
+    legacyRecord: join(state, 'record.json'),
+    legacyExit: join(state, 'exit.json'),
   };
 }
 
-/** The directory under the data dir holding every container's writable layer and log. */
+/** The directory under the data dir holding every container's record, writable layer and log. */
 export function containersDataDir(dirs: InstanceDirs): string {
   return join(dirs.dataDir, 'containers');
+}
+
+/** The data dir's record of which instance owns it (see instance/identity.ts). */
+export function instanceFile(dirs: InstanceDirs): string {
+  return join(dirs.dataDir, 'instance.json');
 }
 
 /** Directory of the per-container lock files (kept apart from container state, never removed). */
@@ -59,7 +79,12 @@ export function netnsDir(dirs: InstanceDirs): string {
   return join(dirs.stateDir, '.netns');
 }
 
-/** Paths of a bridge container's network state: attachment record, pinned namespace, generated /etc files. */
-export function networkPaths(dirs: InstanceDirs, name: string): { record: string; netns: string; etcDir: string } {
-  return { record: join(dirs.stateDir, name, 'network.json'), netns: join(netnsDir(dirs), name), etcDir: join(dirs.stateDir, name, 'etc') };
+/**
+ * Paths of a bridge container's network: the attachment record and the generated /etc files
+ * (durable: a removal after a reboot still needs the conflist used at ADD), the pinned namespace
+ * (of this boot), and where releases before the data-dir record kept the attachment record.
+ */
+export function networkPaths(dirs: InstanceDirs, name: string): { record: string; netns: string; etcDir: string; legacyRecord: string } {
+  const data = join(dirs.dataDir, 'containers', name);
+  return { record: join(data, 'network.json'), netns: join(netnsDir(dirs), name), etcDir: join(data, 'etc'), legacyRecord: join(dirs.stateDir, name, 'network.json') };
 }

@@ -1,18 +1,27 @@
 import type { ContainerSpec, RestartBackoff, SpecSource, UserSpec } from '../spec/types.js';
+import type { InstanceDirs } from './layout.js';
 
-/** Record format version; a record with another version is treated as unreadable. */
-export const RECORD_VERSION = 1;
+/**
+ * Record format version. Version 1 lived in the state dir (`<state-dir>/<name>/record.json`) and
+ * is migrated when found; any other version is unreadable (its container keeps its layer).
+ */
+export const RECORD_VERSION = 2;
 
 /** Lifecycle phase the controller last wrote. */
 export type RecordPhase = 'creating' | 'created' | 'removing';
 
+/** Which instance a record (or a data dir) belongs to: its three directories. */
+export type InstanceIdentity = InstanceDirs;
+
 /**
- * What the controller keeps per container (`<state-dir>/<name>/record.json`): only what the
- * kernel cannot tell. Written atomically.
+ * What the controller keeps per container (`<data-dir>/containers/<name>/container.json`): what
+ * the kernel cannot tell and what a restart needs, across reboots. Written atomically, with fsync.
  */
 export interface ContainerRecord {
   version: typeof RECORD_VERSION;
   name: string;
+  /** The instance that made this container. */
+  instance: InstanceIdentity;
   /** The spec that owns this container: dir as given, file, document index. */
   source: SpecSource;
   /** Hash of the normalized user spec last applied. */
@@ -32,13 +41,21 @@ export interface ContainerRecord {
   revision?: string;
   /** Restart backoff in effect (the spec's over the controller's defaults), so `ps` can tell when a restart is due. */
   backoff?: RestartBackoff;
-  /** Cgroup parent the container's cgroups live under. */
-  cgroupParent: string;
   /**
    * Set when the container was stopped on purpose (`state: stopped`, `pocker stop`): no restart
    * policy applies, and it starts again (on the same writable layer) only when asked to.
    */
   stoppedAtMs?: number;
+  /** Boot (the kernel's boot_id) during which the container last started: another one means a reboot came between. */
+  bootId: string;
+  /** The exit that ended the run before the current one (kept when a restart removes exit.json). */
+  lastExit?: ExitRecord;
+}
+
+/** What release 1 kept in `<state-dir>/<name>/record.json`: read once, to migrate it to the data dir. */
+export interface LegacyRecord extends Omit<ContainerRecord, 'version' | 'instance' | 'bootId' | 'lastExit'> {
+  version: 1;
+  cgroupParent: string;
 }
 
 /** Health of a container as its checks last found it (`health.json`, written by the controller). */
@@ -57,6 +74,8 @@ export interface HealthRecord {
 
 /** Written by the monitor once the workload has been exec'd (`pids.json`). */
 export interface PidsRecord {
+  /** Boot during which the monitor wrote it (monitors of release 1 did not say; their pids are of this boot). */
+  bootId?: string;
   monitorPid: number;
   /** Start time in clock ticks since boot, to detect pid reuse. */
   monitorStart: number;
@@ -103,26 +122,44 @@ function parseChecked<T>(text: string, shape: Record<string, Check>): { value: T
   return problem ? { problem } : { value: value as T };
 }
 
+const COMMON_FIELDS: Record<string, Check> = {
+  name: isStr,
+  source: (v) => isObj(v) && isStr((v as SpecSource).dir) && isStr((v as SpecSource).file) && isInt((v as SpecSource).doc),
+  hash: isStr,
+  user: isObj,
+  spec: (v) => isObj(v) && Array.isArray((v as ContainerSpec).command) && Array.isArray((v as ContainerSpec).layers),
+  phase: (v) => v === 'creating' || v === 'created' || v === 'removing',
+  createdAtMs: isInt,
+  restartCount: isInt,
+  backoffStep: (v) => v === undefined || isInt(v),
+  stoppedAtMs: (v) => v === undefined || isInt(v),
+};
+
+const isIdentity: Check = (v) => isObj(v) && isStr((v as InstanceIdentity).stateDir) && isStr((v as InstanceIdentity).dataDir) && isStr((v as InstanceIdentity).cgroupParent);
+
 export function parseContainerRecord(text: string): { value: ContainerRecord } | { problem: string } {
-  const r = parseChecked<ContainerRecord>(text, {
-    version: (v) => v === RECORD_VERSION,
-    name: isStr,
-    source: (v) => isObj(v) && isStr((v as SpecSource).dir) && isStr((v as SpecSource).file) && isInt((v as SpecSource).doc),
-    hash: isStr,
-    user: isObj,
-    spec: (v) => isObj(v) && Array.isArray((v as ContainerSpec).command) && Array.isArray((v as ContainerSpec).layers),
-    phase: (v) => v === 'creating' || v === 'created' || v === 'removing',
-    createdAtMs: isInt,
-    restartCount: isInt,
-    backoffStep: (v) => v === undefined || isInt(v),
-    cgroupParent: isStr,
-    stoppedAtMs: (v) => v === undefined || isInt(v),
-  });
-  return r;
+  return parseChecked<ContainerRecord>(text, { version: (v) => v === RECORD_VERSION, ...COMMON_FIELDS, instance: isIdentity, bootId: isStr });
+}
+
+export function parseLegacyRecord(text: string): { value: LegacyRecord } | { problem: string } {
+  return parseChecked<LegacyRecord>(text, { version: (v) => v === 1, ...COMMON_FIELDS, cgroupParent: isStr });
+}
+
+/** A release-1 record as a current one, for the instance and boot it was found in. */
+export function migrateLegacyRecord(legacy: LegacyRecord, instance: InstanceIdentity, bootId: string): ContainerRecord {
+  const { cgroupParent, version, ...rest } = legacy;
+  void version;
+  return { ...rest, version: RECORD_VERSION, instance: { ...instance, cgroupParent }, bootId };
+}
+
+/** Whether two identities name the same instance. */
+export function sameInstance(a: InstanceIdentity, b: InstanceIdentity): boolean {
+  return a.stateDir === b.stateDir && a.dataDir === b.dataDir && a.cgroupParent === b.cgroupParent;
 }
 
 export function parsePidsRecord(text: string): { value: PidsRecord } | { problem: string } {
   return parseChecked<PidsRecord>(text, {
+    bootId: (v) => v === undefined || isStr(v),
     monitorPid: isInt,
     monitorStart: isInt,
     initPid: isInt,

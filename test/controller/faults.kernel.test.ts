@@ -11,16 +11,21 @@ import { parseSpecFile } from '../../reconciler/spec/parse.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import type { Logger } from '../../reconciler/log/logger.js';
 import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
-import { describeKernel } from '../helpers/kernel.js';
+import { describeNetwork, TestNetwork } from '../helpers/network.js';
+import { FAULT_STEPS } from '../../reconciler/runtime/faults.js';
+import { downSource } from '../../reconciler/controller/once.js';
 
 /** Random kills per run; `npm run test:faults -- --iterations N` sets it for the long version. */
 const ITERATIONS = Number(process.env.POCKER_FAULT_ITERATIONS ?? 200);
 const SEED = Number(process.env.POCKER_FAULT_SEED ?? Date.now() % 1_000_000);
 
-/** The named steps a controller can be killed at (runtime/faults.ts). */
-const STEPS = ['create:record', 'create:cgroup', 'create:network', 'create:spawned', 'create:started', 'create:recorded', 'update:cgroup', 'remove:stopped', 'remove:cgroup', 'remove:network', 'remove:data'];
+/** Every named step a controller can be killed at (runtime/faults.ts). */
+const STEPS: readonly string[] = FAULT_STEPS;
 
 const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'];
+/** The container on a bridge network: the network steps happen only for it. */
+const BRIDGED = 'f';
+const NETWORK_STEPS = ['create:network', 'create:cni-added', 'remove:network'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed with POCKER_FAULT_SEED. */
@@ -42,18 +47,26 @@ interface Model {
 
 type Change = { kind: 'add' | 'remove' | 'resources' | 'command' | 'break' | 'fix'; name: string };
 
-describeKernel('crash consistency: the controller killed anywhere, then one clean pass', () => {
+describeNetwork('crash consistency: the controller killed anywhere, then one clean pass', () => {
   const current = useTestInstance();
   let inst: TestInstance;
+  let net: TestNetwork;
   beforeEach(() => {
     inst = current();
+    net = new TestNetwork(inst);
   });
-  afterEach(() => setFaults(null));
+  afterEach(async () => {
+    setFaults(null);
+    await downSource({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, network: net.opts });
+    const left = net.leftovers();
+    net.close();
+    expect(left).toEqual([]);
+  });
 
   const bin = join(packageRoot(), 'bin', 'pocker');
-  const args = () => ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--log-level', 'silent', '--allow-empty'];
+  const args = () => ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--cni-conf-dir', net.opts.confDir, '--log-level', 'silent', '--allow-empty'];
   const specText = (name: string, v: { mem: number; cmd: number }) =>
-    stringify(inst.spec(name, { command: ['sh', '-c', `echo v${v.cmd}; exec sleep 3600`], resources: { memory: `${v.mem}Mi`, pids: 32 }, stopGracePeriod: '500ms' }));
+    stringify(inst.spec(name, { command: ['sh', '-c', `echo v${v.cmd}; exec sleep 3600`], resources: { memory: `${v.mem}Mi`, pids: 32 }, stopGracePeriod: '500ms', ...(name === BRIDGED && { network: net.spec() }) }));
   const hashOf = (file: string, text: string) => parseSpecFile(text, file, { dir: inst.specDir, file }).specs[0]?.hash;
 
   /** Checks every invariant after the clean pass; returns what is wrong (empty when all holds). */
@@ -79,8 +92,10 @@ describeKernel('crash consistency: the controller killed anywhere, then one clea
     if (JSON.stringify(cgroups) !== JSON.stringify(names)) bad.push(`cgroups ${cgroups} != containers ${names}`);
     const data = existsSync(join(inst.dirs.dataDir, 'containers')) ? readdirSync(join(inst.dirs.dataDir, 'containers')).sort() : [];
     if (JSON.stringify(data) !== JSON.stringify(names)) bad.push(`writable layers ${data} != containers ${names}`);
-    const records = readdirSync(inst.dirs.stateDir).filter((e) => !e.startsWith('.')).sort();
+    const records = names.filter((n) => existsSync(containerPaths(inst.dirs, n).record));
     if (JSON.stringify(records) !== JSON.stringify(names)) bad.push(`records ${records} != containers ${names}`);
+    const runtime = readdirSync(inst.dirs.stateDir).filter((e) => !e.startsWith('.')).sort();
+    if (JSON.stringify(runtime) !== JSON.stringify(names)) bad.push(`state dirs ${runtime} != containers ${names}`);
     if (readFileSync('/proc/self/mountinfo', 'utf8').includes(inst.dirs.dataDir)) bad.push('a mount under the data dir leaked');
     // Every live process belongs to a container: its monitor (one each), or sits in its cgroup.
     const monitors = new Map<string, number>();
@@ -124,26 +139,47 @@ describeKernel('crash consistency: the controller killed anywhere, then one clea
       versions.set(n, { mem: 32, cmd: 0 });
       write(n);
     }
-    expect((await inst.reconcile({ allowEmpty: true })).ok).toBe(true);
+    expect((await inst.reconcile({ allowEmpty: true, network: net.opts })).ok).toBe(true);
 
     const schedule: Array<{ step?: string }> = [...STEPS.map((step) => ({ step })), ...Array.from({ length: ITERATIONS }, () => ({}))];
+    const firedSteps = new Set<string>();
     for (let i = 0; i < schedule.length; i++) {
       const { step } = schedule[i]!;
+      let target: string | undefined;
+      if (step) {
+        // The container the step happens to: the bridged one for the network steps. Its file is
+        // made valid first (and the container made to exist, for an update or a removal), in a
+        // clean pass, so that the change below passes the step.
+        target = pick(NETWORK_STEPS.includes(step) ? [BRIDGED] : NAMES.filter((n) => n !== BRIDGED));
+        const file = model.files.get(`${target}.yaml`);
+        if ((file && !file.valid) || (!file && !step.startsWith('create'))) {
+          versions.set(target, versions.get(target) ?? { mem: 32, cmd: 0 });
+          write(target);
+          const prep = await inst.reconcile({ allowEmpty: true, network: net.opts });
+          expect(prep.ok, `iteration ${i}: preparing ${target} for ${step}: ${JSON.stringify(prep.results)}`).toBe(true);
+        }
+      }
       const present = [...model.files.keys()].map((f) => f.replace('.yaml', ''));
       const absent = NAMES.filter((n) => !present.includes(n));
       const broken = present.filter((n) => !model.files.get(`${n}.yaml`)!.valid);
-      const kinds: Array<Change['kind']> = [];
-      if (absent.length) kinds.push('add');
-      if (present.length > 1) kinds.push('remove');
-      if (present.length) kinds.push('resources', 'command', 'break');
-      if (broken.length) kinds.push('fix');
       const valid = present.filter((n) => model.files.get(`${n}.yaml`)!.valid);
-      let kind = pick(kinds);
-      if (step?.startsWith('create')) kind = absent.length ? 'add' : 'command';
-      if (step?.startsWith('remove') && present.length > 1) kind = 'remove';
-      if (step?.startsWith('update')) kind = 'resources';
-      if ((kind === 'resources' || kind === 'command') && !valid.length) kind = broken.length ? 'fix' : 'add';
-      const name = kind === 'add' ? pick(absent) : kind === 'fix' ? pick(broken) : kind === 'resources' || kind === 'command' ? pick(valid) : pick(present);
+      let kind: Change['kind'];
+      let name: string;
+      if (step && target) {
+        name = target;
+        if (step.startsWith('create')) kind = present.includes(target) ? 'command' : 'add';
+        else if (step.startsWith('remove')) kind = present.length > 1 ? 'remove' : 'command';
+        else kind = 'resources';
+      } else {
+        const kinds: Array<Change['kind']> = [];
+        if (absent.length) kinds.push('add');
+        if (present.length > 1) kinds.push('remove');
+        if (valid.length) kinds.push('resources', 'command');
+        if (present.length) kinds.push('break');
+        if (broken.length) kinds.push('fix');
+        kind = pick(kinds);
+        name = kind === 'add' ? pick(absent) : kind === 'fix' ? pick(broken) : kind === 'resources' || kind === 'command' ? pick(valid) : pick(present);
+      }
       const before = new Map([...inst.actual().containers].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
       const file = `${name}.yaml`;
       switch (kind) {
@@ -156,10 +192,13 @@ describeKernel('crash consistency: the controller killed anywhere, then one clea
           model.files.delete(file);
           model.lastGood.delete(name);
           break;
-        case 'resources':
-          versions.get(name)!.mem = 32 + 8 * Math.floor(random() * 8);
+        case 'resources': {
+          // Another value than now, so that there is something to update.
+          const v = versions.get(name)!;
+          v.mem = 32 + 8 * ((Math.floor(random() * 7) + 1 + (v.mem - 32) / 8) % 8);
           write(name);
           break;
+        }
         case 'command':
           versions.get(name)!.cmd++;
           write(name);
@@ -176,18 +215,22 @@ describeKernel('crash consistency: the controller killed anywhere, then one clea
       const daemon = !step && random() < 0.3;
       const env = { ...process.env, ...(step ? { POCKER_FAULT: `${step}:${name}=kill` } : {}) };
       const child = spawn(process.execPath, [bin, 'reconcile', ...(daemon ? [] : ['--once']), ...args()], { env, stdio: 'ignore' });
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
       if (!step) {
         await Promise.race([exited, sleep(Math.floor(random() * (daemon ? 400 : 150)))]);
         child.kill('SIGKILL');
-      } else if (await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)])) {
-        child.kill('SIGKILL');
+      } else {
+        const fired = await Promise.race([exited, sleep(10_000).then(() => 'not within 10 s' as const)]);
+        if (fired === 'not within 10 s') child.kill('SIGKILL');
+        expect(fired, `iteration ${i}: the kill at ${step} of ${name} (${kind}) did not happen`).toBe('SIGKILL');
+        firedSteps.add(step);
       }
       await exited;
-      const clean = await inst.reconcile({ allowEmpty: true });
+      const clean = await inst.reconcile({ allowEmpty: true, network: net.opts });
       const wrong = violations(model, before, name);
       expect(wrong, `iteration ${i} (seed ${SEED}): ${kind} ${name}, ${step ? `killed at ${step}` : daemon ? 'daemon killed' : '--once killed'}; clean pass ${JSON.stringify(clean.results.filter((r) => !r.ok))}`).toEqual([]);
     }
+    expect([...firedSteps].sort()).toEqual([...STEPS].sort());
   }, Math.max(600_000, ITERATIONS * 2_000));
 
   it('reports injected failures on their container only, retries them with backoff, and leaks nothing', async () => {

@@ -48,7 +48,7 @@ describeKernel('reconcile --once on the real kernel', () => {
     const pid = inst.pid('web');
     inst.writeSpec('web.yaml', inst.spec('web', { command: ['sh', '-c', 'echo v2; exec sleep 3600'] }));
     const r = await inst.reconcile();
-    expect(r.plan.actions.map((a) => [a.kind, a.reason])).toEqual([['recreate', 'changed: command']]);
+    expect(r.plan.actions.map((a) => [a.kind, a.reason])).toEqual([['recreate', 'changed: command; discards the writable layer']]);
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
     expect(inst.pid('web')).not.toBe(pid);
     await inst.waitForLog('web', /v2/);
@@ -139,7 +139,10 @@ describeKernel('reconcile --once on the real kernel', () => {
     const r = await inst.reconcile();
     expect(r.plan.actions.map((a) => [a.name, a.kind])).toEqual([['done', 'none'], ['flaky', 'restart'], ['once', 'none']]);
     expect(r.ok).toBe(true);
-    await waitFor(() => inst.log('flaky').split('run').length - 1 === 2 && inst.container('flaky').exit?.finishedAtMs !== firstExit.finishedAtMs);
+    await waitFor(() => {
+      const exit = inst.container('flaky').exit;
+      return inst.log('flaky').split('run').length - 1 === 2 && exit !== null && exit.finishedAtMs !== firstExit.finishedAtMs;
+    });
     expect(inst.container('flaky').record).toMatchObject({ restartCount: 1, backoffStep: 1 });
     const second = (await inst.reconcile({ dryRun: true })).plan.actions[1] as NoneAction;
     expect(second.retryAt! - inst.container('flaky').exit!.finishedAtMs).toBe(600);

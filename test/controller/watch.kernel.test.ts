@@ -12,6 +12,7 @@ import { rawLimits } from '../helpers/cgroupValues.js';
 import { readLogs } from '../../reconciler/logs/read.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { sleep, until } from '../helpers/wait.js';
+import { startDaemon } from '../helpers/cli.js';
 
 
 describeKernel('pocker reconcile (watching) on the real kernel', () => {
@@ -180,4 +181,24 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     await until(() => inst.container('noted').health?.status === 'unhealthy', 'noted unhealthy', 60_000);
     expect(inst.container('noted').record!.restartCount).toBe(0);
   });
+
+  it('survives errors in its resyncs and reloads: logs them, keeps serving every container', async () => {
+    mkdirSync(inst.dirs.stateDir, { recursive: true });
+    writeFileSync(join(inst.dirs.stateDir, '.sources'), 'not a directory');
+    const d = startDaemon(inst, ['--resync', '200ms', '--removal-delay', '100ms']);
+    try {
+      inst.writeSpec('a.yaml', inst.spec('a'));
+      await until(() => running('a'), 'a running despite the failing status writes', 20_000);
+      await sleep(1000);
+      expect(d.child.exitCode).toBeNull();
+      expect(d.child.signalCode).toBeNull();
+      inst.writeSpec('b.yaml', inst.spec('b'));
+      await until(() => running('b'), 'b running', 20_000);
+      expect(d.log()).toMatch(/ENOTDIR|EEXIST/);
+    } finally {
+      await d.stop();
+      rmSync(join(inst.dirs.stateDir, '.sources'), { force: true });
+    }
+  });
 });
+

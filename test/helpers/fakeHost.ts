@@ -37,6 +37,8 @@ interface FakeProc {
   alive: boolean;
   cgroupDirs: string[];
   stateDir?: string;
+  /** Where the monitor records the init's exit. */
+  exitFile?: string;
   role: 'monitor' | 'init';
 }
 
@@ -54,6 +56,8 @@ export class FakeHost implements Host {
   failStarts: { count: number; message: string } = { count: 0, message: '' };
   /** Device nodes by path (deviceNode); block devices here are the ones io.max accepts. */
   devices = new Map<string, DeviceNode>();
+  /** The boot id the fake kernel reports (change it to simulate a reboot). */
+  boot = 'fake-boot-1';
 
   constructor(readonly version: 'v1' | 'v2') {
     this.mkdir('/proc/self');
@@ -255,8 +259,8 @@ export class FakeHost implements Host {
       const left = (this.readFile(f) ?? '').split('\n').filter((x) => x && Number(x) !== pid);
       if (this.nodes.has(f)) this.put(f, left.length ? `${left.join('\n')}\n` : '');
     }
-    if (p.role === 'init' && p.stateDir && this.nodes.has(p.stateDir)) {
-      this.put(`${p.stateDir}/exit.json`, JSON.stringify({ exitCode: signal ? -1 : code, signal, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 }));
+    if (p.role === 'init' && p.exitFile && this.nodes.has(posix.dirname(p.exitFile))) {
+      this.put(p.exitFile, JSON.stringify({ exitCode: signal ? -1 : code, signal, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 }));
       const monitor = [...this.procs.values()].find((m) => m.role === 'monitor' && m.stateDir === p.stateDir && m.alive);
       if (monitor) {
         monitor.alive = false;
@@ -301,6 +305,9 @@ export class FakeHost implements Host {
   mountsUnder(dir: string): string[] {
     return mountPointsUnder('', dir);
   }
+  bootId(): string {
+    return this.boot;
+  }
 
   // Host
   mkdir(path: string): void {
@@ -327,6 +334,9 @@ export class FakeHost implements Host {
   writeFileAtomic(path: string, data: string | Buffer): void {
     if (this.nodes.get(posix.dirname(path))?.type !== 'dir') throw errno('ENOENT', 'open', path);
     this.put(path, typeof data === 'string' ? data : data.toString('latin1'));
+  }
+  writeFileDurable(path: string, data: string | Buffer): void {
+    this.writeFileAtomic(path, data);
   }
   removeFile(path: string): void {
     if (this.nodes.get(path)?.type === 'file') this.nodes.delete(path);
@@ -360,17 +370,18 @@ export class FakeHost implements Host {
     const cfg = new Map<string, string[]>();
     for (let i = 0; i + 1 < parts.length; i += 2) cfg.set(parts[i]!, [...(cfg.get(parts[i]!) ?? []), parts[i + 1]!]);
     const stateDir = cfg.get('state_dir')![0]!;
-    for (const d of cfg.get('mkdir') ?? []) this.mkdir(d);
+    const exitFile = cfg.get('exit_file')![0]!;
+    for (const d of [...(cfg.get('mkdir_private') ?? []), ...(cfg.get('mkdir') ?? [])]) this.mkdir(d);
     const dirs = [...(cfg.get('cgroup_tasks') ?? []).map((f) => posix.dirname(f)), ...(cfg.get('cgroup2_dir') ?? [])];
-    const monitor: FakeProc = { pid: this.nextPid++, start: 7, alive: true, cgroupDirs: [], stateDir, role: 'monitor' };
-    const init: FakeProc = { pid: this.nextPid++, start: 8, alive: true, cgroupDirs: dirs, stateDir, role: 'init' };
+    const monitor: FakeProc = { pid: this.nextPid++, start: 7, alive: true, cgroupDirs: [], stateDir, exitFile, role: 'monitor' };
+    const init: FakeProc = { pid: this.nextPid++, start: 8, alive: true, cgroupDirs: dirs, stateDir, exitFile, role: 'init' };
     this.procs.set(monitor.pid, monitor);
     this.procs.set(init.pid, init);
     for (const d of dirs) {
       if (!this.nodes.has(`${d}/cgroup.procs`)) return { ok: false, message: `place init in cgroup ${d}: ENOENT` };
       this.cgroupWrite(`${d}/cgroup.procs`, String(init.pid));
     }
-    this.put(`${stateDir}/pids.json`, JSON.stringify({ monitorPid: monitor.pid, monitorStart: 7, initPid: init.pid, initStart: 8, startedAtMs: Date.now() }));
+    this.put(`${stateDir}/pids.json`, JSON.stringify({ monitorPid: monitor.pid, monitorStart: 7, initPid: init.pid, initStart: 8, startedAtMs: Date.now(), bootId: cfg.get('boot_id')![0] }));
     return { ok: true, initPid: init.pid, monitorPid: monitor.pid };
   }
   signal(proc: ProcessRef, signal: number): boolean {

@@ -112,7 +112,7 @@ export class TestNetwork {
   /** Removes the network (bridge, shared chains when empty), restores ip_forward. */
   close(): void {
     try {
-      if (existsSync(`/sys/class/net/${this.bridge}`)) removeNetwork(this.name, this.inst.dirs, this.opts);
+      if (existsSync(`/sys/class/net/${this.bridge}`)) removeNetwork(this.inst.host, this.name, this.inst.dirs, this.opts);
     } finally {
       writeFileSync('/proc/sys/net/ipv4/ip_forward', this.ipForward);
     }

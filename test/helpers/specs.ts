@@ -20,7 +20,21 @@ export function specObj(name: string, extra: Record<string, unknown> = {}): Reco
 
 /** The record a container created from d would have. */
 export function recordOf(d: DesiredContainer, extra: Partial<ContainerRecord> = {}): ContainerRecord {
-  return { version: RECORD_VERSION, name: d.spec.name, source: d.source, hash: d.hash, user: d.user, spec: d.spec, phase: 'created', createdAtMs: 1, restartCount: 0, backoffStep: 0, cgroupParent: 'pocker', ...extra } as ContainerRecord;
+  return {
+    version: RECORD_VERSION,
+    name: d.spec.name,
+    instance: { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' },
+    source: d.source,
+    hash: d.hash,
+    user: d.user,
+    spec: d.spec,
+    phase: 'created',
+    createdAtMs: 1,
+    restartCount: 0,
+    backoffStep: 0,
+    bootId: 'fake-boot-1',
+    ...extra,
+  } as ContainerRecord;
 }
 
 /** An observed running container that matches d exactly (given the limits the kernel holds). */

@@ -127,7 +127,7 @@ describeKernel('image store on the real kernel', () => {
     expect(r2.replaced).toBe(r.manifest);
     expect(r2.layers.map((l) => l.reused)).toEqual([true, true, false]);
     const p2 = await inst.reconcile();
-    expect(p2.results.map((x) => [x.kind, x.reason, x.ok])).toEqual([['recreate', 'changed: image', true]]);
+    expect(p2.results.map((x) => [x.kind, x.reason, x.ok])).toEqual([['recreate', 'changed: image; discards the writable layer', true]]);
     expect(inst.pid('img')).not.toBe(pid);
     expect(await inst.waitForLog('img', /END/)).toContain('/data/v2.txt');
 

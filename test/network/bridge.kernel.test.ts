@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { downSource } from '../../reconciler/controller/once.js';
 import { packageRoot } from '../../reconciler/native.js';
-import { readNetworkRecord, unpinNetns } from '../../reconciler/network/attach.js';
-import { networkPaths } from '../../reconciler/state/layout.js';
+import { readNetworkRecord } from '../../reconciler/network/attach.js';
+import { containerPaths } from '../../reconciler/state/layout.js';
+import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
 import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, sh, TestNetwork } from '../helpers/network.js';
 import { sleep, until } from '../helpers/wait.js';
@@ -35,6 +36,7 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     net = new TestNetwork(inst);
   });
   afterEach(async () => {
+    restoreBootId();
     if (process.env.DEBUG_NAT) console.log(sh(['iptables-save', '-t', 'nat']).out);
     const down = await downSource({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver });
     const left = net.leftovers();
@@ -43,7 +45,7 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(left).toEqual([]);
   });
   const pass = (extra = {}) => inst.reconcile({ network: net.opts, allowEmpty: true, ...extra });
-  const addressOf = (name: string): string => readNetworkRecord(networkPaths(inst.dirs, name).record)!.address!;
+  const addressOf = (name: string): string => readNetworkRecord(inst.host, inst.dirs, name)!.address!;
 
   it('connects two containers on the bridge, publishes a port to 127.0.0.1 and to a client namespace, and writes /etc files', async () => {
     const hostPort = 20000 + Math.floor(Math.random() * 20000);
@@ -125,36 +127,36 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(inst.container('web').initAlive).toBe(true);
   });
 
-  it('after a simulated reboot (processes and state gone, host-local reservations kept) starts again without leaking the old address', async () => {
-    inst.writeSpec('web.yaml', inst.spec('web', { command: HTTPD, network: net.spec([{ host: 31777, container: 8080 }]) }));
+  it('after a simulated reboot (processes and state gone, host-local reservations kept) starts again on its layer without leaking the old address', async () => {
+    inst.writeSpec('web.yaml', inst.spec('web', { command: ['sh', '-c', 'echo run >> /runs; exec sleep 3600'], network: net.spec([{ host: 31777, container: 8080 }]) }));
     expect((await pass()).ok).toBe(true);
     const before = net.allocations();
-    for (const pid of instanceProcesses(inst.dirs)) process.kill(pid, 'SIGKILL');
-    await until(() => instanceProcesses(inst.dirs).length === 0, 'everything killed');
-    unpinNetns(networkPaths(inst.dirs, 'web').netns);
-    rmSync(inst.dirs.stateDir, { recursive: true, force: true });
+    await simulateReboot(inst);
     const r = await pass();
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
+    expect(r.results.map((x) => x.kind)).toEqual(['restart']);
     expect(net.allocations()).toHaveLength(1);
     expect(net.allocations()).toEqual([addressOf('web')]);
     expect(before).toHaveLength(1);
     expect(net.ports()).toHaveLength(1);
     expect(net.natRules().filter((l) => l.includes('-A POSTROUTING'))).toHaveLength(1);
+    await until(() => readFileSync(join(containerPaths(inst.dirs, 'web').upper, 'runs'), 'utf8') === 'run\nrun\n', 'second run on the same layer');
   });
 
-  it('repairs a container whose veth vanished by recreating it', async () => {
-    inst.writeSpec('web.yaml', inst.spec('web', { command: HTTPD, network: net.spec() }));
+  it('repairs a container whose veth vanished by attaching it again and restarting it on its layer', async () => {
+    inst.writeSpec('web.yaml', inst.spec('web', { command: ['sh', '-c', 'echo run >> /runs; exec sleep 3600'], network: net.spec() }));
     const first = await pass();
     expect(first.ok, JSON.stringify([first.results, first.load.errors, first.plan.problems])).toBe(true);
     const pid = inst.pid('web');
-    const veth = readNetworkRecord(networkPaths(inst.dirs, 'web').record)!.hostVeth!;
+    const veth = readNetworkRecord(inst.host, inst.dirs, 'web')!.hostVeth!;
     expect(sh(['ip', 'link', 'delete', veth]).status).toBe(0);
     const r = await pass();
     expect(r.plan.actions.find((a) => a.name === 'web')?.reason).toContain(`veth ${veth} is gone`);
-    expect(r.ok, JSON.stringify(r.results)).toBe(true);
+    expect(r.results.map((x) => [x.kind, x.ok])).toEqual([['restart', true]]);
     expect(inst.pid('web')).not.toBe(pid);
     expect(net.allocations()).toEqual([addressOf('web')]);
     expect(net.ports()).toHaveLength(1);
+    await until(() => readFileSync(join(containerPaths(inst.dirs, 'web').upper, 'runs'), 'utf8') === 'run\nrun\n', 'second run on the same layer');
   });
 
   it('reports an invalid subnet, a port published twice and a missing plugin on those containers only', async () => {

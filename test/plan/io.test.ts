@@ -18,7 +18,7 @@ const FACTS: LimitFacts = {
 const MiB = 2 ** 20;
 
 function input(ds: DesiredContainer[], actual: ActualContainer[], facts = FACTS): PlanInput {
-  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [] };
+  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [], strangers: [] };
   return { source: '/specs', load: { status: 'ok', files: ds.map((d) => d.source.file), desired: ds, failedFiles: new Set() }, actual: set, facts, allowEmpty: false, now: 1e7, backoff: DEFAULT_BACKOFF };
 }
 const withIo = (io: unknown[]): DesiredContainer => desired(specObj('a', { resources: { io } }));

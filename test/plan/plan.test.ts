@@ -9,7 +9,7 @@ import { desired, recordOf, running, specObj } from '../helpers/specs.js';
 const FACTS: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' };
 
 function input(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial<PlanInput> = {}): PlanInput {
-  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [] };
+  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [], strangers: [] };
   return {
     source: '/specs',
     load: { status: 'ok', files: ds.map((d) => d.source.file), desired: ds, failedFiles: new Set() },
@@ -46,7 +46,7 @@ describe('plan', () => {
     const now = desired(specObj('a', { command: ['sleep', '7'], env: { X: '1' } }));
     const p = plan(input([now], [live(was)]));
     expect(kinds(p)).toEqual([['a', 'recreate']]);
-    expect(p.actions[0]!.reason).toBe('changed: command, env');
+    expect(p.actions[0]!.reason).toBe('changed: command, env; discards the writable layer');
   });
 
   it('updates only the record when fields that need no restart change', () => {
@@ -122,12 +122,35 @@ describe('plan', () => {
     expect(p.problems[0]).toMatchObject({ name: 'a', severity: 'error', message: expect.stringMatching(/belongs to \/elsewhere\/a\.yaml/) });
   });
 
-  it('replaces half-created and unreadable containers', () => {
+  it('replaces a half-created container, and starts one with an unreadable record again on its writable layer', () => {
     const d = desired(specObj('a'));
     const half = live(d, { initAlive: false, record: recordOf(d, { phase: 'creating' }) });
     expect(plan(input([d], [half])).actions[0]).toMatchObject({ kind: 'recreate', reason: 'left half-created by an interrupted pass' });
     const corrupt = live(d, { record: null, recordProblem: 'not valid JSON' });
-    expect(plan(input([d], [corrupt])).actions[0]).toMatchObject({ kind: 'recreate', reason: expect.stringMatching(/not valid JSON/) });
+    expect(plan(input([d], [corrupt])).actions[0]).toMatchObject({ kind: 'restart', reason: expect.stringMatching(/not valid JSON.*on its writable layer/) });
+  });
+
+  it('finishes an interrupted removal by recreating, says which recreates discard the layer, and restarts what a reboot stopped', () => {
+    const d = desired(specObj('a'));
+    const removing = live(d, { record: recordOf(d, { phase: 'removing' }) });
+    expect(plan(input([d], [removing])).actions[0]).toMatchObject({ kind: 'recreate', reason: 'left half-removed by an interrupted pass; discards the writable layer' });
+    const rebooted = live(d, { initAlive: false, monitorAlive: false, pids: null, rebooted: true, record: recordOf(d) });
+    const never = desired(specObj('a', { restart: 'never' }));
+    expect(plan(input([never], [{ ...rebooted, record: recordOf(never) }])).actions[0]).toMatchObject({ kind: 'restart', reason: expect.stringMatching(/running when the host went down/) });
+    const exitedBefore = { ...rebooted, record: recordOf(never), exit: { exitCode: 0, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 } };
+    expect(plan(input([never], [exitedBefore])).actions[0]).toMatchObject({ kind: 'none', reason: 'exited with code 0; restart: never' });
+  });
+
+  it('adopts processes whose pids record was lost, and moves a release-1 record, in place', () => {
+    const d = desired(specObj('a'));
+    expect(plan(input([d], [live(d, { pidsRecovered: true })])).actions[0]).toMatchObject({ kind: 'update', reason: expect.stringMatching(/^adopting it: its processes run/) });
+    expect(plan(input([d], [live(d, { legacy: true })])).actions[0]).toMatchObject({ kind: 'update', reason: expect.stringMatching(/moving its record to the data dir/) });
+    const unknown = live(d, { pids: null, initAlive: false, unidentified: [123] });
+    const p = plan(input([d], [unknown]));
+    expect(p.actions).toEqual([]);
+    expect(p.problems).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/none of them is its init: left alone/) })]);
+    const foreign = live(d, { foreign: { stateDir: '/other', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' } });
+    expect(plan(input([], [foreign])).actions).toEqual([]);
   });
 
   it('adopts a container whose creation finished after the controller died', () => {

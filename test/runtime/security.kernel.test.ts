@@ -132,18 +132,20 @@ describeKernel('container hardening on the real kernel', () => {
     chmodSync(inst.specDir, 0o700);
   });
 
-  it('recovers from a corrupt state record without touching other containers, keeping the record in quarantine', async () => {
+  it('recovers from a corrupt record without touching other containers, keeping the record in quarantine and the writable layer', async () => {
     inst.writeSpec('a.yaml', withProbe('a'));
     inst.writeSpec('b.yaml', withProbe('b'));
     expect((await inst.reconcile()).ok).toBe(true);
     const [pa, pb] = [inst.pid('a'), inst.pid('b')];
-    writeFileSync(containerPaths(inst.dirs, 'a').record, '{"version":1,"name":"a","sou');
+    writeFileSync(join(containerPaths(inst.dirs, 'a').upper, 'mine'), 'kept');
+    writeFileSync(containerPaths(inst.dirs, 'a').record, '{"version":2,"name":"a","sou');
     const r = await inst.reconcile();
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
-    expect(r.results.map((x) => [x.name, x.kind])).toEqual([['a', 'recreate']]);
+    expect(r.results.map((x) => [x.name, x.kind])).toEqual([['a', 'restart']]);
     expect(inst.pid('a')).not.toBe(pa);
     expect(inst.pid('b')).toBe(pb);
-    expect(readdirSync(join(inst.dirs.stateDir, '.quarantine'))).toEqual([expect.stringMatching(/^a-\d+\.json$/)]);
+    expect(readFileSync(join(containerPaths(inst.dirs, 'a').upper, 'mine'), 'utf8')).toBe('kept');
+    expect(readdirSync(join(inst.dirs.dataDir, '.quarantine'))).toEqual([expect.stringMatching(/^a-\d+\.json$/)]);
   });
 
   it('keeps a running container untouched (same pid) through the whole bad-input corpus', async () => {

@@ -99,7 +99,7 @@ describe('fuzzing the loader and the planner with mutated specs', () => {
         const p = plan({
           source: '/specs',
           load: { status: 'ok', files: ['web.yaml'], desired: r.specs, failedFiles: new Set(r.errors.length ? ['web.yaml'] : []) },
-          actual: { containers: new Map(), leftovers: [] },
+          actual: { containers: new Map(), leftovers: [], strangers: [] },
           facts: FACTS,
           allowEmpty: false,
           now: Date.now(),

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { Limits } from '../../plan/limits.js';
+import { CONTAINER_NAME } from '../../spec/names.js';
 import type { Host, HostReader } from '../host.js';
 
 /** Which cgroup layout the host has. hybrid = v1 controllers plus a controller-less cgroup2 tree. */
@@ -64,15 +66,64 @@ export interface CgroupDriver {
   remove(name: string, host: Host): Promise<void>;
   /** Names of container cgroups under the parent. */
   list(host: HostReader): string[];
+  /** Pids of every process in the container's cgroup (empty when it has none or no cgroup). */
+  procs(name: string, host: HostReader): number[];
+  /**
+   * A child cgroup of the container's, for one command pocker runs inside it (a health check):
+   * made fresh for each command (what an earlier one left is killed first), under the
+   * container's limits, and killable as a whole whatever the command started (cgroup.kill, or
+   * every listed process where the kernel has none).
+   */
+  checkGroup(name: string, host: Host): Promise<CheckGroup>;
   /** Removes the monitors cgroup and the parent when nothing is left in them. */
   removeParentIfEmpty(host: Host): void;
+}
+
+/** Where a command run inside a container goes, and how to end everything it started. */
+export interface CheckGroup {
+  placement: CgroupPlacement;
+  /**
+   * Kills every process in the group, waits until it is empty and removes it. (A cgroup once
+   * killed through cgroup.kill is never reused: some kernels kill every later CLONE_INTO_CGROUP
+   * child of it at once.)
+   */
+  kill(): Promise<void>;
+}
+
+/** The child cgroup of a container that its health checks run in ("_" keeps it apart from names). */
+export const CHECK_CGROUP = '_check';
+
+/**
+ * Kills every process of one cgroup directory (cgroup.kill when the kernel has it), waits until
+ * none is left and removes the directory (retrying while the kernel still calls it busy, 2 s at most).
+ */
+export async function killGroup(dir: string, host: Host): Promise<void> {
+  for (let i = 0; host.kind(dir) === 'dir'; i++) {
+    if (readProcs(host, join(dir, 'cgroup.procs')).length) {
+      if (host.kind(join(dir, 'cgroup.kill')) === 'file') host.writeFile(join(dir, 'cgroup.kill'), '1');
+      else killProcsIn([join(dir, 'cgroup.procs')], host);
+    } else {
+      try {
+        host.rmdir(dir);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 200) throw e;
+      }
+    }
+    await sleep(10);
+  }
+}
+
+/** Removes a container's check group (killing what is left in it), so the container's own cgroup can go. */
+export async function removeCheckGroup(containerDir: string, host: Host): Promise<void> {
+  await killGroup(join(containerDir, CHECK_CGROUP), host);
 }
 
 /** The cgroup that holds monitors, under the parent; "_" keeps it apart from container names (DNS labels). */
 export const MONITORS_CGROUP = '_monitors';
 
 /** Container cgroups are named after containers: DNS labels. */
-export const CONTAINER_CGROUP_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const CONTAINER_CGROUP_NAME = CONTAINER_NAME;
 
 /** Parses a cgroup number that may be "max" (or a v1 "unlimited" sentinel). */
 export function parseMax(text: string | null, unlimitedAtOrAbove = 2 ** 60): number | 'max' | null {
@@ -87,6 +138,11 @@ export function parseMax(text: string | null, unlimitedAtOrAbove = 2 ** 60): num
 /** Sleeps without blocking the event loop. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The pids a cgroup.procs file lists (none when it does not exist). */
+export function readProcs(host: HostReader, procsFile: string): number[] {
+  return (host.readFile(procsFile) ?? '').split('\n').filter(Boolean).map(Number).filter((n) => n > 0);
 }
 
 /** Kills every process listed in the given cgroup.procs files (leftovers of a dead container). */

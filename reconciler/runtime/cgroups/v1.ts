@@ -8,8 +8,13 @@ import type { Host, HostReader } from '../host.js';
 import {
   CONTAINER_CGROUP_NAME,
   MONITORS_CGROUP,
+  CHECK_CGROUP,
+  killGroup,
   killProcsIn,
   parseMax,
+  readProcs,
+  removeCheckGroup,
+  type CheckGroup,
   sleep,
   type CgroupDriver,
   type CgroupFacts,
@@ -205,7 +210,23 @@ export class V1Driver implements CgroupDriver {
     };
   }
 
+  /**
+   * The check group is a child of the container's cgroup2 dir (hybrid: cgroup.kill there) or, on a
+   * pure v1 host, of its pids cgroup; the command still joins the container's other hierarchies.
+   */
+  async checkGroup(name: string, host: Host): Promise<CheckGroup> {
+    const u = this.unifiedDir(name);
+    const base = this.placement(name);
+    const membership = u ?? this.ctrl('pids', name);
+    const dir = join(membership, CHECK_CGROUP);
+    await killGroup(dir, host);
+    host.mkdir(dir);
+    const placement = u ? { ...base, cgroup2Dir: dir } : { ...base, taskFiles: base.taskFiles.map((f) => (f === join(membership, 'tasks') ? join(dir, 'tasks') : f)) };
+    return { placement, kill: () => killGroup(dir, host) };
+  }
+
   async remove(name: string, host: Host): Promise<void> {
+    for (const d of this.dirs(name)) await removeCheckGroup(d, host);
     const dirs = this.dirs(name).filter((d) => host.kind(d) === 'dir');
     const unified = this.unifiedDir(name);
     for (let attempt = 0; dirs.length; attempt++) {
@@ -224,6 +245,11 @@ export class V1Driver implements CgroupDriver {
       killProcsIn(dirs.map((d) => join(d, 'cgroup.procs')), host);
       await sleep(10);
     }
+  }
+
+  procs(name: string, host: HostReader): number[] {
+    const u = this.unifiedDir(name);
+    return readProcs(host, join(u ?? this.ctrl('memory', name), 'cgroup.procs'));
   }
 
   list(host: HostReader): string[] {

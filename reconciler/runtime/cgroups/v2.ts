@@ -8,8 +8,13 @@ import type { Host, HostReader } from '../host.js';
 import {
   CONTAINER_CGROUP_NAME,
   MONITORS_CGROUP,
+  CHECK_CGROUP,
+  killGroup,
   killProcsIn,
   parseMax,
+  readProcs,
+  removeCheckGroup,
+  type CheckGroup,
   sleep,
   type CgroupDriver,
   type CgroupFacts,
@@ -187,8 +192,16 @@ export class V2Driver implements CgroupDriver {
     };
   }
 
+  async checkGroup(name: string, host: Host): Promise<CheckGroup> {
+    const dir = join(this.dir(name), CHECK_CGROUP);
+    await killGroup(dir, host);
+    host.mkdir(dir);
+    return { placement: { ...this.placement(name), cgroup2Dir: dir }, kill: () => killGroup(dir, host) };
+  }
+
   async remove(name: string, host: Host): Promise<void> {
     const d = this.dir(name);
+    await removeCheckGroup(d, host);
     for (let attempt = 0; host.kind(d) === 'dir'; attempt++) {
       try {
         host.rmdir(d);
@@ -202,6 +215,10 @@ export class V2Driver implements CgroupDriver {
       else killProcsIn([join(d, 'cgroup.procs')], host);
       await sleep(10);
     }
+  }
+
+  procs(name: string, host: HostReader): number[] {
+    return readProcs(host, join(this.dir(name), 'cgroup.procs'));
   }
 
   list(host: HostReader): string[] {

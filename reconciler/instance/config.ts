@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import type { Document } from 'yaml';
+import { parseDuration } from '../spec/duration.js';
+import { translateSchemaErrors } from '../spec/schemaErrors.js';
+import { schemaValidator } from '../spec/schemaValidator.js';
+import { formatSpecError, type SpecError } from '../spec/types.js';
+import { locate, yaml } from '../spec/yamlLocate.js';
+import type { InstanceDirs } from '../state/layout.js';
+
+/** Where the instance config is read from when --config does not say. */
+export const DEFAULT_CONFIG_PATH = '/etc/pocker/pocker.yaml';
+
+/** Longest waits for what pocker does not control, in milliseconds. */
+export interface Timeouts {
+  /** One CNI plugin run. */
+  cniMs: number;
+  /** A monitor's report that the workload runs. */
+  monitorMs: number;
+  /** A container's lock held by another pass. */
+  lockMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { cniMs: 30_000, monitorMs: 10_000, lockMs: 120_000 };
+
+/** The instance config (schema/instance.v1.schema.json); absent keys take the defaults, flags override it. */
+export interface InstanceConfig {
+  /** The file it was read from, or null when there was none. */
+  path: string | null;
+  specDir?: string;
+  dirs: Partial<InstanceDirs>;
+  timeouts: Timeouts;
+}
+
+/** A config file pocker cannot use: every problem as file:line:col. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG';
+  constructor(readonly errors: SpecError[]) {
+    super(errors.map(formatSpecError).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+interface RawConfig {
+  specDir?: string;
+  stateDir?: string;
+  dataDir?: string;
+  cgroupParent?: string;
+  timeouts?: { cni?: string; monitor?: string; lock?: string };
+}
+
+/** Parses the text of an instance config; every problem is located (file:line:col). */
+export function parseInstanceConfig(text: string, path: string): InstanceConfig {
+  const lc = new (yaml().LineCounter)();
+  const doc = yaml().parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, strict: true }) as Document;
+  if (doc.errors.length) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+      return { file: path, line: pos.line, col: pos.col, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') };
+    }));
+  }
+  const value = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as unknown;
+  const validate = schemaValidator('instance.v1');
+  if (!validate(value)) throw new ConfigError(translateSchemaErrors(validate.errors ?? [], value, 'instance.v1').map((e) => locate(doc, lc, path, e)));
+  const raw = value as RawConfig;
+  const timeouts = { ...DEFAULT_TIMEOUTS };
+  const errors: SpecError[] = [];
+  for (const [key, field] of [['cni', 'cniMs'], ['monitor', 'monitorMs'], ['lock', 'lockMs']] as const) {
+    const v = raw.timeouts?.[key];
+    if (v === undefined) continue;
+    const d = parseDuration(v);
+    if ('error' in d) errors.push(locate(doc, lc, path, { path: ['timeouts', key], message: `timeouts.${key}: ${d.error}` }));
+    else if (d.ms < 100) errors.push(locate(doc, lc, path, { path: ['timeouts', key], message: `timeouts.${key} must be at least 100ms` }));
+    else timeouts[field] = d.ms;
+  }
+  if (errors.length) throw new ConfigError(errors);
+  return {
+    path,
+    ...(raw.specDir !== undefined && { specDir: raw.specDir }),
+    dirs: { ...(raw.stateDir !== undefined && { stateDir: raw.stateDir }), ...(raw.dataDir !== undefined && { dataDir: raw.dataDir }), ...(raw.cgroupParent !== undefined && { cgroupParent: raw.cgroupParent }) },
+    timeouts,
+  };
+}
+
+/**
+ * Reads the instance config at path. A missing file is no config (the defaults) unless the user
+ * named it (`required`); a file that does not parse or validate is an error either way.
+ */
+export function loadInstanceConfig(path: string, required: boolean): InstanceConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !required) return { path: null, dirs: {}, timeouts: { ...DEFAULT_TIMEOUTS } };
+    throw new ConfigError([{ file: path, line: 1, col: 1, message: `cannot read the instance config: ${code ?? (e as Error).message}` }]);
+  }
+  return parseInstanceConfig(text, path);
+}

@@ -27,21 +27,53 @@ const onlyV2 = flag('--only-v2');
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const COUNTS = '@@pocker-test-counts ';
 
-/** Runs vitest with a JSON report; returns {passed, failed, skipped}. piped: capture output (no terminal codes) and print it after. */
+/**
+ * Runs vitest with a JSON report; returns {passed, failed, skipped, status}. Every way a run can
+ * fail counts as a failure: a failed test; a file that failed outside its tests (a hook that
+ * threw, which vitest reports by skipping the tests it kept from running; an import error); and a
+ * non-zero exit of vitest with nothing else failed (an unhandled error or rejection, which vitest
+ * reports only in its exit status). piped: capture output (no terminal codes) and print it after.
+ */
 function runVitest(config, report, extra, piped = false) {
   mkdirSync(dirname(report), { recursive: true });
   rmSync(report, { force: true });
   const argv = [vitest, 'run', ...(config ? ['--config', config] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra];
   const r = spawnSync(process.execPath, argv, { cwd: root, stdio: piped ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8', maxBuffer: 64 << 20 });
   if (piped) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
-  if (!existsSync(report)) return { passed: 0, failed: 1, skipped: 0, status: r.status ?? 1 };
+  const status = r.status ?? 1;
+  if (!existsSync(report)) {
+    console.error(`vitest wrote no report (exit ${status}${r.signal ? `, ${r.signal}` : ''})`);
+    return { passed: 0, failed: 1, skipped: 0, status };
+  }
   const j = JSON.parse(readFileSync(report, 'utf8'));
-  const failedFiles = (j.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).length).length;
-  return { passed: j.numPassedTests ?? 0, failed: (j.numFailedTests ?? 0) + failedFiles, skipped: (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0), status: r.status ?? 1 };
+  const files = j.testResults ?? [];
+  const broken = files.filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
+  for (const f of broken) console.error(`FAILED outside its tests (a hook or the file itself): ${f.name}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`);
+  let failed = (j.numFailedTests ?? 0) + broken.length;
+  if (status !== 0 && failed === 0) {
+    console.error(`vitest exited with status ${status} although every test passed: an unhandled error or rejection (see its output above)`);
+    failed = 1;
+  }
+  return { passed: j.numPassedTests ?? 0, failed, skipped: (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0), status };
 }
 
+const negativeControls = flag('--negative-controls');
+/** The limit tests the negative controls run with each wrong driver (test/helpers/wrongDrivers.ts). */
+const CONTROL_TESTS = 'dist-test/test/runtime/limits.kernel.test.js';
+/** The wrong drivers, from the compiled test helpers (there only after the build). */
+const wrongDrivers = async () => (await import(join(root, 'dist-test', 'test', 'helpers', 'wrongDrivers.js'))).WRONG_DRIVERS;
+
 if (insideLane) {
-  // Inside the VM: the lane's compiled tests; counts go back to the host on one marked line.
+  // Inside the VM: the lane's compiled tests (or the negative controls, each wrong driver in
+  // turn); counts go back to the host on one marked line each.
+  if (negativeControls) {
+    for (const mode of await wrongDrivers()) {
+      process.env.POCKER_TEST_WRONG_DRIVER = mode;
+      const c = runVitest(join(root, 'vitest.v2.config.mjs'), `/tmp/pocker-v2-control-${mode}.json`, [CONTROL_TESTS], true);
+      console.log(`${COUNTS}${JSON.stringify({ ...c, mode })}`);
+    }
+    process.exit(0);
+  }
   const c = runVitest(join(root, 'vitest.v2.config.mjs'), '/tmp/pocker-v2-lane.json', args, true);
   console.log(`${COUNTS}${JSON.stringify(c)}`);
   process.exit(c.status);
@@ -86,15 +118,19 @@ if (!noV2) {
     }
     console.log(`cgroup v2 lane: ${Math.round((Date.now() - t0) / 1000)} s wall`);
     if (!args.length) {
-      // Negative control: the same tests with a v1 driver pointed at the v2 tree must fail, or
-      // the lane would prove nothing.
-      const bad = spawnSync(join(root, 'test', 'vm', 'cgroup2-vm'), ['-t', '600', '-C', root, '--', 'env', env, 'POCKER_TEST_WRONG_DRIVER=v1-on-v2', process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', 'dist-test/test/runtime/limits.kernel.test.js'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
-      const badLine = `${bad.stdout ?? ''}`.split('\n').find((l) => l.includes(COUNTS));
-      const c = badLine ? JSON.parse(badLine.slice(badLine.indexOf(COUNTS) + COUNTS.length)) : null;
-      if (c && c.failed > 0) console.log(`cgroup v2 lane negative control: with v1 paths on v2, ${c.failed} of ${c.failed + c.passed} test(s) fail, as they must`);
-      else {
-        console.error(`cgroup v2 lane negative control FAILED: a wrong driver did not make the lane fail (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`);
-        total.failed += 1;
+      // Negative controls: the limit tests with drivers that get limits wrong must fail, or the
+      // lane would prove nothing: a v1 driver on the v2 tree (cannot even start containers), a
+      // driver that writes memory.max one page off, one that swaps cpu.max's quota and period.
+      const bad = spawnSync(join(root, 'test', 'vm', 'cgroup2-vm'), ['-t', '900', '-C', root, '--', 'env', env, process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', '--negative-controls'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const reports = `${bad.stdout ?? ''}`.split('\n').filter((l) => l.includes(COUNTS)).map((l) => JSON.parse(l.slice(l.indexOf(COUNTS) + COUNTS.length)));
+      for (const mode of await wrongDrivers()) {
+        const c = reports.find((r) => r.mode === mode);
+        if (c && c.failed > 0) console.log(`cgroup v2 lane negative control ${mode}: ${c.failed} of ${c.failed + c.passed} limit test(s) fail, as they must`);
+        else {
+          console.error(`cgroup v2 lane negative control ${mode} FAILED: the limit tests did not catch a wrong driver (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`);
+          if (!c) process.stdout.write(`${bad.stdout ?? ''}${bad.stderr ?? ''}`);
+          total.failed += 1;
+        }
       }
     }
   }

@@ -15,6 +15,18 @@
 
 #define RESOLVE_NO_MAGICLINKS_ 0x02
 #define RESOLVE_IN_ROOT_ 0x10
+#define MOUNT_ATTR_RDONLY_ 0x00000001ULL
+#define MOUNT_ATTR_NOSUID_ 0x00000002ULL
+#define MOUNT_ATTR_NODEV_ 0x00000004ULL
+#define MOUNT_ATTR_NOEXEC_ 0x00000008ULL
+#define AT_RECURSIVE_ 0x8000
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+
+struct mount_attr_ {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
 
 struct open_how_ {
 	uint64_t flags, mode, resolve;
@@ -167,25 +179,21 @@ static int mount_at(int rootfd, const char *target, int is_dir, const char *src,
 	return 0;
 }
 
-/* Remounts the bind mount at target with these per-mount flags. */
-static int remount_flags(int rootfd, const char *target, unsigned long flags, char *err, size_t errlen)
+/* Sets per-mount attributes (MOUNT_ATTR_*) on the mount at target and on every mount below it
+ * (mount_setattr with AT_RECURSIVE, Linux 5.12): a read-only bind of a tree whose submounts stayed
+ * writable would be no read-only bind at all. */
+static int setattr_recursive(int rootfd, const char *target, int is_dir, uint64_t attrs, char *err, size_t errlen)
 {
-	const char *what = flags & MS_RDONLY ? "read-only remount" : "remount";
-	int fd = ensure_in_root(rootfd, target, 1);
+	int fd = ensure_in_root(rootfd, target, is_dir);
 	if (fd < 0)
-		return fail(err, errlen, flags & MS_RDONLY ? "open for read-only remount" : "open for remount", target, errno);
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	int rc = mount(NULL, proc, NULL, MS_BIND | MS_REMOUNT | flags, NULL);
+		return fail(err, errlen, "open for mount_setattr", target, errno);
+	struct mount_attr_ attr = { .attr_set = attrs };
+	int rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE_, &attr, sizeof attr);
 	int e = errno;
 	close(fd);
-	return rc < 0 ? fail(err, errlen, what, target, e) : 0;
-}
-
-/* Remounts the mount at target read-only, keeping the per-mount flags given. */
-static int remount_ro(int rootfd, const char *target, unsigned long keep, char *err, size_t errlen)
-{
-	return remount_flags(rootfd, target, MS_RDONLY | keep, err, errlen);
+	if (rc < 0)
+		return fail(err, errlen, e == ENOSYS ? "mount_setattr (Linux 5.12 or later is needed for recursive mount flags) on" : "mount_setattr (recursive) on", target, e);
+	return 0;
 }
 
 static int mount_overlay(const struct config *c, char *err, size_t errlen)
@@ -289,7 +297,7 @@ static int protect_kernel_paths(const struct config *c, int rootfd, char *err, s
 		close(fd);
 		if (rc < 0)
 			return fail(err, errlen, "bind", c->ro_paths[i], e);
-		if (remount_ro(rootfd, c->ro_paths[i], MS_NOSUID | MS_NODEV | MS_NOEXEC, err, errlen))
+		if (setattr_recursive(rootfd, c->ro_paths[i], is_dir, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err, errlen))
 			return -1;
 	}
 	return 0;
@@ -300,10 +308,11 @@ static int setup_sys(int rootfd, int new_net, int privileged, char *err, size_t 
 	unsigned long flags = (privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (new_net)
 		return mount_at(rootfd, "sys", 1, "sysfs", "sysfs", flags, NULL, err, errlen);
-	/* Sharing the host's network namespace: sysfs cannot be mounted anew, bind the host's read-only. */
+	/* Sharing the host's network namespace: sysfs cannot be mounted anew; bind the host's, and make
+	 * it and everything mounted below it (cgroupfs, tracefs, ...) read-only, as Docker does. */
 	if (mount_at(rootfd, "sys", 1, "/sys", NULL, MS_BIND | MS_REC, NULL, err, errlen))
 		return -1;
-	return privileged ? 0 : remount_ro(rootfd, "sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, err, errlen);
+	return privileged ? 0 : setattr_recursive(rootfd, "sys", 1, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err, errlen);
 }
 
 static int setup_binds(const struct config *c, int rootfd, char *err, size_t errlen)
@@ -312,12 +321,9 @@ static int setup_binds(const struct config *c, int rootfd, char *err, size_t err
 		const struct bind_mount *b = &c->binds[i];
 		if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err, errlen))
 			return -1;
-		if (b->read_only) {
-			if (remount_ro(rootfd, b->target, c->nodev ? MS_NODEV : 0, err, errlen))
-				return -1;
-		} else if (c->nodev && remount_flags(rootfd, b->target, MS_NODEV, err, errlen)) {
+		uint64_t attrs = (b->read_only ? MOUNT_ATTR_RDONLY_ : 0) | (c->nodev ? MOUNT_ATTR_NODEV_ : 0);
+		if (attrs && setattr_recursive(rootfd, b->target, b->is_dir, attrs, err, errlen))
 			return -1;
-		}
 	}
 	return 0;
 }

@@ -161,8 +161,9 @@ int apply_privileges(const struct config *c, char *err, size_t errlen)
 			if (!(caps >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 				return fail(err, errlen, "drop from the bounding set capability", "", errno);
 		}
-		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	}
+	/* Ambient capabilities would survive the exec of any program: none, ever (CVE-2022-24769 class). */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (c->user) {
 		prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 		if (setgroups(ngroups, groups) < 0)
@@ -176,7 +177,9 @@ int apply_privileges(const struct config *c, char *err, size_t errlen)
 	if (c->caps_set) {
 		struct cap_header h = { CAP_VERSION_3, 0 };
 		uint32_t lo = (uint32_t)caps, hi = (uint32_t)(caps >> 32);
-		struct cap_data d[2] = { { lo, lo, lo }, { hi, hi, hi } };
+		/* The inheritable set stays empty, as runc does since CVE-2022-24769: a program with
+		 * inheritable file capabilities must not gain them across exec. */
+		struct cap_data d[2] = { { lo, lo, 0 }, { hi, hi, 0 } };
 		if (syscall(SYS_capset, &h, d) < 0)
 			return fail(err, errlen, "capset", "", errno);
 	}

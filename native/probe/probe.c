@@ -3,7 +3,9 @@
  * tell a denial (EPERM, EACCES, EROFS) from a missing feature (ENOSYS).
  *   pocker-probe mount DIR | init_module | finit_module | kexec | unshare_user | unshare_mnt
  *                | setns | bpf | keyctl | perf | open_rw PATH | open_ro PATH | write PATH TEXT
- *                | mknod_b PATH MAJOR MINOR | mknod_c PATH MAJOR MINOR | kill PID */
+ *                | mknod_b PATH MAJOR MINOR | mknod_c PATH MAJOR MINOR | kill PID
+ *                | personality VALUE | socket FAMILY | clone_flags FLAGS | syscall NR
+ *                | mkdir PATH | euid (prints the effective uid) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -35,6 +39,7 @@ static const char *name_of(int e)
 	case EBUSY: return "EBUSY";
 	case ENXIO: return "ENXIO";
 	case ENODEV: return "ENODEV";
+	case EAFNOSUPPORT: return "EAFNOSUPPORT";
 	default: return strerror(e);
 	}
 }
@@ -86,5 +91,26 @@ int main(int argc, char **argv)
 		return report(mknod(argv[2], S_IFCHR | 0600, makedev(atoi(argv[3]), atoi(argv[4]))));
 	if (!strcmp(op, "kill") && argc == 3)
 		return report(kill(atoi(argv[2]), 0));
+	if (!strcmp(op, "personality") && argc == 3)
+		return report(syscall(SYS_personality, strtoul(argv[2], NULL, 0)));
+	if (!strcmp(op, "socket") && argc == 3)
+		return report(socket(atoi(argv[2]), SOCK_STREAM, 0));
+	if (!strcmp(op, "syscall") && argc == 3)
+		return report(syscall(strtol(argv[2], NULL, 0), 0, 0, 0, 0, 0, 0));
+	if (!strcmp(op, "euid")) {
+		printf("%d\n", (int)geteuid());
+		return 0;
+	}
+	if (!strcmp(op, "mkdir") && argc == 3)
+		return report(mkdir(argv[2], 0755));
+	if (!strcmp(op, "clone_flags") && argc == 3) {
+		/* A raw clone(2) with these flags; the child exits at once. */
+		long pid = syscall(SYS_clone, strtoul(argv[2], NULL, 0) | SIGCHLD, NULL, NULL, NULL, 0);
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0)
+			waitpid((pid_t)pid, NULL, 0);
+		return report(pid);
+	}
 	return 2;
 }

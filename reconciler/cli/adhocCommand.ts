@@ -6,13 +6,14 @@ import { NodeHost } from '../runtime/nodeHost.js';
 import type { AdhocContext } from '../controller/adhoc.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { formatCliError, parseCommand, UsageError } from './options.js';
-import { checkInstance } from '../instance/identity.js';
+import { prepareInstance } from '../instance/privateDirs.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import type { Timeouts } from '../instance/config.js';
 
 /** What the ad-hoc commands act with on this host, for the instance dirs (checked against its data dir). */
-export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts): AdhocContext {
+export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts, log: Logger): AdhocContext {
   const host = new NodeHost();
-  checkInstance(host, dirs, true);
+  prepareInstance(host, dirs, log);
   return { host, driver: detectDriver(host, dirs.cgroupParent), dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS, timeouts };
 }
 
@@ -34,7 +35,7 @@ export async function adhocMain<O extends NonNullable<ParseArgsConfig['options']
     return 0;
   }
   if (!cmd.positionals.length) throw new UsageError('name at least one container');
-  const c = adhocContext(cmd.dirs, cmd.timeouts);
+  const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
   let failed = 0;
   for (const name of cmd.positionals) {
     try {

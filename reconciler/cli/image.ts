@@ -64,6 +64,12 @@ export async function main(args: string[]): Promise<number> {
   }
   const [verb, ...rest] = cmd.positionals;
   const v = cmd.values as { name?: string; select?: string; output?: string };
+  if (verb === 'import' || verb === 'rm') {
+    const { prepareInstance } = await import('../instance/privateDirs.js');
+    const { NodeHost } = await import('../runtime/nodeHost.js');
+    const { createLogger } = await import('../log/logger.js');
+    prepareInstance(new NodeHost(), cmd.dirs, createLogger(cmd.logLevel));
+  }
   if (verb === 'import') {
     if (rest.length !== 1) throw new UsageError('usage: pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]');
     if (v.output !== undefined) throw new UsageError('-o is an option of image ls');

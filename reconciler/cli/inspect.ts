@@ -3,6 +3,9 @@ import { containerPaths } from '../state/layout.js';
 import { findContainer } from './lookup.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 import { psEntry } from './ps.js';
+import { seccompDescription } from '../runtime/security/policy.js';
+import { seccompSupported } from '../runtime/security/seccomp.js';
+import { effectiveCapabilities } from '../runtime/security/capabilities.js';
 
 export const INSPECT_HELP = `Usage: pocker inspect NAME
 
@@ -55,8 +58,17 @@ export async function main(args: string[]): Promise<number> {
     paths: { state: paths.stateDir, data: paths.dataDir, upper: paths.upper, log: paths.log },
     pids: actual.pids,
     health: actual.health ?? null,
+    security: r
+      ? {
+          seccomp: seccompDescription(r.spec),
+          capabilities: effectiveCapabilities(r.spec.privileged, r.spec.capabilities.add, r.spec.capabilities.drop),
+          inheritableCapabilities: [],
+          noNewPrivs: !r.spec.privileged,
+        }
+      : null,
     mounts: actual.initAlive && actual.pids ? mountsOf(actual.pids.initPid) : [],
   };
+  if (r && !r.spec.privileged && !seccompSupported()) console.error(`pocker inspect: WARNING: ${seccompDescription(r.spec)}`);
   console.log(JSON.stringify(out, null, 2));
   return 0;
 }

@@ -6,6 +6,7 @@ import { desiredFromObject, formatPathError } from '../spec/object.js';
 import { adhocSource } from '../state/adhoc.js';
 import { imageResolver } from '../image/resolve.js';
 import { resolveImageRefs } from '../spec/imageRef.js';
+import { createLogger } from '../log/logger.js';
 import { adhocContext } from './adhocCommand.js';
 import { formatCliError, GLOBAL_HELP, GLOBAL_OPTIONS, parseCommand, UsageError } from './options.js';
 import { imageOf, runSpec, type RunFlags } from './runSpec.js';
@@ -127,7 +128,7 @@ export async function main(args: string[]): Promise<number> {
   const desired = resolved.specs[0]!;
 
   const { runAdhoc, waitForExit, exitStatusOf, removeAdhoc } = await import('../controller/adhoc.js');
-  const c = adhocContext(cmd.dirs, cmd.timeouts);
+  const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
   const { host } = c;
   const attach = v.detach ? undefined : { stdio: [0, 1, 2] as [number, number, number], stdin: !!v.interactive };
   let started;

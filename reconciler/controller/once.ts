@@ -24,6 +24,7 @@ import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
 import { checkInstance } from '../instance/identity.js';
+import { prepareInstance } from '../instance/privateDirs.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 import { reconcileOne, type PassState } from './reconcileOne.js';
 import { gitRevision } from './revision.js';
@@ -91,7 +92,8 @@ export function capDeletions(p: Plan, max: number | undefined, log: Logger): Pla
 export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const log = opts.log ?? silentLogger;
   const host = opts.host ?? new NodeHost();
-  checkInstance(host, opts.dirs, !opts.dryRun);
+  if (opts.dryRun) checkInstance(host, opts.dirs, false);
+  else prepareInstance(host, opts.dirs, log);
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const cachePath = !opts.load && !opts.dryRun && host instanceof NodeHost ? specCachePath(opts.dirs.stateDir, opts.dir) : null;

@@ -23,7 +23,7 @@ import { formatSpecError, type RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
-import { checkInstance } from '../instance/identity.js';
+import { prepareInstance } from '../instance/privateDirs.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 import { HealthChecker } from './health.js';
 import { reconcileOne, type ContainerOutcome, type PassState } from './reconcileOne.js';
@@ -137,7 +137,7 @@ export class WatchController {
 
   /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
   async start(): Promise<void> {
-    checkInstance(this.host, this.opts.dirs, true);
+    prepareInstance(this.host, this.opts.dirs, this.log);
     this.rebuildPass(this.readDir());
     this.resync();
     await this.watchDir();

@@ -149,7 +149,7 @@ export function readLayerInfo(paths: ImageStorePaths, diffId: string): LayerInfo
 
 /** Creates the store's directories (the root 0700: layers hold images' setuid binaries). */
 export function ensureStore(paths: ImageStorePaths): void {
-  mkdirSync(dirname(paths.root), { recursive: true });
+  mkdirSync(dirname(paths.root), { recursive: true, mode: 0o700 });
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   mkdirSync(paths.layers, { recursive: true, mode: 0o700 });
   mkdirSync(paths.tmp, { recursive: true, mode: 0o700 });

@@ -44,6 +44,8 @@ export interface HostReader {
   mountsUnder(dir: string): string[];
   /** The kernel's boot id: another value than a record's means a reboot came between. */
   bootId(): string;
+  /** Permission bits and owner of path itself (symlinks not followed), or null when missing. */
+  owner(path: string): { mode: number; uid: number; gid: number } | null;
 }
 
 /**
@@ -53,6 +55,10 @@ export interface HostReader {
 export interface Host extends HostReader {
   /** mkdir -p. */
   mkdir(path: string, mode?: number): void;
+  /** chmod(2) of the permission bits. */
+  chmod(path: string, mode: number): void;
+  /** chown(2). */
+  chown(path: string, uid: number, gid: number): void;
   /** One write to an existing file (cgroupfs semantics). */
   writeFile(path: string, data: string): void;
   /**
@@ -97,7 +103,7 @@ export interface Host extends HostReader {
 export type StdioFds = [number, number, number];
 
 /** Names of the Host methods that change the host (counted by tests). */
-export const MUTATING_METHODS = ['mkdir', 'writeFile', 'writeFileAtomic', 'writeFileDurable', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;
+export const MUTATING_METHODS = ['mkdir', 'chmod', 'chown', 'writeFile', 'writeFileAtomic', 'writeFileDurable', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;
 
 /** Parses the start time (field 22) out of /proc/<pid>/stat text. */
 export function parseStatStartTime(stat: string): number | null {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
 import { mountPointsUnder, parseStatStartTime, type DeviceNode, type Host, type MonitorLaunch, type MonitorStart, type ProcessRef } from './host.js';
@@ -186,6 +186,23 @@ export class NodeHost implements Host {
 
   mountsUnder(dir: string): string[] {
     return mountPointsUnder(this.readFile('/proc/self/mountinfo') ?? '', dir);
+  }
+
+  owner(path: string): { mode: number; uid: number; gid: number } | null {
+    try {
+      const st = lstatSync(path);
+      return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+    } catch {
+      return null;
+    }
+  }
+
+  chmod(path: string, mode: number): void {
+    chmodSync(path, mode);
+  }
+
+  chown(path: string, uid: number, gid: number): void {
+    chownSync(path, uid, gid);
   }
 
   bootId(): string {

@@ -308,6 +308,18 @@ export class FakeHost implements Host {
   bootId(): string {
     return this.boot;
   }
+  /** Modes set by chmod (everything else reads as 0700 root). */
+  private modes = new Map<string, number>();
+  owner(path: string): { mode: number; uid: number; gid: number } | null {
+    return this.nodes.has(path) ? { mode: this.modes.get(path) ?? 0o700, uid: 0, gid: 0 } : null;
+  }
+  chmod(path: string, mode: number): void {
+    if (!this.nodes.has(path)) throw errno('ENOENT', 'chmod', path);
+    this.modes.set(path, mode);
+  }
+  chown(path: string): void {
+    if (!this.nodes.has(path)) throw errno('ENOENT', 'chown', path);
+  }
 
   // Host
   mkdir(path: string): void {

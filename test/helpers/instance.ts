@@ -9,11 +9,11 @@ import { observe, observeContainer } from '../../reconciler/observe/observe.js';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
 import { MONITORS_CGROUP, type CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
 import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
-import { V1_OPTIONAL, V1_REQUIRED, V1Driver } from '../../reconciler/runtime/cgroups/v1.js';
 import type { Host } from '../../reconciler/runtime/host.js';
 import { NodeHost } from '../../reconciler/runtime/nodeHost.js';
 import type { InstanceDirs } from '../../reconciler/state/layout.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
+import { wrongDriverForControl } from './wrongDrivers.js';
 
 /**
  * Processes whose cmdline or cgroup names this instance (leaked monitors, inits, workloads).
@@ -54,16 +54,6 @@ export function instanceCgroups(parent: string): string[] {
   };
   for (const m of new Set(mounts)) walk(join(m, parent));
   return found;
-}
-
-/**
- * The v2 lane's negative control (POCKER_TEST_WRONG_DRIVER=v1-on-v2): a v1 driver pointed at the
- * cgroup2 tree, as a wrong detection would produce. The lane's tests must fail with it.
- */
-function wrongDriverForControl(parent: string): CgroupDriver | null {
-  if (process.env.POCKER_TEST_WRONG_DRIVER !== 'v1-on-v2') return null;
-  const v2root = '/sys/fs/cgroup';
-  return new V1Driver(new Map([...V1_REQUIRED, ...V1_OPTIONAL].map((c) => [c, v2root])), parent, null);
 }
 
 /**

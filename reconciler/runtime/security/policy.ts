@@ -1,6 +1,6 @@
 import type { ContainerSpec } from '../../spec/types.js';
 import { capabilityMask, effectiveCapabilities } from './capabilities.js';
-import { defaultSeccompProgram, seccompSupported } from './seccomp.js';
+import { seccompBytes, seccompSupported } from './seccomp.js';
 
 /** Files of /proc and /sys hidden from unprivileged containers (as runc/Docker do): /dev/null is bound over them. */
 export const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/sysrq-trigger'];
@@ -23,14 +23,22 @@ export const DEVICE_ALLOW_RULES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm
 /** What the init (and `pocker exec`) apply, as monitor config pairs. */
 export function securityPairs(spec: ContainerSpec): Array<[string, string]> {
   const privileged = spec.privileged;
+  const caps = effectiveCapabilities(privileged, spec.capabilities.add, spec.capabilities.drop);
   const pairs: Array<[string, string]> = [
     ['privileged', privileged ? '1' : '0'],
-    ['caps', capabilityMask(effectiveCapabilities(privileged, spec.capabilities.add, spec.capabilities.drop))],
+    ['caps', capabilityMask(caps)],
     ['no_new_privs', privileged ? '0' : '1'],
   ];
-  if (!privileged && seccompSupported()) pairs.push(['seccomp', defaultSeccompProgram().toString('hex')]);
+  if (!privileged && seccompSupported()) pairs.push(['seccomp', seccompBytes(caps).toString('hex')]);
   if (spec.user) pairs.push(['user', spec.user]);
   return pairs;
+}
+
+/** What syscall filter a container runs under, in words (inspect, and the controller's start-up warning). */
+export function seccompDescription(spec: ContainerSpec, arch = process.arch): string {
+  if (spec.privileged) return 'none (privileged)';
+  if (!seccompSupported(arch)) return `NONE: pocker has no seccomp filter for ${arch}; the container can make every system call its capabilities allow`;
+  return "Docker's default profile (allow list, capability-dependent calls by the container's capabilities)";
 }
 
 /** Mount-time protections for the init: masked and read-only paths, nodev, read-only root. */

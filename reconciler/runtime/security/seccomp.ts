@@ -1,53 +1,135 @@
 /**
- * The default seccomp filter, as a classic BPF program the init installs right before it execs
- * the workload (and `pocker exec` before its command). A deny list equivalent to the syscalls
- * Docker's/runc's default profile refuses a container without extra capabilities: kernel modules,
- * kexec, mount and the new mount API, namespaces (unshare, setns, namespace flags of clone),
- * keyrings, bpf, perf, userfaultfd, io_uring, raw I/O ports, clock and time setting, swap, reboot,
- * quotas, NUMA policy, cross-process memory access. Refused calls fail with EPERM; clone3 fails
- * with ENOSYS so that libc falls back to clone, whose flags a classic filter can inspect.
+ * The default seccomp filter: Docker's default profile (see dockerProfile.ts) compiled to a
+ * classic BPF program for x86_64, which the init installs right before it execs the workload
+ * (and `pocker exec` before its command). An allow list: a call the profile does not allow fails
+ * with EPERM; a call newer than every call this build knows fails with ENOSYS, so that a libc
+ * falls back to an older call as it would on an older kernel. Calls Docker allows only with a
+ * capability are allowed when the container holds it. Other ABIs (i386, x32) are refused outright.
  */
+import type { Capability } from './capabilities.js';
+import { AF_VSOCK, ALLOWED_WITH_CAPABILITY, ALWAYS_ALLOWED, CLONE_NAMESPACE_FLAGS, PERSONALITY_VALUES } from './dockerProfile.js';
+import { SYSCALLS_X86_64 } from './syscalls.x86_64.js';
 
-/** x86_64 syscall numbers the default filter refuses. */
-const DENIED_X86_64: Record<string, number> = {
-  syslog: 103, sysfs: 139, vhangup: 153, pivot_root: 155, _sysctl: 156, acct: 163, settimeofday: 164, mount: 165,
-  umount2: 166, swapon: 167, swapoff: 168, reboot: 169, iopl: 172, ioperm: 173, create_module: 174, init_module: 175,
-  delete_module: 176, get_kernel_syms: 177, query_module: 178, quotactl: 179, nfsservctl: 180, uselib: 134, ustat: 136,
-  lookup_dcookie: 212, clock_settime: 227, mbind: 237, set_mempolicy: 238, get_mempolicy: 239, kexec_load: 246,
-  add_key: 248, request_key: 249, keyctl: 250, unshare: 272, move_pages: 279, perf_event_open: 298,
-  name_to_handle_at: 303, open_by_handle_at: 304, clock_adjtime: 305, setns: 308, process_vm_readv: 310,
-  process_vm_writev: 311, kcmp: 312, finit_module: 313, kexec_file_load: 320, bpf: 321, userfaultfd: 323,
-  io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, open_tree: 428, move_mount: 429, fsopen: 430,
-  fsconfig: 431, fsmount: 432, fspick: 433, mount_setattr: 442, quotactl_fd: 443,
-};
-
-const NR_CLONE = 56;
-const NR_CLONE3 = 435;
-/** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET. */
-const CLONE_NAMESPACES = 0x7e020000;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 const X32_SYSCALL_BIT = 0x40000000;
+const EPERM = 1;
+const ENOSYS = 38;
 
 // BPF opcodes (linux/filter.h, linux/seccomp.h)
 const LD_W_ABS = 0x20;
+const JA = 0x05;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
 const JSET_K = 0x45;
 const RET_K = 0x06;
 const RET_ALLOW = 0x7fff0000;
 const RET_ERRNO = 0x00050000;
-const EPERM = 1;
-const ENOSYS = 38;
-// seccomp_data offsets
+// seccomp_data offsets: nr, arch, instruction pointer, then 6 arguments of 8 bytes (little-endian).
 const OFF_NR = 0;
 const OFF_ARCH = 4;
-const OFF_ARG0_LO = 16;
+const argLo = (i: number): number => 16 + 8 * i;
+const argHi = (i: number): number => 20 + 8 * i;
 
-type Insn = [code: number, jt: number, jf: number, k: number];
+/** One instruction: [code, jt, jf, k]. */
+export type Insn = [code: number, jt: number, jf: number, k: number];
 
-/** Names of the syscalls the default filter refuses (for docs and tests). */
-export function deniedSyscalls(): string[] {
-  return Object.keys(DENIED_X86_64).sort();
+/** What the filter does with one call. */
+export type SyscallRule =
+  | { action: 'allow' }
+  | { action: 'errno'; errno: number }
+  /** Allowed when the given argument (its low 32 bits) has one of these values, and its high 32 bits are 0; EPERM otherwise. */
+  | { action: 'allow-if-arg-in'; arg: number; values: readonly number[] }
+  /** Allowed unless the given argument (its low 32 bits) equals the value; EPERM then. */
+  | { action: 'allow-if-arg-not'; arg: number; value: number }
+  /** Allowed when the given argument has none of these bits; EPERM otherwise. */
+  | { action: 'allow-if-arg-clear'; arg: number; mask: number };
+
+/** The rule for every x86_64 call this build knows, for a container holding these capabilities. */
+export function seccompRules(caps: readonly Capability[]): Map<number, SyscallRule & { name: string }> {
+  const allowed = new Set(ALWAYS_ALLOWED);
+  for (const c of caps) for (const n of ALLOWED_WITH_CAPABILITY[c] ?? []) allowed.add(n);
+  const sysAdmin = caps.includes('SYS_ADMIN');
+  const rules = new Map<number, SyscallRule & { name: string }>();
+  for (const [name, nr] of Object.entries(SYSCALLS_X86_64)) {
+    let rule: SyscallRule;
+    if (allowed.has(name)) rule = { action: 'allow' };
+    else if (name === 'personality') rule = { action: 'allow-if-arg-in', arg: 0, values: PERSONALITY_VALUES };
+    else if (name === 'socket') rule = { action: 'allow-if-arg-not', arg: 0, value: AF_VSOCK };
+    else if (name === 'clone') rule = { action: 'allow-if-arg-clear', arg: 0, mask: CLONE_NAMESPACE_FLAGS };
+    else if (name === 'clone3' && !sysAdmin) rule = { action: 'errno', errno: ENOSYS };
+    else rule = { action: 'errno', errno: EPERM };
+    rules.set(nr, { ...rule, name });
+  }
+  return rules;
+}
+
+/** Names of the calls a container with these capabilities may make (for docs, tests and inspect). */
+export function allowedSyscalls(caps: readonly Capability[]): string[] {
+  return [...seccompRules(caps).values()].filter((r) => r.action !== 'errno').map((r) => r.name).sort();
+}
+
+const ret = (k: number): Insn => [RET_K, 0, 0, k];
+const errno = (e: number): Insn => ret(RET_ERRNO | e);
+
+/** The instructions that carry out one rule (the accumulator holds the call number on entry; each path ends in a return). */
+function ruleCode(r: SyscallRule): Insn[] {
+  switch (r.action) {
+    case 'allow':
+      return [ret(RET_ALLOW)];
+    case 'errno':
+      return [errno(r.errno)];
+    case 'allow-if-arg-in': {
+      const code: Insn[] = [[LD_W_ABS, 0, 0, argHi(r.arg)], [JEQ_K, 1, 0, 0], errno(EPERM), [LD_W_ABS, 0, 0, argLo(r.arg)]];
+      r.values.forEach((v, i) => code.push([JEQ_K, r.values.length - i, 0, v >>> 0]));
+      code.push(errno(EPERM), ret(RET_ALLOW));
+      return code;
+    }
+    case 'allow-if-arg-not':
+      return [[LD_W_ABS, 0, 0, argLo(r.arg)], [JEQ_K, 0, 1, r.value >>> 0], errno(EPERM), ret(RET_ALLOW)];
+    case 'allow-if-arg-clear':
+      return [[LD_W_ABS, 0, 0, argLo(r.arg)], [JSET_K, 0, 1, r.mask >>> 0], errno(EPERM), ret(RET_ALLOW)];
+  }
+}
+
+/** Leaves of the decision tree hold at most this many calls, tested one after the other. */
+const LEAF = 8;
+
+/**
+ * A binary search over the sorted call numbers: "number >= pivot" picks the half; a leaf tests
+ * its numbers one by one; a number in none of them (a gap of the table) gets EPERM. Far jumps go
+ * through JA, whose offset is 32 bits (the conditional jumps' are 8).
+ */
+function tree(entries: ReadonlyArray<[number, SyscallRule]>): Insn[] {
+  if (entries.length <= LEAF) {
+    const code: Insn[] = [];
+    for (const [nr, rule] of entries) {
+      const body = ruleCode(rule);
+      code.push([JEQ_K, 0, body.length, nr], ...body);
+    }
+    code.push(errno(EPERM));
+    return code;
+  }
+  const mid = Math.floor(entries.length / 2);
+  const left = tree(entries.slice(0, mid));
+  const right = tree(entries.slice(mid));
+  return [[JGE_K, 0, 1, entries[mid]![0]], [JA, 0, 0, left.length], ...left, ...right];
+}
+
+/** The filter for x86_64 as instructions, for a container holding these capabilities. */
+export function seccompProgram(caps: readonly Capability[]): Insn[] {
+  const rules = [...seccompRules(caps)].sort(([a], [b]) => a - b);
+  const newest = rules[rules.length - 1]![0];
+  return [
+    [LD_W_ABS, 0, 0, OFF_ARCH],
+    [JEQ_K, 1, 0, AUDIT_ARCH_X86_64],
+    errno(EPERM), // other ABIs (i386) are refused outright
+    [LD_W_ABS, 0, 0, OFF_NR],
+    [JGE_K, 0, 1, X32_SYSCALL_BIT],
+    errno(EPERM), // and the x32 ABI
+    [JGE_K, 0, 1, newest + 1],
+    errno(ENOSYS), // calls newer than this build knows: as on an older kernel
+    ...tree(rules),
+  ];
 }
 
 /** Whether this machine's architecture has a default filter. */
@@ -55,26 +137,9 @@ export function seccompSupported(arch = process.arch): boolean {
   return arch === 'x64';
 }
 
-/** The default filter for x86_64 as the bytes of a struct sock_filter array. */
-export function defaultSeccompProgram(): Buffer {
-  const deny = (errno: number): Insn => [RET_K, 0, 0, RET_ERRNO | errno];
-  const prog: Insn[] = [
-    [LD_W_ABS, 0, 0, OFF_ARCH],
-    [JEQ_K, 1, 0, AUDIT_ARCH_X86_64],
-    deny(EPERM), // other ABIs (i386, x32 compat) are refused outright
-    [LD_W_ABS, 0, 0, OFF_NR],
-    [JGE_K, 0, 1, X32_SYSCALL_BIT],
-    deny(EPERM),
-  ];
-  for (const nr of Object.values(DENIED_X86_64).sort((a, b) => a - b)) prog.push([JEQ_K, 0, 1, nr], deny(EPERM));
-  prog.push([JEQ_K, 0, 1, NR_CLONE3], deny(ENOSYS));
-  prog.push(
-    [JEQ_K, 0, 3, NR_CLONE],
-    [LD_W_ABS, 0, 0, OFF_ARG0_LO],
-    [JSET_K, 0, 1, CLONE_NAMESPACES],
-    deny(EPERM),
-    [RET_K, 0, 0, RET_ALLOW],
-  );
+/** The filter as the bytes of a struct sock_filter array (what the init's prctl takes). */
+export function seccompBytes(caps: readonly Capability[]): Buffer {
+  const prog = seccompProgram(caps);
   const buf = Buffer.alloc(prog.length * 8);
   prog.forEach(([code, jt, jf, k], i) => {
     buf.writeUInt16LE(code, i * 8);

@@ -20,7 +20,8 @@ describeKernel('a delegated cgroup v2 subtree (systemd Delegate=yes)', () => {
     mkdirSync(unitDir);
     const parent = `${delegated}/containers`;
     inst.writeSpec('web.yaml', inst.spec('web'));
-    const common = ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', parent, '--log-level', 'silent'];
+    // The unit is an instance of its own (another cgroup parent): its own state and data dirs.
+    const common = ['--dir', inst.specDir, '--state-dir', join(inst.root, 'unit-state'), '--data-dir', join(inst.root, 'unit-data'), '--cgroup-parent', parent, '--log-level', 'silent'];
     // Start the controller inside the "unit" cgroup, as systemd does; later starts go to the leaf,
     // as systemd does with DelegateSubgroup=_controller (the unit's root has controllers enabled).
     const inUnit = (verb: string, cgroup: string) =>

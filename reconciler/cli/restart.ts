@@ -1,6 +1,5 @@
 import { createLogger } from '../log/logger.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
-import { gatherFacts } from '../runtime/facts.js';
 import { monitorBinary } from '../native.js';
 import { imageResolver } from '../image/resolve.js';
 import { loadSpecDir } from '../spec/load.js';
@@ -24,6 +23,7 @@ export async function main(args: string[]): Promise<number> {
   if (!cmd.positionals.length) throw new UsageError('name at least one container');
   const log = createLogger(cmd.logLevel);
   const { reconcileOne } = await import('../controller/reconcileOne.js');
+  const { buildPass } = await import('../controller/pass.js');
   let failed = 0;
   for (const name of cmd.positionals) {
     const { host, driver, actual } = findContainer(cmd.dirs, name);
@@ -35,24 +35,20 @@ export async function main(args: string[]): Promise<number> {
       failed++;
       continue;
     }
-    let parentReady = false;
-    const outcome = await reconcileOne(
-      {
-        source: source.dir,
-        load,
-        ctx: { host, driver, dirs: cmd.dirs, facts: gatherFacts(host, driver, load.desired), monitorBinary: monitorBinary(), backoff: DEFAULT_BACKOFF, timeouts: cmd.timeouts },
-        allowEmpty: false,
-        backoff: DEFAULT_BACKOFF,
-        log,
-        mayRemove: () => false,
-        ensureParent: () => {
-          if (!parentReady) driver.ensureParent(host);
-          parentReady = true;
-        },
-      },
-      name,
-      'restart',
-    );
+    const pass = buildPass({
+      source: source.dir,
+      load,
+      host,
+      driver,
+      dirs: cmd.dirs,
+      backoff: DEFAULT_BACKOFF,
+      timeouts: cmd.timeouts,
+      monitorBinary: monitorBinary(),
+      allowEmpty: false,
+      log,
+      mayRemove: () => false,
+    });
+    const outcome = await reconcileOne(pass, name, 'restart');
     const r = outcome.result;
     if (r && !r.ok) failed++;
     console.log(r ? `${r.kind} ${name}: ${r.ok ? `ok${r.pid ? ` pid ${r.pid}` : ''}` : `FAILED: ${r.error}`}` : `${name}: ${outcome.action.reason}`);

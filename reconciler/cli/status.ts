@@ -5,8 +5,9 @@ import { table } from './table.js';
 export const STATUS_HELP = `Usage: pocker status [-o table|json]
 
 For every spec dir reconciled on this instance: the git revision (when the dir is in a git work
-tree) of the last pass and of the last pass that fully converged, and which files failed, at
-which revision, with their errors.
+tree) of the last pass and of the last pass that fully converged, which files failed, at which
+revision, with their errors, and the removals the last pass held back (a dir with no spec file
+without --allow-empty, more than --max-deletions at once).
 
 ${GLOBAL_HELP}`;
 
@@ -35,5 +36,9 @@ export async function main(args: string[]): Promise<number> {
     ),
   );
   for (const s of statuses) for (const f of s.failedFiles) console.log(`\nfailed at ${short(f.revision)}: ${s.dir}/${f.file}\n  ${f.errors.join('\n  ')}`);
+  for (const s of statuses) {
+    const h = s.removalsHeld;
+    if (h) console.log(`\nremovals held: ${h.count} container(s) kept: ${h.reason} (since ${when(h.sinceMs)}; ${h.names.join(', ')}${h.count > h.names.length ? ', …' : ''})`);
+  }
   return 0;
 }

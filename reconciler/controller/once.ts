@@ -6,11 +6,10 @@ import type { NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { observe } from '../observe/observe.js';
 import { plan as makePlan } from '../plan/plan.js';
-import type { Action, Plan } from '../plan/types.js';
+import type { Plan } from '../plan/types.js';
 import type { ActionResult } from '../runtime/apply.js';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import { detectDriver } from '../runtime/cgroups/detect.js';
-import type { RuntimeContext } from '../runtime/container.js';
 import type { LogPolicy } from '../runtime/monitorConfig.js';
 import { gatherFacts } from '../runtime/facts.js';
 import type { Host } from '../runtime/host.js';
@@ -26,7 +25,8 @@ import { collectLeftovers, reportStrangers } from './gc.js';
 import { checkInstance } from '../instance/identity.js';
 import { prepareInstance } from '../instance/privateDirs.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
-import { reconcileOne, type PassState } from './reconcileOne.js';
+import { reconcileOne } from './reconcileOne.js';
+import { buildPass } from './pass.js';
 import { gitRevision } from './revision.js';
 import { recordSourceStatus } from './sourceStatus.js';
 
@@ -73,16 +73,6 @@ export interface PassResult {
   ok: boolean;
 }
 
-/** Applies the deletion cap to a plan: over the cap, every removal becomes "none" and an error is reported. */
-export function capDeletions(p: Plan, max: number | undefined, log: Logger): Plan {
-  const removals = p.actions.filter((a) => a.kind === 'remove');
-  if (max === undefined || removals.length <= max) return p;
-  const message = `this pass would remove ${removals.length} containers, more than --max-deletions ${max}: removing none (${removals.map((a) => a.name).join(', ')})`;
-  log.error({ removals: removals.length, maxDeletions: max }, message);
-  const actions: Action[] = p.actions.map((a) => (a.kind === 'remove' ? { kind: 'none', name: a.name, reason: `kept: --max-deletions ${max} hit` } : a));
-  return { actions, problems: [...p.problems, { severity: 'error', message }] };
-}
-
 /**
  * One level-based pass: read the spec dir as a whole, observe the kernel, plan, then reconcile
  * every container that needs it (concurrently, each under its own lock and re-observed there, so a
@@ -106,11 +96,14 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const facts = gatherFacts(host, driver, load.desired);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const revision = opts.load ? null : gitRevision(opts.dir);
-  const plan = capDeletions(makePlan({ source: opts.dir, load, actual, facts, allowEmpty: !!opts.allowEmpty, now: Date.now(), backoff }), opts.maxDeletions, log);
+  const plan = makePlan({ source: opts.dir, load, actual, facts, allowEmpty: !!opts.allowEmpty, now: Date.now(), backoff, ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }) });
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
   let results: ActionResult[] = [];
   if (!opts.dryRun) {
-    const ctx: RuntimeContext = {
+    const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
+    const ps = buildPass({
+      source: opts.dir,
+      load,
       host,
       driver,
       dirs: opts.dirs,
@@ -118,32 +111,19 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
       backoff,
       timeouts,
       monitorBinary: opts.monitorBinary ?? monitorBinary(),
-      warn: (container, message) => log.warn({ container }, `${container}: ${message}`),
+      allowEmpty: !!opts.allowEmpty,
+      log,
+      revision,
+      mayRemove: (name) => removable.has(name),
       ...(opts.logPolicy && { logPolicy: opts.logPolicy }),
       ...(opts.network && { network: opts.network }),
-      ...(revision && { revision }),
-    };
-    let parentReady = false;
-    const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
-    const ps: PassState = {
-      source: opts.dir,
-      load,
-      ctx,
-      allowEmpty: !!opts.allowEmpty,
-      backoff,
-      log,
-      mayRemove: (name) => removable.has(name),
-      ensureParent: () => {
-        if (!parentReady) driver.ensureParent(host);
-        parentReady = true;
-      },
-    };
+    });
     const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(ps, a.name)));
     results = outcomes.map((o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 });
     if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);
   }
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);
-  if (!opts.dryRun && !opts.load && host instanceof NodeHost) recordSourceStatus(opts.dirs.stateDir, load, revision, ok);
+  if (!opts.dryRun && !opts.load && host instanceof NodeHost) recordSourceStatus(opts.dirs.stateDir, load, revision, ok, plan.held);
   return { load, plan, results, revision, ok };
 }
 

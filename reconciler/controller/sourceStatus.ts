@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import type { DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
+import type { HeldRemovals } from '../plan/removals.js';
 
 /** What the last passes over one spec dir found (`<state-dir>/.sources/<id>.json`, for `pocker status`). */
 export interface SourceStatus {
@@ -13,6 +14,8 @@ export interface SourceStatus {
   lastApplied: { revision: string | null; atMs: number } | null;
   /** Files with errors in the last pass, with the revision they were read at. */
   failedFiles: Array<{ file: string; revision: string | null; errors: string[] }>;
+  /** Removals the last decision kept back (an empty dir, the deletion cap), and since when. */
+  removalsHeld?: HeldRemovals & { sinceMs: number };
 }
 
 function statusPath(stateDir: string, dir: string): string {
@@ -46,8 +49,8 @@ export function listSourceStatuses(stateDir: string): SourceStatus[] {
   });
 }
 
-/** Records a pass over a source (atomically). */
-export function recordSourceStatus(stateDir: string, load: DirLoad, revision: string | null, ok: boolean, now = Date.now()): void {
+/** Records a pass over a source (atomically), with the removals it held back, if any. */
+export function recordSourceStatus(stateDir: string, load: DirLoad, revision: string | null, ok: boolean, held?: HeldRemovals, now = Date.now()): void {
   const prev = readSourceStatus(stateDir, load.dir);
   const byFile = new Map<string, string[]>();
   for (const e of load.errors) {
@@ -59,6 +62,7 @@ export function recordSourceStatus(stateDir: string, load: DirLoad, revision: st
     lastAttempt: { revision, atMs: now, ok },
     lastApplied: ok ? { revision, atMs: now } : (prev?.lastApplied ?? null),
     failedFiles: [...byFile].map(([file, errors]) => ({ file, revision, errors })),
+    ...(held && { removalsHeld: { ...held, sinceMs: prev?.removalsHeld?.reason === held.reason ? prev.removalsHeld.sinceMs : now } }),
   };
   const path = statusPath(stateDir, load.dir);
   mkdirSync(join(stateDir, '.sources'), { recursive: true, mode: 0o700 });

@@ -8,6 +8,7 @@ import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { Action, Plan, PlanProblem, RestartAction } from './types.js';
 import { isAdhoc } from '../state/adhoc.js';
+import { decideRemovals, type HeldRemovals } from './removals.js';
 
 /** Everything one planning pass looks at. Pure data: planning does no I/O. */
 export interface PlanInput {
@@ -22,6 +23,8 @@ export interface PlanInput {
   now: number;
   /** Restart backoff where a spec sets none. */
   backoff: RestartBackoff;
+  /** Refuse every removal of this plan when more than this many would go. */
+  maxDeletions?: number;
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
@@ -165,11 +168,10 @@ export function plan(input: PlanInput): Plan {
     if (isAction(r)) actions.push(r);
     else problems.push(r);
   }
-  const mayRemove = input.load.status === 'ok' && (input.load.files.length > 0 || input.allowEmpty);
   if (input.load.status !== 'ok') {
     problems.push({ severity: 'error', message: `spec dir unusable (${input.load.statusError ?? input.load.status}): nothing is removed` });
   }
-  let keptForEmpty = 0;
+  const candidates: ActualContainer[] = [];
   for (const a of input.actual.containers.values()) {
     if (!wanted.has(a.name) && a.foreign) {
       problems.push({ name: a.name, severity: 'warning', message: `container "${a.name}" was made by the instance of --state-dir ${a.foreign.stateDir}, --cgroup-parent ${a.foreign.cgroupParent}: left alone` });
@@ -186,14 +188,21 @@ export function plan(input: PlanInput): Plan {
     if (wanted.has(a.name) || !a.record || a.record.source.dir !== input.source) continue;
     if (input.load.failedFiles.has(a.record.source.file)) {
       actions.push({ kind: 'none', name: a.name, reason: `spec file ${a.record.source.file} has errors; keeping the container as it is` });
-    } else if (!mayRemove) {
-      if (input.load.status === 'ok') keptForEmpty++;
-      actions.push({ kind: 'none', name: a.name, reason: 'spec dir is empty or unusable; not removing (use --allow-empty)' });
     } else {
-      actions.push({ kind: 'remove', name: a.name, actual: a, reason: `no spec any more (was ${a.record.source.file})` });
+      candidates.push(a);
     }
   }
-  if (keptForEmpty) problems.push({ severity: 'warning', message: `spec dir ${input.source} has no spec files: ${keptForEmpty} container(s) kept; pass --allow-empty to remove them` });
+  const decision = decideRemovals(input.source, input.load.status, input.load.files.length, candidates.map((a) => a.name), { allowEmpty: input.allowEmpty, ...(input.maxDeletions !== undefined && { maxDeletions: input.maxDeletions }) });
+  for (const a of candidates) {
+    if ('approved' in decision) actions.push({ kind: 'remove', name: a.name, actual: a, reason: `no spec any more (was ${a.record!.source.file})` });
+    else actions.push({ kind: 'none', name: a.name, reason: `removal held: ${decision.held.reason}` });
+  }
+  let held: HeldRemovals | undefined;
+  if ('held' in decision) {
+    held = decision.held;
+    // An unusable dir is reported above already.
+    if (held.rule !== 'unusable') problems.push({ severity: held.rule === 'cap' ? 'error' : 'warning', message: held.reason });
+  }
   actions.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
-  return { actions, problems };
+  return { actions, problems, ...(held && { held }) };
 }

@@ -1,6 +1,7 @@
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer } from '../spec/types.js';
 import type { Limits } from './limits.js';
+import type { HeldRemovals } from './removals.js';
 
 /** What the plan does to one container. */
 export type ActionKind = 'create' | 'update' | 'recreate' | 'restart' | 'stop' | 'remove' | 'none';
@@ -83,4 +84,6 @@ export interface PlanProblem {
 export interface Plan {
   actions: Action[];
   problems: PlanProblem[];
+  /** Removals the pass kept back (empty spec dir, deletion cap), all of them. */
+  held?: HeldRemovals;
 }

@@ -141,7 +141,7 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     for (const n of ['a', 'b', 'c']) inst.removeSpec(`${n}.yaml`);
     const r = pocker('reconcile', '--once', '--max-deletions', '2', '--log-level', 'error');
     expect(r.status).toBe(1);
-    expect(r.stdout + r.stderr).toMatch(/would remove 3 containers, more than --max-deletions 2/);
+    expect(r.stdout + r.stderr).toMatch(/3 containers would be removed at once, more than --max-deletions 2: removing none/);
     expect(['a', 'b', 'c'].every(running)).toBe(true);
     expect(pocker('reconcile', '--once', '--max-deletions', '3').status).toBe(0);
     expect(['a', 'b', 'c'].some(running)).toBe(false);

@@ -1,0 +1,47 @@
+import type { ActualContainer } from '../observe/types.js';
+import type { Host } from '../runtime/host.js';
+import type { HealthChecker } from './health.js';
+
+/**
+ * What the watching controller keeps an eye on per container, from each observation of it: an
+ * exit watch on its monitor (pidfd: an exit is seen at once) and its health checks.
+ */
+export class ContainerWatches {
+  private readonly exitWatches = new Map<string, { pid: number; stop: () => void }>();
+
+  constructor(
+    private readonly host: Host,
+    private readonly health: HealthChecker | null,
+    /** Called when a watched monitor exits (the container's workload has ended). */
+    private readonly onExit: (name: string) => void,
+  ) {}
+
+  /** Sets the watches of a container as observed now; ours: it belongs to the controller's spec dir. */
+  track(name: string, now: ActualContainer | undefined, ours: boolean): void {
+    const watch = this.exitWatches.get(name);
+    if (ours && now!.monitorAlive && now!.pids) {
+      if (watch?.pid !== now!.pids.monitorPid) {
+        watch?.stop();
+        const pids = now!.pids;
+        const stop = this.host.watchExit({ pid: pids.monitorPid, startTime: pids.monitorStart }, () => {
+          this.exitWatches.delete(name);
+          this.onExit(name);
+        });
+        this.exitWatches.set(name, { pid: pids.monitorPid, stop });
+      }
+    } else if (watch) {
+      watch.stop();
+      this.exitWatches.delete(name);
+    }
+    const spec = now?.record?.spec;
+    if (this.health && ours && now!.initAlive && !now!.limits?.frozen && spec?.healthcheck) this.health.ensure(now!, spec);
+    else this.health?.stop(name);
+  }
+
+  /** Ends every watch and waits for the health checks under way. */
+  async stopAll(): Promise<void> {
+    for (const e of this.exitWatches.values()) e.stop();
+    this.exitWatches.clear();
+    await this.health?.stopAll();
+  }
+}

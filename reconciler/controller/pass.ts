@@ -1,0 +1,75 @@
+import type { Timeouts } from '../instance/config.js';
+import type { Logger } from '../log/logger.js';
+import type { NetworkOptions } from '../network/conflist.js';
+import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { RuntimeContext } from '../runtime/container.js';
+import { gatherFacts, type HostFacts } from '../runtime/facts.js';
+import type { Host } from '../runtime/host.js';
+import type { Attach, LogPolicy } from '../runtime/monitorConfig.js';
+import type { DirLoad } from '../spec/load.js';
+import type { RestartBackoff } from '../spec/types.js';
+import type { InstanceDirs } from '../state/layout.js';
+import type { PassState } from './reconcileOne.js';
+
+/** Everything a pass over one spec dir (or one ad-hoc command) acts with. */
+export interface PassOptions {
+  /** The spec dir as given: the owner key ("" for ad-hoc containers). */
+  source: string;
+  load: DirLoad;
+  host: Host;
+  driver: CgroupDriver;
+  dirs: InstanceDirs;
+  backoff: RestartBackoff;
+  timeouts: Timeouts;
+  monitorBinary: string;
+  allowEmpty: boolean;
+  log: Logger;
+  /** Git commit of the spec dir, recorded on the containers the pass changes. */
+  revision?: string | null;
+  /** Host facts already gathered (default: gathered now for the desired set). */
+  facts?: HostFacts;
+  /** Whether a removal may happen now (default: yes). */
+  mayRemove?: (name: string) => boolean;
+  /** Makes sure the cgroup parent exists (default: once in this pass). */
+  ensureParent?: () => void;
+  logPolicy?: LogPolicy;
+  network?: NetworkOptions;
+  attach?: Attach;
+}
+
+/**
+ * The one place a pass's runtime context is put together, for `reconcile --once`, the watching
+ * controller, `restart` and the ad-hoc commands alike.
+ */
+export function buildPass(o: PassOptions): PassState {
+  const ctx: RuntimeContext = {
+    host: o.host,
+    driver: o.driver,
+    dirs: o.dirs,
+    facts: o.facts ?? gatherFacts(o.host, o.driver, o.load.desired),
+    monitorBinary: o.monitorBinary,
+    backoff: o.backoff,
+    timeouts: o.timeouts,
+    warn: (container, message) => o.log.warn({ container }, `${container}: ${message}`),
+    ...(o.logPolicy && { logPolicy: o.logPolicy }),
+    ...(o.network && { network: o.network }),
+    ...(o.attach && { attach: o.attach }),
+    ...(o.revision && { revision: o.revision }),
+  };
+  let parentReady = false;
+  return {
+    source: o.source,
+    load: o.load,
+    ctx,
+    allowEmpty: o.allowEmpty,
+    backoff: o.backoff,
+    log: o.log,
+    ...(o.mayRemove && { mayRemove: o.mayRemove }),
+    ensureParent:
+      o.ensureParent ??
+      (() => {
+        if (!parentReady) o.driver.ensureParent(o.host);
+        parentReady = true;
+      }),
+  };
+}

@@ -66,7 +66,7 @@ export async function main(args: string[]): Promise<number> {
   const v = cmd.values as { name?: string; select?: string; output?: string };
   if (verb === 'import' || verb === 'rm') {
     const { prepareInstance } = await import('../instance/privateDirs.js');
-    const { NodeHost } = await import('../runtime/nodeHost.js');
+    const { NodeHost } = await import('../host/nodeHost.js');
     const { createLogger } = await import('../log/logger.js');
     prepareInstance(new NodeHost(), cmd.dirs, createLogger(cmd.logLevel));
   }

@@ -32,7 +32,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const [sub, ...rest] = cmd.positionals;
   if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
-  const { NodeHost } = await import('../runtime/nodeHost.js');
+  const { NodeHost } = await import('../host/nodeHost.js');
   const identity = await import('../instance/identity.js');
   const host = new NodeHost();
   switch (sub) {

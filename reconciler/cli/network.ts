@@ -22,7 +22,7 @@ export async function main(args: string[]): Promise<number> {
   const [verb, name, ...rest] = cmd.positionals;
   if (verb !== 'rm' || !name || rest.length) throw new UsageError('usage: pocker network rm NAME');
   const { removeNetwork } = await import('../network/remove.js');
-  const { NodeHost } = await import('../runtime/nodeHost.js');
+  const { NodeHost } = await import('../host/nodeHost.js');
   const opts = { ...DEFAULT_NETWORK_OPTIONS, ...(cmd.values['cni-conf-dir'] && { confDir: cmd.values['cni-conf-dir'] as string }) };
   try {
     const done = removeNetwork(new NodeHost(), name, cmd.dirs, opts);

@@ -1,5 +1,5 @@
 import type { ActualContainer } from '../observe/types.js';
-import type { Host } from '../runtime/host.js';
+import type { Host } from '../host/host.js';
 import type { HealthChecker } from './health.js';
 
 /**

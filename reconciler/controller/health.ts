@@ -1,8 +1,8 @@
 import type { ActualContainer } from '../observe/types.js';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
-import { describeError } from '../runtime/errors.js';
+import { describeError } from '../host/errors.js';
 import { execConfig, startExec } from '../runtime/exec.js';
-import type { Host } from '../runtime/host.js';
+import type { Host } from '../host/host.js';
 import type { ContainerSpec, HealthCheck } from '../spec/types.js';
 import { containerPaths, type InstanceDirs } from '../state/layout.js';
 import type { HealthRecord } from '../state/records.js';

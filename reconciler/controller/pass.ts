@@ -4,7 +4,7 @@ import type { NetworkOptions } from '../network/conflist.js';
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
 import type { RuntimeContext } from '../runtime/container.js';
 import { gatherFacts, type HostFacts } from '../runtime/facts.js';
-import type { Host } from '../runtime/host.js';
+import type { Host } from '../host/host.js';
 import type { Attach, LogPolicy } from '../runtime/monitorConfig.js';
 import type { DirLoad } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';

@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { imageStorePaths } from '../image/store.js';
-import { describeError } from '../runtime/errors.js';
+import { describeError } from '../host/errors.js';
 import type { Logger } from '../log/logger.js';
 
 /** What the controller watches for spec changes: the spec dir, the dir's own entry, the image store's references. */

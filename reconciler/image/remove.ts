@@ -2,7 +2,7 @@ import type { InstanceDirs } from '../state/layout.js';
 import { ImageError } from './errors.js';
 import { cleanTmp, imageStorePaths, layerTree, lockStore, readRefs, removeLayer, storedLayers, writeRefs, type ImageStorePaths, type RefEntry } from './store.js';
 import { containerImageUse } from './usage.js';
-import { NodeHost } from '../runtime/nodeHost.js';
+import { NodeHost } from '../host/nodeHost.js';
 
 /**
  * Removes the layers of the store that no reference names and no container record of the instance

@@ -1,5 +1,5 @@
 import { readRecord } from '../observe/observe.js';
-import type { HostReader } from '../runtime/host.js';
+import type { HostReader } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { containersDataDir, type InstanceDirs } from '../state/layout.js';
 

@@ -1,5 +1,5 @@
 import { containersDataDir, instanceFile, type InstanceDirs } from '../state/layout.js';
-import type { Host, HostReader } from '../runtime/host.js';
+import type { Host, HostReader } from '../host/host.js';
 import { parseLegacyRecord } from '../state/records.js';
 import { containerPaths } from '../state/layout.js';
 

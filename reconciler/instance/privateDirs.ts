@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Host } from '../runtime/host.js';
+import type { Host } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { containersDataDir, locksDir, netnsDir, type InstanceDirs } from '../state/layout.js';
 import type { Logger } from '../log/logger.js';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../native.js';
-import { RuntimeError, describeError } from '../runtime/errors.js';
-import { faultPoint } from '../runtime/faults.js';
-import type { Host, HostReader } from '../runtime/host.js';
+import { RuntimeError, describeError } from '../host/errors.js';
+import { faultPoint } from '../host/faults.js';
+import type { Host, HostReader } from '../host/host.js';
 import type { ContainerSpec } from '../spec/types.js';
 import { netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
 import { collidingRoutes, formatIpv4, parseCidr, parseProcRoutes } from './cidr.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError } from '../runtime/errors.js';
+import { RuntimeError } from '../host/errors.js';
 import type { CniConflist } from './conflist.js';
 
 /** What identifies one attachment to the CNI runtime (CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME). */

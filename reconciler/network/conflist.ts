@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError } from '../runtime/errors.js';
+import { RuntimeError } from '../host/errors.js';
 import { DEFAULT_NETWORK_NAME } from '../spec/types.js';
 import { parseCidr } from './cidr.js';
 

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError } from '../runtime/errors.js';
+import { RuntimeError } from '../host/errors.js';
 import { containersDataDir, type InstanceDirs } from '../state/layout.js';
-import type { HostReader } from '../runtime/host.js';
+import type { HostReader } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { readNetworkRecord } from './attach.js';
 import { bridgeOf, hostLocalDir, loadNetwork, reservations, type NetworkOptions } from './conflist.js';

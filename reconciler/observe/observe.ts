@@ -1,5 +1,5 @@
 import type { CgroupDriver } from '../runtime/cgroups/driver.js';
-import type { HostReader } from '../runtime/host.js';
+import type { HostReader } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { layerHasContent } from '../state/layerContent.js';
 import { containerPaths, containersDataDir, netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';

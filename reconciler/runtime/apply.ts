@@ -2,7 +2,7 @@ import type { Action } from '../plan/types.js';
 import { containerPaths } from '../state/layout.js';
 import { layerHasContent } from '../state/layerContent.js';
 import { checkHost, quarantineRecord, removeContainer, startContainer, stopContainer, stopKeepingLayer, updateContainer, type RuntimeContext } from './container.js';
-import { describeError, RuntimeError } from './errors.js';
+import { describeError, RuntimeError } from '../host/errors.js';
 
 /** Outcome of one action. */
 export interface ActionResult {

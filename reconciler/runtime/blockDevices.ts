@@ -1,7 +1,7 @@
 import type { BlockDeviceLookup } from '../plan/io.js';
 import type { DesiredContainer } from '../spec/types.js';
-import { describeError } from './errors.js';
-import type { HostReader } from './host.js';
+import { describeError } from '../host/errors.js';
+import type { HostReader } from '../host/host.js';
 
 /**
  * Resolves a block device path to its number ("MAJ:MIN"), or says why it cannot be throttled:

@@ -4,7 +4,7 @@ import { parseCpuList } from '../spec/cpuset.js';
 import type { DesiredContainer } from '../spec/types.js';
 import { resolveBlockDevices } from './blockDevices.js';
 import type { CgroupDriver } from './cgroups/driver.js';
-import type { HostReader } from './host.js';
+import type { HostReader } from '../host/host.js';
 import { argMaxFor } from './startLimits.js';
 
 const AT_PAGESZ = 6n;

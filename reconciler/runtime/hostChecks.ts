@@ -3,7 +3,7 @@ import { ioDeviceProblems, type IoDeviceProblem } from '../plan/io.js';
 import type { ContainerSpec } from '../spec/types.js';
 import { formatCpuList, parseCpuList } from '../spec/cpuset.js';
 import type { HostFacts } from './facts.js';
-import type { HostReader } from './host.js';
+import type { HostReader } from '../host/host.js';
 import { workloadEnv } from './monitorConfig.js';
 import { userProblems } from './imageFiles.js';
 import { startSizeProblems } from './startLimits.js';

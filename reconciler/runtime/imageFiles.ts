@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { HostReader } from './host.js';
+import type { HostReader } from '../host/host.js';
 
 /**
  * The text of a file as the container will see it through its overlay: the topmost layer that

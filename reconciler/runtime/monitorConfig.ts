@@ -2,7 +2,7 @@ import type { AttachedNetwork } from '../network/attach.js';
 import type { ContainerSpec } from '../spec/types.js';
 import type { ContainerPaths } from '../state/layout.js';
 import type { CgroupPlacement } from './cgroups/driver.js';
-import type { StdioFds } from './host.js';
+import type { StdioFds } from '../host/host.js';
 import { mountPairs, securityPairs } from './security/policy.js';
 
 /** PATH given to workloads that do not set one (the OCI/Docker default). */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { HostReader } from '../runtime/host.js';
+import type { HostReader } from '../host/host.js';
 import type { ContainerPaths } from './layout.js';
 
 /** Whether a container's data dir holds something worth keeping: files in its writable layer, or a log. */

@@ -5,21 +5,21 @@ import { stringify } from 'yaml';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WatchController } from '../../reconciler/controller/watch.js';
 import { packageRoot } from '../../reconciler/native.js';
-import { setFaults } from '../../reconciler/runtime/faults.js';
-import { NodeHost } from '../../reconciler/runtime/nodeHost.js';
+import { setFaults } from '../../reconciler/host/faults.js';
+import { NodeHost } from '../../reconciler/host/nodeHost.js';
 import { parseSpecFile } from '../../reconciler/spec/parse.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import type { Logger } from '../../reconciler/log/logger.js';
 import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, TestNetwork } from '../helpers/network.js';
-import { FAULT_STEPS } from '../../reconciler/runtime/faults.js';
+import { FAULT_STEPS } from '../../reconciler/host/faults.js';
 import { downSource } from '../../reconciler/controller/once.js';
 
 /** Random kills per run; `npm run test:faults -- --iterations N` sets it for the long version. */
 const ITERATIONS = Number(process.env.POCKER_FAULT_ITERATIONS ?? 200);
 const SEED = Number(process.env.POCKER_FAULT_SEED ?? Date.now() % 1_000_000);
 
-/** Every named step a controller can be killed at (runtime/faults.ts). */
+/** Every named step a controller can be killed at (host/faults.ts). */
 const STEPS: readonly string[] = FAULT_STEPS;
 
 const NAMES = ['a', 'b', 'c', 'd', 'e', 'f'];

@@ -1,4 +1,4 @@
-import { MUTATING_METHODS, type Host } from '../../reconciler/runtime/host.js';
+import { MUTATING_METHODS, type Host } from '../../reconciler/host/host.js';
 
 /** A Host that records every mutating call (method and first argument) before passing it on. */
 export function countingHost(inner: Host): { host: Host; calls: string[] } {

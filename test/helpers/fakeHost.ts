@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/runtime/host.js';
+import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/host/host.js';
 
 type Node = { type: 'dir' } | { type: 'file'; data: string };
 

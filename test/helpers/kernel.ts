@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
-import { NodeHost } from '../../reconciler/runtime/nodeHost.js';
+import { NodeHost } from '../../reconciler/host/nodeHost.js';
 import { monitorBinary, packageRoot } from '../../reconciler/native.js';
 
 /** What a real-kernel test needs that this machine lacks (empty when everything is there). */

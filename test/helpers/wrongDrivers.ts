@@ -2,7 +2,7 @@ import type { Limits } from '../../reconciler/plan/limits.js';
 import type { CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
 import { V1_OPTIONAL, V1_REQUIRED, V1Driver } from '../../reconciler/runtime/cgroups/v1.js';
 import { V2Driver } from '../../reconciler/runtime/cgroups/v2.js';
-import type { Host } from '../../reconciler/runtime/host.js';
+import type { Host } from '../../reconciler/host/host.js';
 
 /**
  * Wrong drivers for the cgroup v2 lane's negative controls (POCKER_TEST_WRONG_DRIVER): each one

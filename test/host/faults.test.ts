@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../reconciler/native.js';
-import { FAULT_OPERATIONS, FAULT_STEPS } from '../../reconciler/runtime/faults.js';
+import { FAULT_OPERATIONS, FAULT_STEPS } from '../../reconciler/host/faults.js';
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));

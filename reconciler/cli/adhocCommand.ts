@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { monitorBinary } from '../native.js';
 import { DEFAULT_NETWORK_OPTIONS } from '../network/conflist.js';
-import { detectDriver } from '../runtime/cgroups/detect.js';
+import { detectDriver } from '../cgroups/detect.js';
 import { NodeHost } from '../host/nodeHost.js';
 import type { AdhocContext } from '../controller/adhoc.js';
 import type { InstanceDirs } from '../state/layout.js';

@@ -1,7 +1,7 @@
 import { observeContainer } from '../observe/observe.js';
 import type { ActualContainer } from '../observe/types.js';
-import type { CgroupDriver } from '../runtime/cgroups/driver.js';
-import { detectDriver } from '../runtime/cgroups/detect.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
+import { detectDriver } from '../cgroups/detect.js';
 import { NodeHost } from '../host/nodeHost.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { UsageError } from './options.js';

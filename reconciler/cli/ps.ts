@@ -100,7 +100,7 @@ export async function main(args: string[]): Promise<number> {
   const format = cmd.values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError('-o must be table or json');
   const { NodeHost } = await import('../host/nodeHost.js');
-  const { detectDriver } = await import('../runtime/cgroups/detect.js');
+  const { detectDriver } = await import('../cgroups/detect.js');
   const { observe } = await import('../observe/observe.js');
   const { checkInstance } = await import('../instance/identity.js');
   const host = new NodeHost();

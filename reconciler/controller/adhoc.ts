@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { observeContainer } from '../observe/observe.js';
 import { stateOf, type ActualContainer } from '../observe/types.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
-import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import { checkHost, removeContainer, startContainer, stopKeepingLayer, type RuntimeContext } from '../runtime/container.js';
 import { RuntimeError } from '../host/errors.js';
 import { gatherFacts } from '../runtime/facts.js';

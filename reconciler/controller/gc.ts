@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 import { observeContainer } from '../observe/observe.js';
 import type { Stranger } from '../observe/types.js';
-import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import { removeDataDir } from '../runtime/container.js';
 import { describeError } from '../host/errors.js';
 import type { Host } from '../host/host.js';

@@ -1,5 +1,5 @@
 import type { ActualContainer } from '../observe/types.js';
-import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import { describeError } from '../host/errors.js';
 import { execConfig, startExec } from '../runtime/exec.js';
 import type { Host } from '../host/host.js';

@@ -1,7 +1,7 @@
 import type { Timeouts } from '../instance/config.js';
 import type { Logger } from '../log/logger.js';
 import type { NetworkOptions } from '../network/conflist.js';
-import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import type { RuntimeContext } from '../runtime/container.js';
 import { gatherFacts, type HostFacts } from '../runtime/facts.js';
 import type { Host } from '../host/host.js';

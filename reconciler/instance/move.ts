@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { observe } from '../observe/observe.js';
 import { stopContainer } from '../runtime/container.js';
-import { detectDriver } from '../runtime/cgroups/detect.js';
+import { detectDriver } from '../cgroups/detect.js';
 import { RuntimeError } from '../host/errors.js';
 import { gatherFacts } from '../runtime/facts.js';
 import type { Host } from '../host/host.js';

@@ -1,4 +1,4 @@
-import type { CgroupDriver } from '../runtime/cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import type { HostReader } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { layerHasContent } from '../state/layerContent.js';

@@ -6,7 +6,7 @@ import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
 import { containerPaths, locksDir, networkPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import { RECORD_VERSION, type ContainerRecord, type ExitRecord } from '../state/records.js';
-import type { CgroupDriver } from './cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from '../host/host.js';

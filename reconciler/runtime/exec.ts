@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { ContainerSpec } from '../spec/types.js';
 import type { PidsRecord } from '../state/records.js';
-import type { CgroupPlacement } from './cgroups/driver.js';
+import type { CgroupPlacement } from '../cgroups/driver.js';
 import { DEFAULT_PATH, workloadEnv } from './monitorConfig.js';
 import { securityPairs } from './security/policy.js';
 

@@ -3,7 +3,7 @@ import { DEFAULT_CPU_PERIOD_US, type LimitFacts } from '../plan/limits.js';
 import { parseCpuList } from '../spec/cpuset.js';
 import type { DesiredContainer } from '../spec/types.js';
 import { resolveBlockDevices } from './blockDevices.js';
-import type { CgroupDriver } from './cgroups/driver.js';
+import type { CgroupDriver } from '../cgroups/driver.js';
 import type { HostReader } from '../host/host.js';
 import { argMaxFor } from './startLimits.js';
 

@@ -1,7 +1,7 @@
 import type { AttachedNetwork } from '../network/attach.js';
 import type { ContainerSpec } from '../spec/types.js';
 import type { ContainerPaths } from '../state/layout.js';
-import type { CgroupPlacement } from './cgroups/driver.js';
+import type { CgroupPlacement } from '../cgroups/driver.js';
 import type { StdioFds } from '../host/host.js';
 import { mountPairs, securityPairs } from './security/policy.js';
 

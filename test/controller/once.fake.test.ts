@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reconcileOnce } from '../../reconciler/controller/once.js';
-import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
+import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { plan } from '../../reconciler/plan/plan.js';
 import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import { desiredLimits } from '../../reconciler/plan/limits.js';

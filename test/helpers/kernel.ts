@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
+import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { NodeHost } from '../../reconciler/host/nodeHost.js';
 import { monitorBinary, packageRoot } from '../../reconciler/native.js';
 

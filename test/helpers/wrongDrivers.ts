@@ -1,7 +1,7 @@
 import type { Limits } from '../../reconciler/plan/limits.js';
-import type { CgroupDriver } from '../../reconciler/runtime/cgroups/driver.js';
-import { V1_OPTIONAL, V1_REQUIRED, V1Driver } from '../../reconciler/runtime/cgroups/v1.js';
-import { V2Driver } from '../../reconciler/runtime/cgroups/v2.js';
+import type { CgroupDriver } from '../../reconciler/cgroups/driver.js';
+import { V1_OPTIONAL, V1_REQUIRED, V1Driver } from '../../reconciler/cgroups/v1.js';
+import { V2Driver } from '../../reconciler/cgroups/v2.js';
 import type { Host } from '../../reconciler/host/host.js';
 
 /**

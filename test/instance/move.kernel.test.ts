@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { detectDriver } from '../../reconciler/runtime/cgroups/detect.js';
+import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { pocker } from '../helpers/cli.js';
 import { instanceCgroups, useTestInstance, type TestInstance } from '../helpers/instance.js';

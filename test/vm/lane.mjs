@@ -16,6 +16,6 @@ export const V2_LANE_FILES = [
   'test/runtime/security.kernel.test.ts',
   'test/cli/run.kernel.test.ts',
   'test/runtime/ioEffect.kernel.test.ts',
-  'test/runtime/cgroups/delegation.v2.kernel.test.ts',
+  'test/cgroups/delegation.v2.kernel.test.ts',
   'test/runtime/io.v2.kernel.test.ts',
 ];

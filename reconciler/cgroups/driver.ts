@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import type { Limits } from '../../plan/limits.js';
-import { CONTAINER_NAME } from '../../spec/names.js';
-import type { Host, HostReader } from '../../host/host.js';
+import type { Limits } from '../plan/limits.js';
+import { CONTAINER_NAME } from '../spec/names.js';
+import type { Host, HostReader } from '../host/host.js';
 
 /** Which cgroup layout the host has. hybrid = v1 controllers plus a controller-less cgroup2 tree. */
 export type CgroupVersion = 'v1' | 'hybrid' | 'v2';

@@ -1,5 +1,5 @@
-import { RuntimeError } from '../../host/errors.js';
-import type { HostReader } from '../../host/host.js';
+import { RuntimeError } from '../host/errors.js';
+import type { HostReader } from '../host/host.js';
 import type { CgroupDriver, CgroupVersion } from './driver.js';
 import { parseCgroupMounts, type CgroupMounts } from './mounts.js';
 import { V1_REQUIRED, V1Driver } from './v1.js';

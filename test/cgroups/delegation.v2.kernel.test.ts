@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { packageRoot } from '../../../reconciler/native.js';
-import { useTestInstance, type TestInstance } from '../../helpers/instance.js';
-import { describeKernel } from '../../helpers/kernel.js';
+import { packageRoot } from '../../reconciler/native.js';
+import { useTestInstance, type TestInstance } from '../helpers/instance.js';
+import { describeKernel } from '../helpers/kernel.js';
 
 // cgroup v2 only (run by the v2 lane, excluded from the hybrid host's config).
 describeKernel('a delegated cgroup v2 subtree (systemd Delegate=yes)', () => {

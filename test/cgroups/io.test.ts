@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { unthrottled, type IoDeviceLimits } from '../../../reconciler/plan/io.js';
-import { resolveBlockDevice } from '../../../reconciler/runtime/blockDevices.js';
-import { detectDriver } from '../../../reconciler/runtime/cgroups/detect.js';
-import { ioMaxLine, ioMaxWrites, parseIoMax, parseV1Throttles, v1ThrottleWrites } from '../../../reconciler/runtime/cgroups/io.js';
-import { FakeHost } from '../../helpers/fakeHost.js';
+import { unthrottled, type IoDeviceLimits } from '../../reconciler/plan/io.js';
+import { resolveBlockDevice } from '../../reconciler/runtime/blockDevices.js';
+import { detectDriver } from '../../reconciler/cgroups/detect.js';
+import { ioMaxLine, ioMaxWrites, parseIoMax, parseV1Throttles, v1ThrottleWrites } from '../../reconciler/cgroups/io.js';
+import { FakeHost } from '../helpers/fakeHost.js';
 
 const dev = (d: string, l: Partial<IoDeviceLimits>): IoDeviceLimits => ({ ...unthrottled(d), ...l });
 

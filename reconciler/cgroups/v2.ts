@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { canonicalCpuList } from '../../spec/cpuset.js';
-import { DEFAULT_CPU_WEIGHT, type Limits } from '../../plan/limits.js';
-import { RuntimeError, describeError } from '../../host/errors.js';
-import { faultPoint } from '../../host/faults.js';
+import { canonicalCpuList } from '../spec/cpuset.js';
+import { DEFAULT_CPU_WEIGHT, type Limits } from '../plan/limits.js';
+import { RuntimeError, describeError } from '../host/errors.js';
+import { faultPoint } from '../host/faults.js';
 import { ioMaxWrites, parseIoMax } from './io.js';
-import type { Host, HostReader } from '../../host/host.js';
+import type { Host, HostReader } from '../host/host.js';
 import {
   CONTAINER_CGROUP_NAME,
   MONITORS_CGROUP,

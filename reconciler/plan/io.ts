@@ -1,4 +1,5 @@
 import type { IoLimit } from '../spec/types.js';
+import { MAX_IOPS, MIN_IO_LIMIT } from '../spec/io.js';
 import { formatBytes } from '../spec/quantity.js';
 
 /** One block device's throttles as the kernel holds them (v1 blkio.throttle.*, v2 io.max). */
@@ -20,12 +21,6 @@ export const IO_KEYS = ['rbps', 'wbps', 'riops', 'wiops'] as const;
 
 /** A device path of a spec as resolved on this host: its number, or why it cannot be throttled. */
 export type BlockDeviceLookup = { dev: string } | { error: string };
-
-/** Smallest throttle the kernel takes (cgroup v2 rejects 0 and 1; v1 reads 0 as "no limit"). */
-export const MIN_IO_LIMIT = 2;
-
-/** Largest IOPS throttle: the kernel keeps IOPS in 32 bits and reads UINT_MAX as "no limit". */
-export const MAX_IOPS = 2 ** 32 - 2;
 
 function devOrder(a: string, b: string): number {
   const [am, an] = a.split(':').map(Number);

@@ -1,7 +1,12 @@
-import { MAX_IOPS, MIN_IO_LIMIT } from '../plan/io.js';
 import { absolutePathProblem } from './paths.js';
 import { parseQuantity } from './quantity.js';
 import type { IoLimit } from './types.js';
+
+/** Smallest throttle the kernel takes (cgroup v2 rejects 0 and 1; v1 reads 0 as "no limit"). */
+export const MIN_IO_LIMIT = 2;
+
+/** Largest IOPS throttle: the kernel keeps IOPS in 32 bits and reads UINT_MAX as "no limit". */
+export const MAX_IOPS = 2 ** 32 - 2;
 
 /** One `resources.io` entry as the schema admits it. */
 export interface RawIoLimit {

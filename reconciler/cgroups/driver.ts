@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Limits } from '../plan/limits.js';
+import type { Limits } from '../limits/limits.js';
 import { CONTAINER_NAME } from '../spec/names.js';
 import type { Host, HostReader } from '../host/host.js';
 

@@ -1,4 +1,4 @@
-import { canonicalIo, ioChanges, IO_KEYS, unthrottled, type IoDeviceLimits } from '../plan/io.js';
+import { canonicalIo, ioChanges, IO_KEYS, unthrottled, type IoDeviceLimits } from '../limits/io.js';
 
 /** The v1 blkio files holding each throttle, one "MAJ:MIN value" line per throttled device. */
 export const V1_IO_FILES: Record<(typeof IO_KEYS)[number], string> = {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { canonicalCpuList } from '../spec/cpuset.js';
-import { DEFAULT_CPU_SHARES, type Limits } from '../plan/limits.js';
+import { DEFAULT_CPU_SHARES, type Limits } from '../limits/limits.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
 import { parseV1Throttles, V1_IO_FILES, v1ThrottleWrites } from './io.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { canonicalCpuList } from '../spec/cpuset.js';
-import { DEFAULT_CPU_WEIGHT, type Limits } from '../plan/limits.js';
+import { DEFAULT_CPU_WEIGHT, type Limits } from '../limits/limits.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
 import { ioMaxWrites, parseIoMax } from './io.js';

@@ -1,6 +1,6 @@
 import { stateOf, type ActualContainer } from '../observe/types.js';
 import { describeSource } from '../state/adhoc.js';
-import type { Limits } from '../plan/limits.js';
+import type { Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff, formatWait, restartTiming } from '../plan/backoff.js';
 import { wantsRestart } from '../plan/plan.js';
 import { formatBytes } from '../spec/quantity.js';

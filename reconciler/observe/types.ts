@@ -1,4 +1,4 @@
-import type { Limits } from '../plan/limits.js';
+import type { Limits } from '../limits/limits.js';
 import type { ContainerRecord, ExitRecord, HealthRecord, InstanceIdentity, PidsRecord } from '../state/records.js';
 
 /** One container as observed: records cross-checked with the kernel. */

@@ -2,8 +2,8 @@ import { stateOf, type ActualContainer, type ActualSet } from '../observe/types.
 import { stableJson } from '../spec/hash.js';
 import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer, SpecSource, UserSpec } from '../spec/types.js';
-import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from './limits.js';
-import { ioDeviceProblems } from './io.js';
+import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from '../limits/limits.js';
+import { ioDeviceProblems } from '../limits/io.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { Action, Plan, PlanProblem, RestartAction } from './types.js';

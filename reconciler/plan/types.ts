@@ -1,6 +1,6 @@
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer } from '../spec/types.js';
-import type { Limits } from './limits.js';
+import type { Limits } from '../limits/limits.js';
 import type { HeldRemovals } from './removals.js';
 
 /** What the plan does to one container. */

@@ -1,4 +1,4 @@
-import type { BlockDeviceLookup } from '../plan/io.js';
+import type { BlockDeviceLookup } from '../limits/io.js';
 import type { DesiredContainer } from '../spec/types.js';
 import { describeError } from '../host/errors.js';
 import type { HostReader } from '../host/host.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { desiredLimits, type Limits } from '../plan/limits.js';
+import { desiredLimits, type Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer, RestartBackoff } from '../spec/types.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_CPU_PERIOD_US, type LimitFacts } from '../plan/limits.js';
+import { DEFAULT_CPU_PERIOD_US, type LimitFacts } from '../limits/limits.js';
 import { parseCpuList } from '../spec/cpuset.js';
 import type { DesiredContainer } from '../spec/types.js';
 import { resolveBlockDevices } from './blockDevices.js';

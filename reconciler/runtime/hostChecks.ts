@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { ioDeviceProblems, type IoDeviceProblem } from '../plan/io.js';
+import { ioDeviceProblems, type IoDeviceProblem } from '../limits/io.js';
 import type { ContainerSpec } from '../spec/types.js';
 import { formatCpuList, parseCpuList } from '../spec/cpuset.js';
 import type { HostFacts } from './facts.js';

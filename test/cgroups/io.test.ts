@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { unthrottled, type IoDeviceLimits } from '../../reconciler/plan/io.js';
+import { unthrottled, type IoDeviceLimits } from '../../reconciler/limits/io.js';
 import { resolveBlockDevice } from '../../reconciler/runtime/blockDevices.js';
 import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { ioMaxLine, ioMaxWrites, parseIoMax, parseV1Throttles, v1ThrottleWrites } from '../../reconciler/cgroups/io.js';

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reconcileOnce } from '../../reconciler/controller/once.js';
 import { observe } from '../../reconciler/observe/observe.js';
-import { desiredLimits } from '../../reconciler/plan/limits.js';
+import { desiredLimits } from '../../reconciler/limits/limits.js';
 import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
 import { countingHost } from '../helpers/countingHost.js';

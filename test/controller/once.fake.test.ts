@@ -8,7 +8,7 @@ import { reconcileOnce } from '../../reconciler/controller/once.js';
 import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { plan } from '../../reconciler/plan/plan.js';
 import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
-import { desiredLimits } from '../../reconciler/plan/limits.js';
+import { desiredLimits } from '../../reconciler/limits/limits.js';
 import { observe } from '../../reconciler/observe/observe.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
 import { loadSpecDir } from '../../reconciler/spec/load.js';

@@ -2,7 +2,7 @@ import { parseSpecFile } from '../../reconciler/spec/parse.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
 import { stringify } from 'yaml';
 import type { ActualContainer } from '../../reconciler/observe/types.js';
-import type { Limits } from '../../reconciler/plan/limits.js';
+import type { Limits } from '../../reconciler/limits/limits.js';
 import { RECORD_VERSION, type ContainerRecord } from '../../reconciler/state/records.js';
 
 /** Parses a spec object as if it were the only document of `<dir>/<name>.yaml`. */

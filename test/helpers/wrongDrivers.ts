@@ -1,4 +1,4 @@
-import type { Limits } from '../../reconciler/plan/limits.js';
+import type { Limits } from '../../reconciler/limits/limits.js';
 import type { CgroupDriver } from '../../reconciler/cgroups/driver.js';
 import { V1_OPTIONAL, V1_REQUIRED, V1Driver } from '../../reconciler/cgroups/v1.js';
 import { V2Driver } from '../../reconciler/cgroups/v2.js';

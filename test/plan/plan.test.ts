@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
-import { desiredLimits, type LimitFacts } from '../../reconciler/plan/limits.js';
+import { desiredLimits, type LimitFacts } from '../../reconciler/limits/limits.js';
 import { plan, type PlanInput } from '../../reconciler/plan/plan.js';
 import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';

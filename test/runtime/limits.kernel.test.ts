@@ -1,4 +1,4 @@
-import { sharesToWeight } from '../../reconciler/plan/limits.js';
+import { sharesToWeight } from '../../reconciler/limits/limits.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { DEVICES, MASKED_DIRS, MASKED_FILES, READONLY_PATHS } from '../../reconciler/runtime/security/policy.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
 import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
-import { canonicalIo, desiredIo, formatIo, ioChanges, ioDeviceProblems, unthrottled } from '../../reconciler/plan/io.js';
-import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from '../../reconciler/plan/limits.js';
+import { canonicalIo, desiredIo, formatIo, ioChanges, ioDeviceProblems, unthrottled } from '../../reconciler/limits/io.js';
+import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from '../../reconciler/limits/limits.js';
 import { plan, type PlanInput } from '../../reconciler/plan/plan.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
 import { desired, running, specObj } from '../helpers/specs.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { desiredLimits, limitDiff, type LimitFacts } from '../../reconciler/plan/limits.js';
+import { desiredLimits, limitDiff, type LimitFacts } from '../../reconciler/limits/limits.js';
 
 const V1: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' };
 const V2: LimitFacts = { ...V1, defaultCpuset: '', cpuWeightUnit: 'weight' };

@@ -1,5 +1,4 @@
 import type { IoLimit } from '../spec/types.js';
-import { MAX_IOPS, MIN_IO_LIMIT } from '../spec/io.js';
 import { formatBytes } from '../spec/quantity.js';
 
 /** One block device's throttles as the kernel holds them (v1 blkio.throttle.*, v2 io.max). */

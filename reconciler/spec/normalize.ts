@@ -1,4 +1,4 @@
-import { capabilityName } from '../runtime/security/capabilities.js';
+import { capabilityName } from './capabilities.js';
 import { formatCpuList, parseCpuList } from './cpuset.js';
 import { parseDuration } from './duration.js';
 import { normalizeIo, type RawIoLimit } from './io.js';

@@ -1,4 +1,4 @@
-import type { Capability } from './capabilities.js';
+import type { Capability } from '../../spec/capabilities.js';
 
 /**
  * Docker's default seccomp profile (moby's profiles/seccomp/default.json, with io_uring_setup,

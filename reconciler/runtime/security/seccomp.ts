@@ -6,7 +6,7 @@
  * falls back to an older call as it would on an older kernel. Calls Docker allows only with a
  * capability are allowed when the container holds it. Other ABIs (i386, x32) are refused outright.
  */
-import type { Capability } from './capabilities.js';
+import type { Capability } from '../../spec/capabilities.js';
 import { AF_VSOCK, ALLOWED_WITH_CAPABILITY, ALWAYS_ALLOWED, CLONE_NAMESPACE_FLAGS, PERSONALITY_VALUES } from './dockerProfile.js';
 import { SYSCALLS_X86_64 } from './syscalls.x86_64.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CAPABILITIES, type Capability } from '../../../reconciler/runtime/security/capabilities.js';
+import { DEFAULT_CAPABILITIES } from '../../../reconciler/runtime/security/capabilities.js';
+import type { Capability } from '../../../reconciler/spec/capabilities.js';
 import { ALLOWED_WITH_CAPABILITY, ALWAYS_ALLOWED } from '../../../reconciler/runtime/security/dockerProfile.js';
 import { allowedSyscalls, seccompProgram, seccompRules, type Insn } from '../../../reconciler/runtime/security/seccomp.js';
 import { SYSCALLS_X86_64 } from '../../../reconciler/runtime/security/syscalls.x86_64.js';

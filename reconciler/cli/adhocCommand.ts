@@ -8,7 +8,7 @@ import type { InstanceDirs } from '../state/layout.js';
 import { formatCliError, parseCommand, UsageError } from './options.js';
 import { prepareInstance } from '../instance/privateDirs.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import type { Timeouts } from '../instance/config.js';
+import type { Timeouts } from '../host/timeouts.js';
 
 /** What the ad-hoc commands act with on this host, for the instance dirs (checked against its data dir). */
 export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts, log: Logger): AdhocContext {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_CONFIG_PATH, loadInstanceConfig, type InstanceConfig, type Timeouts } from '../instance/config.js';
+import { DEFAULT_CONFIG_PATH, loadInstanceConfig, type InstanceConfig } from '../instance/config.js';
+import type { Timeouts } from '../host/timeouts.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
 

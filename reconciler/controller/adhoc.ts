@@ -13,7 +13,7 @@ import type { DesiredContainer } from '../spec/types.js';
 import { describeSource, isAdhoc } from '../state/adhoc.js';
 import { locksDir, type InstanceDirs } from '../state/layout.js';
 import type { ContainerRecord, ExitRecord } from '../state/records.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 
 /** What the ad-hoc commands (`pocker run`, `stop`, `start`, `rm`) act with. */
 export interface AdhocContext {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 import { observeContainer } from '../observe/observe.js';
 import type { Stranger } from '../observe/types.js';
 import type { CgroupDriver } from '../cgroups/driver.js';

@@ -24,7 +24,7 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
 import { checkInstance } from '../instance/identity.js';
 import { prepareInstance } from '../instance/privateDirs.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 import { reconcileOne } from './reconcileOne.js';
 import { buildPass } from './pass.js';
 import { gitRevision } from './revision.js';

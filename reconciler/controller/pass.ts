@@ -1,4 +1,4 @@
-import type { Timeouts } from '../instance/config.js';
+import type { Timeouts } from '../host/timeouts.js';
 import type { Logger } from '../log/logger.js';
 import type { NetworkOptions } from '../network/conflist.js';
 import type { CgroupDriver } from '../cgroups/driver.js';

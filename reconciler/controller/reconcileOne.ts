@@ -9,7 +9,7 @@ import type { DirLoad } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import { locksDir } from '../state/layout.js';
 import type { Logger } from '../log/logger.js';
-import { DEFAULT_TIMEOUTS } from '../instance/config.js';
+import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 
 /** What every container of one pass (or of the watching controller) is reconciled against. */
 export interface PassState {

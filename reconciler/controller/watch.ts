@@ -19,7 +19,7 @@ import { formatSpecError, type DesiredContainer, type RestartBackoff } from '../
 import type { InstanceDirs } from '../state/layout.js';
 import type { ContainerRecord } from '../state/records.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 import { prepareInstance } from '../instance/privateDirs.js';
 import { ContainerWatches } from './containerWatches.js';
 import { collectLeftovers, reportStrangers } from './gc.js';

@@ -6,21 +6,10 @@ import { schemaValidator } from '../spec/schemaValidator.js';
 import { formatSpecError, type SpecError } from '../spec/types.js';
 import { locate, yaml } from '../spec/yamlLocate.js';
 import type { InstanceDirs } from '../state/layout.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 
 /** Where the instance config is read from when --config does not say. */
 export const DEFAULT_CONFIG_PATH = '/etc/pocker/pocker.yaml';
-
-/** Longest waits for what pocker does not control, in milliseconds. */
-export interface Timeouts {
-  /** One CNI plugin run. */
-  cniMs: number;
-  /** A monitor's report that the workload runs. */
-  monitorMs: number;
-  /** A container's lock held by another pass. */
-  lockMs: number;
-}
-
-export const DEFAULT_TIMEOUTS: Timeouts = { cniMs: 30_000, monitorMs: 10_000, lockMs: 120_000 };
 
 /** The instance config (schema/instance.v1.schema.json); absent keys take the defaults, flags override it. */
 export interface InstanceConfig {

@@ -8,7 +8,7 @@ import type { Host } from '../host/host.js';
 import { detachNetwork } from '../network/attach.js';
 import { containerPaths, locksDir, type InstanceDirs } from '../state/layout.js';
 import { monitorBinary } from '../native.js';
-import type { Timeouts } from './config.js';
+import type { Timeouts } from '../host/timeouts.js';
 import { checkInstance, writeInstanceFile } from './identity.js';
 
 /**

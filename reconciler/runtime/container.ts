@@ -3,7 +3,7 @@ import { desiredLimits, type Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../instance/config.js';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 import { containerPaths, locksDir, networkPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import { RECORD_VERSION, type ContainerRecord, type ExitRecord } from '../state/records.js';
 import type { CgroupDriver } from '../cgroups/driver.js';

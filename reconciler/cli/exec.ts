@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import { stateOf } from '../observe/types.js';
-import { execConfig, startExec } from '../runtime/exec.js';
+import { startExec } from '../host/execProcess.js';
+import { execConfig } from '../runtime/exec.js';
 import { monitorBinary } from '../native.js';
 import { findContainer } from './lookup.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';

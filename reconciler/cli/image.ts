@@ -64,23 +64,24 @@ export async function main(args: string[]): Promise<number> {
   }
   const [verb, ...rest] = cmd.positionals;
   const v = cmd.values as { name?: string; select?: string; output?: string };
+  const { NodeHost } = await import('../host/nodeHost.js');
+  const host = new NodeHost();
   if (verb === 'import' || verb === 'rm') {
     const { prepareInstance } = await import('../instance/privateDirs.js');
-    const { NodeHost } = await import('../host/nodeHost.js');
     const { createLogger } = await import('../log/logger.js');
-    prepareInstance(new NodeHost(), cmd.dirs, createLogger(cmd.logLevel));
+    prepareInstance(host, cmd.dirs, createLogger(cmd.logLevel));
   }
   if (verb === 'import') {
     if (rest.length !== 1) throw new UsageError('usage: pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]');
     if (v.output !== undefined) throw new UsageError('-o is an option of image ls');
     const { importImage } = await import('../image/import.js');
     const { shortDigest } = await import('../image/digest.js');
-    const r = await importImage({
+    const r = await importImage(host, {
       source: rest[0]!,
       dirs: cmd.dirs,
       ...(v.name !== undefined && { name: v.name }),
       ...(v.select !== undefined && { select: v.select }),
-      progress: process.stderr.isTTY ? (line) => console.error(line) : undefined,
+      progress: process.stderr.isTTY ? (line: string) => console.error(line) : undefined,
     });
     const fresh = r.layers.filter((l) => !l.reused).length;
     console.log(`imported ${r.ref} ${r.manifest}: ${r.layers.length} layer(s), ${fresh} unpacked, ${r.layers.length - fresh} already in the store, ${formatSize(r.size)} in ${(r.ms / 1000).toFixed(2)} s`);
@@ -95,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
     if (output !== 'table' && output !== 'json') throw new UsageError('-o must be table or json');
     const { listImages } = await import('../image/remove.js');
     const { shortDigest } = await import('../image/digest.js');
-    const images = listImages(cmd.dirs.dataDir);
+    const images = listImages(host, cmd.dirs.dataDir);
     if (output === 'json') {
       console.log(JSON.stringify(images, null, 2));
       return 0;
@@ -110,7 +111,7 @@ export async function main(args: string[]): Promise<number> {
     if (rest.length !== 1) throw new UsageError('usage: pocker image rm REF');
     const { removeImage } = await import('../image/remove.js');
     const { shortDigest } = await import('../image/digest.js');
-    const r = await removeImage(rest[0]!, cmd.dirs);
+    const r = await removeImage(host, rest[0]!, cmd.dirs);
     console.log(`removed ${r.ref}${r.removedLayers.length ? ` and ${r.removedLayers.length} layer(s): ${r.removedLayers.map(shortDigest).join(', ')}` : ''}`);
     if (r.keptBecause) console.log(`unused layers kept: ${r.keptBecause}`);
     return 0;

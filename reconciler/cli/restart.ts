@@ -29,7 +29,7 @@ export async function main(args: string[]): Promise<number> {
     const { host, driver, actual } = findContainer(cmd.dirs, name);
     const source = actual.record?.source;
     if (!source) throw Object.assign(new Error(`container "${name}" has no readable record; reconcile its spec dir instead`), { code: 'NO_RECORD' });
-    const load = loadSpecDir(source.dir, undefined, undefined, imageResolver(cmd.dirs.dataDir));
+    const load = loadSpecDir(source.dir, undefined, undefined, imageResolver(host, cmd.dirs.dataDir));
     if (load.failedFiles.has(source.file) || !load.desired.some((d) => d.spec.name === name)) {
       console.error(`pocker restart: ${name}: its spec (${source.dir}/${source.file}) has errors or is gone; run pocker plan --dir ${source.dir}`);
       failed++;

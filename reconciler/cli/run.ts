@@ -120,7 +120,9 @@ export async function main(args: string[]): Promise<number> {
   const raw = runSpec(name, imageOf(imageArg), command, v as RunFlags);
   const checked = desiredFromObject(raw, name, adhocSource(name));
   if ('errors' in checked) throw new UsageError(checked.errors.map(formatPathError).join('; '));
-  const resolved = resolveImageRefs([checked.desired], imageArg, imageResolver(cmd.dirs.dataDir));
+  const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
+  const { host } = c;
+  const resolved = resolveImageRefs([checked.desired], imageArg, imageResolver(host, cmd.dirs.dataDir));
   if (resolved.errors.length) {
     console.error(`pocker run: ${resolved.errors.map((e) => e.message).join('; ')}`);
     return 125;
@@ -128,8 +130,6 @@ export async function main(args: string[]): Promise<number> {
   const desired = resolved.specs[0]!;
 
   const { runAdhoc, waitForExit, exitStatusOf, removeAdhoc } = await import('../controller/adhoc.js');
-  const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
-  const { host } = c;
   const attach = v.detach ? undefined : { stdio: [0, 1, 2] as [number, number, number], stdin: !!v.interactive };
   let started;
   try {

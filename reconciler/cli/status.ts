@@ -1,3 +1,4 @@
+import { NodeHost } from '../host/nodeHost.js';
 import { listSourceStatuses } from '../controller/sourceStatus.js';
 import { GLOBAL_HELP, parseCommand } from './options.js';
 import { table } from './table.js';
@@ -20,7 +21,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(STATUS_HELP);
     return 0;
   }
-  const statuses = listSourceStatuses(cmd.dirs.stateDir);
+  const statuses = listSourceStatuses(new NodeHost(), cmd.dirs.stateDir);
   if (cmd.values.output === 'json') {
     console.log(JSON.stringify(statuses, null, 2));
     return 0;

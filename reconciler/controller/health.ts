@@ -1,8 +1,9 @@
 import type { ActualContainer } from '../observe/types.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { describeError } from '../host/errors.js';
-import { execConfig, startExec } from '../runtime/exec.js';
+import { EXEC_OUTPUT_LIMIT, type ExecResult } from '../host/execProcess.js';
 import type { Host } from '../host/host.js';
+import { execConfig } from '../runtime/exec.js';
 import type { ContainerSpec, HealthCheck } from '../spec/types.js';
 import { containerPaths, type InstanceDirs } from '../state/layout.js';
 import type { HealthRecord } from '../state/records.js';
@@ -20,45 +21,7 @@ export interface HealthOptions {
 }
 
 /** Result of one check: exit code (-1 when it timed out or could not run) and the start of its output. */
-export interface CheckResult {
-  exitCode: number;
-  output: string;
-}
-
-/** Longest output kept from a check. */
-const OUTPUT_LIMIT = 4096;
-
-/** Runs `pocker-monitor exec` with a config; after timeoutMs its host-side process is killed (the caller kills what it started inside). */
-function runWithTimeout(monitorBinary: string, config: Buffer, timeoutMs: number): Promise<CheckResult> {
-  return new Promise((resolve) => {
-    let output = '';
-    let done = false;
-    const child = startExec(monitorBinary, config, 'pipe');
-    const take = (d: Buffer): void => {
-      if (output.length < OUTPUT_LIMIT) output += d.toString('utf8');
-    };
-    child.stdout?.on('data', take);
-    child.stderr?.on('data', take);
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
-      child.kill('SIGKILL');
-      resolve({ exitCode: -1, output: `${output}\n(timed out after ${timeoutMs} ms)`.trim() });
-    }, timeoutMs);
-    child.on('error', (e) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve({ exitCode: -1, output: describeError(e) });
-    });
-    child.on('exit', (code, signal) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve({ exitCode: code ?? (signal ? -1 : 0), output: output.trim() });
-    });
-  });
-}
+export type CheckResult = ExecResult;
 
 /** The next health state after a check (pure). */
 export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: HealthCheck, initPid: number, startedAtMs: number, now: number): HealthRecord {
@@ -69,7 +32,7 @@ export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: He
   if (ok) status = 'healthy';
   else if (streak >= hc.retries) status = 'unhealthy';
   else status = prev?.status === 'healthy' ? 'healthy' : 'starting';
-  return { status, failingStreak: streak, initPid, lastCheckAtMs: now, lastExitCode: check.exitCode, lastOutput: check.output.slice(0, OUTPUT_LIMIT) };
+  return { status, failingStreak: streak, initPid, lastCheckAtMs: now, lastExitCode: check.exitCode, lastOutput: check.output.slice(0, EXEC_OUTPUT_LIMIT) };
 }
 
 /**
@@ -123,7 +86,7 @@ export class HealthChecker {
     const group = await this.o.driver.checkGroup(a.name, this.o.host);
     const config = execConfig(spec, a.pids!, group.placement, { argv: hc.exec });
     try {
-      return await runWithTimeout(this.o.monitorBinary, config, hc.timeoutMs);
+      return await this.o.host.runExec(this.o.monitorBinary, config, hc.timeoutMs);
     } finally {
       await group.kill();
     }

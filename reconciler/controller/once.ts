@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SpecCache } from '../spec/cache.js';
 import type { NetworkOptions } from '../network/conflist.js';
@@ -86,10 +85,10 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   else prepareInstance(host, opts.dirs, log);
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
-  const cachePath = !opts.load && !opts.dryRun && host instanceof NodeHost ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
-  const cache = cachePath ? SpecCache.load(cachePath) : undefined;
-  const load = opts.load ?? loadSpecDir(opts.dir, opts.trust, cache, imageResolver(opts.dirs.dataDir));
-  if (cachePath && existsSync(opts.dirs.stateDir)) cache!.save(cachePath);
+  const cachePath = !opts.load && !opts.dryRun ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
+  const cache = cachePath ? SpecCache.load(host, cachePath) : undefined;
+  const load = opts.load ?? loadSpecDir(opts.dir, opts.trust, cache, imageResolver(host, opts.dirs.dataDir));
+  if (cachePath && host.kind(opts.dirs.stateDir) === 'dir') cache!.save(host, cachePath);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   const actual = observe(host, opts.dirs, driver);
   reportStrangers(actual.strangers, log);
@@ -123,7 +122,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
     if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);
   }
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);
-  if (!opts.dryRun && !opts.load && host instanceof NodeHost) recordSourceStatus(opts.dirs.stateDir, load, revision, ok, plan.held);
+  if (!opts.dryRun && !opts.load) recordSourceStatus(host, opts.dirs.stateDir, load, revision, ok, plan.held);
   return { load, plan, results, revision, ok };
 }
 

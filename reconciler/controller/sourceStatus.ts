@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Host, HostReader } from '../host/host.js';
 import type { DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
 import type { HeldRemovals } from '../plan/removals.js';
@@ -24,34 +24,27 @@ function statusPath(stateDir: string, dir: string): string {
 }
 
 /** Reads the status of one source, or null when no pass has recorded one. */
-export function readSourceStatus(stateDir: string, dir: string): SourceStatus | null {
+export function readSourceStatus(host: HostReader, stateDir: string, dir: string): SourceStatus | null {
+  return parseStatus(host, statusPath(stateDir, dir));
+}
+
+function parseStatus(host: HostReader, path: string): SourceStatus | null {
   try {
-    return JSON.parse(readFileSync(statusPath(stateDir, dir), 'utf8')) as SourceStatus;
+    return JSON.parse(host.readFile(path) ?? 'null') as SourceStatus | null;
   } catch {
     return null;
   }
 }
 
 /** Every recorded source status of an instance. */
-export function listSourceStatuses(stateDir: string): SourceStatus[] {
-  let names: string[];
-  try {
-    names = readdirSync(join(stateDir, '.sources')).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => {
-    try {
-      return [JSON.parse(readFileSync(join(stateDir, '.sources', n), 'utf8')) as SourceStatus];
-    } catch {
-      return [];
-    }
-  });
+export function listSourceStatuses(host: HostReader, stateDir: string): SourceStatus[] {
+  const names = (host.readDir(join(stateDir, '.sources')) ?? []).filter((n) => n.endsWith('.json'));
+  return names.flatMap((n) => parseStatus(host, join(stateDir, '.sources', n)) ?? []);
 }
 
 /** Records a pass over a source (atomically), with the removals it held back, if any. */
-export function recordSourceStatus(stateDir: string, load: DirLoad, revision: string | null, ok: boolean, held?: HeldRemovals, now = Date.now()): void {
-  const prev = readSourceStatus(stateDir, load.dir);
+export function recordSourceStatus(host: Host, stateDir: string, load: DirLoad, revision: string | null, ok: boolean, held?: HeldRemovals, now = Date.now()): void {
+  const prev = readSourceStatus(host, stateDir, load.dir);
   const byFile = new Map<string, string[]>();
   for (const e of load.errors) {
     const file = e.file.startsWith(`${load.dir}/`) ? e.file.slice(load.dir.length + 1) : e.file;
@@ -64,8 +57,6 @@ export function recordSourceStatus(stateDir: string, load: DirLoad, revision: st
     failedFiles: [...byFile].map(([file, errors]) => ({ file, revision, errors })),
     ...(held && { removalsHeld: { ...held, sinceMs: prev?.removalsHeld?.reason === held.reason ? prev.removalsHeld.sinceMs : now } }),
   };
-  const path = statusPath(stateDir, load.dir);
-  mkdirSync(join(stateDir, '.sources'), { recursive: true, mode: 0o700 });
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(status)}\n`, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  host.mkdir(join(stateDir, '.sources'), 0o700);
+  host.writeFileAtomic(statusPath(stateDir, load.dir), `${JSON.stringify(status)}\n`, 0o600);
 }

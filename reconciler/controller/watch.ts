@@ -208,7 +208,7 @@ export class WatchController {
   }
 
   private readDir(): DirLoad {
-    const load = loadSpecDir(this.opts.dir, this.opts.trust, this.specCache, imageResolver(this.opts.dirs.dataDir));
+    const load = loadSpecDir(this.opts.dir, this.opts.trust, this.specCache, imageResolver(this.host, this.opts.dirs.dataDir));
     const errors = load.errors.map(formatSpecError).join('\n');
     if (errors !== this.lastErrors) {
       for (const e of load.errors) this.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
@@ -245,9 +245,8 @@ export class WatchController {
   }
 
   private recordStatus(revision = gitRevision(this.opts.dir)): void {
-    if (!(this.host instanceof NodeHost)) return;
     try {
-      recordSourceStatus(this.opts.dirs.stateDir, this.load, revision, this.load.errors.length === 0, this.held);
+      recordSourceStatus(this.host, this.opts.dirs.stateDir, this.load, revision, this.load.errors.length === 0, this.held);
     } catch (e) {
       this.passFailed('recording the status of the spec dir', e);
     }

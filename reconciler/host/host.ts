@@ -1,3 +1,7 @@
+import type { CniExec } from './cniExec.js';
+import type { ExecResult } from './execProcess.js';
+import type { NetAdmin } from './netAdmin.js';
+
 /** A process identified by pid and start time (clock ticks since boot), immune to pid reuse. */
 export interface ProcessRef {
   pid: number;
@@ -28,8 +32,10 @@ export interface MonitorLaunch {
 
 /** Read-only view of the host used by observation and checks. */
 export interface HostReader {
-  /** File contents, or null when it does not exist. */
+  /** File contents (UTF-8), or null when it does not exist. */
   readFile(path: string): string | null;
+  /** File contents as bytes, or null when it does not exist. */
+  readBytes(path: string): Buffer | null;
   /** Directory entries, or null when it does not exist. */
   readDir(path: string): string[] | null;
   /** 'dir' | 'file' | 'other', or null when missing (symlinks followed). */
@@ -50,9 +56,16 @@ export interface HostReader {
 
 /**
  * Every way pocker changes the host goes through this interface, so a test can count or fake
- * mutations. Paths are absolute; nothing here runs a shell.
+ * mutations: files and processes here, CNI plugins through `cni`, the nat table and links
+ * through `net`. Paths are absolute; nothing here runs a shell.
  */
 export interface Host extends HostReader {
+  /** Runs CNI plugins. */
+  readonly cni: CniExec;
+  /** The nat table and links. */
+  readonly net: NetAdmin;
+  /** Makes a network namespace kept alive by a bind mount on path (a new file), as `ip netns add` does. */
+  pinNetns(path: string): void;
   /** mkdir -p. */
   mkdir(path: string, mode?: number): void;
   /** chmod(2) of the permission bits. */
@@ -69,6 +82,10 @@ export interface Host extends HostReader {
   writeFileAtomic(path: string, data: string | Buffer, mode?: number): void;
   /** writeFileAtomic that also survives a power loss: the file and its directory are fsynced. */
   writeFileDurable(path: string, data: string | Buffer, mode?: number): void;
+  /** rename(2), then an fsync of the destination's directory: the move survives a power loss. */
+  rename(from: string, to: string): void;
+  /** syncfs(2) of the filesystem holding path: everything written there is on disk. */
+  syncFilesystem(path: string): void;
   /** Remove a file; missing is fine. */
   removeFile(path: string): void;
   /** Remove an empty directory (cgroups); missing is fine. */
@@ -85,6 +102,11 @@ export interface Host extends HostReader {
    * container half-way and start another.
    */
   startMonitor(binary: string, config: Buffer, launch: MonitorLaunch): Promise<MonitorStart>;
+  /**
+   * Runs `binary exec` (pocker-monitor) with a config naming a running container: the command
+   * runs inside it, its output is captured; after timeoutMs the host-side process is killed.
+   */
+  runExec(binary: string, config: Buffer, timeoutMs: number): Promise<ExecResult>;
   /** Send a signal if the process is still the one referred to; false when it is gone. */
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */
@@ -103,7 +125,7 @@ export interface Host extends HostReader {
 export type StdioFds = [number, number, number];
 
 /** Names of the Host methods that change the host (counted by tests). */
-export const MUTATING_METHODS = ['mkdir', 'chmod', 'chown', 'writeFile', 'writeFileAtomic', 'writeFileDurable', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'startMonitor', 'signal'] as const;
+export const MUTATING_METHODS = ['mkdir', 'chmod', 'chown', 'writeFile', 'writeFileAtomic', 'writeFileDurable', 'rename', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'pinNetns', 'startMonitor', 'runExec', 'signal'] as const;
 
 /** Parses the start time (field 22) out of /proc/<pid>/stat text. */
 export function parseStatStartTime(stat: string): number | null {

@@ -1,6 +1,9 @@
 import { chmodSync, chownSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
+import { NodeCniExec, type CniExec } from './cniExec.js';
+import { runExecCaptured, type ExecResult } from './execProcess.js';
+import { CommandNetAdmin, type NetAdmin } from './netAdmin.js';
 import { mountPointsUnder, parseStatStartTime, type DeviceNode, type Host, type MonitorLaunch, type MonitorStart, type ProcessRef } from './host.js';
 
 function ignoreMissing(fn: () => void): void {
@@ -109,18 +112,22 @@ function writeReplacing(path: string, data: string | Buffer, mode: number, durab
     ignoreMissing(() => unlinkSync(tmp));
     throw e;
   }
-  if (durable) {
-    const dir = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
+  if (durable) fsyncDir(dirname(path));
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** The real host: node:fs for files, the native addon for processes. */
 export class NodeHost implements Host {
+  readonly cni: CniExec = new NodeCniExec();
+  readonly net: NetAdmin = new CommandNetAdmin();
   /** Locks this process holds, by path: their fds are shared with the monitors it starts under them. */
   private readonly heldLocks = new Map<string, number>();
   private bootIdOfKernel: string | undefined;
@@ -133,6 +140,20 @@ export class NodeHost implements Host {
       if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH') return null;
       throw e;
     }
+  }
+
+  readBytes(path: string): Buffer | null {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ESRCH') return null;
+      throw e;
+    }
+  }
+
+  pinNetns(path: string): void {
+    native().netnsPin(path);
   }
 
   readDir(path: string): string[] | null {
@@ -234,6 +255,15 @@ export class NodeHost implements Host {
     writeReplacing(path, data, mode, true);
   }
 
+  rename(from: string, to: string): void {
+    renameSync(from, to);
+    fsyncDir(dirname(to));
+  }
+
+  syncFilesystem(path: string): void {
+    native().syncfs(path);
+  }
+
   removeFile(path: string): void {
     ignoreMissing(() => unlinkSync(path));
   }
@@ -272,6 +302,10 @@ export class NodeHost implements Host {
     }
     n.waitpid(pid);
     return parseMonitorStatus(status.text);
+  }
+
+  runExec(binary: string, config: Buffer, timeoutMs: number): Promise<ExecResult> {
+    return runExecCaptured(binary, config, timeoutMs);
   }
 
   signal(proc: ProcessRef, signal: number): boolean {

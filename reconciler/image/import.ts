@@ -1,13 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { native } from '../native.js';
+import type { Host } from '../host/host.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { extractLayoutArchive } from './archive.js';
 import { ImageError } from './errors.js';
 import { collectUnusedLayers } from './remove.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION, selectEntry, type Descriptor } from './layout.js';
 import { completeRef, isRef, isTag } from './ref.js';
-import { cleanTmp, fsyncDir, imageStorePaths, layerDir, lockStore, makeTmpDir, readLayerInfo, readRefs, writeRefs, type LayerInfo, type RefEntry } from './store.js';
+import { cleanTmp, imageStorePaths, layerDir, lockStore, makeTmpDir, readLayerInfo, readRefs, writeRefs, type LayerInfo, type RefEntry } from './store.js';
 import { canDecompress, unpackLayer } from './unpack.js';
 
 /** What `pocker image import` is asked to do. */
@@ -79,13 +79,13 @@ export function chooseRef(entry: Descriptor, name: string | undefined, image: st
  * killed import leaves nothing in place (its temporary directories are removed now or by the next
  * import). Layers that neither a reference nor a container uses any more are removed.
  */
-export async function importImage(opts: ImportOptions): Promise<ImportResult> {
+export async function importImage(host: Host, opts: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
   const paths = imageStorePaths(opts.dirs.dataDir);
   const say = opts.progress ?? (() => {});
-  const release = await lockStore(paths);
+  const release = await lockStore(host, paths);
   try {
-    const stale = cleanTmp(paths);
+    const stale = cleanTmp(host, paths);
     if (stale.length) say(`removed ${stale.length} leftover(s) of an interrupted import or removal`);
     let st;
     try {
@@ -95,7 +95,7 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
     }
     let dir = opts.source;
     if (!st.isDirectory()) {
-      dir = makeTmpDir(paths, 'archive');
+      dir = makeTmpDir(host, paths, 'archive');
       say(`reading archive ${opts.source}`);
       await extractLayoutArchive(opts.source, dir, opts.source);
     }
@@ -104,7 +104,7 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
     const layout = OciLayout.open(dir, ref);
     const image = layout.resolve(entry);
     for (const l of image.layers) {
-      if (!canDecompress(l.compression) && !readLayerInfo(paths, l.diffId)) {
+      if (!canDecompress(l.compression) && !readLayerInfo(host, paths, l.diffId)) {
         throw new ImageError('IMAGE_UNSUPPORTED', `image ${ref}: layer ${l.diffId} is ${l.compression}-compressed (${l.blob.mediaType}) and this Node (${process.version}) cannot decompress it (zstd needs Node 22.15 or later)`, { image: ref, digest: l.blob.digest });
       }
     }
@@ -112,7 +112,7 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
     const pending = new Map<string, string>();
     for (const [i, l] of image.layers.entries()) {
       const t = performance.now();
-      const have = readLayerInfo(paths, l.diffId);
+      const have = readLayerInfo(host, paths, l.diffId);
       const staged = pending.get(l.diffId);
       if (have || staged) {
         layers.push({ diffId: l.diffId, size: have?.size ?? layers.find((x) => x.diffId === l.diffId)!.size, reused: true, ms: performance.now() - t });
@@ -120,35 +120,34 @@ export async function importImage(opts: ImportOptions): Promise<ImportResult> {
       }
       say(`layer ${i + 1}/${image.layers.length} ${l.diffId}: verifying ${l.blob.digest} (${l.blob.size} bytes)`);
       const blob = await layout.verifyBlob(l.blob, `layer ${i + 1}`);
-      const tmp = makeTmpDir(paths, 'layer');
+      const tmp = makeTmpDir(host, paths, 'layer');
       const root = join(tmp, 'root');
-      mkdirSync(root);
-      chmodSync(root, 0o755);
+      host.mkdir(root, 0o755);
+      host.chmod(root, 0o755);
       const stats = await unpackLayer(blob, l.compression, l.diffId, root, ref);
       const info: LayerInfo = { diffId: l.diffId, size: stats.tarBytes, entries: stats.entries, unpackedAtMs: Date.now() };
-      writeFileSync(join(tmp, 'layer.json'), `${JSON.stringify(info)}\n`, { mode: 0o600 });
+      host.writeFileAtomic(join(tmp, 'layer.json'), `${JSON.stringify(info)}\n`, 0o600);
       pending.set(l.diffId, tmp);
       layers.push({ diffId: l.diffId, size: stats.tarBytes, reused: false, ms: performance.now() - t });
       say(`layer ${i + 1}/${image.layers.length} ${l.diffId}: ${stats.entries} entries, ${stats.tarBytes} bytes unpacked`);
     }
-    if (pending.size) native().syncfs(paths.root);
+    if (pending.size) host.syncFilesystem(paths.root);
     for (const [diffId, tmp] of pending) {
       const dest = layerDir(paths, diffId);
-      mkdirSync(dirname(dest), { recursive: true, mode: 0o700 });
-      if (existsSync(dest)) renameSync(dest, join(makeTmpDir(paths, 'broken'), 'layer'));
-      renameSync(tmp, dest);
+      host.mkdir(dirname(dest), 0o700);
+      if (host.lkind(dest) !== null) host.rename(dest, join(makeTmpDir(host, paths, 'broken'), 'layer'));
+      host.rename(tmp, dest);
     }
-    for (const d of new Set([...pending.keys()].map((id) => dirname(layerDir(paths, id))))) fsyncDir(d);
-    const refs = readRefs(paths);
+    const refs = readRefs(host, paths);
     const replaced = refs.refs[ref]?.manifest;
     const record: RefEntry = { manifest: image.manifestDigest, config: image.configDigest, layers: image.layers.map((l) => l.diffId), size: sumUnique(layers), importedAtMs: Date.now(), source: opts.source };
     refs.refs[ref] = record;
-    writeRefs(paths, refs);
-    const removedLayers = collectUnusedLayers(paths, opts.dirs).removed;
-    cleanTmp(paths);
+    writeRefs(host, paths, refs);
+    const removedLayers = collectUnusedLayers(host, paths, opts.dirs).removed;
+    cleanTmp(host, paths);
     return { ref, manifest: record.manifest, config: record.config, layers, size: record.size, ...(replaced && replaced !== record.manifest && { replaced }), removedLayers, ms: performance.now() - t0 };
   } catch (e) {
-    cleanTmp(paths);
+    cleanTmp(host, paths);
     throw e;
   } finally {
     release();

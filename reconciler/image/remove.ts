@@ -1,24 +1,24 @@
+import type { Host, HostReader } from '../host/host.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { ImageError } from './errors.js';
 import { cleanTmp, imageStorePaths, layerTree, lockStore, readRefs, removeLayer, storedLayers, writeRefs, type ImageStorePaths, type RefEntry } from './store.js';
 import { containerImageUse } from './usage.js';
-import { NodeHost } from '../host/nodeHost.js';
 
 /**
  * Removes the layers of the store that no reference names and no container record of the instance
  * uses (only while holding the store lock). When a container record cannot be read, nothing is
  * removed: its layers cannot be told.
  */
-export function collectUnusedLayers(paths: ImageStorePaths, dirs: InstanceDirs): { removed: string[]; keptBecause?: string } {
-  const refs = readRefs(paths);
+export function collectUnusedLayers(host: Host, paths: ImageStorePaths, dirs: InstanceDirs): { removed: string[]; keptBecause?: string } {
+  const refs = readRefs(host, paths);
   const named = new Set(Object.values(refs.refs).flatMap((r) => r.layers));
-  const { uses, unreadable } = containerImageUse(new NodeHost(), dirs);
+  const { uses, unreadable } = containerImageUse(host, dirs);
   if (unreadable.length) return { removed: [], keptBecause: `the records of ${unreadable.join(', ')} cannot be read` };
   const used = new Set(uses.flatMap((u) => u.layers));
   const removed: string[] = [];
-  for (const diffId of storedLayers(paths)) {
+  for (const diffId of storedLayers(host, paths)) {
     if (named.has(diffId) || used.has(layerTree(paths, diffId))) continue;
-    removeLayer(paths, diffId);
+    removeLayer(host, paths, diffId);
     removed.push(diffId);
   }
   return { removed };
@@ -36,12 +36,12 @@ export interface RemoveResult {
  * Removes a reference, then every layer no other reference and no container uses. Refused while a
  * container of the instance names the reference in its spec or runs on a layer that would go.
  */
-export async function removeImage(ref: string, dirs: InstanceDirs): Promise<RemoveResult> {
+export async function removeImage(host: Host, ref: string, dirs: InstanceDirs): Promise<RemoveResult> {
   const paths = imageStorePaths(dirs.dataDir);
-  const release = await lockStore(paths);
+  const release = await lockStore(host, paths);
   try {
-    cleanTmp(paths);
-    const refs = readRefs(paths);
+    cleanTmp(host, paths);
+    const refs = readRefs(host, paths);
     const entry = refs.refs[ref];
     if (!entry) {
       const known = Object.keys(refs.refs).sort();
@@ -49,15 +49,15 @@ export async function removeImage(ref: string, dirs: InstanceDirs): Promise<Remo
     }
     const others = new Set(Object.entries(refs.refs).filter(([r]) => r !== ref).flatMap(([, e]) => e.layers));
     const going = new Set(entry.layers.filter((l) => !others.has(l)).map((l) => layerTree(paths, l)));
-    const { uses } = containerImageUse(new NodeHost(), dirs);
+    const { uses } = containerImageUse(host, dirs);
     const users = uses.filter((u) => u.ref === ref || u.layers.some((l) => going.has(l))).map((u) => u.name);
     if (users.length) {
       throw new ImageError('IMAGE_IN_USE', `image ${ref} is in use by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (pocker down, or delete the spec and reconcile)`, { image: ref });
     }
     delete refs.refs[ref];
-    writeRefs(paths, refs);
-    const gc = collectUnusedLayers(paths, dirs);
-    cleanTmp(paths);
+    writeRefs(host, paths, refs);
+    const gc = collectUnusedLayers(host, paths, dirs);
+    cleanTmp(host, paths);
     return { ref, removedLayers: gc.removed, ...(gc.keptBecause && { keptBecause: gc.keptBecause }) };
   } finally {
     release();
@@ -70,8 +70,8 @@ export interface ImageListing extends RefEntry {
 }
 
 /** Every reference in the data dir's store, sorted by reference. */
-export function listImages(dataDir: string): ImageListing[] {
-  const refs = readRefs(imageStorePaths(dataDir));
+export function listImages(host: HostReader, dataDir: string): ImageListing[] {
+  const refs = readRefs(host, imageStorePaths(dataDir));
   return Object.entries(refs.refs)
     .map(([ref, e]) => ({ ref, ...e }))
     .sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));

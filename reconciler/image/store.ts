@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { native } from '../native.js';
+import type { Host, HostReader } from '../host/host.js';
 import { parseDigest } from './digest.js';
 import { ImageError } from './errors.js';
 
@@ -85,14 +84,14 @@ function isRefEntry(v: unknown): v is RefEntry {
 }
 
 /** Reads the refs file; a missing one is an empty store, an unreadable one an error. */
-export function readRefs(paths: ImageStorePaths): RefsFile {
-  let text: string;
+export function readRefs(host: HostReader, paths: ImageStorePaths): RefsFile {
+  let text: string | null;
   try {
-    text = readFileSync(paths.refs, 'utf8');
+    text = host.readFile(paths.refs);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: STORE_VERSION, refs: {} };
     throw new ImageError('IMAGE_STORE', `cannot read the image store's ${paths.refs}: ${(e as Error).message}`, { path: paths.refs, cause: e });
   }
+  if (text === null) return { version: STORE_VERSION, refs: {} };
   let v: RefsFile;
   try {
     v = JSON.parse(text) as RefsFile;
@@ -105,80 +104,45 @@ export function readRefs(paths: ImageStorePaths): RefsFile {
   return v;
 }
 
-/** fsyncs a directory, so renames into it survive a power loss. */
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Writes a small file atomically and durably: temp file, fsync, rename, fsync of the directory.
- * Unlike the per-container records (tmpfs, gone with a reboot), the store outlives reboots.
- */
-export function writeFileDurably(path: string, data: string): void {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
-
-/** Writes the refs file atomically. */
-export function writeRefs(paths: ImageStorePaths, refs: RefsFile): void {
-  writeFileDurably(paths.refs, `${JSON.stringify(refs, null, 2)}\n`);
+/** Writes the refs file atomically and durably (the store outlives reboots). */
+export function writeRefs(host: Host, paths: ImageStorePaths, refs: RefsFile): void {
+  host.writeFileDurable(paths.refs, `${JSON.stringify(refs, null, 2)}\n`, 0o600);
 }
 
 /** Reads a layer's layer.json; null when the layer is not (completely) in the store. */
-export function readLayerInfo(paths: ImageStorePaths, diffId: string): LayerInfo | null {
+export function readLayerInfo(host: HostReader, paths: ImageStorePaths, diffId: string): LayerInfo | null {
   try {
-    const info = JSON.parse(readFileSync(join(layerDir(paths, diffId), 'layer.json'), 'utf8')) as LayerInfo;
-    return info.diffId === diffId ? info : null;
+    const info = JSON.parse(host.readFile(join(layerDir(paths, diffId), 'layer.json')) ?? 'null') as LayerInfo | null;
+    return info?.diffId === diffId ? info : null;
   } catch {
     return null;
   }
 }
 
 /** Creates the store's directories (the root 0700: layers hold images' setuid binaries). */
-export function ensureStore(paths: ImageStorePaths): void {
-  mkdirSync(dirname(paths.root), { recursive: true, mode: 0o700 });
-  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.layers, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.tmp, { recursive: true, mode: 0o700 });
+export function ensureStore(host: Host, paths: ImageStorePaths): void {
+  host.mkdir(dirname(paths.root), 0o700);
+  for (const dir of [paths.root, paths.layers, paths.tmp]) host.mkdir(dir, 0o700);
 }
 
 /**
  * Takes the store's lock (imports and removals are serialized; readers need none: every file
  * they read is replaced by rename). Resolves to the release function.
  */
-export async function lockStore(paths: ImageStorePaths, waitMs = 60_000): Promise<() => void> {
-  ensureStore(paths);
-  const fd = openSync(paths.lock, 'a', 0o600);
-  const deadline = Date.now() + waitMs;
+export async function lockStore(host: Host, paths: ImageStorePaths, waitMs = 60_000): Promise<() => void> {
+  ensureStore(host, paths);
   try {
-    while (!native().flock(fd, true)) {
-      if (Date.now() > deadline) throw new ImageError('IMAGE_STORE', `the image store ${paths.root} is locked by another import or removal (waited ${waitMs / 1000} s)`, { path: paths.lock });
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    return await host.lock(paths.lock, waitMs);
   } catch (e) {
-    closeSync(fd);
-    throw e;
+    if ((e as { code?: string }).code !== 'LOCK_TIMEOUT') throw e;
+    throw new ImageError('IMAGE_STORE', `the image store ${paths.root} is locked by another import or removal (waited ${waitMs / 1000} s)`, { path: paths.lock, cause: e });
   }
-  return () => closeSync(fd);
 }
 
 /** A fresh directory under tmp (only while holding the lock). */
-export function makeTmpDir(paths: ImageStorePaths, label: string): string {
+export function makeTmpDir(host: Host, paths: ImageStorePaths, label: string): string {
   const dir = join(paths.tmp, `${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
-  mkdirSync(dir, { mode: 0o700 });
+  host.mkdir(dir, 0o700);
   return dir;
 }
 
@@ -186,27 +150,26 @@ export function makeTmpDir(paths: ImageStorePaths, label: string): string {
  * Removes everything under tmp: what an interrupted import or removal left (only while holding
  * the lock, so no running import owns any of it). Returns what was removed.
  */
-export function cleanTmp(paths: ImageStorePaths): string[] {
-  if (!existsSync(paths.tmp)) return [];
-  const left = readdirSync(paths.tmp);
-  for (const e of left) rmSync(join(paths.tmp, e), { recursive: true, force: true });
+export function cleanTmp(host: Host, paths: ImageStorePaths): string[] {
+  const left = host.readDir(paths.tmp) ?? [];
+  for (const e of left) host.removeTree(join(paths.tmp, e));
   return left;
 }
 
 /** Removes a layer from the store: renamed into tmp first, so no half-deleted layer is ever in place. */
-export function removeLayer(paths: ImageStorePaths, diffId: string): void {
+export function removeLayer(host: Host, paths: ImageStorePaths, diffId: string): void {
   const dir = layerDir(paths, diffId);
-  if (!existsSync(dir)) return;
-  const dest = join(makeTmpDir(paths, 'rm'), 'layer');
-  renameSync(dir, dest);
-  rmSync(dirname(dest), { recursive: true, force: true });
+  if (host.lkind(dir) === null) return;
+  const dest = join(makeTmpDir(host, paths, 'rm'), 'layer');
+  host.rename(dir, dest);
+  host.removeTree(dirname(dest));
 }
 
 /** diff_ids of every layer in the store. */
-export function storedLayers(paths: ImageStorePaths): string[] {
+export function storedLayers(host: HostReader, paths: ImageStorePaths): string[] {
   const out: string[] = [];
-  for (const alg of existsSync(paths.layers) ? readdirSync(paths.layers) : []) {
-    for (const hex of readdirSync(join(paths.layers, alg))) {
+  for (const alg of host.readDir(paths.layers) ?? []) {
+    for (const hex of host.readDir(join(paths.layers, alg)) ?? []) {
       const d = `${alg}:${hex}`;
       if (parseDigest(d)) out.push(d);
     }

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { native } from '../native.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
 import type { Host, HostReader } from '../host/host.js';
@@ -54,10 +52,10 @@ export function readNetworkRecord(host: HostReader, dirs: InstanceDirs, name: st
 }
 
 /** Refuses a bridge subnet that overlaps a host route (other than the bridge's own). */
-function checkRoutes(conf: CniConflist): void {
+function checkRoutes(host: HostReader, conf: CniConflist): void {
   const b = bridgeOf(conf);
   if (!b) return;
-  const routes = parseProcRoutes(readFileSync('/proc/net/route', 'utf8'));
+  const routes = parseProcRoutes(host.readFile('/proc/net/route') ?? '');
   for (const s of b.subnets) {
     const net = parseCidr(s);
     if ('error' in net) throw new RuntimeError('NETWORK', `CNI network "${conf.name}": subnet ${net.error}`);
@@ -73,7 +71,7 @@ function checkRoutes(conf: CniConflist): void {
 function reservedFor(host: HostReader, conf: CniConflist, containerId: string): string[] {
   const dir = hostLocalDir(conf);
   if (!dir) return [];
-  return reservations(dir)
+  return reservations(host, dir)
     .map((f) => join(dir, f))
     .filter((path) => (host.readFile(path) ?? '').split(/\r?\n/)[0]!.trim() === containerId);
 }
@@ -100,14 +98,14 @@ export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: Contai
   const whole = !!existing?.result && !!existing.address && host.kind(paths.netns) === 'file' && (!existing.hostVeth || host.lkind(`/sys/class/net/${existing.hostVeth}`) !== null);
   if (!whole) {
     if (existing || host.kind(paths.netns) !== null) await detachNetwork(host, dirs, spec.name, timeouts);
-    const conflist = loadNetwork(spec.network.name, opts);
-    checkPlugins(conflist, opts.binDir);
-    checkRoutes(conflist);
+    const conflist = loadNetwork(host, spec.network.name, opts);
+    checkPlugins(host.cni, conflist, opts.binDir);
+    checkRoutes(host, conflist);
     const containerId = cniContainerId(dirs, spec.name);
     if (reservedFor(host, conflist, containerId).length) {
       // host-local keeps its reservations on disk (they survive a reboot); DEL first, as CNI allows.
-      await cniDel(conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }, timeouts.cniMs).catch(() => undefined);
-      sweepNatRules(containerId);
+      await cniDel(host.cni, conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }, timeouts.cniMs).catch(() => undefined);
+      sweepNatRules(host.net, containerId);
       for (const f of reservedFor(host, conflist, containerId)) host.removeFile(f);
     }
     const rec: NetworkRecord = {
@@ -121,8 +119,8 @@ export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: Contai
     host.mkdir(join(paths.record, '..'), 0o700);
     host.writeFileDurable(paths.record, JSON.stringify(rec), 0o600);
     host.mkdir(netnsDir(dirs), 0o700);
-    native().netnsPin(paths.netns);
-    const result = await cniAdd(conflist, opts.binDir, attachmentOf(host, rec), timeouts.cniMs);
+    host.pinNetns(paths.netns);
+    const result = await cniAdd(host.cni, conflist, opts.binDir, attachmentOf(host, rec), timeouts.cniMs);
     faultPoint('create:cni-added', spec.name);
     const address = result.ips?.[0]?.address.split('/')[0];
     if (!address) {
@@ -160,12 +158,12 @@ export async function detachNetwork(host: Host, dirs: InstanceDirs, name: string
   const rec = readNetworkRecord(host, dirs, name);
   const problems: string[] = [];
   if (rec) {
-    const del = (): Promise<unknown> => cniDel(rec.conflist, rec.binDir, attachmentOf(host, rec), timeouts.cniMs, rec.result).then(() => null, (e: unknown) => e);
+    const del = (): Promise<unknown> => cniDel(host.cni, rec.conflist, rec.binDir, attachmentOf(host, rec), timeouts.cniMs, rec.result).then(() => null, (e: unknown) => e);
     let failed = await del();
-    if (sweepNatRules(rec.containerId) && failed) failed = await del();
+    if (sweepNatRules(host.net, rec.containerId) && failed) failed = await del();
     if (failed) {
       const released: string[] = [];
-      const nat = sweepNatRules(rec.containerId);
+      const nat = sweepNatRules(host.net, rec.containerId);
       if (nat) released.push(`${nat} nat rule(s)`);
       for (const f of reservedFor(host, rec.conflist, rec.containerId)) {
         try {
@@ -178,7 +176,7 @@ export async function detachNetwork(host: Host, dirs: InstanceDirs, name: string
       problems.push(`${describeError(failed)}; released ${released.length ? released.join(', ') : 'nothing more'} and its namespace itself`);
     }
   } else if (host.kind(paths.netns) !== null) {
-    sweepNatRules(cniContainerId(dirs, name));
+    sweepNatRules(host.net, cniContainerId(dirs, name));
   }
   try {
     unpinNetns(host, paths.netns);

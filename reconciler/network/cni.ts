@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
+import type { CniExec } from '../host/cniExec.js';
 import { RuntimeError } from '../host/errors.js';
 import type { CniConflist } from './conflist.js';
 
@@ -25,12 +24,10 @@ export interface CniResult {
 const PLUGIN_TYPE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Checks that every plugin of the list is a plain name present and executable in binDir. */
-export function checkPlugins(conf: CniConflist, binDir: string): void {
+export function checkPlugins(cni: CniExec, conf: CniConflist, binDir: string): void {
   for (const p of conf.plugins) {
     if (!PLUGIN_TYPE.test(p.type)) throw new RuntimeError('NETWORK', `CNI network "${conf.name}": plugin type ${JSON.stringify(p.type)} is not a plain name`);
-    try {
-      accessSync(join(binDir, p.type), constants.X_OK);
-    } catch {
+    if (!cni.available(join(binDir, p.type))) {
       throw new RuntimeError('NETWORK', `CNI plugin "${p.type}" of network "${conf.name}" not found in ${binDir} (Debian: apt-get install containernetworking-plugins)`, { path: join(binDir, p.type) });
     }
   }
@@ -49,64 +46,33 @@ function pluginConf(conf: CniConflist, i: number, a: Attachment, prevResult: Cni
   });
 }
 
-/**
- * Runs one plugin (argv only, no shell, in a process group of its own) and returns its parsed
- * stdout. After timeoutMs the whole group is killed and the run fails, naming the plugin.
- */
-function execPlugin(binDir: string, type: string, command: 'ADD' | 'DEL', a: Attachment, stdin: string, timeoutMs: number): Promise<CniResult | null> {
-  return new Promise((resolve, reject) => {
-    const env = { CNI_COMMAND: command, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_PATH: binDir, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-    const child = spawn(join(binDir, type), [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    let err = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* the group is gone already */
-      }
-      // A process that left the group may still hold the pipes: stop waiting for them.
-      child.stdout.destroy();
-      child.stderr.destroy();
-    }, timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.stdin.on('error', () => {});
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new RuntimeError('NETWORK', `CNI ${command} ${type}: ${e.message}`, { path: join(binDir, type), cause: e }));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) {
-        reject(new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): timed out after ${timeoutMs} ms (killed its process group)`, { path: join(binDir, type) }));
-        return;
-      }
-      let parsed: (CniResult & { code?: number; msg?: string; details?: string }) | null = null;
-      try {
-        parsed = out.trim() ? JSON.parse(out) : null;
-      } catch {
-        /* not JSON: reported below */
-      }
-      if (code === 0) return resolve(parsed);
-      const why = parsed?.msg ? `${parsed.msg}${parsed.details ? `: ${parsed.details}` : ''}` : (err || out).trim() || `exit status ${code}`;
-      reject(new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): ${why}`, { path: join(binDir, type) }));
-    });
-    child.stdin.end(stdin);
-  });
+/** Runs one plugin through the host's CniExec and returns its parsed stdout; a failure or a timeout is an error naming the plugin. */
+async function execPlugin(cni: CniExec, binDir: string, type: string, command: 'ADD' | 'DEL', a: Attachment, stdin: string, timeoutMs: number): Promise<CniResult | null> {
+  const env = { CNI_COMMAND: command, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_PATH: binDir, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const path = join(binDir, type);
+  const r = await cni.run(path, env, stdin, timeoutMs);
+  if (r.spawnError) throw new RuntimeError('NETWORK', `CNI ${command} ${type}: ${r.spawnError.message}`, { path, cause: r.spawnError });
+  if (r.timedOut) throw new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): timed out after ${timeoutMs} ms (killed its process group)`, { path });
+  let parsed: (CniResult & { code?: number; msg?: string; details?: string }) | null = null;
+  try {
+    parsed = r.stdout.trim() ? JSON.parse(r.stdout) : null;
+  } catch {
+    /* not JSON: reported below */
+  }
+  if (r.code === 0) return parsed;
+  const why = parsed?.msg ? `${parsed.msg}${parsed.details ? `: ${parsed.details}` : ''}` : (r.stderr || r.stdout).trim() || `exit status ${r.code}`;
+  throw new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): ${why}`, { path });
 }
 
 /** CNI ADD of the whole list, in order; on a failure, DEL of the whole list, then the error. */
-export async function cniAdd(conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number): Promise<CniResult> {
+export async function cniAdd(cni: CniExec, conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number): Promise<CniResult> {
   let result: CniResult | undefined;
   try {
     for (let i = 0; i < conf.plugins.length; i++) {
-      result = (await execPlugin(binDir, conf.plugins[i]!.type, 'ADD', a, pluginConf(conf, i, a, result), timeoutMs)) ?? result;
+      result = (await execPlugin(cni, binDir, conf.plugins[i]!.type, 'ADD', a, pluginConf(conf, i, a, result), timeoutMs)) ?? result;
     }
   } catch (e) {
-    await cniDel(conf, binDir, a, timeoutMs, result).catch(() => undefined);
+    await cniDel(cni, conf, binDir, a, timeoutMs, result).catch(() => undefined);
     throw e;
   }
   if (!result) throw new RuntimeError('NETWORK', `CNI ADD of network "${conf.name}" returned no result`);
@@ -114,11 +80,11 @@ export async function cniAdd(conf: CniConflist, binDir: string, a: Attachment, t
 }
 
 /** CNI DEL of the whole list, in reverse order; every plugin is asked even when one fails (the first error is thrown). */
-export async function cniDel(conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number, prevResult?: CniResult): Promise<void> {
+export async function cniDel(cni: CniExec, conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number, prevResult?: CniResult): Promise<void> {
   let first: unknown;
   for (let i = conf.plugins.length - 1; i >= 0; i--) {
     try {
-      await execPlugin(binDir, conf.plugins[i]!.type, 'DEL', a, pluginConf(conf, i, a, prevResult), timeoutMs);
+      await execPlugin(cni, binDir, conf.plugins[i]!.type, 'DEL', a, pluginConf(conf, i, a, prevResult), timeoutMs);
     } catch (e) {
       first ??= e;
     }

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError } from '../host/errors.js';
+import type { Host, HostReader } from '../host/host.js';
 import { DEFAULT_NETWORK_NAME } from '../spec/types.js';
 import { parseCidr } from './cidr.js';
 
@@ -45,9 +45,9 @@ export function defaultConflist(name: string, bridge: string, subnet: string): C
   };
 }
 
-function readConflist(path: string): CniConflist | null {
+function readConflist(host: HostReader, path: string): CniConflist | null {
   try {
-    const c = JSON.parse(readFileSync(path, 'utf8')) as CniConflist;
+    const c = JSON.parse(host.readFile(path) ?? 'null') as CniConflist;
     return c && typeof c.name === 'string' && Array.isArray(c.plugins) ? c : null;
   } catch {
     return null;
@@ -59,21 +59,18 @@ function readConflist(path: string): CniConflist | null {
  * name order that declares it). For the default network, pocker writes its conflist when there is
  * none (unless writeDefault is false).
  */
-export function loadNetwork(name: string, opts: NetworkOptions, writeDefault = true): CniConflist {
-  const files = existsSync(opts.confDir) ? readdirSync(opts.confDir).filter((f) => f.endsWith('.conflist')).sort() : [];
+export function loadNetwork(host: Host, name: string, opts: NetworkOptions, writeDefault = true): CniConflist {
+  const files = (host.readDir(opts.confDir) ?? []).filter((f) => f.endsWith('.conflist')).sort();
   for (const f of files) {
-    const c = readConflist(join(opts.confDir, f));
+    const c = readConflist(host, join(opts.confDir, f));
     if (c?.name === name) return c;
   }
   if (name !== DEFAULT_NETWORK_NAME || !writeDefault) throw new RuntimeError('NETWORK', `no CNI network "${name}" in ${opts.confDir} (a *.conflist whose "name" is ${name})`, { path: opts.confDir });
   const net = parseCidr(opts.subnet);
   if ('error' in net) throw new RuntimeError('NETWORK', `default network subnet: ${net.error}`, { path: opts.confDir });
   const conf = defaultConflist(name, opts.bridge, opts.subnet);
-  mkdirSync(opts.confDir, { recursive: true, mode: 0o755 });
-  const path = join(opts.confDir, `${name}.conflist`);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(conf, null, 2)}\n`, { mode: 0o644 });
-  renameSync(tmp, path);
+  host.mkdir(opts.confDir, 0o755);
+  host.writeFileAtomic(join(opts.confDir, `${name}.conflist`), `${JSON.stringify(conf, null, 2)}\n`, 0o644);
   return conf;
 }
 
@@ -84,12 +81,8 @@ export function hostLocalDir(conf: CniConflist): string | null {
 }
 
 /** The reserved addresses (one file each) in a host-local dir; none when it does not exist. */
-export function reservations(dir: string): string[] {
-  try {
-    return readdirSync(dir).filter((f) => /^[0-9.]+$/.test(f) || f.includes(':'));
-  } catch {
-    return [];
-  }
+export function reservations(host: HostReader, dir: string): string[] {
+  return (host.readDir(dir) ?? []).filter((f) => /^[0-9.]+$/.test(f) || f.includes(':'));
 }
 
 /** The bridge and the subnets of a conflist's bridge plugin with host-local IPAM (for the route check), if it has one. */

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import type { NetAdmin } from '../host/netAdmin.js';
 
 /** Splits one line of iptables-save output into arguments (double quotes, backslash escapes). */
 export function splitRule(line: string): string[] {
@@ -49,18 +49,14 @@ export function rulesOf(natSave: string, containerId: string): { rules: string[]
  * (the bridge plugin of Debian 12 skips its masquerade teardown when the container's interface is
  * already gone). Only rules whose comment carries this container id are touched.
  */
-export function sweepNatRules(containerId: string): number {
-  const save = spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: IPTABLES_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  if (save.status !== 0) return 0;
-  const { rules, chains } = rulesOf(save.stdout, containerId);
-  const iptables = (...args: string[]): void => void spawnSync('iptables', ['-w', '5', '-t', 'nat', ...args], { stdio: 'ignore', timeout: IPTABLES_TIMEOUT_MS, killSignal: 'SIGKILL' });
-  for (const args of rules.filter((a) => !chains.includes(a[1]!))) iptables('-D', ...args.slice(1));
+export function sweepNatRules(net: NetAdmin, containerId: string): number {
+  const save = net.saveNat();
+  if (save === null) return 0;
+  const { rules, chains } = rulesOf(save, containerId);
+  for (const args of rules.filter((a) => !chains.includes(a[1]!))) net.nat(['-D', ...args.slice(1)]);
   for (const c of chains) {
-    iptables('-F', c);
-    iptables('-X', c);
+    net.nat(['-F', c]);
+    net.nat(['-X', c]);
   }
   return rules.length;
 }
-
-/** Longest wait for one iptables run (it waits at most 5 s for the xtables lock itself). */
-export const IPTABLES_TIMEOUT_MS = 15_000;

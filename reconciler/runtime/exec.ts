@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { ContainerSpec } from '../spec/types.js';
 import type { PidsRecord } from '../state/records.js';
 import type { CgroupPlacement } from '../cgroups/driver.js';
@@ -37,17 +36,4 @@ export function execConfig(spec: ContainerSpec, pids: PidsRecord, placement: Cgr
   for (const a of req.argv) pairs.push(['arg', a]);
   pairs.push(['path', env.PATH ?? DEFAULT_PATH], ['cwd', req.cwd ?? spec.workingDir], ['tty', req.tty ? '1' : '0'], ['stdin', req.stdin ? '1' : '0']);
   return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''));
-}
-
-/**
- * Starts `pocker-monitor exec` with the config on fd 3 (no shell; argv only). stdio as given:
- * 'inherit' for `pocker exec`, pipes for health checks.
- */
-export function startExec(monitorBinary: string, config: Buffer, stdio: 'inherit' | 'pipe'): ChildProcess {
-  const io: StdioOptions = [stdio, stdio, stdio, 'pipe'];
-  const child = spawn(monitorBinary, ['exec', '/proc/self/fd/3'], { stdio: io });
-  const pipe = child.stdio[3] as NodeJS.WritableStream;
-  pipe.on('error', () => {});
-  pipe.end(config);
-  return child;
 }

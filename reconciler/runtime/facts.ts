@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { DEFAULT_CPU_PERIOD_US, type LimitFacts } from '../limits/limits.js';
 import { parseCpuList } from '../spec/cpuset.js';
 import type { DesiredContainer } from '../spec/types.js';
@@ -9,10 +8,10 @@ import { argMaxFor } from './startLimits.js';
 
 const AT_PAGESZ = 6n;
 
-/** The kernel page size, from the aux vector (Node has no sysconf). */
-export function pageSize(): number {
+/** The kernel page size, from the aux vector (Node has no sysconf); 4096 when it cannot be read. */
+export function pageSize(host: HostReader): number {
   try {
-    const auxv = readFileSync('/proc/self/auxv');
+    const auxv = host.readBytes('/proc/self/auxv') ?? Buffer.alloc(0);
     for (let off = 0; off + 16 <= auxv.length; off += 16) {
       if (auxv.readBigUInt64LE(off) === AT_PAGESZ) return Number(auxv.readBigUInt64LE(off + 8));
     }
@@ -45,7 +44,7 @@ export function gatherFacts(host: HostReader, driver: CgroupDriver, desired: rea
   const cg = driver.facts(host);
   const online = parseCpuList(host.readFile('/sys/devices/system/cpu/online') ?? '0');
   return {
-    pageSize: pageSize(),
+    pageSize: pageSize(host),
     cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
     defaultCpuset: cg.defaultCpuset,
     memswSupported: cg.memswSupported,

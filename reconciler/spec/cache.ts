@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Host, HostReader } from '../host/host.js';
 import { HASH_VERSION } from './hash.js';
 import type { ParsedFile } from './parse.js';
 import type { SpecSource } from './types.js';
@@ -93,11 +94,11 @@ export class SpecCache {
   }
 
   /** Reads a cache file; a missing, unreadable or older-build file gives an empty cache. */
-  static load(path: string): SpecCache {
+  static load(host: HostReader, path: string): SpecCache {
     const cache = new SpecCache();
     try {
-      const data = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
-      if (data.code === CODE_ID && data.entries && typeof data.entries === 'object') cache.entries = new Map(Object.entries(data.entries));
+      const data = JSON.parse(host.readFile(path) ?? 'null') as CacheFile | null;
+      if (data && data.code === CODE_ID && data.entries && typeof data.entries === 'object') cache.entries = new Map(Object.entries(data.entries));
     } catch {
       /* start empty */
     }
@@ -105,12 +106,10 @@ export class SpecCache {
   }
 
   /** Writes the cache file atomically (temp + rename), only when something changed; errors are ignored (it is only a cache). */
-  save(path: string): void {
+  save(host: Host, path: string): void {
     if (!this.changed) return;
-    const tmp = `${path}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify({ code: CODE_ID, entries: Object.fromEntries(this.entries) } satisfies CacheFile), { mode: 0o600 });
-      renameSync(tmp, path);
+      host.writeFileAtomic(path, JSON.stringify({ code: CODE_ID, entries: Object.fromEntries(this.entries) } satisfies CacheFile), 0o600);
       this.changed = false;
     } catch {
       /* a cache that cannot be written is rebuilt next time */

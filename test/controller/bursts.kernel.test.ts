@@ -69,7 +69,7 @@ describeKernel(`bursts of ${N} spec files converge from events alone (resync 1h)
     expect(runningPids()).toEqual(before);
     expect(warnings.filter((w) => /has no spec files: \d+ container\(s\) kept; pass --allow-empty/.test(w)).length).toBeGreaterThan(0);
     expect(warnings.join('\n')).toContain(`has no spec files: ${N} container(s) kept`);
-    const status = readSourceStatus(inst.dirs.stateDir, inst.specDir);
+    const status = readSourceStatus(inst.host, inst.dirs.stateDir, inst.specDir);
     expect(status?.removalsHeld).toMatchObject({ count: N, reason: expect.stringMatching(/no spec files.*--allow-empty/) });
     const cli = pocker(inst, 'status');
     expect(cli.stdout).toMatch(new RegExp(`removals held: ${N} container\\(s\\) kept: .*no spec files`));
@@ -77,7 +77,7 @@ describeKernel(`bursts of ${N} spec files converge from events alone (resync 1h)
     writeFileSync(join(inst.specDir, `${name(0)}.yaml`), spec(0));
     await until(() => inst.actual().containers.size === 1, 'all but one removed', 15_000, 50);
     expect(runningPids().get(name(0))).toBe(before.get(name(0)));
-    expect(readSourceStatus(inst.dirs.stateDir, inst.specDir)?.removalsHeld).toBeUndefined();
+    expect(readSourceStatus(inst.host, inst.dirs.stateDir, inst.specDir)?.removalsHeld).toBeUndefined();
   }, 90_000);
 
   it(`applies ${N} memory edits written at once in place: every pid kept`, async () => {
@@ -101,7 +101,7 @@ describeKernel(`bursts of ${N} spec files converge from events alone (resync 1h)
     await sleep(1500);
     expect(runningPids().size).toBe(n);
     expect(warnings.join('\n')).toContain(`${n - 1} containers would be removed at once, more than --max-deletions 5: removing none`);
-    expect(readSourceStatus(inst.dirs.stateDir, inst.specDir)?.removalsHeld).toMatchObject({ count: n - 1 });
+    expect(readSourceStatus(inst.host, inst.dirs.stateDir, inst.specDir)?.removalsHeld).toMatchObject({ count: n - 1 });
   }, 60_000);
 
   it('follows a git checkout that moves, edits and deletes many files: exactly the containers whose spec changed are touched', async () => {

@@ -88,11 +88,12 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
           writeSet(dir, set);
           const first = await reconcileOnce({ dir, dirs, host: fake, driver, allowEmpty: true, monitorBinary: '/monitor' });
           expect(first.ok, JSON.stringify([first.results.filter((r) => !r.ok), first.plan.problems])).toBe(true);
-          const { host, calls } = countingHost(fake);
+          const { host, calls, bookkeeping } = countingHost(fake);
           const second = await reconcileOnce({ dir, dirs, host, driver, allowEmpty: true, monitorBinary: '/monitor' });
           const restartable = second.plan.actions.filter((a) => a.kind !== 'none');
           expect(restartable, JSON.stringify(second.plan.actions)).toEqual([]);
           expect(calls).toEqual([]);
+          expect(bookkeeping).toEqual(['mkdir /run/pocker/.sources', expect.stringMatching(/^writeFileAtomic \/run\/pocker\/\.sources\/[0-9a-f]{16}\.json$/)]);
           const facts = gatherFacts(fake, driver);
           for (const d of first.load.desired) {
             const a = observe(fake, dirs, driver).containers.get(d.spec.name)!;
@@ -109,7 +110,8 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
         expect(down.ok).toBe(true);
         expect(fake.liveInits()).toEqual([]);
         expect(driver.list(fake)).toEqual([]);
-        expect(fake.readDir('/run/pocker') ?? []).toEqual([]);
+        expect((fake.readDir('/run/pocker') ?? []).filter((n) => !n.startsWith('.'))).toEqual([]);
+        expect(fake.readDir('/run/pocker/.sources')).toHaveLength(1);
       }),
       { numRuns: 60 },
     );

@@ -1,21 +1,53 @@
+import type { CniExec } from '../../reconciler/host/cniExec.js';
 import { MUTATING_METHODS, type Host } from '../../reconciler/host/host.js';
+import type { NetAdmin } from '../../reconciler/host/netAdmin.js';
 
-/** A Host that records every mutating call (method and first argument) before passing it on. */
-export function countingHost(inner: Host): { host: Host; calls: string[] } {
+/** A pass's record of itself (the source status `pocker status` shows, the parse cache), not a change to any container. */
+const BOOKKEEPING = /^(mkdir \S*\/\.sources|writeFileAtomic \S*\/\.sources\/[0-9a-f]+\.json|writeFileAtomic \S*\/\.spec-cache-[0-9a-f]+\.json)$/;
+
+/**
+ * A Host that records every mutating call (method and first argument) before passing it on:
+ * its own mutating methods, every CNI plugin run, and every nat or link change (listing the nat
+ * table is not one). A pass's writes of its own status and parse cache are kept apart in
+ * `bookkeeping`.
+ */
+export function countingHost(inner: Host): { host: Host; calls: string[]; bookkeeping: string[] } {
   const calls: string[] = [];
+  const bookkeeping: string[] = [];
+  const cni: CniExec = {
+    available: (path) => inner.cni.available(path),
+    run: (path, env, stdin, timeoutMs) => {
+      calls.push(`cni ${env['CNI_COMMAND']} ${path}`);
+      return inner.cni.run(path, env, stdin, timeoutMs);
+    },
+  };
+  const net: NetAdmin = {
+    saveNat: () => inner.net.saveNat(),
+    nat: (args) => {
+      if (args[0] !== '-S') calls.push(`nat ${args.join(' ')}`);
+      return inner.net.nat(args);
+    },
+    deleteLink: (name) => {
+      calls.push(`deleteLink ${name}`);
+      return inner.net.deleteLink(name);
+    },
+  };
   const host = new Proxy(inner, {
     get(target, prop, receiver) {
+      if (prop === 'cni') return cni;
+      if (prop === 'net') return net;
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;
       if ((MUTATING_METHODS as readonly string[]).includes(String(prop))) {
         return (...args: unknown[]) => {
-          calls.push(`${String(prop)} ${typeof args[0] === 'object' ? JSON.stringify(args[0]) : String(args[0])}`);
+          const call = `${String(prop)} ${typeof args[0] === 'object' ? JSON.stringify(args[0]) : String(args[0])}`;
+          (BOOKKEEPING.test(call) ? bookkeeping : calls).push(call);
           return fn.apply(target, args);
         };
       }
       return fn.bind(target);
     },
   });
-  return { host, calls };
+  return { host, calls, bookkeeping };
 }

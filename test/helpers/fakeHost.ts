@@ -1,5 +1,7 @@
 import { posix } from 'node:path';
 import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/host/host.js';
+import type { ExecResult } from '../../reconciler/host/execProcess.js';
+import { FakeCni, FakeNetAdmin, type FakeNetworkHost } from './fakeNetwork.js';
 
 type Node = { type: 'dir' } | { type: 'file'; data: string };
 
@@ -48,8 +50,14 @@ interface FakeProc {
  * memsw < memory (EINVAL) and rmdir of a populated cgroup (EBUSY), v2 needs controllers enabled
  * in the parent's subtree_control. "Processes" started by startMonitor live until signalled.
  */
-export class FakeHost implements Host {
+export class FakeHost implements Host, FakeNetworkHost {
   private nodes = new Map<string, Node>();
+  /** The nat table and links. */
+  readonly net: FakeNetAdmin = new FakeNetAdmin(this);
+  /** The bridge, host-local and portmap plugins. */
+  readonly cni: FakeCni = new FakeCni(this, this.net);
+  /** Pinned network namespaces, and the links that live or end in each (a link goes with its namespace). */
+  private linkOwners = new Map<string, string | null>();
   private procs = new Map<number, FakeProc>();
   private nextPid = 1000;
   /** Make the next n startMonitor calls report this error. */
@@ -279,6 +287,10 @@ export class FakeHost implements Host {
     const n = this.nodes.get(path);
     return n && n.type === 'file' ? n.data : null;
   }
+  readBytes(path: string): Buffer | null {
+    const text = this.readFile(path);
+    return text === null ? null : Buffer.from(text, 'latin1');
+  }
   readDir(path: string): string[] | null {
     const n = this.nodes.get(path);
     if (!n || n.type !== 'dir') return null;
@@ -350,8 +362,38 @@ export class FakeHost implements Host {
   writeFileDurable(path: string, data: string | Buffer): void {
     this.writeFileAtomic(path, data);
   }
+  rename(from: string, to: string): void {
+    if (!this.nodes.has(from)) throw errno('ENOENT', 'rename', from);
+    if (this.nodes.get(posix.dirname(to))?.type !== 'dir') throw errno('ENOENT', 'rename', to);
+    for (const k of [...this.nodes.keys()].sort()) {
+      if (k !== from && !k.startsWith(`${from}/`)) continue;
+      this.nodes.set(to + k.slice(from.length), this.nodes.get(k)!);
+      this.nodes.delete(k);
+    }
+  }
+  syncFilesystem(): void {}
   removeFile(path: string): void {
-    if (this.nodes.get(path)?.type === 'file') this.nodes.delete(path);
+    if (this.nodes.get(path)?.type !== 'file') return;
+    this.nodes.delete(path);
+    for (const [link, ns] of this.linkOwners) if (ns === path) this.removeLink(link);
+  }
+  pinNetns(path: string): void {
+    if (this.nodes.get(posix.dirname(path))?.type !== 'dir') throw errno('ENOENT', 'open', path);
+    if (this.nodes.has(path)) throw errno('EEXIST', 'open', path);
+    this.put(path, '');
+  }
+  addLink(name: string, netns: string | null): void {
+    this.mkdir(`/sys/class/net/${name}`);
+    this.linkOwners.set(name, netns);
+  }
+  removeLink(name: string): boolean {
+    if (!this.linkOwners.delete(name)) return false;
+    this.removeTree(`/sys/class/net/${name}`);
+    return true;
+  }
+  /** Links there are now (bridges and host veths). */
+  links(): string[] {
+    return [...this.linkOwners.keys()].sort();
   }
   rmdir(path: string): void {
     const n = this.nodes.get(path);
@@ -395,6 +437,17 @@ export class FakeHost implements Host {
     }
     this.put(`${stateDir}/pids.json`, JSON.stringify({ monitorPid: monitor.pid, monitorStart: 7, initPid: init.pid, initStart: 8, startedAtMs: Date.now(), bootId: cfg.get('boot_id')![0] }));
     return { ok: true, initPid: init.pid, monitorPid: monitor.pid };
+  }
+  /** What `runExec` answers (health checks): by default exit 0; argv is the command run inside. */
+  execAnswer: (argv: string[]) => ExecResult = () => ({ exitCode: 0, output: '' });
+  /** Commands run inside containers by runExec, in order. */
+  readonly execs: string[][] = [];
+  async runExec(_binary: string, config: Buffer): Promise<ExecResult> {
+    const parts = config.toString('utf8').split('\0');
+    const argv: string[] = [];
+    for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i] === 'arg') argv.push(parts[i + 1]!);
+    this.execs.push(argv);
+    return this.execAnswer(argv);
   }
   signal(proc: ProcessRef, signal: number): boolean {
     if (this.procStartTime(proc.pid) !== proc.startTime) return false;

@@ -64,12 +64,12 @@ describeKernel('image store on the real kernel', () => {
     const dir = join(inst.root, name);
     return { dir, image: writeLayout(dir, layers, annotations) };
   };
-  const doImport = (source: string, extra: Partial<ImportOptions> = {}) => importImage({ source, dirs: inst.dirs, ...extra });
+  const doImport = (source: string, extra: Partial<ImportOptions> = {}) => importImage(inst.host, { source, dirs: inst.dirs, ...extra });
 
   /** Nothing of a failed import stays: no layer, no reference, no temporary directory. */
   const expectStoreEmpty = (): void => {
-    expect(storedLayers(paths)).toEqual([]);
-    expect(readRefs(paths).refs).toEqual({});
+    expect(storedLayers(inst.host, paths)).toEqual([]);
+    expect(readRefs(inst.host, paths).refs).toEqual({});
     expect(existsSync(paths.tmp) ? readdirSync(paths.tmp) : []).toEqual([]);
   };
 
@@ -94,7 +94,7 @@ describeKernel('image store on the real kernel', () => {
     expect(lstatSync(join(baseTree, 'data', 'keep.txt')).mtimeMs).toBe(1_700_000_000_000);
     expect(lstatSync(join(baseTree, 'data', 'sym')).mtimeMs).toBe(1_700_000_000_000);
     expect(lstatSync(join(baseTree, 'data', 'old')).mtimeMs).toBe(1_700_000_000_000);
-    expect(listImages(inst.dirs.dataDir).map((i) => [i.ref, i.manifest, i.layers.length])).toEqual([[REF, r.manifest, 3]]);
+    expect(listImages(inst.host, inst.dirs.dataDir).map((i) => [i.ref, i.manifest, i.layers.length])).toEqual([[REF, r.manifest, 3]]);
 
     const again = await doImport(dir);
     expect(again.layers.map((l) => l.reused)).toEqual([true, true, true]);
@@ -131,15 +131,15 @@ describeKernel('image store on the real kernel', () => {
     expect(inst.pid('img')).not.toBe(pid);
     expect(await inst.waitForLog('img', /END/)).toContain('/data/v2.txt');
 
-    const inUse = await removeImage(REF, inst.dirs).catch((e: unknown) => e);
+    const inUse = await removeImage(inst.host, REF, inst.dirs).catch((e: unknown) => e);
     expect(inUse).toBeInstanceOf(ImageError);
     expect((inUse as ImageError).code).toBe('IMAGE_IN_USE');
     expect((inUse as ImageError).message).toMatch(/image test\/image:v1 is in use by container img/);
-    expect(storedLayers(paths)).toHaveLength(4);
+    expect(storedLayers(inst.host, paths)).toHaveLength(4);
 
     inst.removeSpec('img.yaml');
     expect((await inst.reconcile({ allowEmpty: true })).ok).toBe(true);
-    const rm = await removeImage(REF, inst.dirs);
+    const rm = await removeImage(inst.host, REF, inst.dirs);
     expect(rm.removedLayers).toHaveLength(4);
     expectStoreEmpty();
   });
@@ -162,7 +162,7 @@ describeKernel('image store on the real kernel', () => {
     }
     inst.removeSpec('w.yaml');
     expect((await inst.reconcile({ allowEmpty: true })).ok).toBe(true);
-    await removeImage(REF, inst.dirs);
+    await removeImage(inst.host, REF, inst.dirs);
     expectStoreEmpty();
   });
 
@@ -179,7 +179,7 @@ describeKernel('image store on the real kernel', () => {
     expect(r.manifest).toBe(image.manifest);
     expect(readFileSync(join(layerTree(paths, image.diffIds[0]!), 'hello.txt'), 'utf8')).toBe('hi\n');
     expect(readdirSync(paths.tmp)).toEqual([]);
-    await removeImage('small:2.0', inst.dirs);
+    await removeImage(inst.host, 'small:2.0', inst.dirs);
     expectStoreEmpty();
   });
 
@@ -275,7 +275,7 @@ describeKernel('image store on the real kernel', () => {
     expect(lstatSync(join(t, 'e')).isFile()).toBe(true);
     expect(readFileSync(join(canary, 'f'), 'utf8')).toBe('canary');
     expect(lstatSync(join(t, 'p')).isFIFO() && (lstatSync(join(t, 'p')).mode & 0o777) === 0o640).toBe(true);
-    await removeImage(REF, inst.dirs);
+    await removeImage(inst.host, REF, inst.dirs);
     expectStoreEmpty();
   });
 

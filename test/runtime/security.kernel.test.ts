@@ -3,7 +3,8 @@ import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, read
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { stopContainer, type RuntimeContext } from '../../reconciler/runtime/container.js';
-import { execConfig, startExec } from '../../reconciler/runtime/exec.js';
+import { startExec } from '../../reconciler/host/execProcess.js';
+import { execConfig } from '../../reconciler/runtime/exec.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
 import { MASKED_FILES } from '../../reconciler/runtime/security/policy.js';
 import { monitorBinary, packageRoot } from '../../reconciler/native.js';

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { NodeHost } from '../../reconciler/host/nodeHost.js';
 import { SpecCache } from '../../reconciler/spec/cache.js';
 import { loadSpecDir } from '../../reconciler/spec/load.js';
 
@@ -45,14 +46,14 @@ describe('SpecCache', () => {
     const first = loadSpecDir(dir, undefined, cache);
     expect(cache.size).toBe(2);
     const file = join(dir, 'cache.json');
-    cache.save(file);
-    const again = SpecCache.load(file);
+    cache.save(new NodeHost(), file);
+    const again = SpecCache.load(new NodeHost(), file);
     expect(again.size).toBe(2);
     expect(loadSpecDir(dir, undefined, again).desired).toEqual(first.desired);
     unlinkSync(join(dir, 'b.yaml'));
     expect(loadSpecDir(dir, undefined, again).desired.map((d) => d.spec.name)).toEqual(['a']);
     expect(again.size).toBe(1);
     writeFileSync(file, '{not json');
-    expect(SpecCache.load(file).size).toBe(0);
+    expect(SpecCache.load(new NodeHost(), file).size).toBe(0);
   });
 });

@@ -1,62 +1,35 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { SpecCache } from '../spec/cache.js';
-import type { NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { observe } from '../observe/observe.js';
 import { plan as makePlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import type { ActionResult } from '../runtime/apply.js';
-import type { CgroupDriver } from '../cgroups/driver.js';
 import { detectDriver } from '../cgroups/detect.js';
-import type { LogPolicy } from '../runtime/monitorConfig.js';
 import { gatherFacts } from '../runtime/facts.js';
-import type { Host } from '../host/host.js';
 import { NodeHost } from '../host/nodeHost.js';
 import { monitorBinary } from '../native.js';
 import { imageResolver } from '../image/resolve.js';
-import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
-import type { RestartBackoff } from '../spec/types.js';
+import { loadSpecDir, type DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
-import type { InstanceDirs } from '../state/layout.js';
-import { silentLogger, type Logger } from '../log/logger.js';
+import { silentLogger } from '../log/logger.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
 import { checkInstance } from '../instance/identity.js';
 import { prepareInstance } from '../instance/privateDirs.js';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
+import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
+import type { ControllerOptions } from './options.js';
 import { reconcileOne } from './reconcileOne.js';
 import { buildPass } from './pass.js';
 import { gitRevision } from './revision.js';
 import { recordSourceStatus } from './sourceStatus.js';
 
 /** Options of one reconcile pass. */
-export interface OnceOptions {
-  /** Spec dir as given by the user (the ownership key). */
-  dir: string;
-  dirs: InstanceDirs;
-  /** Remove containers even when the dir has no spec files. */
-  allowEmpty?: boolean;
+export interface OnceOptions extends ControllerOptions {
   /** Plan only. */
   dryRun?: boolean;
-  /** Refuse every removal of a pass that would remove more than this many containers. */
-  maxDeletions?: number;
-  /** Restart backoff where a spec sets none. */
-  backoff?: RestartBackoff;
-  /** Container log rotation (default 10 MiB x 5). */
-  logPolicy?: LogPolicy;
-  /** CNI dirs and default network (bridge mode). */
-  network?: NetworkOptions;
-  /** Injected for tests (a counting or fake host); defaults to the real one. */
-  host?: Host;
-  driver?: CgroupDriver;
-  log?: Logger;
-  monitorBinary?: string;
   /** Use this desired set instead of reading the dir (`down` passes an empty one). */
   load?: DirLoad;
-  /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
-  trust?: Trust;
-  /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
-  timeouts?: Timeouts;
 }
 
 /** What a pass found and did. */
@@ -100,7 +73,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   let results: ActionResult[] = [];
   if (!opts.dryRun) {
     const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
-    const ps = buildPass({
+    const pass = buildPass({
       source: opts.dir,
       load,
       host,
@@ -117,7 +90,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
       ...(opts.logPolicy && { logPolicy: opts.logPolicy }),
       ...(opts.network && { network: opts.network }),
     });
-    const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(ps, a.name)));
+    const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(pass, a.name)));
     results = outcomes.map((o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 });
     if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);
   }

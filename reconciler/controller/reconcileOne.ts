@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { observeContainer } from '../observe/observe.js';
-import type { ActualSet } from '../observe/types.js';
+import type { ActualContainer, ActualSet } from '../observe/types.js';
 import { plan } from '../plan/plan.js';
 import type { Action, PlanProblem } from '../plan/types.js';
 import { needsCgroupParent, runAction, type ActionResult } from '../runtime/apply.js';
@@ -10,6 +10,7 @@ import type { RestartBackoff } from '../spec/types.js';
 import { locksDir } from '../state/layout.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
+import type { WorkResult } from './workQueue.js';
 
 /** What every container of one pass (or of the watching controller) is reconciled against. */
 export interface PassState {
@@ -33,13 +34,17 @@ export interface ContainerOutcome {
   action: Action;
   result: ActionResult | null;
   problems: PlanProblem[];
+  /** When to look at the container again (controller-runtime's Result): a backoff running out, a start that already ended, a failure. */
+  requeue: WorkResult;
+  /** The container as observed under the lock after a start (undefined for other actions). */
+  after?: ActualContainer | null;
 }
 
 /** Logs an action's outcome once, with container, action, reason and duration. */
 export function logResult(log: Logger, r: ActionResult): void {
   const fields = { container: r.name, action: r.kind, reason: r.reason, durationMs: Math.round(r.durationMs * 10) / 10, ...(r.pid && { pid: r.pid }) };
   if (r.ok) log.info(fields, `${r.kind} ${r.name}`);
-  else log.error({ ...fields, code: r.errorCode, error: r.error }, `${r.kind} ${r.name} failed: ${r.error}`);
+  else log.error({ ...fields, code: r.errorCode, error: r.error, terminal: !!r.terminal }, `${r.kind} ${r.name} failed: ${r.error}${r.terminal ? ' (not retried until the spec or the host changes)' : ''}`);
 }
 
 /**
@@ -48,26 +53,33 @@ export function logResult(log: Logger, r: ActionResult): void {
  * or "update" by a restart on the same writable layer (`pocker restart`), except for a spec that
  * says `state: stopped`.
  */
-export async function reconcileOne(ps: PassState, name: string, force?: 'restart'): Promise<ContainerOutcome> {
-  const { host, driver, dirs } = ps.ctx;
-  const release = await host.lock(join(locksDir(dirs), name), (ps.ctx.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
+export async function reconcileOne(pass: PassState, name: string, force?: 'restart'): Promise<ContainerOutcome> {
+  const { host, driver, dirs } = pass.ctx;
+  const release = await host.lock(join(locksDir(dirs), name), (pass.ctx.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
   try {
     const a = observeContainer(host, dirs, driver, name);
     const actual: ActualSet = { containers: a ? new Map([[name, a]]) : new Map(), leftovers: [], strangers: [] };
-    const desired = ps.load.desired.filter((d) => d.spec.name === name);
-    const p = plan({ source: ps.source, load: { ...ps.load, desired }, actual, facts: ps.ctx.facts, allowEmpty: ps.allowEmpty, now: Date.now(), backoff: ps.backoff });
+    const desired = pass.load.desired.filter((d) => d.spec.name === name);
+    const p = plan({ source: pass.source, load: { ...pass.load, desired }, actual, facts: pass.ctx.facts, allowEmpty: pass.allowEmpty, now: Date.now(), backoff: pass.backoff });
     let action: Action = p.actions.find((x) => x.name === name) ?? { kind: 'none', name, reason: a ? 'not managed by this spec dir' : 'no container and no spec' };
     if (force === 'restart' && desired[0] && desired[0].spec.state !== 'stopped' && a && (action.kind === 'none' || action.kind === 'update')) {
       action = { kind: 'restart', name, desired: desired[0], actual: a, backoffStep: 0, reason: 'restart requested' };
     }
-    if (action.kind === 'remove' && ps.mayRemove && !ps.mayRemove(name)) {
+    if (action.kind === 'remove' && pass.mayRemove && !pass.mayRemove(name)) {
       action = { kind: 'none', name, reason: 'removal held back (quiet period or deletion cap)' };
     }
-    if (action.kind === 'none') return { name, action, result: null, problems: p.problems };
-    if (needsCgroupParent(action)) ps.ensureParent();
-    const result = await runAction(ps.ctx, action);
-    logResult(ps.log, result);
-    return { name, action, result, problems: p.problems };
+    if (action.kind === 'none') {
+      return { name, action, result: null, problems: p.problems, requeue: action.retryAt ? { requeueAfterMs: Math.max(1, action.retryAt - Date.now()) } : {} };
+    }
+    if (needsCgroupParent(action)) pass.ensureParent();
+    const result = await runAction(pass.ctx, action);
+    logResult(pass.log, result);
+    if (!result.ok) return { name, action, result, problems: p.problems, requeue: { failed: true, ...(result.terminal && { terminal: true }) } };
+    if (action.kind !== 'create' && action.kind !== 'recreate' && action.kind !== 'restart') return { name, action, result, problems: p.problems, requeue: {} };
+    // A workload that exited before its start was even recorded has no monitor left to watch:
+    // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
+    const after = observeContainer(host, dirs, driver, name);
+    return { name, action, result, problems: p.problems, requeue: after && !after.initAlive ? { requeueAfterMs: 0 } : {}, after };
   } finally {
     release();
   }

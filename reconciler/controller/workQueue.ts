@@ -4,8 +4,10 @@ import { backoffDelay, DEFAULT_BACKOFF } from '../plan/backoff.js';
 export interface WorkResult {
   /** Run again after this many ms (a wait the plan knows of: a restart backoff, an exit being recorded). */
   requeueAfterMs?: number;
-  /** The work failed (retryable): run again after the failure backoff, which grows while it keeps failing. */
+  /** The work failed: run again after the failure backoff, which grows while it keeps failing. */
   failed?: boolean;
+  /** The failure cannot be mended by trying again: no retry; the key waits for its next add (a change, a resync). */
+  terminal?: boolean;
 }
 
 interface Slot {
@@ -21,8 +23,8 @@ interface Slot {
 /**
  * A work queue keyed by container name, as client-go's: one worker per key at a time (work on a
  * key asked for while it runs is done once more after), delayed adds (the earliest wins),
- * failures retried with the plan's backoff (100 ms doubling up to 5 min, reset by a success),
- * and idle(). The work function never throws to the queue: a thrown error counts as a failure.
+ * failures retried with the plan's backoff (100 ms doubling up to 5 min, reset by a success)
+ * unless terminal, and idle(). The work function never throws to the queue: a thrown error counts as a failure.
  */
 export class WorkQueue {
   private readonly slots = new Map<string, Slot>();
@@ -85,7 +87,7 @@ export class WorkQueue {
         }
         if (r?.failed) {
           s.failures++;
-          this.add(key, backoffDelay(s.failures - 1, DEFAULT_BACKOFF));
+          if (!r.terminal) this.add(key, backoffDelay(s.failures - 1, DEFAULT_BACKOFF));
         } else {
           s.failures = 0;
           if (r?.requeueAfterMs !== undefined) {

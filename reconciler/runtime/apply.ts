@@ -2,7 +2,7 @@ import type { Action } from '../plan/types.js';
 import { containerPaths } from '../state/layout.js';
 import { layerHasContent } from '../state/layerContent.js';
 import { checkHost, quarantineRecord, removeContainer, startContainer, stopContainer, stopKeepingLayer, updateContainer, type RuntimeContext } from './container.js';
-import { describeError, RuntimeError } from '../host/errors.js';
+import { describeError, RuntimeError, isTerminal } from '../host/errors.js';
 
 /** Outcome of one action. */
 export interface ActionResult {
@@ -13,6 +13,8 @@ export interface ActionResult {
   /** Error code and message when it failed. */
   errorCode?: string;
   error?: string;
+  /** The failure cannot be mended by trying again: it waits for a change of the spec or the host. */
+  terminal?: boolean;
   /** Host pid of the init after a start. */
   pid?: number;
   durationMs: number;
@@ -72,6 +74,7 @@ export async function runAction(ctx: RuntimeContext, a: Action): Promise<ActionR
       ok: false,
       errorCode: e instanceof RuntimeError ? e.code : ((e as NodeJS.ErrnoException).code ?? 'ERROR'),
       error: describeError(e),
+      ...(isTerminal(e) && { terminal: true }),
       durationMs: performance.now() - t0,
     };
   }

@@ -10,7 +10,7 @@ import type { CgroupDriver } from '../cgroups/driver.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from '../host/host.js';
-import { hostProblems, ioProblems, type LookupCache } from './hostChecks.js';
+import { hostProblems, ioProblems, type LookupCache, unchangeableProblems } from './hostChecks.js';
 import { faultPoint } from '../host/faults.js';
 import { attachNetwork, detachNetwork } from '../network/attach.js';
 import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
@@ -112,8 +112,11 @@ function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRec
 export function checkHost(ctx: RuntimeContext, d: DesiredContainer, keepLayer = false): void {
   checkIo(ctx, d);
   const paths = containerPaths(ctx.dirs, d.spec.name);
-  const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()), { paths, keepLayer });
-  if (problems.length) throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name });
+  const site = { paths, keepLayer };
+  const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()), site);
+  if (!problems.length) return;
+  const unchangeable = new Set(unchangeableProblems(d.spec, ctx.facts, site));
+  throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name, terminal: problems.every((p) => unchangeable.has(p)) });
 }
 
 /** Throws HOST_CHECK, with the device path, when the spec's io throttles cannot be applied here. */

@@ -78,13 +78,27 @@ export interface StartSite {
 }
 
 /**
+ * The problems of a spec that only a change of the spec can mend on this host: sizes the kernel
+ * or the monitor refuse (they depend on the spec and on this process's stack limit), and memsw on
+ * a kernel booted without swap accounting. A start failing on these alone is not retried.
+ */
+export function unchangeableProblems(spec: ContainerSpec, facts: HostFacts, site?: StartSite): string[] {
+  const problems: string[] = [];
+  if (site) problems.push(...startSizeProblems(spec, site.paths, facts.argMax, spec.network.mode === 'bridge' ? NETWORK_ETC_FILES : 0));
+  const r = spec.resources;
+  if (!facts.memswSupported && r.memory !== undefined && r.memsw !== undefined && r.memsw !== r.memory) {
+    problems.push('memsw needs swap accounting, which this kernel has off (boot with swapaccount=1 on cgroup v1)');
+  }
+  return problems;
+}
+
+/**
  * Checks of everything a start depends on that can be checked before anything is changed (and
  * before a recreate stops the old container): layers, mount sources, CPUs, swap accounting, sizes
  * the kernel or the monitor would refuse, the user and group in the image, the program itself.
  */
 export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader, cache: LookupCache = new Map(), site?: StartSite): string[] {
-  const problems: string[] = [];
-  if (site) problems.push(...startSizeProblems(spec, site.paths, facts.argMax, spec.network.mode === 'bridge' ? NETWORK_ETC_FILES : 0));
+  const problems = unchangeableProblems(spec, facts, site);
   for (const layer of spec.layers) {
     const k = host.kind(layer);
     if (k === null) problems.push(`layer ${layer} does not exist`);
@@ -98,9 +112,6 @@ export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostRe
     if (offline.length) problems.push(`cpuset ${r.cpuset} names CPU(s) ${formatCpuList(offline)}, not online here (online: ${formatCpuList(facts.onlineCpus)})`);
   }
   if (r.cpus !== undefined && r.cpus > facts.onlineCpus.length) problems.push(`cpus ${r.cpus} is more than the ${facts.onlineCpus.length} CPU(s) of this host`);
-  if (!facts.memswSupported && r.memory !== undefined && r.memsw !== undefined && r.memsw !== r.memory) {
-    problems.push('memsw needs swap accounting, which this kernel has off (boot with swapaccount=1 on cgroup v1)');
-  }
   if (!problems.length) {
     const c = commandProblem(spec, host, cache);
     if (c) problems.push(c);

@@ -115,4 +115,22 @@ describe('the watching controller against a fake host', () => {
     await until(() => JSON.parse(fake.readFile(containerPaths(dirs, 'h').health) ?? '{}').status === 'healthy', 'h healthy', 10_000, 20);
     expect(running().get('h')).toBe(second);
   }, 30_000);
+
+  it('retries a start the host may mend with backoff, and one only the spec can mend not at all', async () => {
+    await start();
+    writeFileSync(join(dir, 'gone.yaml'), stringify({ name: 'gone', image: { layers: ['/no/such/layer'] }, command: ['sleep', '1'] }));
+    const env = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`V${i}`, 'x']));
+    writeFileSync(join(dir, 'big.yaml'), spec('big', { env }));
+    const failures = (n: string): number => warnings.filter((w) => w.startsWith(`create ${n} failed`)).length;
+    // Each reload of the burst (at once, and the trailing one) looks at both; after that only backoff retries.
+    await sleep(300);
+    const [gone, big] = [failures('gone'), failures('big')];
+    expect(big).toBeGreaterThanOrEqual(1);
+    await sleep(1000);
+    expect(failures('gone')).toBeGreaterThanOrEqual(gone + 1);
+    expect(failures('big')).toBe(big);
+    expect(warnings.find((w) => w.startsWith('create big failed'))).toMatch(/env has 303 entries .*\(not retried until the spec or the host changes\)$/);
+    writeFileSync(join(dir, 'big.yaml'), spec('big'));
+    await until(() => running().has('big'), 'big running once its spec is fixed', 10_000, 20);
+  }, 30_000);
 });

@@ -1,0 +1,55 @@
+import type { CgroupDriver } from '../cgroups/driver.js';
+import type { Host } from '../host/host.js';
+import type { Timeouts } from '../host/timeouts.js';
+import type { Logger } from '../log/logger.js';
+import type { NetworkOptions } from '../network/conflist.js';
+import type { LogPolicy } from '../runtime/monitorConfig.js';
+import type { Trust } from '../spec/load.js';
+import type { RestartBackoff } from '../spec/types.js';
+import type { InstanceDirs } from '../state/layout.js';
+
+/** What `reconcile --once` and the watching controller are both given. */
+export interface ControllerOptions {
+  /** Spec dir as given by the user (the ownership key). */
+  dir: string;
+  dirs: InstanceDirs;
+  /** Remove containers even when the dir has no spec files. */
+  allowEmpty?: boolean;
+  /** Refuse every removal of a decision that would remove more than this many containers. */
+  maxDeletions?: number;
+  /** Restart backoff where a spec sets none. */
+  backoff?: RestartBackoff;
+  /** Container log rotation (default 10 MiB x 5). */
+  logPolicy?: LogPolicy;
+  /** CNI dirs and default network (bridge mode). */
+  network?: NetworkOptions;
+  /** Injected for tests (a counting or fake host); defaults to the real one. */
+  host?: Host;
+  driver?: CgroupDriver;
+  log?: Logger;
+  monitorBinary?: string;
+  /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
+  trust?: Trust;
+  /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
+  timeouts?: Timeouts;
+}
+
+/** Options of the watching controller. */
+export interface WatchOptions extends ControllerOptions {
+  /** Full resync period (catches anything events missed). Default 30 s. */
+  resyncMs?: number;
+  /** Quiet period after the last change of the dir before removals are decided. Default 500 ms. */
+  removalDelayMs?: number;
+  /** Run health checks (default true). */
+  healthChecks?: boolean;
+}
+
+/** What one resync did: containers observed, how many were handed to their workers, how long it took. */
+export interface ResyncStats {
+  containers: number;
+  kicked: number;
+  durationMs: number;
+}
+
+/** Counts of what the controller did, by action kind (tests and benchmarks read them). */
+export type ActionCounts = Record<'create' | 'update' | 'recreate' | 'restart' | 'stop' | 'remove', number>;

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { canonicalCpuList } from '../spec/cpuset.js';
-import { DEFAULT_CPU_SHARES, type Limits } from '../limits/limits.js';
+import { DEFAULT_CPU_PERIOD_US, type Limits } from '../limits/limits.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
 import { parseV1Throttles, V1_IO_FILES, v1ThrottleWrites } from './io.js';
+import { freshSimpleLimits, LIMIT_FILES, readSimpleLimits } from './limitFiles.js';
 import type { Host, HostReader } from '../host/host.js';
 import {
   CONTAINER_CGROUP_NAME,
@@ -32,7 +33,7 @@ export const V1_OPTIONAL = ['cpuacct', 'devices', 'blkio'] as const;
 
 /** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
 function freshLimits(defaultCpuset: string): Limits {
-  return { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: defaultCpuset, memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_SHARES, frozen: false, io: [] };
+  return { cpuQuotaUs: 'max', cpuPeriodUs: DEFAULT_CPU_PERIOD_US, memory: 'max', memsw: 'max', frozen: false, io: [], ...freshSimpleLimits('v1', defaultCpuset) };
 }
 
 const num = (v: number | 'max'): number => (v === 'max' ? Infinity : v);
@@ -169,8 +170,7 @@ export class V1Driver implements CgroupDriver {
     if (want.cpuQuotaUs !== have.cpuQuotaUs || want.cpuPeriodUs !== have.cpuPeriodUs) {
       this.write(name, 'cpu', 'cpu.cfs_quota_us', want.cpuQuotaUs === 'max' ? '-1' : String(want.cpuQuotaUs), host);
     }
-    if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset', 'cpuset.cpus', want.cpusetCpus, host);
-    if (want.cpuWeight !== have.cpuWeight) this.write(name, 'cpu', 'cpu.shares', String(want.cpuWeight), host);
+    for (const f of LIMIT_FILES) if (want[f.key] !== have[f.key]) this.write(name, f.v1.controller, f.v1.file, f.text(want[f.key], 'v1'), host);
     if (want.frozen !== have.frozen) this.freeze(name, want.frozen, host);
     const memSw = (): void => {
       if (want.memsw !== have.memsw && this.memswSupported(host)) {
@@ -188,7 +188,6 @@ export class V1Driver implements CgroupDriver {
       mem();
       memSw();
     }
-    if (want.pids !== have.pids) this.write(name, 'pids', 'pids.max', want.pids === 'max' ? 'max' : String(want.pids), host);
     for (const w of v1ThrottleWrites(want.io, have.io)) this.write(name, 'blkio', w.file, w.value, host);
   }
 
@@ -199,12 +198,10 @@ export class V1Driver implements CgroupDriver {
     const memsw = this.memswSupported(host) ? parseMax(file('memory', 'memory.memsw.limit_in_bytes')) : memory;
     return {
       cpuQuotaUs: parseMax(file('cpu', 'cpu.cfs_quota_us')) ?? 'max',
-      cpuPeriodUs: Number(file('cpu', 'cpu.cfs_period_us') ?? 100_000),
-      cpusetCpus: canonicalCpuList(file('cpuset', 'cpuset.cpus') ?? ''),
+      cpuPeriodUs: Number(file('cpu', 'cpu.cfs_period_us') ?? DEFAULT_CPU_PERIOD_US),
       memory,
       memsw: memsw ?? 'max',
-      pids: parseMax(file('pids', 'pids.max')) ?? 'max',
-      cpuWeight: Number(file('cpu', 'cpu.shares') ?? DEFAULT_CPU_SHARES),
+      ...readSimpleLimits('v1', (f) => file(f.v1.controller, f.v1.file)),
       frozen: (this.unifiedDir(name) && host.readFile(join(this.unifiedDir(name)!, 'cgroup.freeze'))?.trim()) === '1',
       io: this.mounts.has('blkio') ? parseV1Throttles({ rbps: file('blkio', V1_IO_FILES.rbps), wbps: file('blkio', V1_IO_FILES.wbps), riops: file('blkio', V1_IO_FILES.riops), wiops: file('blkio', V1_IO_FILES.wiops) }) : [],
     };

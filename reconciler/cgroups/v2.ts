@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { canonicalCpuList } from '../spec/cpuset.js';
-import { DEFAULT_CPU_WEIGHT, type Limits } from '../limits/limits.js';
+import { DEFAULT_CPU_PERIOD_US, type Limits } from '../limits/limits.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
 import { ioMaxWrites, parseIoMax } from './io.js';
+import { freshSimpleLimits, LIMIT_FILES, readSimpleLimits } from './limitFiles.js';
 import type { Host, HostReader } from '../host/host.js';
 import {
   CONTAINER_CGROUP_NAME,
@@ -30,7 +30,7 @@ export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 /** Controllers enabled wherever the parent offers them (a delegated subtree may lack io). */
 export const V2_OPTIONAL = ['io'] as const;
 
-const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: DEFAULT_CPU_WEIGHT, frozen: false, io: [] };
+const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: DEFAULT_CPU_PERIOD_US, memory: 'max', memsw: 'max', frozen: false, io: [], ...freshSimpleLimits('v2', '') };
 
 /** memory.swap.max for a memsw total. */
 function swapFor(l: Limits): number | 'max' {
@@ -163,12 +163,10 @@ export class V2Driver implements CgroupDriver {
     if (want.cpuQuotaUs !== have.cpuQuotaUs || want.cpuPeriodUs !== have.cpuPeriodUs) {
       this.write(name, 'cpu.max', `${want.cpuQuotaUs} ${want.cpuPeriodUs}`, host);
     }
-    if (want.cpusetCpus !== have.cpusetCpus) this.write(name, 'cpuset.cpus', want.cpusetCpus || '\n', host);
-    if (want.cpuWeight !== have.cpuWeight) this.write(name, 'cpu.weight', String(want.cpuWeight), host);
+    for (const f of LIMIT_FILES) if (want[f.key] !== have[f.key]) this.write(name, f.v2.file, f.text(want[f.key], 'v2'), host);
     if (want.frozen !== have.frozen) this.write(name, 'cgroup.freeze', want.frozen ? '1' : '0', host);
     if (want.memory !== have.memory) this.write(name, 'memory.max', String(want.memory), host);
     if (this.swapSupported(host) && swapFor(want) !== swapFor(have)) this.write(name, 'memory.swap.max', String(swapFor(want)), host);
-    if (want.pids !== have.pids) this.write(name, 'pids.max', String(want.pids), host);
     for (const line of ioMaxWrites(want.io, have.io)) this.write(name, 'io.max', line, host);
   }
 
@@ -176,17 +174,15 @@ export class V2Driver implements CgroupDriver {
     const file = (f: string): string | null => host.readFile(join(this.dir(name), f));
     const memory = parseMax(file('memory.max'));
     if (memory === null) return null;
-    const [quota, period] = (file('cpu.max') ?? 'max 100000').trim().split(/\s+/);
+    const [quota, period] = (file('cpu.max') ?? `max ${DEFAULT_CPU_PERIOD_US}`).trim().split(/\s+/);
     const swap = this.swapSupported(host) ? parseMax(file('memory.swap.max')) : 0;
     const memsw = memory === 'max' || swap === 'max' || swap === null ? 'max' : memory + swap;
     return {
       cpuQuotaUs: quota === 'max' ? 'max' : Number(quota),
-      cpuPeriodUs: Number(period ?? 100_000),
-      cpusetCpus: canonicalCpuList(file('cpuset.cpus') ?? ''),
+      cpuPeriodUs: Number(period ?? DEFAULT_CPU_PERIOD_US),
       memory,
       memsw,
-      pids: parseMax(file('pids.max')) ?? 'max',
-      cpuWeight: Number(file('cpu.weight') ?? DEFAULT_CPU_WEIGHT),
+      ...readSimpleLimits('v2', (f) => file(f.v2.file)),
       frozen: file('cgroup.freeze')?.trim() === '1',
       io: parseIoMax(file('io.max') ?? ''),
     };

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { observeContainer } from '../observe/observe.js';
 import { stateOf, type ActualContainer } from '../observe/types.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
+import { specLimits } from '../plan/plan.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { checkHost, removeContainer, startContainer, stopKeepingLayer, type RuntimeContext } from '../runtime/container.js';
 import { RuntimeError } from '../host/errors.js';
@@ -77,7 +78,7 @@ async function start(c: AdhocContext, desired: DesiredContainer, attach?: Attach
   const ctx = runtime(c, desired, attach);
   checkHost(ctx, desired, !!again);
   c.driver.ensureParent(c.host);
-  await startContainer(ctx, desired, again ? { keepLayer: true, restartOf: again.record, lastExit: again.exit } : {});
+  await startContainer(ctx, desired, specLimits(desired, ctx.facts), again ? { keepLayer: true, restartOf: again.record, lastExit: again.exit } : {});
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { observeContainer } from '../observe/observe.js';
 import type { ActualContainer, ActualSet } from '../observe/types.js';
-import { plan } from '../plan/plan.js';
+import { plan, specLimits } from '../plan/plan.js';
 import type { Action, PlanProblem } from '../plan/types.js';
 import { needsCgroupParent, runAction, type ActionResult } from '../runtime/apply.js';
 import type { RuntimeContext } from '../runtime/container.js';
@@ -63,7 +63,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
     const p = plan({ source: pass.source, load: { ...pass.load, desired }, actual, facts: pass.ctx.facts, allowEmpty: pass.allowEmpty, now: Date.now(), backoff: pass.backoff });
     let action: Action = p.actions.find((x) => x.name === name) ?? { kind: 'none', name, reason: a ? 'not managed by this spec dir' : 'no container and no spec' };
     if (force === 'restart' && desired[0] && desired[0].spec.state !== 'stopped' && a && (action.kind === 'none' || action.kind === 'update')) {
-      action = { kind: 'restart', name, desired: desired[0], actual: a, backoffStep: 0, reason: 'restart requested' };
+      action = { kind: 'restart', name, desired: desired[0], actual: a, limits: specLimits(desired[0], pass.ctx.facts), backoffStep: 0, reason: 'restart requested' };
     }
     if (action.kind === 'remove' && pass.mayRemove && !pass.mayRemove(name)) {
       action = { kind: 'none', name, reason: 'removal held back (quiet period or deletion cap)' };

@@ -2,7 +2,7 @@ import { stateOf, type ActualContainer, type ActualSet } from '../observe/types.
 import { stableJson } from '../spec/hash.js';
 import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer, SpecSource, UserSpec } from '../spec/types.js';
-import { desiredLimits, formatLimit, limitDiff, type LimitFacts } from '../limits/limits.js';
+import { desiredLimits, formatLimit, limitDiff, type LimitFacts, type Limits } from '../limits/limits.js';
 import { ioDeviceProblems } from '../limits/io.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
@@ -77,13 +77,18 @@ function planStopped(a: ActualContainer, now: number): Action {
 /** What the plan says of a recreate: the new container starts on an empty writable layer. */
 export const DISCARDS_LAYER = 'discards the writable layer';
 
-function restart(d: DesiredContainer, a: ActualContainer, reason: string, extra: Partial<RestartAction> = {}): RestartAction {
-  return { kind: 'restart', name: a.name, desired: d, actual: a, backoffStep: 0, reason, ...extra };
+/** The limits a desired container means on this host, as the kernel will hold them (what every starting action carries). */
+export function specLimits(d: DesiredContainer, facts: LimitFacts): Limits {
+  return desiredLimits(d.spec.resources, facts, d.spec.state === 'paused');
+}
+
+function restart(d: DesiredContainer, a: ActualContainer, facts: LimitFacts, reason: string, extra: Partial<RestartAction> = {}): RestartAction {
+  return { kind: 'restart', name: a.name, desired: d, actual: a, limits: specLimits(d, facts), backoffStep: 0, reason, ...extra };
 }
 
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
-  if (!a) return d.spec.state === 'stopped' ? { kind: 'none', name, reason: 'state: stopped; not created' } : { kind: 'create', name, desired: d, reason: 'new spec' };
+  if (!a) return d.spec.state === 'stopped' ? { kind: 'none', name, reason: 'state: stopped; not created' } : { kind: 'create', name, desired: d, limits: specLimits(d, input.facts), reason: 'new spec' };
   if (a.foreign) {
     const f = a.foreign;
     return { name, severity: 'error', message: `container "${name}" was made by the instance of --state-dir ${f.stateDir}, --data-dir ${f.dataDir}, --cgroup-parent ${f.cgroupParent}; left alone` };
@@ -94,40 +99,40 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   const state = stateOf(a);
   if (state === 'corrupt') {
     if (d.spec.state === 'stopped') return { kind: 'none', name, reason: `its record is unreadable (${a.recordProblem ?? 'missing'}); state: stopped` };
-    return restart(d, a, `its record is unreadable (${a.recordProblem ?? 'missing'}); starting it again on its writable layer`);
+    return restart(d, a, input.facts, `its record is unreadable (${a.recordProblem ?? 'missing'}); starting it again on its writable layer`);
   }
   const rec = a.record!;
   if (rec.source.dir !== input.source) {
     const owner = isAdhoc(rec.source) ? 'was started by pocker run (pocker rm it first)' : `belongs to ${rec.source.dir}/${rec.source.file}`;
     return { name, severity: 'error', message: `container "${name}" ${owner}; ${d.source.dir}/${d.source.file} cannot take it over` };
   }
-  if (rec.phase === 'removing') return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: `left half-removed by an interrupted pass; ${DISCARDS_LAYER}` };
+  if (rec.phase === 'removing') return { kind: 'recreate', name, desired: d, actual: a, limits: specLimits(d, input.facts), changed: [], reason: `left half-removed by an interrupted pass; ${DISCARDS_LAYER}` };
   if (d.spec.state === 'stopped') return planStopped(a, input.now);
   // Equal hashes mean equal normalized user specs: nothing to compare field by field.
   const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
-  if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, changed, reason: `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}` };
+  if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, limits: specLimits(d, input.facts), changed, reason: `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}` };
   if (state === 'creating') {
-    return { kind: 'recreate', name, desired: d, actual: a, changed: [], reason: 'left half-created by an interrupted pass' };
+    return { kind: 'recreate', name, desired: d, actual: a, limits: specLimits(d, input.facts), changed: [], reason: 'left half-created by an interrupted pass' };
   }
   if (state === 'exited' || state === 'lost') {
     const exiting = awaitingExitRecord(a, input.now);
     if (exiting) return exiting;
-    if (rec.stoppedAtMs !== undefined) return restart(d, a, `state: ${d.spec.state} (was stopped)`);
-    if (state === 'lost' && a.rebooted) return restart(d, a, 'it was running when the host went down (another boot since)');
+    if (rec.stoppedAtMs !== undefined) return restart(d, a, input.facts, `state: ${d.spec.state} (was stopped)`);
+    if (state === 'lost' && a.rebooted) return restart(d, a, input.facts, 'it was running when the host went down (another boot since)');
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
     if (input.now < t.notBefore) {
       return { kind: 'none', name, reason: `${describeExit(a)}; backoff (retry in ${formatWait(t.notBefore - input.now)})`, retryAt: t.notBefore };
     }
-    return restart(d, a, `${describeExit(a)}; restart: ${d.spec.restart}`, { backoffStep: t.step + 1 });
+    return restart(d, a, input.facts, `${describeExit(a)}; restart: ${d.spec.restart}`, { backoffStep: t.step + 1 });
   }
   const hc = d.spec.healthcheck;
   if (a.health?.status === 'unhealthy' && hc?.onUnhealthy === 'restart') {
-    return restart(d, a, `unhealthy (${a.health.failingStreak} failed checks in a row)`, { backoffStep: (rec.backoffStep ?? 0) + 1 });
+    return restart(d, a, input.facts, `unhealthy (${a.health.failingStreak} failed checks in a row)`, { backoffStep: (rec.backoffStep ?? 0) + 1 });
   }
-  const limits = desiredLimits(d.spec.resources, input.facts, d.spec.state === 'paused');
-  if (!a.limits) return restart(d, a, 'its cgroup is missing');
-  if (a.networkProblem) return restart(d, a, `network: ${a.networkProblem}; attaching it again`);
+  const limits = specLimits(d, input.facts);
+  if (!a.limits) return restart(d, a, input.facts, 'its cgroup is missing');
+  if (a.networkProblem) return restart(d, a, input.facts, `network: ${a.networkProblem}; attaching it again`);
   const diff = limitDiff(limits, a.limits);
   const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source) && !a.legacy && !a.pidsRecovered;
   // A throttled device that does not resolve is left out of `limits`; the update fails at its host check.

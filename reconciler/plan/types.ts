@@ -17,6 +17,8 @@ interface ActionBase {
 export interface CreateAction extends ActionBase {
   kind: 'create';
   desired: DesiredContainer;
+  /** Limits to start it with, exactly as the kernel will hold them. */
+  limits: Limits;
 }
 
 /** Change a running container in place: same process, new limits and/or a new record (also: adopt pids found in its cgroup, move a release-1 record to the data dir). */
@@ -34,6 +36,8 @@ export interface RecreateAction extends ActionBase {
   kind: 'recreate';
   desired: DesiredContainer;
   actual: ActualContainer;
+  /** Limits to start the new container with. */
+  limits: Limits;
   /** Spec fields that changed. */
   changed: string[];
 }
@@ -47,6 +51,8 @@ export interface RestartAction extends ActionBase {
   kind: 'restart';
   desired: DesiredContainer;
   actual: ActualContainer;
+  /** Limits to start it again with. */
+  limits: Limits;
   /** Quick restarts in a row, this one included (recorded; sets the next delay). */
   backoffStep: number;
 }

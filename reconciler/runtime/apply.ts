@@ -33,18 +33,18 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       const orphan = layerHasContent(ctx.host, containerPaths(ctx.dirs, a.name));
       checkHost(ctx, a.desired, orphan);
       if (orphan) ctx.warn?.(a.name, `starting on the writable layer found at ${containerPaths(ctx.dirs, a.name).dataDir}, which had no record`);
-      return (await startContainer(ctx, a.desired, { keepLayer: orphan })).initPid;
+      return (await startContainer(ctx, a.desired, a.limits, { keepLayer: orphan })).initPid;
     }
     case 'recreate': {
       checkHost(ctx, a.desired);
       await removeContainer(ctx, a.actual);
-      return (await startContainer(ctx, a.desired)).initPid;
+      return (await startContainer(ctx, a.desired, a.limits)).initPid;
     }
     case 'restart': {
       checkHost(ctx, a.desired, true);
       if (!a.actual.record) quarantineRecord(ctx, a.actual);
       await stopContainer(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
-      return (await startContainer(ctx, a.desired, { keepLayer: true, restartOf: a.actual.record, backoffStep: a.backoffStep, lastExit: a.actual.exit })).initPid;
+      return (await startContainer(ctx, a.desired, a.limits, { keepLayer: true, restartOf: a.actual.record, backoffStep: a.backoffStep, lastExit: a.actual.exit })).initPid;
     }
     case 'update':
       updateContainer(ctx, a.desired, a.actual, a.limits, a.changed);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { desiredLimits, type Limits } from '../limits/limits.js';
+import type { Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
@@ -125,11 +125,6 @@ export function checkIo(ctx: RuntimeContext, d: DesiredContainer): void {
   if (problems.length) throw new RuntimeError('HOST_CHECK', problems.map((p) => p.message).join('; '), { container: d.spec.name, path: problems[0]!.device });
 }
 
-/** The limits a spec asks for on this host. */
-export function limitsFor(ctx: RuntimeContext, d: DesiredContainer): Limits {
-  return desiredLimits(d.spec.resources, ctx.facts, d.spec.state === 'paused');
-}
-
 /** How a container starts: fresh, or again on its writable layer. */
 export interface StartOptions {
   /** Start on the existing writable layer (a restart, a start after a reboot, an adopted layer); default: when restartOf is given. */
@@ -149,7 +144,7 @@ export interface StartOptions {
  * everything this call made is undone: a fresh container leaves nothing behind, a restart leaves
  * its record and layer as they were.
  */
-export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, o: StartOptions = {}): Promise<{ initPid: number; monitorPid: number }> {
+export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, limits: Limits, o: StartOptions = {}): Promise<{ initPid: number; monitorPid: number }> {
   const { host, driver } = ctx;
   const name = d.spec.name;
   const paths = containerPaths(ctx.dirs, name);
@@ -167,7 +162,6 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, o
     host.removeFile(paths.legacyExit);
     await driver.remove(name, host);
     // A paused spec is frozen only once its init has reported: a frozen cgroup would stop the init mid-setup.
-    const limits = limitsFor(ctx, d);
     driver.create(name, { ...limits, frozen: false }, host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     faultPoint('create:cgroup', name);
     const net = d.spec.network.mode === 'bridge' ? await attachNetwork(host, ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, timeoutsOf(ctx)) : undefined;

@@ -27,6 +27,7 @@ const resourcesArb = fc.record(
     memory: fc.integer({ min: 4 * MiB, max: 2048 * MiB }),
     swapExtra: fc.option(fc.oneof(fc.integer({ min: 0, max: 512 * MiB }), fc.constant(-1)), { nil: undefined }),
     pids: fc.integer({ min: 1, max: 100_000 }),
+    cpuShares: fc.integer({ min: 2, max: 262_144 }),
   },
   { requiredKeys: [] },
 ).map((r) => {
@@ -38,6 +39,7 @@ const resourcesArb = fc.record(
     if (r.swapExtra !== undefined) out.memsw = r.swapExtra === -1 ? 'unlimited' : r.memory + r.swapExtra;
   }
   if (r.pids !== undefined) out.pids = r.pids;
+  if (r.cpuShares !== undefined) out.cpuShares = r.cpuShares;
   return out;
 });
 

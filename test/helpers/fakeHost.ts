@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/host/host.js';
+import { LIMIT_FILES } from '../../reconciler/cgroups/limitFiles.js';
 import type { ExecResult } from '../../reconciler/host/execProcess.js';
 import { FakeCni, FakeNetAdmin, type FakeNetworkHost } from './fakeNetwork.js';
 
@@ -144,6 +145,14 @@ export class FakeHost implements Host, FakeNetworkHost {
         break;
       }
     }
+    // Every simple limit file the drivers know (those without a case above hold what is written).
+    if (root) return;
+    const enabled = h === 'v2' ? (this.readFile(`${dir}/cgroup.controllers`) ?? '').split(/\s+/) : [h];
+    for (const l of LIMIT_FILES) {
+      const at = h === 'v2' ? l.v2 : l.v1;
+      const version = h === 'v2' ? 'v2' : 'v1';
+      if (enabled.includes(at.controller) && !this.nodes.has(`${dir}/${at.file}`)) f(at.file, `${l.text(l.fresh(version, ''), version).trim()}\n`);
+    }
   }
 
   private cgroupWrite(path: string, data: string): void {
@@ -248,7 +257,9 @@ export class FakeHost implements Host, FakeNetworkHost {
         for (const pid of cur('cgroup.procs').split('\n').filter(Boolean).map(Number)) this.exit(pid, 9);
         return;
       default:
-        throw errno('EACCES', 'write', path);
+        if (!LIMIT_FILES.some((l) => (this.version === 'v2' ? l.v2.file : l.v1.file) === file)) throw errno('EACCES', 'write', path);
+        this.put(path, `${v}\n`);
+        return;
     }
   }
 

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { stateOf } from '../observe/types.js';
+import { observedStatus } from '../observe/types.js';
 import { startExec } from '../host/execProcess.js';
 import { execConfig } from '../runtime/exec.js';
 import { monitorBinary } from '../native.js';
@@ -41,7 +41,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (cmd.values.workdir !== undefined && !cmd.values.workdir.startsWith('/')) throw new UsageError('-w takes an absolute path');
   const { driver, actual } = findContainer(cmd.dirs, name);
-  if (stateOf(actual) !== 'running' || !actual.record) throw Object.assign(new Error(`container "${name}" is not running (${stateOf(actual)})`), { code: 'NOT_RUNNING' });
+  if (observedStatus(actual) !== 'running' || !actual.record) throw Object.assign(new Error(`container "${name}" is not running (${observedStatus(actual)})`), { code: 'NOT_RUNNING' });
   if (actual.limits?.frozen) throw Object.assign(new Error(`container "${name}" is paused (state: paused in its spec): a command there would not run until it resumes`), { code: 'PAUSED' });
   const config = execConfig(actual.record.spec, actual.pids!, driver.placement(name), {
     argv,

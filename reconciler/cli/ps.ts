@@ -1,4 +1,4 @@
-import { stateOf, type ActualContainer } from '../observe/types.js';
+import { observedStatus, type ActualContainer } from '../observe/types.js';
 import { describeSource } from '../state/adhoc.js';
 import type { Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff, formatWait, restartTiming } from '../plan/backoff.js';
@@ -57,7 +57,7 @@ function limitsView(l: Limits | null): PsEntry['limits'] {
 }
 
 function describeState(a: ActualContainer, now: number): string {
-  const s = stateOf(a);
+  const s = observedStatus(a);
   if (s === 'running' && a.limits?.frozen) return 'paused';
   if (s === 'running' && a.health) return `running (${a.health.status})`;
   if (s !== 'exited' && s !== 'lost') return s;
@@ -75,7 +75,7 @@ function describeState(a: ActualContainer, now: number): string {
 }
 
 export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
-  const running = stateOf(a) === 'running';
+  const running = observedStatus(a) === 'running';
   const r = a.record;
   return {
     name: a.name,

@@ -1,16 +1,18 @@
 import { join } from 'node:path';
 import { observeContainer } from '../observe/observe.js';
-import { stateOf, type ActualContainer } from '../observe/types.js';
+import { observedStatus, type ActualContainer } from '../observe/types.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { specLimits } from '../plan/plan.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
-import { checkHost, removeContainer, startContainer, stopKeepingLayer, type RuntimeContext } from '../runtime/container.js';
+import { checkHost, removeContainer, startContainer, stopContainer, type RuntimeContext } from '../runtime/container.js';
 import { RuntimeError } from '../host/errors.js';
-import { gatherFacts } from '../runtime/facts.js';
 import type { Host, ProcessRef } from '../host/host.js';
 import type { Attach } from '../runtime/monitorConfig.js';
 import type { NetworkOptions } from '../network/conflist.js';
+import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer } from '../spec/types.js';
+import { silentLogger } from '../log/logger.js';
+import { buildPass } from './pass.js';
 import { describeSource, isAdhoc } from '../state/adhoc.js';
 import { locksDir, type InstanceDirs } from '../state/layout.js';
 import type { ContainerRecord, ExitRecord } from '../state/records.js';
@@ -26,18 +28,23 @@ export interface AdhocContext {
   timeouts?: Timeouts;
 }
 
+/** The runtime context of one ad-hoc command, made where every pass's is (buildPass). */
 function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach): RuntimeContext {
-  return {
+  const load: DirLoad = { dir: '', status: 'ok', files: [], desired: starting ? [starting] : [], errors: [], failedFiles: new Set() };
+  return buildPass({
+    source: '',
+    load,
     host: c.host,
     driver: c.driver,
     dirs: c.dirs,
-    facts: gatherFacts(c.host, c.driver, starting ? [starting] : []),
-    monitorBinary: c.monitorBinary,
     backoff: DEFAULT_BACKOFF,
-    ...(c.timeouts && { timeouts: c.timeouts }),
+    timeouts: c.timeouts ?? DEFAULT_TIMEOUTS,
+    monitorBinary: c.monitorBinary,
+    allowEmpty: false,
+    log: silentLogger,
     ...(c.network && { network: c.network }),
     ...(attach && { attach }),
-  };
+  }).ctx;
 }
 
 /** Runs fn with the container's lock held and its state observed from the kernel. */
@@ -114,8 +121,8 @@ export function exitStatusOf(exit: ExitRecord | null): number {
 export async function stopAdhoc(c: AdhocContext, name: string): Promise<boolean> {
   return underLock(c, name, async (found) => {
     const a = adhocOnly(found, name, 'stop');
-    if (stateOf(a) !== 'running') return false;
-    await stopKeepingLayer(runtime(c), a);
+    if (observedStatus(a) !== 'running') return false;
+    await stopContainer(runtime(c), a);
     return true;
   });
 }
@@ -124,7 +131,7 @@ export async function stopAdhoc(c: AdhocContext, name: string): Promise<boolean>
 export async function startAdhoc(c: AdhocContext, name: string): Promise<boolean> {
   return underLock(c, name, async (found) => {
     const a = adhocOnly(found, name, 'start');
-    if (stateOf(a) === 'running') return false;
+    if (observedStatus(a) === 'running') return false;
     const rec = a.record;
     await start(c, { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source }, undefined, a);
     return true;
@@ -135,7 +142,7 @@ export async function startAdhoc(c: AdhocContext, name: string): Promise<boolean
 export async function removeAdhoc(c: AdhocContext, name: string, force: boolean): Promise<void> {
   await underLock(c, name, async (found) => {
     const a = adhocOnly(found, name, 'rm');
-    if (stateOf(a) === 'running' && !force) throw new RuntimeError('RUNNING', `container "${name}" is running: pocker stop it first, or pocker rm -f`, { container: name });
+    if (observedStatus(a) === 'running' && !force) throw new RuntimeError('RUNNING', `container "${name}" is running: pocker stop it first, or pocker rm -f`, { container: name });
     await removeContainer(runtime(c), a);
   });
 }

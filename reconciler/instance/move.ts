@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { observe } from '../observe/observe.js';
-import { stopContainer } from '../runtime/container.js';
+import { terminateWorkload } from '../runtime/container.js';
 import { detectDriver } from '../cgroups/detect.js';
 import { RuntimeError } from '../host/errors.js';
 import { gatherFacts } from '../runtime/facts.js';
@@ -34,7 +34,7 @@ export async function moveInstance(host: Host, from: InstanceDirs, to: InstanceD
     const release = await host.lock(join(locksDir(from), a.name), o.timeouts.lockMs);
     try {
       const wasRunning = running.includes(a);
-      if (wasRunning) await stopContainer(ctx, a, a.record.spec.stopGracePeriodMs);
+      if (wasRunning) await terminateWorkload(ctx, a, a.record.spec.stopGracePeriodMs);
       await driver.remove(a.name, host);
       await detachNetwork(host, from, a.name, o.timeouts);
       const paths = containerPaths(from, a.name);

@@ -51,11 +51,15 @@ export interface ActualSet {
   strangers: Stranger[];
 }
 
-/** Lifecycle state derived from what was observed. */
-export type ContainerState = 'running' | 'exited' | 'creating' | 'lost' | 'corrupt';
+/**
+ * Where a container is in its life, derived from what was observed. Not to be confused with a
+ * spec's `state` (what the user wants: running, paused, stopped) or the state dir (where the
+ * runtime files live).
+ */
+export type ObservedStatus = 'running' | 'exited' | 'creating' | 'lost' | 'corrupt';
 
-/** Derives the state: the kernel (is the init alive?) first, records second. */
-export function stateOf(a: ActualContainer): ContainerState {
+/** Derives the status: the kernel (is the init alive?) first, records second. */
+export function observedStatus(a: ActualContainer): ObservedStatus {
   if (!a.record) return 'corrupt';
   if (a.initAlive) return 'running';
   if (a.record.phase === 'creating') return 'creating';

@@ -1,4 +1,4 @@
-import { stateOf, type ActualContainer, type ActualSet } from '../observe/types.js';
+import { observedStatus, type ActualContainer, type ActualSet } from '../observe/types.js';
 import { stableJson } from '../spec/hash.js';
 import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer, SpecSource, UserSpec } from '../spec/types.js';
@@ -67,7 +67,7 @@ function awaitingExitRecord(a: ActualContainer, now: number): Action | null {
  * is (spec changes that need a recreate wait until it runs again).
  */
 function planStopped(a: ActualContainer, now: number): Action {
-  const state = stateOf(a);
+  const state = observedStatus(a);
   const exiting = state === 'exited' || state === 'lost' ? awaitingExitRecord(a, now) : null;
   if (exiting) return exiting;
   if (a.record!.stoppedAtMs !== undefined && state !== 'running') return { kind: 'none', name: a.name, reason: 'stopped (state: stopped)' };
@@ -96,7 +96,7 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   if (a.unidentified?.length) {
     return { name, severity: 'warning', message: `container "${name}" has processes in its cgroup (${a.unidentified.join(' ')}) but no pids record, and none of them is its init: left alone` };
   }
-  const state = stateOf(a);
+  const state = observedStatus(a);
   if (state === 'corrupt') {
     if (d.spec.state === 'stopped') return { kind: 'none', name, reason: `its record is unreadable (${a.recordProblem ?? 'missing'}); state: stopped` };
     return restart(d, a, input.facts, `its record is unreadable (${a.recordProblem ?? 'missing'}); starting it again on its writable layer`);

@@ -1,7 +1,7 @@
 import type { Action } from '../plan/types.js';
 import { containerPaths } from '../state/layout.js';
 import { layerHasContent } from '../state/layerContent.js';
-import { checkHost, quarantineRecord, removeContainer, startContainer, stopContainer, stopKeepingLayer, updateContainer, type RuntimeContext } from './container.js';
+import { checkHost, quarantineRecord, removeContainer, startContainer, terminateWorkload, stopContainer, updateContainer, type RuntimeContext } from './container.js';
 import { describeError, RuntimeError, isTerminal } from '../host/errors.js';
 
 /** Outcome of one action. */
@@ -43,14 +43,14 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
     case 'restart': {
       checkHost(ctx, a.desired, true);
       if (!a.actual.record) quarantineRecord(ctx, a.actual);
-      await stopContainer(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
+      await terminateWorkload(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
       return (await startContainer(ctx, a.desired, a.limits, { keepLayer: true, restartOf: a.actual.record, backoffStep: a.backoffStep, lastExit: a.actual.exit })).initPid;
     }
     case 'update':
       updateContainer(ctx, a.desired, a.actual, a.limits, a.changed);
       return a.actual.pids?.initPid;
     case 'stop':
-      await stopKeepingLayer(ctx, a.actual);
+      await stopContainer(ctx, a.actual);
       return undefined;
     case 'remove':
       await removeContainer(ctx, a.actual);

@@ -224,7 +224,7 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
 }
 
 /** SIGTERM, wait the grace period, SIGKILL; then wait for the monitor to record the exit. */
-export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, graceMs: number): Promise<void> {
+export async function terminateWorkload(ctx: RuntimeContext, a: ActualContainer, graceMs: number): Promise<void> {
   if (!a.pids) return;
   // A frozen workload cannot handle SIGTERM: thaw it first.
   if (a.limits?.frozen) ctx.driver.update(a.name, { ...a.limits, frozen: false }, a.limits, ctx.host);
@@ -245,10 +245,10 @@ export async function stopContainer(ctx: RuntimeContext, a: ActualContainer, gra
  * Stops a container on purpose (`state: stopped`, `pocker stop`) and records that, so no restart
  * policy brings it back; its writable layer, log, cgroups and network stay for the next start.
  */
-export async function stopKeepingLayer(ctx: RuntimeContext, a: ActualContainer): Promise<void> {
+export async function stopContainer(ctx: RuntimeContext, a: ActualContainer): Promise<void> {
   const rec = a.record;
   if (!rec) throw new RuntimeError('STATE', `container "${a.name}" has no readable record`, { container: a.name });
-  await stopContainer(ctx, a, rec.spec.stopGracePeriodMs);
+  await terminateWorkload(ctx, a, rec.spec.stopGracePeriodMs);
   writeRecord(ctx, containerPaths(ctx.dirs, a.name), { ...rec, phase: 'created', stoppedAtMs: Date.now() });
   if (a.legacy) retireLegacyFiles(ctx, a.name);
 }
@@ -274,7 +274,7 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
   if (!a.record && a.recordProblem) quarantineRecord(ctx, a);
   if (a.record && a.record.phase !== 'removing') writeRecord(ctx, paths, { ...a.record, phase: 'removing' });
   faultPoint('remove:marked', a.name);
-  await stopContainer(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
+  await terminateWorkload(ctx, a, a.record?.spec.stopGracePeriodMs ?? 10_000);
   faultPoint('remove:stopped', a.name);
   await ctx.driver.remove(a.name, ctx.host);
   faultPoint('remove:cgroup', a.name);

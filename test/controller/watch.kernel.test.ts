@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { WatchController, type WatchOptions } from '../../reconciler/controller/watch.js';
-import { stateOf } from '../../reconciler/observe/types.js';
+import { observedStatus } from '../../reconciler/observe/types.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { rawLimits } from '../helpers/cgroupValues.js';
@@ -164,7 +164,7 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     expect(gaps[2]! - gaps[1]!).toBeGreaterThan(450);
     await until(() => inst.container('once').exit !== null && inst.container('hog').exit !== null, 'once and hog exited');
     expect(inst.container('once').exit).toMatchObject({ exitCode: 3 });
-    expect(stateOf(inst.container('once'))).toBe('exited');
+    expect(observedStatus(inst.container('once'))).toBe('exited');
     expect(inst.container('hog').exit).toMatchObject({ exitCode: 137, oomKilled: true });
   });
 

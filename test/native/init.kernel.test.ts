@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { stopContainer, type RuntimeContext } from '../../reconciler/runtime/container.js';
+import { terminateWorkload, type RuntimeContext } from '../../reconciler/runtime/container.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
 import { monitorBinary } from '../../reconciler/native.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
@@ -25,7 +25,7 @@ describeKernel('the init (PID 1 inside) on the real kernel', () => {
     inst.writeSpec('t.yaml', inst.spec('t', { command: ['sh', '-c', 'trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.05; done'], restart: 'never' }));
     expect((await inst.reconcile()).ok).toBe(true);
     await inst.waitForLog('t', /ready/);
-    await stopContainer(ctx(), inst.container('t'), 5000);
+    await terminateWorkload(ctx(), inst.container('t'), 5000);
     expect(await waitExit('t')).toMatchObject({ exitCode: 42, signal: 0, oomKilled: false });
     expect(inst.log('t')).toContain('got TERM');
   });
@@ -37,7 +37,7 @@ describeKernel('the init (PID 1 inside) on the real kernel', () => {
     expect(await waitExit('k')).toMatchObject({ exitCode: 137, signal: 0 });
     await inst.waitForLog('stubborn', /ready/);
     const t0 = Date.now();
-    await stopContainer(ctx(), inst.container('stubborn'), 300);
+    await terminateWorkload(ctx(), inst.container('stubborn'), 300);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect(await waitExit('stubborn')).toMatchObject({ exitCode: -1, signal: 9 });
   });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, lstatSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { stopContainer, type RuntimeContext } from '../../reconciler/runtime/container.js';
+import { terminateWorkload, type RuntimeContext } from '../../reconciler/runtime/container.js';
 import { startExec } from '../../reconciler/host/execProcess.js';
 import { execConfig } from '../../reconciler/runtime/exec.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
@@ -166,6 +166,6 @@ describeKernel('container hardening on the real kernel', () => {
       expect(inst.pid('good'), name).toBe(pid);
       rmSync(dst);
     }
-    await stopContainer({ host: inst.host, driver: inst.driver, dirs: inst.dirs, facts: gatherFacts(inst.host, inst.driver), monitorBinary: monitorBinary() } as RuntimeContext, inst.container('good'), 2000);
+    await terminateWorkload({ host: inst.host, driver: inst.driver, dirs: inst.dirs, facts: gatherFacts(inst.host, inst.driver), monitorBinary: monitorBinary() } as RuntimeContext, inst.container('good'), 2000);
   });
 });

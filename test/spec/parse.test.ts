@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpecFile } from '../../reconciler/spec/parse.js';
+import { isContainerName } from '../../reconciler/spec/names.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
 
 const SRC = { dir: '/specs', file: 'web.yaml' };
@@ -47,6 +48,19 @@ describe('parseSpecFile', () => {
     expect(errorsOf(`${VALID}resources:\n  memroy: 64Mi\n`)).toEqual([
       expect.stringMatching(/^\/specs\/web\.yaml:6:3: unknown key "memroy" in resources; did you mean "memory"\?/),
     ]);
+  });
+
+  it('derives the known keys from the schema, in every section: resources.cpuShares and io, network.name and ports', () => {
+    expect(errorsOf(`${VALID}resources:\n  cpuShare: 512\n`)).toEqual([expect.stringMatching(/unknown key "cpuShare" in resources; did you mean "cpuShares"\?.*known keys in resources: .*\bio\b/)]);
+    expect(errorsOf(`${VALID}network:\n  mode: bridge\n  port: []\n`)).toEqual([expect.stringMatching(/unknown key "port" in network; did you mean "ports"\?.*\bname\b/)]);
+  });
+
+  it('has one container name rule: the schema accepts exactly what isContainerName accepts', () => {
+    const names = ['a', 'web', 'web-1', '1a', 'a'.repeat(63), 'a'.repeat(64), '-a', 'a-', 'A', 'a_b', 'a.b', '', 'db-0-x'];
+    for (const n of names) {
+      const schemaOk = !errorsOf(VALID.replace('name: web', `name: "${n}"`)).some((e) => /name/.test(e));
+      expect([n, schemaOk]).toEqual([n, isContainerName(n)]);
+    }
   });
 
   it('reports YAML syntax errors with their position', () => {

@@ -104,7 +104,7 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	return 0;
 }
 
-int config_load(const char *path, struct config *cfg, enum config_mode mode, char *err, size_t errlen)
+int config_load(const char *path, struct config *cfg, enum config_mode mode, struct pk_error *err)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->new_net = 1;
@@ -113,17 +113,15 @@ int config_load(const char *path, struct config *cfg, enum config_mode mode, cha
 	/* A socket (what Node gives as a "pipe" stdio) cannot be reopened through /proc: read the fd itself. */
 	if (fd < 0 && errno == ENXIO && sscanf(path, "/proc/self/fd/%d", &inherited) == 1)
 		fd = inherited;
-	if (fd < 0) {
-		snprintf(err, errlen, "open config %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return pk_error_set(err, errno, "open config %s", path);
 	/* Read to EOF: the config may be a memfd or a pipe (no size known up front). */
 	size_t cap = 8192, got = 0;
 	cfg->raw = malloc(cap);
 	while (cfg->raw) {
 		if (got + 1 >= cap) {
 			if (cap >= (1u << 22)) {
-				snprintf(err, errlen, "config %s: larger than 4 MiB", path);
+				pk_error_set(err, 0, "config %s: larger than 4 MiB", path);
 				close(fd);
 				return -1;
 			}
@@ -137,7 +135,7 @@ int config_load(const char *path, struct config *cfg, enum config_mode mode, cha
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "read config %s: %s", path, strerror(errno));
+			pk_error_set(err, errno, "read config %s", path);
 			close(fd);
 			return -1;
 		}
@@ -146,14 +144,10 @@ int config_load(const char *path, struct config *cfg, enum config_mode mode, cha
 		got += (size_t)n;
 	}
 	close(fd);
-	if (!cfg->raw) {
-		snprintf(err, errlen, "config %s: out of memory", path);
-		return -1;
-	}
-	if (got == 0) {
-		snprintf(err, errlen, "config %s: empty", path);
-		return -1;
-	}
+	if (!cfg->raw)
+		return pk_error_set(err, 0, "config %s: out of memory", path);
+	if (got == 0)
+		return pk_error_set(err, 0, "config %s: empty", path);
 	cfg->raw[got] = 0;
 	const char *pending_src = NULL, *pending_dst = NULL;
 	char *p = cfg->raw, *end = cfg->raw + got;
@@ -163,32 +157,23 @@ int config_load(const char *path, struct config *cfg, enum config_mode mode, cha
 		if (!kz || kz + 1 >= end + 1) break;
 		char *v = kz + 1;
 		char *vz = v < end ? memchr(v, 0, (size_t)(end - v)) : NULL;
-		if (!vz) {
-			snprintf(err, errlen, "config %s: truncated value for key %s", path, k);
-			return -1;
-		}
+		if (!vz)
+			return pk_error_set(err, 0, "config %s: truncated value for key %s", path, k);
 		int rc = apply_pair(cfg, k, v, &pending_src, &pending_dst);
-		if (rc == -2) {
-			snprintf(err, errlen, "config %s: unknown key %s", path, k);
-			return -1;
-		}
-		if (rc < 0) {
-			snprintf(err, errlen, "config %s: too many or malformed entries for key %s", path, k);
-			return -1;
-		}
+		if (rc == -2)
+			return pk_error_set(err, 0, "config %s: unknown key %s", path, k);
+		if (rc < 0)
+			return pk_error_set(err, 0, "config %s: too many or malformed entries for key %s", path, k);
 		p = vz + 1;
 	}
 	cfg->env[cfg->n_env] = NULL;
 	cfg->argv[cfg->n_argv] = NULL;
 	if (mode == CONFIG_EXEC) {
-		if (cfg->init_pid <= 0 || !cfg->init_start || !cfg->n_argv) {
-			snprintf(err, errlen, "config %s: exec needs init_pid, init_start and arg", path);
-			return -1;
-		}
+		if (cfg->init_pid <= 0 || !cfg->init_start || !cfg->n_argv)
+			return pk_error_set(err, 0, "config %s: exec needs init_pid, init_start and arg", path);
 	} else if (!cfg->state_dir || !cfg->exit_file || !cfg->rootfs || !cfg->upper || !cfg->work || !cfg->n_lower ||
 	    !cfg->n_argv || !cfg->log_path) {
-		snprintf(err, errlen, "config %s: missing one of state_dir, exit_file, rootfs, upper, work, lower, arg, log_path", path);
-		return -1;
+		return pk_error_set(err, 0, "config %s: missing one of state_dir, exit_file, rootfs, upper, work, lower, arg, log_path", path);
 	}
 	if (!cfg->cwd) cfg->cwd = "/";
 	if (!cfg->name) cfg->name = "?";

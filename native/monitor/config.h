@@ -5,6 +5,8 @@
 #ifndef POCKER_CONFIG_H
 #define POCKER_CONFIG_H
 
+#include "error.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,7 +74,7 @@ struct config {
 /* What a config is for: creating a container, or joining one (exec). */
 enum config_mode { CONFIG_MONITOR, CONFIG_EXEC };
 
-/* Loads path into cfg. Returns 0, or -1 with a message in err. */
-int config_load(const char *path, struct config *cfg, enum config_mode mode, char *err, size_t errlen);
+/* Loads path into cfg. Returns 0, or -1 with err set. */
+int config_load(const char *path, struct config *cfg, enum config_mode mode, struct pk_error *err);
 
 #endif

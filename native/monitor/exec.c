@@ -2,6 +2,7 @@
 #include "exec.h"
 #include "config.h"
 #include "console.h"
+#include "error.h"
 #include "security.h"
 #include "util.h"
 
@@ -25,10 +26,12 @@
 
 static struct config cfg;
 
-static int fail(const char *what, const char *arg)
+static const char prefix[] = "pocker exec: ";
+
+/* 126: the shell's code for a command that could not be run. */
+static _Noreturn void fail(const struct pk_error *err)
 {
-	fprintf(stderr, "pocker exec: %s %s: %s\n", what, arg, strerror(errno));
-	return 126;
+	pk_error_exit(2, prefix, err, "\n", 126);
 }
 
 static const struct { const char *name; int flag; } ns_flags[] = {
@@ -117,110 +120,127 @@ static int forward_and_wait(pid_t child)
 	}
 }
 
-int exec_main(const char *config_path)
+/* What the command is started with, opened before entering the container or on its way in. */
+struct target {
+	int tasks[MAX_LIST];   /* the container's v1 "tasks" files */
+	int cgroup2;           /* its v2 cgroup, for CLONE_INTO_CGROUP (-1: none) */
+	int cgroupns;          /* its cgroup namespace, joined once in its cgroups (-1: not asked) */
+	int devnull;
+	int master, slave;     /* with a tty: a pty of the container's devpts (-1: none) */
+};
+
+/* Checks that the init is still the container's, joins its namespaces (all but the cgroup one)
+ * and its root, and with a tty allocates the pty. Returns 0, or -1 with err set. */
+static int enter(struct target *t, struct pk_error *err)
 {
-	char err[1024];
-	if (config_load(config_path, &cfg, CONFIG_EXEC, err, sizeof err) < 0) {
-		fprintf(stderr, "pocker exec: %s\n", err);
-		return 126;
-	}
-	if (proc_start_time((pid_t)cfg.init_pid) != cfg.init_start) {
-		fprintf(stderr, "pocker exec: the container is not running (init %ld is gone)\n", cfg.init_pid);
-		return 126;
-	}
+	t->cgroup2 = t->cgroupns = t->master = t->slave = -1;
+	if (proc_start_time((pid_t)cfg.init_pid) != cfg.init_start)
+		return pk_error_set(err, 0, "the container is not running (init %ld is gone)", cfg.init_pid);
 	/* Everything named by a host path is opened before entering the container's mount namespace. */
-	int nsfd[8], cgroupns = -1;
+	int nsfd[8];
 	char path[128];
 	for (size_t i = 0; i < cfg.n_ns; i++) {
 		snprintf(path, sizeof path, "/proc/%ld/ns/%s", cfg.init_pid, cfg.ns[i]);
 		nsfd[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (nsfd[i] < 0)
-			return fail("open", path);
+			return pk_error_set(err, errno, "open %s", path);
 		if (!strcmp(cfg.ns[i], "cgroup"))
-			cgroupns = nsfd[i];
+			t->cgroupns = nsfd[i];
 	}
-	int tasks[MAX_LIST];
 	for (size_t i = 0; i < cfg.n_cgroup_tasks; i++) {
-		tasks[i] = open(cfg.cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
-		if (tasks[i] < 0)
-			return fail("open", cfg.cgroup_tasks[i]);
+		t->tasks[i] = open(cfg.cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
+		if (t->tasks[i] < 0)
+			return pk_error_set(err, errno, "open %s", cfg.cgroup_tasks[i]);
 	}
-	int cg2 = -1;
-	if (cfg.cgroup2_dir && (cg2 = open(cfg.cgroup2_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return fail("open cgroup", cfg.cgroup2_dir);
+	if (cfg.cgroup2_dir && (t->cgroup2 = open(cfg.cgroup2_dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return pk_error_set(err, errno, "open cgroup %s", cfg.cgroup2_dir);
 	/* The container's root as its init sees it: after setns(mnt) this process would stand at the
 	 * namespace's first root, which is not the container's when the host itself runs chrooted. */
 	snprintf(path, sizeof path, "/proc/%ld/root", cfg.init_pid);
 	int rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return fail("open", path);
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		return pk_error_set(err, errno, "open %s", path);
+	t->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	/* Join: the mount namespace last (its paths are the container's), the cgroup namespace in the
 	 * child once it is in the container's cgroups. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < cfg.n_ns; i++) {
 			int is_mnt = !strcmp(cfg.ns[i], "mnt");
-			if (nsfd[i] == cgroupns || is_mnt != pass)
+			if (nsfd[i] == t->cgroupns || is_mnt != pass)
 				continue;
 			if (setns(nsfd[i], ns_flag(cfg.ns[i])) < 0)
-				return fail("setns", cfg.ns[i]);
+				return pk_error_set(err, errno, "setns %s", cfg.ns[i]);
 		}
 	}
 	if (fchdir(rootfd) < 0 || chroot(".") < 0 || chdir("/") < 0)
-		return fail("enter the root of", "the container");
+		return pk_error_set(err, errno, "enter the root of the container");
 	close(rootfd);
-	int master = -1, slave = -1;
-	if (cfg.tty) {
-		if (pty_open(&master, &slave) < 0)
-			return fail("allocate a pty in", "the container");
+	if (cfg.tty && pty_open(&t->master, &t->slave) < 0)
+		return pk_error_set(err, errno, "allocate a pty in the container");
+	return 0;
+}
+
+/* The command's side of the clone, up to its execve: the container's cgroups and cgroup
+ * namespace, stdio, working directory and privileges. Returns 0, or -1 with err set. */
+static int prepare_command(const struct target *t, struct pk_error *err)
+{
+	for (size_t i = 0; i < cfg.n_cgroup_tasks; i++) {
+		int rc = write_all(t->tasks[i], "0", 1);
+		if (rc < 0)
+			return pk_error_set(err, -rc, "join cgroup %s", cfg.cgroup_tasks[i]);
 	}
+	if (t->cgroupns >= 0 && setns(t->cgroupns, CLONE_NEWCGROUP) < 0)
+		return pk_error_set(err, errno, "setns cgroup");
+	setsid();
+	if (cfg.tty) {
+		ioctl(t->slave, TIOCSCTTY, 0);
+		dup2(t->slave, 0);
+		dup2(t->slave, 1);
+		dup2(t->slave, 2);
+	} else if (!cfg.keep_stdin) {
+		dup2(t->devnull, 0);
+	}
+	syscall(SYS_close_range, 3, ~0U, 0);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (chdir(cfg.cwd) < 0)
+		return pk_error_set(err, errno, "chdir %s", cfg.cwd);
+	return apply_privileges(&cfg, err);
+}
+
+int exec_main(const char *config_path)
+{
+	struct pk_error err;
+	struct target t;
+	if (config_load(config_path, &cfg, CONFIG_EXEC, &err) < 0 || enter(&t, &err) < 0)
+		fail(&err);
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	pid_t child = clone_into(0, cg2);
-	if (child < 0)
-		return fail("clone3", "into the container");
+	pid_t child = clone_into(0, t.cgroup2);
+	if (child < 0) {
+		pk_error_set(&err, errno, "clone3 into the container");
+		fail(&err);
+	}
 	if (child == 0) {
-		for (size_t i = 0; i < cfg.n_cgroup_tasks; i++)
-			if (write_all(tasks[i], "0", 1) < 0)
-				_exit(fail("join cgroup", cfg.cgroup_tasks[i]));
-		if (cgroupns >= 0 && setns(cgroupns, CLONE_NEWCGROUP) < 0)
-			_exit(fail("setns", "cgroup"));
-		setsid();
-		if (cfg.tty) {
-			ioctl(slave, TIOCSCTTY, 0);
-			dup2(slave, 0);
-			dup2(slave, 1);
-			dup2(slave, 2);
-		} else if (!cfg.keep_stdin) {
-			dup2(devnull, 0);
-		}
-		syscall(SYS_close_range, 3, ~0U, 0);
-		for (int s = 1; s < NSIG; s++)
-			signal(s, SIG_DFL);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (chdir(cfg.cwd) < 0)
-			_exit(fail("chdir", cfg.cwd));
-		char err[1024];
-		if (apply_privileges(&cfg, err, sizeof err) < 0) {
-			fprintf(stderr, "pocker exec: %s\n", err);
-			_exit(126);
-		}
+		if (prepare_command(&t, &err) < 0)
+			fail(&err);
 		exec_in_path(cfg.argv, cfg.env, cfg.path);
-		int e = errno;
-		fprintf(stderr, "pocker exec: exec %s: %s\n", cfg.argv[0], strerror(e));
-		_exit(e == ENOENT ? 127 : 126);
+		pk_error_set(&err, errno, "exec %s", cfg.argv[0]);
+		/* The shell's codes: 127 for a command not found, 126 for one that cannot run. */
+		pk_error_exit(2, prefix, &err, "\n", err.errnum == ENOENT ? 127 : 126);
 	}
 	if (cfg.tty) {
-		close(slave);
+		close(t.slave);
 		sigset_t keep;
 		sigemptyset(&keep);
 		sigaddset(&keep, SIGCHLD);
 		sigaddset(&keep, SIGWINCH);
 		sigprocmask(SIG_SETMASK, &keep, NULL);
-		return relay(master, child);
+		return relay(t.master, child);
 	}
 	return forward_and_wait(child);
 }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "init.h"
 #include "console.h"
+#include "error.h"
 #include "rootfs.h"
 #include "security.h"
 #include "util.h"
@@ -10,7 +11,6 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -27,17 +27,10 @@
 
 static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT };
 
-static _Noreturn void die(int report, const char *msg)
+/* The monitor reads the report pipe to EOF: the message is all of it, with no newline. */
+static _Noreturn void die(int report, const struct pk_error *err)
 {
-	write_str(report, msg);
-	_exit(1);
-}
-
-static _Noreturn void die_errno(int report, const char *what, const char *arg)
-{
-	char buf[1024];
-	snprintf(buf, sizeof buf, "%s %s: %s", what, arg, strerror(errno));
-	die(report, buf);
+	pk_error_exit(report, NULL, err, NULL, 1);
 }
 
 static int loopback_up(void)
@@ -59,7 +52,8 @@ static int loopback_up(void)
 	return rc;
 }
 
-static _Noreturn void run_workload(const struct config *c, int report)
+/* The workload's side of the fork, up to its execve. Returns only on failure, -1 with err set. */
+static int exec_workload(const struct config *c, struct pk_error *err)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -67,18 +61,17 @@ static _Noreturn void run_workload(const struct config *c, int report)
 	if (c->tty) {
 		setsid();
 		if (ioctl(0, TIOCSCTTY, 0) < 0)
-			die_errno(report, "make the pty the controlling terminal of", c->argv[0]);
+			return pk_error_set(err, errno, "make the pty the controlling terminal of %s", c->argv[0]);
 	} else {
 		setpgid(0, 0);
 	}
 	umask(022);
 	if (chdir(c->cwd) < 0)
-		die_errno(report, "chdir to working directory", c->cwd);
-	char err[1024];
-	if (apply_privileges(c, err, sizeof err) < 0)
-		die(report, err);
+		return pk_error_set(err, errno, "chdir to working directory %s", c->cwd);
+	if (apply_privileges(c, err) < 0)
+		return -1;
 	exec_in_path(c->argv, c->env, c->path);
-	die_errno(report, "exec", c->argv[0]);
+	return pk_error_set(err, errno, "exec %s", c->argv[0]);
 }
 
 static _Noreturn void supervise(pid_t workload, const sigset_t *set)
@@ -101,16 +94,14 @@ static _Noreturn void supervise(pid_t workload, const sigset_t *set)
 	}
 }
 
-_Noreturn void init_main(const struct config *c, const struct init_fds *fds, int argc, char **argv)
+/* The container around the workload: its cgroups and namespaces, root filesystem, loopback,
+ * hostname and the workload's stdio. Returns 0, or -1 with err set. */
+static int setup(const struct config *c, const struct init_fds *fds, struct pk_error *err)
 {
-	set_cmdline(argc, argv, "pocker-init");
-	int report = fds->report_wr;
 	const char *failed = NULL;
 	int joined = join_cgroups(c->cgroup_tasks, c->n_cgroup_tasks, &failed);
-	if (joined < 0) {
-		errno = -joined;
-		die_errno(report, "join cgroup", failed);
-	}
+	if (joined < 0)
+		return pk_error_set(err, -joined, "join cgroup %s", failed);
 
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
@@ -119,44 +110,55 @@ _Noreturn void init_main(const struct config *c, const struct init_fds *fds, int
 	setsid();
 	umask(0);
 	if (unshare(CLONE_NEWCGROUP) < 0)
-		die_errno(report, "unshare", "cgroup namespace");
+		return pk_error_set(err, errno, "unshare cgroup namespace");
 
 	if (c->new_net && c->netns) {
 		int nsfd = open(c->netns, O_RDONLY | O_CLOEXEC);
 		if (nsfd < 0)
-			die_errno(report, "open network namespace", c->netns);
+			return pk_error_set(err, errno, "open network namespace %s", c->netns);
 		if (setns(nsfd, CLONE_NEWNET) < 0)
-			die_errno(report, "setns", c->netns);
+			return pk_error_set(err, errno, "setns %s", c->netns);
 		close(nsfd);
 	}
 
-	char err[1024];
-	if (rootfs_setup(c, err, sizeof err) < 0)
-		die(report, err);
+	if (rootfs_setup(c, err) < 0)
+		return -1;
 	if (c->new_net && loopback_up() < 0)
-		die_errno(report, "bring up", "lo");
+		return pk_error_set(err, errno, "bring up lo");
 	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
-		die_errno(report, "sethostname", c->hostname);
+		return pk_error_set(err, errno, "sethostname %s", c->hostname);
 
 	if (c->tty) {
 		int master, slave;
 		if (pty_open(&master, &slave) < 0)
-			die_errno(report, "allocate a pty in", "the container");
+			return pk_error_set(err, errno, "allocate a pty in the container");
 		if (send_fd(fds->tty_sock, master) < 0)
-			die_errno(report, "hand the pty to", "the monitor");
+			return pk_error_set(err, errno, "hand the pty to the monitor");
 		close(master);
 		if (dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
-			die_errno(report, "set up", "the pty as stdio");
+			return pk_error_set(err, errno, "set up the pty as stdio");
 	} else {
 		int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (devnull < 0)
-			die_errno(report, "open", "/dev/null");
+			return pk_error_set(err, errno, "open /dev/null");
 		if ((!c->keep_stdin && dup2(devnull, 0) < 0) || dup2(fds->out_wr, 1) < 0 || dup2(fds->err_wr, 2) < 0)
-			die_errno(report, "set up", "stdio");
+			return pk_error_set(err, errno, "set up stdio");
 	}
+	return 0;
+}
+
+_Noreturn void init_main(const struct config *c, const struct init_fds *fds, int argc, char **argv)
+{
+	set_cmdline(argc, argv, "pocker-init");
+	struct pk_error err;
+	int report = fds->report_wr;
+	if (setup(c, fds, &err) < 0)
+		die(report, &err);
 	if (report != 3) {
-		if (dup2(report, 3) < 0)
-			die_errno(report, "set up", "report fd");
+		if (dup2(report, 3) < 0) {
+			pk_error_set(&err, errno, "set up report fd");
+			die(report, &err);
+		}
 		report = 3;
 	}
 	fcntl(3, F_SETFD, FD_CLOEXEC);
@@ -170,10 +172,14 @@ _Noreturn void init_main(const struct config *c, const struct init_fds *fds, int
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	pid_t workload = fork();
-	if (workload < 0)
-		die_errno(report, "fork", "workload");
-	if (workload == 0)
-		run_workload(c, report);
+	if (workload < 0) {
+		pk_error_set(&err, errno, "fork workload");
+		die(report, &err);
+	}
+	if (workload == 0) {
+		exec_workload(c, &err);
+		die(report, &err);
+	}
 	close(report);
 	supervise(workload, &set);
 }

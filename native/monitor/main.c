@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include "config.h"
 #include "console.h"
+#include "error.h"
 #include "exec.h"
 #include "init.h"
 #include "log.h"
@@ -55,38 +56,46 @@ static void report(const char *word, const char *msg)
 		write_all(status_fd, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-static _Noreturn void fail(const char *msg)
+/* Ends the monitor with the status line report("error", msg) would write: the controller
+ * (host/nodeHost.ts) parses it. */
+static _Noreturn void fail(const struct pk_error *err)
 {
-	report("error", msg);
-	_exit(1);
+	pk_error_exit(status_fd, "error ", err, "\n", 1);
 }
 
-static _Noreturn void fail_errno(const char *what, const char *arg)
-{
-	char buf[1024];
-	snprintf(buf, sizeof buf, "%s %s: %s", what, arg, strerror(errno));
-	fail(buf);
-}
-
-static void join_monitor_cgroups(void)
+static int join_monitor_cgroups(struct pk_error *err)
 {
 	const char *failed = NULL;
 	int rc = join_cgroups(cfg.monitor_tasks, cfg.n_monitor_tasks, &failed);
-	if (rc < 0) {
-		errno = -rc;
-		fail_errno("join monitor cgroup", failed);
-	}
+	if (rc < 0)
+		return pk_error_set(err, -rc, "join monitor cgroup %s", failed);
+	return 0;
 }
 
-/* Opens a cgroup2 directory for CLONE_INTO_CGROUP, or returns -1 when none is configured. */
-static int open_cgroup2(const char *dir)
+/* Creates the host dirs the container needs: its private data dir (0700) and its overlay dirs. */
+static int make_dirs(struct pk_error *err)
 {
-	if (!dir)
-		return -1;
-	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		fail_errno("open cgroup", dir);
-	return fd;
+	for (size_t i = 0; i < cfg.n_private_dirs; i++) {
+		int rc = mkdir_p(cfg.private_dirs[i], 0700);
+		if (rc < 0)
+			return pk_error_set(err, -rc, "mkdir %s", cfg.private_dirs[i]);
+	}
+	for (size_t i = 0; i < cfg.n_mkdirs; i++) {
+		int rc = mkdir_p(cfg.mkdirs[i], 0755);
+		if (rc < 0)
+			return pk_error_set(err, -rc, "mkdir %s", cfg.mkdirs[i]);
+	}
+	return 0;
+}
+
+/* Opens a cgroup2 directory for CLONE_INTO_CGROUP into *fd, -1 when none is configured. Returns 0,
+ * or -1 with err set. */
+static int open_cgroup2(const char *dir, int *fd, struct pk_error *err)
+{
+	*fd = -1;
+	if (dir && (*fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return pk_error_set(err, errno, "open cgroup %s", dir);
+	return 0;
 }
 
 static void state_path(char *buf, size_t len, const char *file)
@@ -94,7 +103,8 @@ static void state_path(char *buf, size_t len, const char *file)
 	snprintf(buf, len, "%s/%s", cfg.state_dir, file);
 }
 
-static void write_pids(pid_t init, uint64_t started)
+/* Records the monitor's and the init's pids and start times. Returns 0, or -1 with err set. */
+static int write_pids(pid_t init, uint64_t started, struct pk_error *err)
 {
 	char path[4096], buf[512];
 	state_path(path, sizeof path, "pids.json");
@@ -103,18 +113,12 @@ static void write_pids(pid_t init, uint64_t started)
 			 (int)getpid(), (unsigned long long)proc_start_time(getpid()), (int)init,
 			 (unsigned long long)proc_start_time(init), (unsigned long long)started,
 			 cfg.boot_id ? ",\"bootId\":\"" : "", cfg.boot_id ? cfg.boot_id : "", cfg.boot_id ? "\"" : "");
-	if (n < 0 || (size_t)n >= sizeof buf) {
-		kill(init, SIGKILL);
-		waitpid(init, NULL, 0);
-		fail("pids record too long");
-	}
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return pk_error_set(err, 0, "pids record too long");
 	int rc = write_file_atomic(path, buf, (size_t)n, 0);
-	if (rc < 0) {
-		kill(init, SIGKILL);
-		waitpid(init, NULL, 0);
-		errno = -rc;
-		fail_errno("write", path);
-	}
+	if (rc < 0)
+		return pk_error_set(err, -rc, "write %s", path);
+	return 0;
 }
 
 static void write_exit(int status, uint64_t started, uint64_t oom_before, struct log_file *lf)
@@ -131,9 +135,9 @@ static void write_exit(int status, uint64_t started, uint64_t oom_before, struct
 			 (unsigned long long)started, (unsigned long long)now_ms());
 	int rc = write_file_atomic(path, buf, (size_t)n, 1);
 	if (rc < 0) {
-		char note[4200];
-		snprintf(note, sizeof note, "cannot record exit in %s: %s", path, strerror(-rc));
-		log_note(lf, note);
+		struct pk_error err;
+		pk_error_set(&err, -rc, "cannot record exit in %s", path);
+		log_note(lf, err.msg);
 	}
 }
 
@@ -229,14 +233,16 @@ int main(int argc, char **argv)
 		fcntl(lock_fd, F_SETFD, FD_CLOEXEC);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	char err[1024];
-	if (config_load(argv[1], &cfg, CONFIG_MONITOR, err, sizeof err) < 0)
-		fail(err);
+	struct pk_error err;
+	int monitor_cg;
+	if (config_load(argv[1], &cfg, CONFIG_MONITOR, &err) < 0 || open_cgroup2(cfg.monitor_cgroup2_dir, &monitor_cg, &err) < 0)
+		fail(&err);
 
-	int monitor_cg = open_cgroup2(cfg.monitor_cgroup2_dir);
 	pid_t detach = clone_into(0, monitor_cg);
-	if (detach < 0)
-		fail_errno("clone3 into monitors cgroup", cfg.monitor_cgroup2_dir ? cfg.monitor_cgroup2_dir : "-");
+	if (detach < 0) {
+		pk_error_set(&err, errno, "clone3 into monitors cgroup %s", cfg.monitor_cgroup2_dir ? cfg.monitor_cgroup2_dir : "-");
+		fail(&err);
+	}
 	if (detach > 0)
 		_exit(0);
 	if (monitor_cg >= 0)
@@ -249,34 +255,27 @@ int main(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
-	join_monitor_cgroups();
-	for (size_t i = 0; i < cfg.n_private_dirs; i++) {
-		int mk = mkdir_p(cfg.private_dirs[i], 0700);
-		if (mk < 0) {
-			errno = -mk;
-			fail_errno("mkdir", cfg.private_dirs[i]);
-		}
-	}
-	for (size_t i = 0; i < cfg.n_mkdirs; i++) {
-		int mk = mkdir_p(cfg.mkdirs[i], 0755);
-		if (mk < 0) {
-			errno = -mk;
-			fail_errno("mkdir", cfg.mkdirs[i]);
-		}
-	}
+	if (join_monitor_cgroups(&err) < 0 || make_dirs(&err) < 0)
+		fail(&err);
 
 	struct log_file lf;
 	int rc = log_open(&lf, cfg.log_path, cfg.log_max_bytes, cfg.log_max_files);
 	if (rc < 0) {
-		errno = -rc;
-		fail_errno("open log", cfg.log_path);
+		pk_error_set(&err, -rc, "open log %s", cfg.log_path);
+		fail(&err);
 	}
 	int outp[2], errp[2], reportp[2], ttysp[2] = { -1, -1 };
-	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(reportp, O_CLOEXEC))
-		fail_errno("pipe", "");
-	if (cfg.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysp) < 0)
-		fail_errno("socketpair", "for the pty");
-	int cgroup_fd = open_cgroup2(cfg.cgroup2_dir);
+	if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(reportp, O_CLOEXEC)) {
+		pk_error_set(&err, errno, "pipe");
+		fail(&err);
+	}
+	if (cfg.tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttysp) < 0) {
+		pk_error_set(&err, errno, "socketpair for the pty");
+		fail(&err);
+	}
+	int cgroup_fd;
+	if (open_cgroup2(cfg.cgroup2_dir, &cgroup_fd, &err) < 0)
+		fail(&err);
 	uint64_t oom_before = read_keyed_counter(cfg.oom_file, "oom_kill");
 	sigset_t chld;
 	sigemptyset(&chld);
@@ -286,8 +285,10 @@ int main(int argc, char **argv)
 
 	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net && !cfg.netns ? CLONE_NEWNET : 0);
 	pid_t init = clone_into(ns, cgroup_fd);
-	if (init < 0)
-		fail_errno("clone3", "container");
+	if (init < 0) {
+		pk_error_set(&err, errno, "clone3 container");
+		fail(&err);
+	}
 	if (init == 0) {
 		close(outp[0]); close(errp[0]); close(reportp[0]);
 		if (ttysp[0] >= 0) close(ttysp[0]);
@@ -319,15 +320,17 @@ int main(int argc, char **argv)
 	if (mlen) {
 		kill(init, SIGKILL);
 		waitpid(init, NULL, 0);
-		fail(msg);
+		pk_error_set(&err, 0, "%s", msg);
+		fail(&err);
 	}
 	struct attachment at = { cfg.attach, -1, -1, { -1, 0, { 0 } } };
 	if (cfg.tty) {
 		at.master = recv_fd(ttysp[0]);
 		if (at.master < 0) {
+			pk_error_set(&err, errno, "receive the pty from the init");
 			kill(init, SIGKILL);
 			waitpid(init, NULL, 0);
-			fail_errno("receive the pty from", "the init");
+			fail(&err);
 		}
 		close(ttysp[0]);
 		close(outp[0]);
@@ -338,7 +341,11 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t started = now_ms();
-	write_pids(init, started);
+	if (write_pids(init, started, &err) < 0) {
+		kill(init, SIGKILL);
+		waitpid(init, NULL, 0);
+		fail(&err);
+	}
 	if (lock_fd >= 0)
 		close(lock_fd);
 	lock_fd = -1;

@@ -32,12 +32,6 @@ struct open_how_ {
 	uint64_t flags, mode, resolve;
 };
 
-static int fail(char *err, size_t len, const char *what, const char *path, int e)
-{
-	snprintf(err, len, "%s %s: %s", what, path, strerror(e));
-	return -1;
-}
-
 /* Opens rel (relative to the rootfs) as if the rootfs were "/": ".." and symlinks stay inside. */
 static int open_in_root(int rootfd, const char *rel, int flags)
 {
@@ -164,39 +158,39 @@ static int ensure_in_root(int rootfd, const char *target, int is_dir)
 
 /* Mounts onto target inside the rootfs through its fd, never through a path the container controls. */
 static int mount_at(int rootfd, const char *target, int is_dir, const char *src, const char *fstype,
-		    unsigned long flags, const char *data, char *err, size_t errlen)
+		    unsigned long flags, const char *data, struct pk_error *err)
 {
 	int fd = ensure_in_root(rootfd, target, is_dir);
 	if (fd < 0)
-		return fail(err, errlen, "create mount point", target, errno);
+		return pk_error_set(err, errno, "create mount point %s", target);
 	char proc[64];
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 	int rc = mount(src, proc, fstype, flags, data);
 	int e = errno;
 	close(fd);
 	if (rc < 0)
-		return fail(err, errlen, fstype ? fstype : "bind mount on", target, e);
+		return pk_error_set(err, e, "%s %s", fstype ? fstype : "bind mount on", target);
 	return 0;
 }
 
 /* Sets per-mount attributes (MOUNT_ATTR_*) on the mount at target and on every mount below it
  * (mount_setattr with AT_RECURSIVE, Linux 5.12): a read-only bind of a tree whose submounts stayed
  * writable would be no read-only bind at all. */
-static int setattr_recursive(int rootfd, const char *target, int is_dir, uint64_t attrs, char *err, size_t errlen)
+static int setattr_recursive(int rootfd, const char *target, int is_dir, uint64_t attrs, struct pk_error *err)
 {
 	int fd = ensure_in_root(rootfd, target, is_dir);
 	if (fd < 0)
-		return fail(err, errlen, "open for mount_setattr", target, errno);
+		return pk_error_set(err, errno, "open for mount_setattr %s", target);
 	struct mount_attr_ attr = { .attr_set = attrs };
 	int rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE_, &attr, sizeof attr);
 	int e = errno;
 	close(fd);
 	if (rc < 0)
-		return fail(err, errlen, e == ENOSYS ? "mount_setattr (Linux 5.12 or later is needed for recursive mount flags) on" : "mount_setattr (recursive) on", target, e);
+		return pk_error_set(err, e, "%s %s", e == ENOSYS ? "mount_setattr (Linux 5.12 or later is needed for recursive mount flags) on" : "mount_setattr (recursive) on", target);
 	return 0;
 }
 
-static int mount_overlay(const struct config *c, char *err, size_t errlen)
+static int mount_overlay(const struct config *c, struct pk_error *err)
 {
 	char opts[4096];
 	size_t off = 0;
@@ -205,14 +199,14 @@ static int mount_overlay(const struct config *c, char *err, size_t errlen)
 	for (size_t i = 0; i < c->n_lower; i++) {
 		n = snprintf(opts + off, sizeof opts - off, "%s%s", i ? ":" : "", c->lower[i]);
 		if (n < 0 || (size_t)n >= sizeof opts - off)
-			return fail(err, errlen, "overlay options", "(too long for one page)", E2BIG);
+			return pk_error_set(err, E2BIG, "overlay options (too long for one page)");
 		off += (size_t)n;
 	}
 	n = snprintf(opts + off, sizeof opts - off, ",upperdir=%s,workdir=%s", c->upper, c->work);
 	if (n < 0 || (size_t)n >= sizeof opts - off)
-		return fail(err, errlen, "overlay options", "(too long for one page)", E2BIG);
+		return pk_error_set(err, E2BIG, "overlay options (too long for one page)");
 	if (mount("overlay", c->rootfs, "overlay", c->nodev ? MS_NODEV : 0, opts) < 0)
-		return fail(err, errlen, "mount overlay on", c->rootfs, errno);
+		return pk_error_set(err, errno, "mount overlay on %s", c->rootfs);
 	return 0;
 }
 
@@ -223,35 +217,35 @@ static const char *const devlinks[][2] = {
 
 /* /dev: a tmpfs (nodev for unprivileged containers, so a node created there cannot be opened),
  * with the allowed device nodes bound from the host's /dev, devpts, shm and mqueue. */
-static int setup_dev(const struct config *c, int rootfd, char *err, size_t errlen)
+static int setup_dev(const struct config *c, int rootfd, struct pk_error *err)
 {
 	unsigned long devflags = MS_NOSUID | MS_STRICTATIME | (c->nodev ? MS_NODEV : 0);
-	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", devflags, "mode=755,size=65536k", err, errlen))
+	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", devflags, "mode=755,size=65536k", err))
 		return -1;
 	char target[64], source[64];
 	for (size_t i = 0; i < c->n_devs; i++) {
 		snprintf(target, sizeof target, "dev/%s", c->devs[i]);
 		snprintf(source, sizeof source, "/dev/%s", c->devs[i]);
-		if (mount_at(rootfd, target, 0, source, NULL, MS_BIND, NULL, err, errlen))
+		if (mount_at(rootfd, target, 0, source, NULL, MS_BIND, NULL, err))
 			return -1;
 	}
 	int devfd = open_in_root(rootfd, "dev", O_PATH | O_DIRECTORY);
 	if (devfd < 0)
-		return fail(err, errlen, "open", "/dev", errno);
+		return pk_error_set(err, errno, "open /dev");
 	for (size_t i = 0; i < sizeof devlinks / sizeof *devlinks; i++) {
 		if (symlinkat(devlinks[i][0], devfd, devlinks[i][1]) < 0) {
 			int e = errno;
 			close(devfd);
-			return fail(err, errlen, "symlink /dev/", devlinks[i][1], e);
+			return pk_error_set(err, e, "symlink /dev/ %s", devlinks[i][1]);
 		}
 	}
 	close(devfd);
 	if (mount_at(rootfd, "dev/pts", 1, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-		     "newinstance,ptmxmode=0666,mode=0620,gid=5", err, errlen))
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5", err))
 		return -1;
-	if (mount_at(rootfd, "dev/shm", 1, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err, errlen))
+	if (mount_at(rootfd, "dev/shm", 1, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err))
 		return -1;
-	if (mount_at(rootfd, "dev/mqueue", 1, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, errlen))
+	if (mount_at(rootfd, "dev/mqueue", 1, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err))
 		return -1;
 	return 0;
 }
@@ -271,17 +265,17 @@ static int exists_in_root(int rootfd, const char *path, int *is_dir)
 
 /* Hides kernel files and dirs (/dev/null over files, an empty read-only tmpfs over dirs) and
  * makes kernel interfaces read-only, as runc does for unprivileged containers. */
-static int protect_kernel_paths(const struct config *c, int rootfd, char *err, size_t errlen)
+static int protect_kernel_paths(const struct config *c, int rootfd, struct pk_error *err)
 {
 	int is_dir;
 	for (size_t i = 0; i < c->n_mask_files; i++) {
 		if (exists_in_root(rootfd, c->mask_files[i], &is_dir) && !is_dir &&
-		    mount_at(rootfd, c->mask_files[i], 0, "/dev/null", NULL, MS_BIND, NULL, err, errlen))
+		    mount_at(rootfd, c->mask_files[i], 0, "/dev/null", NULL, MS_BIND, NULL, err))
 			return -1;
 	}
 	for (size_t i = 0; i < c->n_mask_dirs; i++) {
 		if (exists_in_root(rootfd, c->mask_dirs[i], &is_dir) && is_dir &&
-		    mount_at(rootfd, c->mask_dirs[i], 1, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", err, errlen))
+		    mount_at(rootfd, c->mask_dirs[i], 1, "tmpfs", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0", err))
 			return -1;
 	}
 	for (size_t i = 0; i < c->n_ro_paths; i++) {
@@ -289,89 +283,89 @@ static int protect_kernel_paths(const struct config *c, int rootfd, char *err, s
 			continue;
 		int fd = ensure_in_root(rootfd, c->ro_paths[i], is_dir);
 		if (fd < 0)
-			return fail(err, errlen, "open", c->ro_paths[i], errno);
+			return pk_error_set(err, errno, "open %s", c->ro_paths[i]);
 		char proc[64];
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
 		int rc = mount(proc, proc, NULL, MS_BIND | MS_REC, NULL);
 		int e = errno;
 		close(fd);
 		if (rc < 0)
-			return fail(err, errlen, "bind", c->ro_paths[i], e);
-		if (setattr_recursive(rootfd, c->ro_paths[i], is_dir, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err, errlen))
+			return pk_error_set(err, e, "bind %s", c->ro_paths[i]);
+		if (setattr_recursive(rootfd, c->ro_paths[i], is_dir, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err))
 			return -1;
 	}
 	return 0;
 }
 
-static int setup_sys(int rootfd, int new_net, int privileged, char *err, size_t errlen)
+static int setup_sys(int rootfd, int new_net, int privileged, struct pk_error *err)
 {
 	unsigned long flags = (privileged ? 0 : MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	if (new_net)
-		return mount_at(rootfd, "sys", 1, "sysfs", "sysfs", flags, NULL, err, errlen);
+		return mount_at(rootfd, "sys", 1, "sysfs", "sysfs", flags, NULL, err);
 	/* Sharing the host's network namespace: sysfs cannot be mounted anew; bind the host's, and make
 	 * it and everything mounted below it (cgroupfs, tracefs, ...) read-only, as Docker does. */
-	if (mount_at(rootfd, "sys", 1, "/sys", NULL, MS_BIND | MS_REC, NULL, err, errlen))
+	if (mount_at(rootfd, "sys", 1, "/sys", NULL, MS_BIND | MS_REC, NULL, err))
 		return -1;
-	return privileged ? 0 : setattr_recursive(rootfd, "sys", 1, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err, errlen);
+	return privileged ? 0 : setattr_recursive(rootfd, "sys", 1, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err);
 }
 
-static int setup_binds(const struct config *c, int rootfd, char *err, size_t errlen)
+static int setup_binds(const struct config *c, int rootfd, struct pk_error *err)
 {
 	for (size_t i = 0; i < c->n_binds; i++) {
 		const struct bind_mount *b = &c->binds[i];
-		if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err, errlen))
+		if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err))
 			return -1;
 		uint64_t attrs = (b->read_only ? MOUNT_ATTR_RDONLY_ : 0) | (c->nodev ? MOUNT_ATTR_NODEV_ : 0);
-		if (attrs && setattr_recursive(rootfd, b->target, b->is_dir, attrs, err, errlen))
+		if (attrs && setattr_recursive(rootfd, b->target, b->is_dir, attrs, err))
 			return -1;
 	}
 	return 0;
 }
 
-static int pivot(const char *rootfs, char *err, size_t errlen)
+static int pivot(const char *rootfs, struct pk_error *err)
 {
 	if (chdir(rootfs) < 0)
-		return fail(err, errlen, "chdir", rootfs, errno);
+		return pk_error_set(err, errno, "chdir %s", rootfs);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return fail(err, errlen, "pivot_root", rootfs, errno);
+		return pk_error_set(err, errno, "pivot_root %s", rootfs);
 	if (umount2(".", MNT_DETACH) < 0)
-		return fail(err, errlen, "detach old root of", rootfs, errno);
+		return pk_error_set(err, errno, "detach old root of %s", rootfs);
 	if (chdir("/") < 0)
-		return fail(err, errlen, "chdir", "/", errno);
+		return pk_error_set(err, errno, "chdir /");
 	return 0;
 }
 
-int rootfs_setup(const struct config *c, char *err, size_t errlen)
+int rootfs_setup(const struct config *c, struct pk_error *err)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail(err, errlen, "make mounts private", "/", errno);
-	if (mount_overlay(c, err, errlen))
+		return pk_error_set(err, errno, "make mounts private /");
+	if (mount_overlay(c, err))
 		return -1;
 	int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
-		return fail(err, errlen, "open rootfs", c->rootfs, errno);
+		return pk_error_set(err, errno, "open rootfs %s", c->rootfs);
 	int rc = -1;
-	if (mount_at(rootfd, "proc", 1, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err, errlen))
+	if (mount_at(rootfd, "proc", 1, "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err))
 		goto out;
-	if (setup_dev(c, rootfd, err, errlen))
+	if (setup_dev(c, rootfd, err))
 		goto out;
-	if (setup_sys(rootfd, c->new_net, c->privileged, err, errlen))
+	if (setup_sys(rootfd, c->new_net, c->privileged, err))
 		goto out;
-	if (protect_kernel_paths(c, rootfd, err, errlen))
+	if (protect_kernel_paths(c, rootfd, err))
 		goto out;
-	if (setup_binds(c, rootfd, err, errlen))
+	if (setup_binds(c, rootfd, err))
 		goto out;
 	int cwd = ensure_in_root(rootfd, c->cwd, 1);
 	if (cwd < 0) {
-		fail(err, errlen, "create working directory", c->cwd, errno);
+		pk_error_set(err, errno, "create working directory %s", c->cwd);
 		goto out;
 	}
 	close(cwd);
 	if (c->readonly_rootfs && mount(NULL, c->rootfs, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | (c->nodev ? MS_NODEV : 0), NULL) < 0) {
-		fail(err, errlen, "read-only remount of", c->rootfs, errno);
+		pk_error_set(err, errno, "read-only remount of %s", c->rootfs);
 		goto out;
 	}
-	rc = pivot(c->rootfs, err, errlen);
+	rc = pivot(c->rootfs, err);
 out:
 	close(rootfd);
 	return rc;

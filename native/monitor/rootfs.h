@@ -5,9 +5,9 @@
 #define POCKER_ROOTFS_H
 
 #include "config.h"
-#include <stddef.h>
+#include "error.h"
 
-/* Mounts everything and pivots into the rootfs. Returns 0, or -1 with a message in err. */
-int rootfs_setup(const struct config *c, char *err, size_t errlen);
+/* Mounts everything and pivots into the rootfs. Returns 0, or -1 with err set. */
+int rootfs_setup(const struct config *c, struct pk_error *err);
 
 #endif

@@ -24,12 +24,6 @@ struct cap_data { uint32_t effective, permitted, inheritable; };
 struct bpf_insn { uint16_t code; uint8_t jt, jf; uint32_t k; };
 struct bpf_prog { unsigned short len; struct bpf_insn *filter; };
 
-static int fail(char *err, size_t len, const char *what, const char *arg, int e)
-{
-	snprintf(err, len, "%s %s: %s", what, arg, strerror(e));
-	return -1;
-}
-
 static int all_digits(const char *s)
 {
 	if (!*s)
@@ -86,7 +80,7 @@ static const char *field(const char *line, int n, char *out, size_t cap)
 
 /* Resolves "user[:group]" against the container's /etc/passwd and /etc/group (Docker's rules:
  * a uid with no passwd entry gets gid 0; supplementary groups are those naming the user). */
-static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, gid_t *groups, size_t *ngroups, char *err, size_t errlen)
+static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, gid_t *groups, size_t *ngroups, struct pk_error *err)
 {
 	char user[256], group[256] = "", line[1024], tmp[256];
 	const char *colon = strchr(spec, ':');
@@ -102,10 +96,8 @@ static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, gid_t *groups,
 			uname = field(line, 0, user, sizeof user);
 		}
 	} else {
-		if (!find_entry("/etc/passwd", user, -1, line, sizeof line)) {
-			snprintf(err, errlen, "user %s not found in the container's /etc/passwd", user);
-			return -1;
-		}
+		if (!find_entry("/etc/passwd", user, -1, line, sizeof line))
+			return pk_error_set(err, 0, "user %s not found in the container's /etc/passwd", user);
 		*uid = (uid_t)strtoul(field(line, 2, tmp, sizeof tmp), NULL, 10);
 		*gid = (gid_t)strtoul(field(line, 3, tmp, sizeof tmp), NULL, 10);
 		uname = user;
@@ -116,8 +108,7 @@ static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, gid_t *groups,
 		} else if (find_entry("/etc/group", group, -1, line, sizeof line)) {
 			*gid = (gid_t)strtoul(field(line, 2, tmp, sizeof tmp), NULL, 10);
 		} else {
-			snprintf(err, errlen, "group %s not found in the container's /etc/group", group);
-			return -1;
+			return pk_error_set(err, 0, "group %s not found in the container's /etc/group", group);
 		}
 	}
 	*ngroups = 0;
@@ -140,12 +131,12 @@ static int resolve_user(const char *spec, uid_t *uid, gid_t *gid, gid_t *groups,
 	return 0;
 }
 
-int apply_privileges(const struct config *c, char *err, size_t errlen)
+int apply_privileges(const struct config *c, struct pk_error *err)
 {
 	uid_t uid = 0;
 	gid_t gid = 0, groups[64];
 	size_t ngroups = 0;
-	if (c->user && resolve_user(c->user, &uid, &gid, groups, &ngroups, err, errlen) < 0)
+	if (c->user && resolve_user(c->user, &uid, &gid, groups, &ngroups, err) < 0)
 		return -1;
 	uint64_t caps = c->caps;
 	if (c->caps_set) {
@@ -159,7 +150,7 @@ int apply_privileges(const struct config *c, char *err, size_t errlen)
 		int last = read_file("/proc/sys/kernel/cap_last_cap", buf, sizeof buf) > 0 ? atoi(buf) : 40;
 		for (int cap = 0; cap <= last && cap < 64; cap++) {
 			if (!(caps >> cap & 1) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-				return fail(err, errlen, "drop from the bounding set capability", "", errno);
+				return pk_error_set(err, errno, "drop capability %d from the bounding set", cap);
 		}
 	}
 	/* Ambient capabilities would survive the exec of any program: none, ever (CVE-2022-24769 class). */
@@ -167,11 +158,11 @@ int apply_privileges(const struct config *c, char *err, size_t errlen)
 	if (c->user) {
 		prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
 		if (setgroups(ngroups, groups) < 0)
-			return fail(err, errlen, "setgroups for", c->user, errno);
+			return pk_error_set(err, errno, "setgroups for %s", c->user);
 		if (setresgid(gid, gid, gid) < 0)
-			return fail(err, errlen, "setgid for", c->user, errno);
+			return pk_error_set(err, errno, "setgid for %s", c->user);
 		if (setresuid(uid, uid, uid) < 0)
-			return fail(err, errlen, "setuid for", c->user, errno);
+			return pk_error_set(err, errno, "setuid for %s", c->user);
 		prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	}
 	if (c->caps_set) {
@@ -181,14 +172,14 @@ int apply_privileges(const struct config *c, char *err, size_t errlen)
 		 * inheritable file capabilities must not gain them across exec. */
 		struct cap_data d[2] = { { lo, lo, 0 }, { hi, hi, 0 } };
 		if (syscall(SYS_capset, &h, d) < 0)
-			return fail(err, errlen, "capset", "", errno);
+			return pk_error_set(err, errno, "capset");
 	}
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(err, errlen, "set", "no_new_privs", errno);
+		return pk_error_set(err, errno, "set no_new_privs");
 	if (c->seccomp) {
 		struct bpf_prog prog = { (unsigned short)c->seccomp_len, (struct bpf_insn *)c->seccomp };
 		if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &prog, 0, 0) < 0)
-			return fail(err, errlen, "install", "the seccomp filter", errno);
+			return pk_error_set(err, errno, "install the seccomp filter");
 	}
 	return 0;
 }

@@ -5,9 +5,9 @@
 #define POCKER_SECURITY_H
 
 #include "config.h"
-#include <stddef.h>
+#include "error.h"
 
-/* Applies c's protections to the calling process. Returns 0, or -1 with a message in err. */
-int apply_privileges(const struct config *c, char *err, size_t errlen);
+/* Applies c's protections to the calling process. Returns 0, or -1 with err set. */
+int apply_privileges(const struct config *c, struct pk_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The whole test suite, as the README's test command and .ci/run run it:
-//   1. builds (TypeScript, tests compiled to dist-test/, native code),
+//   1. builds (TypeScript, tests compiled to dist-test/, native code) and runs the formatter and
+//      the linter (npm run lint; a finding counts as a failure),
 //   2. runs vitest on this host (unit, property, fake-host and real-kernel tests),
 //   3. runs the cgroup v2 lane: the real-kernel tests of test/vm/lane.mjs, compiled, inside a pure
 //      cgroup v2 kernel booted under qemu (test/vm/cgroup2-vm),
@@ -92,6 +93,16 @@ const add = (c) => {
   total.skipped += c.skipped;
 };
 let laneProblem = '';
+
+// The formatter and the linter on a whole run (not on a filtered one, nor inside the lane): a
+// finding fails the run like a failed test.
+if (!insideLane && !onlyV2 && !args.length) {
+  const lint = spawnSync('npm', ['run', '--silent', 'lint'], { cwd: root, stdio: 'inherit' });
+  if (lint.status !== 0) {
+    console.error('formatter or linter findings (above): npm run format fixes the formatting');
+    total.failed += 1;
+  }
+}
 
 if (!onlyV2) add(runVitest(null, join(root, 'test-results', 'vitest.json'), args));
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { packageRoot } from '../../reconciler/native.js';
 import { readNetworkRecord } from '../../reconciler/network/attach.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
-import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
+import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, sh, TestNetwork } from '../helpers/network.js';
 import { sleep, until } from '../helpers/wait.js';
 

@@ -23,7 +23,8 @@ const quick = !!values.quick;
 const PLAN = {
   start: (env) => startSuite(env, { counts: [1, 20, 100], runs: quick ? 1 : 5 }),
   remove: (env) => removeSuite(env, { n: 100, runs: quick ? 1 : 3 }),
-  scale: (env) => scaleSuite(env, { counts: quick ? [10, 100] : [10, 100, 1000], samples: quick ? 3 : 7, runcPeer: true, settleMs: quick ? 0 : 60_000 }),
+  scale: (env) =>
+    scaleSuite(env, { counts: quick ? [10, 100] : [10, 100, 1000], samples: quick ? 3 : 7, runcPeer: true, settleMs: quick ? 0 : 60_000 }),
   watch: (env) => watchSuite(env, { tries: quick ? 50 : 200, peerTries: quick ? 10 : 30 }),
   update: (env) => updateSuite(env, { tries: quick ? 20 : 50 }),
   network: (env) => networkSuite(env, { tries: quick ? 5 : 20 }),
@@ -57,20 +58,41 @@ try {
 const lines = [];
 lines.push(`# pocker benchmarks${quick ? ' (--quick)' : ''}`);
 lines.push('');
-lines.push(`${new Date().toISOString()}; node ${process.version}; peer ${env.runcVersion} (${env.runc}); cgroups ${env.cgroupMode}; ${env.crunNote}.`);
-lines.push(`Memory cgroups in the kernel at the start: ${memcgAtStart.total} (of them dying, still holding page cache: ${memcgAtStart.total - memcgAtStart.live}); each dying one slows every cgroup mkdir a little, for pocker and runc alike.`);
-lines.push(`Limits in force: open files ${limits.openFiles.soft}/${limits.openFiles.hard}, processes ${limits.processes.soft}/${limits.processes.hard}, locked memory ${limits.lockedMemory.soft}/${limits.lockedMemory.hard}, stack ${limits.stack.soft}/${limits.stack.hard}; pid_max ${limits.pidMax}, threads-max ${limits.threadsMax} (root here cannot raise rlimits above their hard limits; everything ran within these).`);
+lines.push(
+  `${new Date().toISOString()}; node ${process.version}; peer ${env.runcVersion} (${env.runc}); cgroups ${env.cgroupMode}; ${env.crunNote}.`,
+);
+lines.push(
+  `Memory cgroups in the kernel at the start: ${memcgAtStart.total} (of them dying, still holding page cache: ${memcgAtStart.total - memcgAtStart.live}); each dying one slows every cgroup mkdir a little, for pocker and runc alike.`,
+);
+lines.push(
+  `Limits in force: open files ${limits.openFiles.soft}/${limits.openFiles.hard}, processes ${limits.processes.soft}/${limits.processes.hard}, locked memory ${limits.lockedMemory.soft}/${limits.lockedMemory.hard}, stack ${limits.stack.soft}/${limits.stack.hard}; pid_max ${limits.pidMax}, threads-max ${limits.threadsMax} (root here cannot raise rlimits above their hard limits; everything ran within these).`,
+);
 for (const r of results) {
   lines.push('', `## ${r.title}`, '', markdownTable(r.header, r.table));
   for (const n of r.notes ?? []) lines.push('', n);
 }
 const targets = results.flatMap((r) => r.targets);
-lines.push('', '## Targets', '', markdownTable(['what', 'measured', 'target', ''], targets.map((t) => [t.what, `${t.value} ${t.unit}`, `<= ${t.target} ${t.unit}`, t.ok ? 'met' : 'MISSED'])));
+lines.push(
+  '',
+  '## Targets',
+  '',
+  markdownTable(
+    ['what', 'measured', 'target', ''],
+    targets.map((t) => [t.what, `${t.value} ${t.unit}`, `<= ${t.target} ${t.unit}`, t.ok ? 'met' : 'MISSED']),
+  ),
+);
 lines.push('', `${targets.filter((t) => t.ok).length} of ${targets.length} targets met; ${round((Date.now() - started) / 1000)} s in all.`);
 const md = lines.join('\n');
 console.log(md);
 const dir = join(env.root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-writeFileSync(join(dir, `bench-${stamp}${quick ? '-quick' : ''}.json`), JSON.stringify({ quick, node: process.version, runc: env.runcVersion, cgroups: env.cgroupMode, crun: env.crunNote, rlimits: limits, results }, null, 2));
+writeFileSync(
+  join(dir, `bench-${stamp}${quick ? '-quick' : ''}.json`),
+  JSON.stringify(
+    { quick, node: process.version, runc: env.runcVersion, cgroups: env.cgroupMode, crun: env.crunNote, rlimits: limits, results },
+    null,
+    2,
+  ),
+);
 writeFileSync(join(dir, `bench-${stamp}${quick ? '-quick' : ''}.md`), `${md}\n`);

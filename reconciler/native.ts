@@ -60,7 +60,10 @@ export function native(): NativeAddon {
   if (!addon) {
     const path = join(packageRoot(), 'native', 'build', 'Release', 'pocker.node');
     if (!existsSync(path)) {
-      throw Object.assign(new Error(`native addon missing at ${path}: run "npm run build:native"`), { code: 'POCKER_NATIVE_MISSING', path });
+      throw Object.assign(new Error(`native addon missing at ${path}: run "npm run build:native"`), {
+        code: 'POCKER_NATIVE_MISSING',
+        path,
+      });
     }
     addon = createRequire(import.meta.url)(path) as NativeAddon;
   }

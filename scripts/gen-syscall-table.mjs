@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const header = process.argv[2] ?? '/usr/include/x86_64-linux-gnu/asm/unistd_64.h';
-const entries = [...readFileSync(header, 'utf8').matchAll(/^#define __NR_(\w+) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]).sort((a, b) => a[1] - b[1]);
+const entries = [...readFileSync(header, 'utf8').matchAll(/^#define __NR_(\w+) (\d+)$/gm)]
+  .map((m) => [m[1], Number(m[2])])
+  .sort((a, b) => a[1] - b[1]);
 const body = entries.map(([n, v]) => `  ${n}: ${v},`).join('\n');
 writeFileSync(
   join(root, 'reconciler', 'runtime', 'security', 'syscalls.x86_64.ts'),

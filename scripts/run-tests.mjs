@@ -38,8 +38,21 @@ const COUNTS = '@@pocker-test-counts ';
 function runVitest(config, report, extra, piped = false) {
   mkdirSync(dirname(report), { recursive: true });
   rmSync(report, { force: true });
-  const argv = [vitest, 'run', ...(config ? ['--config', config] : []), '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...extra];
-  const r = spawnSync(process.execPath, argv, { cwd: root, stdio: piped ? ['ignore', 'pipe', 'pipe'] : 'inherit', encoding: 'utf8', maxBuffer: 64 << 20 });
+  const argv = [
+    vitest,
+    'run',
+    ...(config ? ['--config', config] : []),
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...extra,
+  ];
+  const r = spawnSync(process.execPath, argv, {
+    cwd: root,
+    stdio: piped ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   if (piped) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
   const status = r.status ?? 1;
   if (!existsSync(report)) {
@@ -49,7 +62,8 @@ function runVitest(config, report, extra, piped = false) {
   const j = JSON.parse(readFileSync(report, 'utf8'));
   const files = j.testResults ?? [];
   const broken = files.filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
-  for (const f of broken) console.error(`FAILED outside its tests (a hook or the file itself): ${f.name}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`);
+  for (const f of broken)
+    console.error(`FAILED outside its tests (a hook or the file itself): ${f.name}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`);
   let failed = (j.numFailedTests ?? 0) + broken.length;
   if (status !== 0 && failed === 0) {
     console.error(`vitest exited with status ${status} although every test passed: an unhandled error or rejection (see its output above)`);
@@ -117,9 +131,18 @@ if (!noV2) {
     const t0 = Date.now();
     console.log('\ncgroup v2 lane: booting a pure cgroup v2 kernel under qemu (test/vm/cgroup2-vm)...');
     const env = `CI=${ci ? 'true' : ''}`;
-    const vm = spawnSync(join(root, 'test', 'vm', 'cgroup2-vm'), ['-t', '900', '-C', root, '--', 'env', env, process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', ...args], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const vm = spawnSync(
+      join(root, 'test', 'vm', 'cgroup2-vm'),
+      ['-t', '900', '-C', root, '--', 'env', env, process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', ...args],
+      { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
     const out = `${vm.stdout ?? ''}${vm.stderr ?? ''}`;
-    process.stdout.write(out.split('\n').filter((l) => !l.includes(COUNTS)).join('\n'));
+    process.stdout.write(
+      out
+        .split('\n')
+        .filter((l) => !l.includes(COUNTS))
+        .join('\n'),
+    );
     const line = out.split('\n').find((l) => l.includes(COUNTS));
     if (line) add(JSON.parse(line.slice(line.indexOf(COUNTS) + COUNTS.length)));
     else {
@@ -132,13 +155,35 @@ if (!noV2) {
       // Negative controls: the limit tests with drivers that get limits wrong must fail, or the
       // lane would prove nothing: a v1 driver on the v2 tree (cannot even start containers), a
       // driver that writes memory.max one page off, one that swaps cpu.max's quota and period.
-      const bad = spawnSync(join(root, 'test', 'vm', 'cgroup2-vm'), ['-t', '900', '-C', root, '--', 'env', env, process.execPath, join(root, 'scripts', 'run-tests.mjs'), '--inside-v2-lane', '--negative-controls'], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
-      const reports = `${bad.stdout ?? ''}`.split('\n').filter((l) => l.includes(COUNTS)).map((l) => JSON.parse(l.slice(l.indexOf(COUNTS) + COUNTS.length)));
+      const bad = spawnSync(
+        join(root, 'test', 'vm', 'cgroup2-vm'),
+        [
+          '-t',
+          '900',
+          '-C',
+          root,
+          '--',
+          'env',
+          env,
+          process.execPath,
+          join(root, 'scripts', 'run-tests.mjs'),
+          '--inside-v2-lane',
+          '--negative-controls',
+        ],
+        { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 },
+      );
+      const reports = `${bad.stdout ?? ''}`
+        .split('\n')
+        .filter((l) => l.includes(COUNTS))
+        .map((l) => JSON.parse(l.slice(l.indexOf(COUNTS) + COUNTS.length)));
       for (const mode of await wrongDrivers()) {
         const c = reports.find((r) => r.mode === mode);
-        if (c && c.failed > 0) console.log(`cgroup v2 lane negative control ${mode}: ${c.failed} of ${c.failed + c.passed} limit test(s) fail, as they must`);
+        if (c && c.failed > 0)
+          console.log(`cgroup v2 lane negative control ${mode}: ${c.failed} of ${c.failed + c.passed} limit test(s) fail, as they must`);
         else {
-          console.error(`cgroup v2 lane negative control ${mode} FAILED: the limit tests did not catch a wrong driver (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`);
+          console.error(
+            `cgroup v2 lane negative control ${mode} FAILED: the limit tests did not catch a wrong driver (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`,
+          );
           if (!c) process.stdout.write(`${bad.stdout ?? ''}${bad.stderr ?? ''}`);
           total.failed += 1;
         }

@@ -11,5 +11,9 @@ const { values } = parseArgs({ options: { iterations: { type: 'string', default:
 const env = { ...process.env, POCKER_FAULT_ITERATIONS: values.iterations, ...(values.seed && { POCKER_FAULT_SEED: values.seed }) };
 const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(1);
-const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/controller/faults.kernel.test.ts', '--testTimeout', '86400000'], { cwd: root, env, stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/controller/faults.kernel.test.ts', '--testTimeout', '86400000'],
+  { cwd: root, env, stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);

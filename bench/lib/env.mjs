@@ -22,7 +22,11 @@ export class BenchEnv {
     if (!this.runc) throw new Error('bench: runc not found (apt-get install runc)');
     this.runcVersion = execFileSync(this.runc, ['--version'], { encoding: 'utf8' }).split('\n')[0];
     this.crunNote = crunNote();
-    this.cgroupMode = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : existsSync('/sys/fs/cgroup/unified') ? 'hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified)' : 'v1';
+    this.cgroupMode = existsSync('/sys/fs/cgroup/cgroup.controllers')
+      ? 'v2'
+      : existsSync('/sys/fs/cgroup/unified')
+        ? 'hybrid (v1 controllers, cgroup2 at /sys/fs/cgroup/unified)'
+        : 'v1';
     this.id = `${process.pid}`;
     this.work = mkdtempSync(join(tmpdir(), 'pocker-bench-'));
     execFileSync('sh', [join(this.root, 'scripts', 'make-busybox-layer.sh'), this.work], { stdio: 'ignore' });
@@ -50,7 +54,9 @@ function crunNote() {
   const crun = which('crun');
   const hybrid = !existsSync('/sys/fs/cgroup/cgroup.controllers') && existsSync('/sys/fs/cgroup/unified');
   if (!crun) return hybrid ? 'crun not installed; it refuses hybrid cgroup hierarchies like this one anyway' : 'crun not installed';
-  return hybrid ? `crun (${crun}) refuses hybrid cgroup hierarchies like this one: not measured` : `crun at ${crun} not measured (runc is the peer)`;
+  return hybrid
+    ? `crun (${crun}) refuses hybrid cgroup hierarchies like this one: not measured`
+    : `crun at ${crun} not measured (runc is the peer)`;
 }
 
 /** Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, or the v2 root). */

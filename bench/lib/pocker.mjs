@@ -17,13 +17,28 @@ export class PockerInstance {
     this.cgroupParent = `pocker-bench-${env.id}-${label}`;
     mkdirSync(this.specDir, { recursive: true, mode: 0o755 });
     env.ownCgroupParent(this.cgroupParent);
-    this.args = ['--dir', this.specDir, '--state-dir', this.stateDir, '--data-dir', join(this.base, 'data'), '--cgroup-parent', this.cgroupParent];
+    this.args = [
+      '--dir',
+      this.specDir,
+      '--state-dir',
+      this.stateDir,
+      '--data-dir',
+      join(this.base, 'data'),
+      '--cgroup-parent',
+      this.cgroupParent,
+    ];
     this.daemon = null;
   }
 
   /** The spec of a benchmark container: busybox sleep with the shared limits. */
   spec(name, resources = {}) {
-    return { name, image: { layers: [this.env.layer] }, command: ['sleep', '3600'], stopGracePeriod: '1s', resources: { cpus: LIMITS.cpus, memory: LIMITS.memory, pids: LIMITS.pids, ...resources } };
+    return {
+      name,
+      image: { layers: [this.env.layer] },
+      command: ['sleep', '3600'],
+      stopGracePeriod: '1s',
+      resources: { cpus: LIMITS.cpus, memory: LIMITS.memory, pids: LIMITS.pids, ...resources },
+    };
   }
 
   /** Writes a spec file directly (not atomically: for set-up before a timed step). */
@@ -46,8 +61,12 @@ export class PockerInstance {
 
   /** Runs a pocker command to completion; throws with its output when it fails. */
   cli(args, { check = true, logLevel = 'silent' } = {}) {
-    const r = spawnSync(this.env.pockerBin, [...args, ...this.args, '--log-level', logLevel], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-    if (check && r.status !== 0) throw new Error(`pocker ${args.join(' ')} exited ${r.status}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
+    const r = spawnSync(this.env.pockerBin, [...args, ...this.args, '--log-level', logLevel], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 2 ** 20,
+    });
+    if (check && r.status !== 0)
+      throw new Error(`pocker ${args.join(' ')} exited ${r.status}: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
     return r;
   }
 
@@ -76,7 +95,11 @@ export class PockerInstance {
 
   /** Starts the watching controller, with JSON log lines on stderr collected for `waitForLog`. */
   async startDaemon(extra = []) {
-    const child = spawn(this.env.pockerBin, ['reconcile', ...this.args, '--log-level', 'debug', '--allow-empty', '--removal-delay', '50ms', '--resync', '1h', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      this.env.pockerBin,
+      ['reconcile', ...this.args, '--log-level', 'debug', '--allow-empty', '--removal-delay', '50ms', '--resync', '1h', ...extra],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     this.daemon = child;
     this.logLines = [];
     this.logWaiters = [];

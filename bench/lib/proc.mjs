@@ -33,7 +33,9 @@ export function pssKiB(pid) {
 
 /** Memory cgroups the kernel holds (/proc/cgroups) and how many of them are live directories. */
 export function memoryCgroups() {
-  const line = readFileSync('/proc/cgroups', 'utf8').split('\n').find((l) => l.startsWith('memory\t'));
+  const line = readFileSync('/proc/cgroups', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('memory\t'));
   const total = line ? Number(line.split('\t')[2]) : NaN;
   let live = 0;
   const root = existsSync('/sys/fs/cgroup/memory') ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';

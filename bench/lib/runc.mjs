@@ -35,7 +35,12 @@ export class RuncFleet {
       cfg.root = { path: join(b, 'rootfs'), readonly: false };
       cfg.hostname = id;
       cfg.linux.cgroupsPath = `/${this.cgroupParent}/${id}`;
-      cfg.linux.resources = { ...cfg.linux.resources, cpu: { quota: LIMITS.cpus * 100000, period: 100000 }, memory: { limit: LIMITS.memory }, pids: { limit: LIMITS.pids } };
+      cfg.linux.resources = {
+        ...cfg.linux.resources,
+        cpu: { quota: LIMITS.cpus * 100000, period: 100000 },
+        memory: { limit: LIMITS.memory },
+        pids: { limit: LIMITS.pids },
+      };
       writeFileSync(join(b, 'config.json'), JSON.stringify(cfg));
       this.bundles.set(id, b);
     }
@@ -44,7 +49,13 @@ export class RuncFleet {
   /** Mounts the overlay rootfs (in-process mount(2), no helper process) and `runc run -d`s it. */
   start(id) {
     const b = this.bundles.get(id);
-    this.env.addon.mount('overlay', join(b, 'rootfs'), 'overlay', 0, `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`);
+    this.env.addon.mount(
+      'overlay',
+      join(b, 'rootfs'),
+      'overlay',
+      0,
+      `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`,
+    );
     this.mounted.add(id);
     // Detached, the container keeps whatever stdout/stderr it was given: no pipes here.
     const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-d', '-b', b, id], { stdio: 'ignore' });
@@ -56,7 +67,13 @@ export class RuncFleet {
   runAttached(id) {
     const b = this.bundles.get(id);
     const rootfs = join(b, 'rootfs');
-    this.env.addon.mount('overlay', rootfs, 'overlay', 0, `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`);
+    this.env.addon.mount(
+      'overlay',
+      rootfs,
+      'overlay',
+      0,
+      `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`,
+    );
     this.mounted.add(id);
     const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-b', b, id], { stdio: 'ignore' });
     this.env.addon.umount(rootfs, 0);

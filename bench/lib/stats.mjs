@@ -33,7 +33,11 @@ export async function timeAsync(fn) {
 /** A markdown table from a header row and rows of cells. */
 export function markdownTable(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map((r) => line(r.map((c) => (c === undefined || c === null ? '' : String(c)))))].join('\n');
+  return [
+    line(header),
+    line(header.map(() => '---')),
+    ...rows.map((r) => line(r.map((c) => (c === undefined || c === null ? '' : String(c))))),
+  ].join('\n');
 }
 
 /** "0.237x (target <= 0.25x: met)" and the like. */

@@ -13,16 +13,31 @@ export async function networkSuite(env, { tries }) {
   const name = `pb-${env.id}`;
   const bridge = `pb${env.id}`.slice(0, 15);
   mkdirSync(confDir, { recursive: true });
-  writeFileSync(join(confDir, `${name}.conflist`), JSON.stringify({
-    cniVersion: '1.0.0', name,
-    plugins: [
-      { type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet: '10.251.77.0/24' }]], dataDir: join(p.base, 'ipam') } },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-    ],
-  }));
+  writeFileSync(
+    join(confDir, `${name}.conflist`),
+    JSON.stringify({
+      cniVersion: '1.0.0',
+      name,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge,
+          isGateway: true,
+          ipMasq: true,
+          hairpinMode: true,
+          ipam: { type: 'host-local', ranges: [[{ subnet: '10.251.77.0/24' }]], dataDir: join(p.base, 'ipam') },
+        },
+        { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+      ],
+    }),
+  );
   const ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   const times = { bridge: { create: [], remove: [] }, none: { create: [], remove: [] } };
-  const write = (mode) => writeFileSync(join(p.specDir, 'n.yaml'), JSON.stringify({ ...p.spec('n'), network: mode === 'bridge' ? { mode, name, ports: [{ host: 31555, container: 80 }] } : { mode } }));
+  const write = (mode) =>
+    writeFileSync(
+      join(p.specDir, 'n.yaml'),
+      JSON.stringify({ ...p.spec('n'), network: mode === 'bridge' ? { mode, name, ports: [{ host: 31555, container: 80 }] } : { mode } }),
+    );
   try {
     for (let i = 0; i < tries; i++) {
       for (const mode of ['bridge', 'none']) {
@@ -34,12 +49,20 @@ export async function networkSuite(env, { tries }) {
     }
   } finally {
     p.cli(['down'], { check: false });
-    const rm = spawnSync(env.pockerBin, ['network', 'rm', name, '--cni-conf-dir', confDir, '--state-dir', p.stateDir], { encoding: 'utf8' });
+    const rm = spawnSync(env.pockerBin, ['network', 'rm', name, '--cni-conf-dir', confDir, '--state-dir', p.stateDir], {
+      encoding: 'utf8',
+    });
     if (rm.status !== 0) console.error(`bench: pocker network rm ${name}: ${rm.stderr}`);
     await p.close();
     writeFileSync('/proc/sys/net/ipv4/ip_forward', ipForward);
   }
-  const row = (mode) => [mode, round(median(times[mode].create)), round(p99(times[mode].create)), round(median(times[mode].remove)), round(p99(times[mode].remove))];
+  const row = (mode) => [
+    mode,
+    round(median(times[mode].create)),
+    round(p99(times[mode].create)),
+    round(median(times[mode].remove)),
+    round(p99(times[mode].remove)),
+  ];
   const overhead = round(median(times.bridge.create) + median(times.bridge.remove) - median(times.none.create) - median(times.none.remove));
   return {
     name: 'network',

@@ -14,7 +14,9 @@ export async function runSuite(env, { tries }) {
   try {
     for (let i = 0; i < tries; i++) {
       let r;
-      pocker.push(timeSync(() => (r = spawnSync(env.pockerBin, ['run', ...p.args, '--rm', ...limits, env.layer, 'true'], { encoding: 'utf8' }))));
+      pocker.push(
+        timeSync(() => (r = spawnSync(env.pockerBin, ['run', ...p.args, '--rm', ...limits, env.layer, 'true'], { encoding: 'utf8' }))),
+      );
       if (r.status !== 0) throw new Error(`pocker run exited ${r.status}: ${r.stderr}`);
     }
   } finally {
@@ -34,7 +36,9 @@ export async function runSuite(env, { tries }) {
     title: `Ad-hoc run of \`true\` (${tries} tries): \`pocker run --rm\` vs overlay mount + \`runc run\` + unmount`,
     header: ['tries', 'pocker median (ms)', 'pocker p99 (ms)', 'runc median (ms)', 'runc p99 (ms)', 'ratio'],
     table: [[tries, round(median(pocker)), round(p99(pocker)), round(median(runc)), round(p99(runc)), `${ratio}x`]],
-    notes: ['No target: one ad-hoc container is one node process start-up (~110 ms here) plus one container; the figure is for people choosing between the two for scripts.'],
+    notes: [
+      'No target: one ad-hoc container is one node process start-up (~110 ms here) plus one container; the figure is for people choosing between the two for scripts.',
+    ],
     targets: [],
     rows: { pocker, runc },
   };

@@ -52,9 +52,25 @@ export async function scaleSuite(env, { counts, samples, runcPeer, settleMs }) {
       for (let i = 0; i < samples; i++) {
         let out;
         once.push(timeSync(() => (out = p.cli(['reconcile', '--once'], { logLevel: 'debug' }))));
-        const line = out.stderr.split('\n').map((l) => { try { return JSON.parse(l); } catch { return null; } }).find((r) => r && typeof r.passMs === 'number');
+        const line = out.stderr
+          .split('\n')
+          .map((l) => {
+            try {
+              return JSON.parse(l);
+            } catch {
+              return null;
+            }
+          })
+          .find((r) => r && typeof r.passMs === 'number');
         if (!line) throw new Error(`reconcile --once printed no timing line: ${out.stderr.slice(-500)}`);
-        if (!out.stdout.trim().split('\n').slice(1).every((l) => l.startsWith('none '))) throw new Error(`reconcile --once at ${n} was not a no-op: ${out.stdout.slice(-500)}`);
+        if (
+          !out.stdout
+            .trim()
+            .split('\n')
+            .slice(1)
+            .every((l) => l.startsWith('none '))
+        )
+          throw new Error(`reconcile --once at ${n} was not a no-op: ${out.stdout.slice(-500)}`);
         startup.push(line.startupMs);
         pass.push(line.passMs);
       }
@@ -78,11 +94,21 @@ export async function scaleSuite(env, { counts, samples, runcPeer, settleMs }) {
       points.push({
         n,
         resyncMs: { median: round(median(resync)), p99: round(p99(resync)), samples: resync },
-        onceMs: { median: round(median(once)), p99: round(p99(once)), startupMedian: round(median(startup)), passMedian: round(median(pass)), samples: once },
+        onceMs: {
+          median: round(median(once)),
+          p99: round(p99(once)),
+          startupMedian: round(median(startup)),
+          passMedian: round(median(pass)),
+          samples: once,
+        },
         runcListMs: runcList && { median: round(median(runcList)), p99: round(p99(runcList)), samples: runcList },
         controllerRssKiB: rss,
         controllerRssAfterWorkKiB: rssAfterWork,
-        monitorPlusInitPssKiB: { median: round(median(perContainerPss)), max: Math.max(...perContainerPss), sampled: perContainerPss.length },
+        monitorPlusInitPssKiB: {
+          median: round(median(perContainerPss)),
+          max: Math.max(...perContainerPss),
+          sampled: perContainerPss.length,
+        },
       });
     }
   } finally {
@@ -101,21 +127,74 @@ export async function scaleSuite(env, { counts, samples, runcPeer, settleMs }) {
   const pssTop = Math.max(...points.map((x) => x.monitorPlusInitPssKiB.median));
   const targets = [];
   if (top.n >= 1000) {
-    targets.push({ what: `daemon resync at ${top.n}`, value: top.resyncMs.median, target: 100, unit: 'ms', ok: top.resyncMs.median <= 100 });
-    targets.push({ what: `fresh reconcile --once at ${top.n} (wall)`, value: top.onceMs.median, target: 600, unit: 'ms', ok: top.onceMs.median <= 600 });
+    targets.push({
+      what: `daemon resync at ${top.n}`,
+      value: top.resyncMs.median,
+      target: 100,
+      unit: 'ms',
+      ok: top.resyncMs.median <= 100,
+    });
+    targets.push({
+      what: `fresh reconcile --once at ${top.n} (wall)`,
+      value: top.onceMs.median,
+      target: 600,
+      unit: 'ms',
+      ok: top.onceMs.median <= 600,
+    });
   }
-  targets.push({ what: 'controller RSS baseline (0 containers)', value: round(rss0 / 1024, 1), target: 70, unit: 'MiB', ok: rss0 / 1024 <= 70 });
-  targets.push({ what: `controller RSS per container (0 -> ${top.n}${settleMs ? ', settled' : ', not settled (--quick)'})`, value: perContainer.rssKiB, target: 30, unit: 'KiB', ok: perContainer.rssKiB <= 30 });
+  targets.push({
+    what: 'controller RSS baseline (0 containers)',
+    value: round(rss0 / 1024, 1),
+    target: 70,
+    unit: 'MiB',
+    ok: rss0 / 1024 <= 70,
+  });
+  targets.push({
+    what: `controller RSS per container (0 -> ${top.n}${settleMs ? ', settled' : ', not settled (--quick)'})`,
+    value: perContainer.rssKiB,
+    target: 30,
+    unit: 'KiB',
+    ok: perContainer.rssKiB <= 30,
+  });
   targets.push({ what: 'monitor + init PSS per container', value: pssTop, target: 300, unit: 'KiB', ok: pssTop <= 300 });
   return {
     name: 'scale',
-    title: 'No-op pass and footprint with N running containers (controller resync via SIGHUP; fresh `reconcile --once`; peer: `runc list` over N runc containers)',
-    header: ['N', 'resync median (ms)', 'resync p99 (ms)', '--once wall median (ms)', '--once p99 (ms)', 'of which start-up (ms)', 'pass (ms)', 'runc list median (ms)', '--once / runc list', settleMs ? 'controller RSS, settled (MiB)' : 'controller RSS (MiB)', 'RSS right after the passes (MiB)', 'monitor+init PSS (KiB)'],
+    title:
+      'No-op pass and footprint with N running containers (controller resync via SIGHUP; fresh `reconcile --once`; peer: `runc list` over N runc containers)',
+    header: [
+      'N',
+      'resync median (ms)',
+      'resync p99 (ms)',
+      '--once wall median (ms)',
+      '--once p99 (ms)',
+      'of which start-up (ms)',
+      'pass (ms)',
+      'runc list median (ms)',
+      '--once / runc list',
+      settleMs ? 'controller RSS, settled (MiB)' : 'controller RSS (MiB)',
+      'RSS right after the passes (MiB)',
+      'monitor+init PSS (KiB)',
+    ],
     table: [
       ['0', '', '', '', '', '', '', '', '', round(rss0 / 1024, 1), '', ''],
-      ...points.map((x) => [x.n, x.resyncMs.median, x.resyncMs.p99, x.onceMs.median, x.onceMs.p99, x.onceMs.startupMedian, x.onceMs.passMedian, x.runcListMs?.median ?? 'n/m', x.runcListMs ? `${round(x.onceMs.median / x.runcListMs.median, 3)}x` : '', round(x.controllerRssKiB / 1024, 1), round(x.controllerRssAfterWorkKiB / 1024, 1), x.monitorPlusInitPssKiB.median]),
+      ...points.map((x) => [
+        x.n,
+        x.resyncMs.median,
+        x.resyncMs.p99,
+        x.onceMs.median,
+        x.onceMs.p99,
+        x.onceMs.startupMedian,
+        x.onceMs.passMedian,
+        x.runcListMs?.median ?? 'n/m',
+        x.runcListMs ? `${round(x.onceMs.median / x.runcListMs.median, 3)}x` : '',
+        round(x.controllerRssKiB / 1024, 1),
+        round(x.controllerRssAfterWorkKiB / 1024, 1),
+        x.monitorPlusInitPssKiB.median,
+      ]),
     ],
-    notes: [`growth per container (${first.n} -> ${last.n}): resync ${perContainer.resyncMs} ms, --once pass ${perContainer.passMs} ms, controller RSS ${perContainer.rssKiB} KiB${settleMs ? ' settled' : ''} (${perContainer.rssAfterWorkKiB} KiB right after the passes), from the idle baseline`],
+    notes: [
+      `growth per container (${first.n} -> ${last.n}): resync ${perContainer.resyncMs} ms, --once pass ${perContainer.passMs} ms, controller RSS ${perContainer.rssKiB} KiB${settleMs ? ' settled' : ''} (${perContainer.rssAfterWorkKiB} KiB right after the passes), from the idle baseline`,
+    ],
     targets,
     rows: { rss0KiB: rss0, points, perContainer },
   };

@@ -29,7 +29,14 @@ export async function startSuite(env, { counts, runs }) {
         r.close();
       }
     }
-    rows.push({ n, runs, pocker: { medianMs: round(median(pocker)), p99Ms: round(p99(pocker)) }, runc: { medianMs: round(median(runc)), p99Ms: round(p99(runc)) }, ratio: round(median(pocker) / median(runc), 3), samples: { pocker, runc } });
+    rows.push({
+      n,
+      runs,
+      pocker: { medianMs: round(median(pocker)), p99Ms: round(p99(pocker)) },
+      runc: { medianMs: round(median(runc)), p99Ms: round(p99(runc)) },
+      ratio: round(median(pocker) / median(runc), 3),
+      samples: { pocker, runc },
+    });
   }
   const at100 = rows.find((r) => r.n === 100);
   return {

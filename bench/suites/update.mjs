@@ -11,7 +11,10 @@ import { median, p99, round, timeSync } from '../lib/stats.mjs';
 function readLimits(rel) {
   const v2 = cgroupValue(join('/sys/fs/cgroup', rel, 'memory.max'));
   if (v2 !== null) return { memory: v2, quota: (cgroupValue(join('/sys/fs/cgroup', rel, 'cpu.max')) ?? '').split(' ')[0] };
-  return { memory: cgroupValue(join('/sys/fs/cgroup/memory', rel, 'memory.limit_in_bytes')), quota: cgroupValue(join('/sys/fs/cgroup/cpu', rel, 'cpu.cfs_quota_us')) };
+  return {
+    memory: cgroupValue(join('/sys/fs/cgroup/memory', rel, 'memory.limit_in_bytes')),
+    quota: cgroupValue(join('/sys/fs/cgroup/cpu', rel, 'cpu.cfs_quota_us')),
+  };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

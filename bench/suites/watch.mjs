@@ -39,7 +39,17 @@ export async function watchSuite(env, { tries, peerTries }) {
     name: 'watch',
     title: `Watch latency: spec renamed into the dir -> workload running (${tries} tries); peer: one overlay mount + \`runc run -d\``,
     header: ['tries', 'pocker p50 (ms)', 'pocker p99 (ms)', 'max (ms)', 'runc run -d median (ms)', 'runc p99 (ms)', 'ratio (p50)'],
-    table: [[tries, p50, p99v, round(Math.max(...latencies)), round(median(runc)), round(p99(runc)), `${round(median(latencies) / median(runc), 3)}x`]],
+    table: [
+      [
+        tries,
+        p50,
+        p99v,
+        round(Math.max(...latencies)),
+        round(median(runc)),
+        round(p99(runc)),
+        `${round(median(latencies) / median(runc), 3)}x`,
+      ],
+    ],
     targets: [
       { what: 'watch latency p50', value: p50, target: 20, unit: 'ms', ok: p50 <= 20 },
       { what: 'watch latency p99', value: p99v, target: 50, unit: 'ms', ok: p99v <= 50 },

@@ -15,7 +15,8 @@ export function detectVersion(m: CgroupMounts): CgroupVersion | null {
 /** Validates a cgroup parent path: relative, clean, no dot segments. */
 export function cgroupParentProblem(parent: string): string | null {
   if (!parent || parent.startsWith('/') || parent.endsWith('/')) return 'must be a relative path like "pocker" or "pocker/test"';
-  for (const seg of parent.split('/')) if (!seg || seg === '.' || seg === '..' || seg.includes('\0')) return `segment "${seg}" is not allowed`;
+  for (const seg of parent.split('/'))
+    if (!seg || seg === '.' || seg === '..' || seg.includes('\0')) return `segment "${seg}" is not allowed`;
   return null;
 }
 

@@ -142,7 +142,11 @@ export function sleep(ms: number): Promise<void> {
 
 /** The pids a cgroup.procs file lists (none when it does not exist). */
 export function readProcs(host: HostReader, procsFile: string): number[] {
-  return (host.readFile(procsFile) ?? '').split('\n').filter(Boolean).map(Number).filter((n) => n > 0);
+  return (host.readFile(procsFile) ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => n > 0);
 }
 
 /** Kills every process listed in the given cgroup.procs files (leftovers of a dead container). */

@@ -72,7 +72,8 @@ export function v1ThrottleWrites(want: readonly IoDeviceLimits[], have: readonly
   const writes: Array<{ file: string; value: string }> = [];
   for (const w of ioChanges(want, have)) {
     const h = had.get(w.dev) ?? unthrottled(w.dev);
-    for (const key of IO_KEYS) if (w[key] !== h[key]) writes.push({ file: V1_IO_FILES[key], value: `${w.dev} ${w[key] === 'max' ? 0 : w[key]}` });
+    for (const key of IO_KEYS)
+      if (w[key] !== h[key]) writes.push({ file: V1_IO_FILES[key], value: `${w.dev} ${w[key] === 'max' ? 0 : w[key]}` });
   }
   return writes;
 }

@@ -25,7 +25,8 @@ export function parseCgroupMounts(mountinfo: string): CgroupMounts {
       unified ??= mountPoint;
     } else if (fsType === 'cgroup') {
       for (const opt of (post[2] ?? '').split(',')) {
-        if (opt === 'rw' || opt === 'ro' || opt.includes('=') || opt === 'clone_children' || opt === 'noprefix' || opt === 'xattr') continue;
+        if (opt === 'rw' || opt === 'ro' || opt.includes('=') || opt === 'clone_children' || opt === 'noprefix' || opt === 'xattr')
+          continue;
         if (!v1.has(opt)) v1.set(opt, mountPoint);
       }
     }

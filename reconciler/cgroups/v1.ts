@@ -33,7 +33,15 @@ export const V1_OPTIONAL = ['cpuacct', 'devices', 'blkio'] as const;
 
 /** Limits of a freshly created v1 cgroup (cpuset copied from the parent by clone_children). */
 function freshLimits(defaultCpuset: string): Limits {
-  return { cpuQuotaUs: 'max', cpuPeriodUs: DEFAULT_CPU_PERIOD_US, memory: 'max', memsw: 'max', frozen: false, io: [], ...freshSimpleLimits('v1', defaultCpuset) };
+  return {
+    cpuQuotaUs: 'max',
+    cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
+    memory: 'max',
+    memsw: 'max',
+    frozen: false,
+    io: [],
+    ...freshSimpleLimits('v1', defaultCpuset),
+  };
 }
 
 const num = (v: number | 'max'): number => (v === 'max' ? Infinity : v);
@@ -114,9 +122,11 @@ export class V1Driver implements CgroupDriver {
       const child = join(dir, seg);
       if (host.kind(child) !== 'dir') host.mkdir(child);
       for (const f of ['cpuset.cpus', 'cpuset.mems']) {
-        if (!(host.readFile(join(child, f)) ?? '').trim()) host.writeFile(join(child, f), (host.readFile(join(dir, f)) ?? '').trim() || '0');
+        if (!(host.readFile(join(child, f)) ?? '').trim())
+          host.writeFile(join(child, f), (host.readFile(join(dir, f)) ?? '').trim() || '0');
       }
-      if ((host.readFile(join(child, 'cgroup.clone_children')) ?? '').trim() !== '1') host.writeFile(join(child, 'cgroup.clone_children'), '1');
+      if ((host.readFile(join(child, 'cgroup.clone_children')) ?? '').trim() !== '1')
+        host.writeFile(join(child, 'cgroup.clone_children'), '1');
       dir = child;
     }
     for (const h of this.hierarchies) if (h !== cpusetRoot && host.kind(join(h, this.parent)) !== 'dir') host.mkdir(join(h, this.parent));
@@ -129,7 +139,12 @@ export class V1Driver implements CgroupDriver {
       try {
         host.mkdir(d);
       } catch (e) {
-        throw new RuntimeError('CGROUP', `create cgroup ${d}: ${describeError(e)}`, { container: name, path: d, syscall: 'mkdir', cause: e });
+        throw new RuntimeError('CGROUP', `create cgroup ${d}: ${describeError(e)}`, {
+          container: name,
+          path: d,
+          syscall: 'mkdir',
+          cause: e,
+        });
       }
     }
     this.update(name, limits, freshLimits(this.facts(host).defaultCpuset), host);
@@ -146,12 +161,22 @@ export class V1Driver implements CgroupDriver {
    */
   private freeze(name: string, frozen: boolean, host: Host): void {
     const dir = this.unifiedDir(name);
-    if (!dir) throw new RuntimeError('CGROUP', 'pausing needs the cgroup2 freezer (a hybrid or pure cgroup v2 host); this cgroup v1 host has none', { container: name });
+    if (!dir)
+      throw new RuntimeError(
+        'CGROUP',
+        'pausing needs the cgroup2 freezer (a hybrid or pure cgroup v2 host); this cgroup v1 host has none',
+        { container: name },
+      );
     const path = join(dir, 'cgroup.freeze');
     try {
       host.writeFile(path, frozen ? '1' : '0');
     } catch (e) {
-      throw new RuntimeError('CGROUP', `write ${frozen ? 1 : 0} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });
+      throw new RuntimeError('CGROUP', `write ${frozen ? 1 : 0} to ${path}: ${describeError(e)}`, {
+        container: name,
+        path,
+        syscall: 'write',
+        cause: e,
+      });
     }
   }
 
@@ -161,7 +186,12 @@ export class V1Driver implements CgroupDriver {
       faultPoint('cgroup-write', name);
       host.writeFile(path, value);
     } catch (e) {
-      throw new RuntimeError('CGROUP', `write ${value} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });
+      throw new RuntimeError('CGROUP', `write ${value} to ${path}: ${describeError(e)}`, {
+        container: name,
+        path,
+        syscall: 'write',
+        cause: e,
+      });
     }
   }
 
@@ -170,7 +200,8 @@ export class V1Driver implements CgroupDriver {
     if (want.cpuQuotaUs !== have.cpuQuotaUs || want.cpuPeriodUs !== have.cpuPeriodUs) {
       this.write(name, 'cpu', 'cpu.cfs_quota_us', want.cpuQuotaUs === 'max' ? '-1' : String(want.cpuQuotaUs), host);
     }
-    for (const f of LIMIT_FILES) if (want[f.key] !== have[f.key]) this.write(name, f.v1.controller, f.v1.file, f.text(want[f.key], 'v1'), host);
+    for (const f of LIMIT_FILES)
+      if (want[f.key] !== have[f.key]) this.write(name, f.v1.controller, f.v1.file, f.text(want[f.key], 'v1'), host);
     if (want.frozen !== have.frozen) this.freeze(name, want.frozen, host);
     const memSw = (): void => {
       if (want.memsw !== have.memsw && this.memswSupported(host)) {
@@ -178,7 +209,8 @@ export class V1Driver implements CgroupDriver {
       }
     };
     const mem = (): void => {
-      if (want.memory !== have.memory) this.write(name, 'memory', 'memory.limit_in_bytes', want.memory === 'max' ? '-1' : String(want.memory), host);
+      if (want.memory !== have.memory)
+        this.write(name, 'memory', 'memory.limit_in_bytes', want.memory === 'max' ? '-1' : String(want.memory), host);
     };
     // memsw >= memory must hold after every write: raise memsw first, lower memory first.
     if (num(want.memsw) >= num(have.memory)) {
@@ -203,7 +235,14 @@ export class V1Driver implements CgroupDriver {
       memsw: memsw ?? 'max',
       ...readSimpleLimits('v1', (f) => file(f.v1.controller, f.v1.file)),
       frozen: (this.unifiedDir(name) && host.readFile(join(this.unifiedDir(name)!, 'cgroup.freeze'))?.trim()) === '1',
-      io: this.mounts.has('blkio') ? parseV1Throttles({ rbps: file('blkio', V1_IO_FILES.rbps), wbps: file('blkio', V1_IO_FILES.wbps), riops: file('blkio', V1_IO_FILES.riops), wiops: file('blkio', V1_IO_FILES.wiops) }) : [],
+      io: this.mounts.has('blkio')
+        ? parseV1Throttles({
+            rbps: file('blkio', V1_IO_FILES.rbps),
+            wbps: file('blkio', V1_IO_FILES.wbps),
+            riops: file('blkio', V1_IO_FILES.riops),
+            wiops: file('blkio', V1_IO_FILES.wiops),
+          })
+        : [],
     };
   }
 
@@ -218,7 +257,9 @@ export class V1Driver implements CgroupDriver {
     const dir = join(membership, CHECK_CGROUP);
     await killGroup(dir, host);
     host.mkdir(dir);
-    const placement = u ? { ...base, cgroup2Dir: dir } : { ...base, taskFiles: base.taskFiles.map((f) => (f === join(membership, 'tasks') ? join(dir, 'tasks') : f)) };
+    const placement = u
+      ? { ...base, cgroup2Dir: dir }
+      : { ...base, taskFiles: base.taskFiles.map((f) => (f === join(membership, 'tasks') ? join(dir, 'tasks') : f)) };
     return { placement, kill: () => killGroup(dir, host) };
   }
 
@@ -233,13 +274,22 @@ export class V1Driver implements CgroupDriver {
           dirs.splice(i, 1);
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 200) {
-            throw new RuntimeError('CGROUP', `remove cgroup ${dirs[i]}: ${describeError(e)}`, { container: name, path: dirs[i], syscall: 'rmdir', cause: e });
+            throw new RuntimeError('CGROUP', `remove cgroup ${dirs[i]}: ${describeError(e)}`, {
+              container: name,
+              path: dirs[i],
+              syscall: 'rmdir',
+              cause: e,
+            });
           }
         }
       }
       if (!dirs.length) break;
-      if (unified && host.kind(join(unified, 'cgroup.kill')) === 'file' && dirs.includes(unified)) host.writeFile(join(unified, 'cgroup.kill'), '1');
-      killProcsIn(dirs.map((d) => join(d, 'cgroup.procs')), host);
+      if (unified && host.kind(join(unified, 'cgroup.kill')) === 'file' && dirs.includes(unified))
+        host.writeFile(join(unified, 'cgroup.kill'), '1');
+      killProcsIn(
+        dirs.map((d) => join(d, 'cgroup.procs')),
+        host,
+      );
       await sleep(10);
     }
   }

@@ -30,7 +30,15 @@ export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 /** Controllers enabled wherever the parent offers them (a delegated subtree may lack io). */
 export const V2_OPTIONAL = ['io'] as const;
 
-const FRESH: Limits = { cpuQuotaUs: 'max', cpuPeriodUs: DEFAULT_CPU_PERIOD_US, memory: 'max', memsw: 'max', frozen: false, io: [], ...freshSimpleLimits('v2', '') };
+const FRESH: Limits = {
+  cpuQuotaUs: 'max',
+  cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
+  memory: 'max',
+  memsw: 'max',
+  frozen: false,
+  io: [],
+  ...freshSimpleLimits('v2', ''),
+};
 
 /** memory.swap.max for a memsw total. */
 function swapFor(l: Limits): number | 'max' {
@@ -100,7 +108,11 @@ export class V2Driver implements CgroupDriver {
       const missing = [...V2_CONTROLLERS, ...V2_OPTIONAL.filter((c) => available.includes(c))].filter((c) => !enabled.includes(c));
       const unavailable = missing.filter((c) => !available.includes(c));
       if (unavailable.length) {
-        throw new RuntimeError('CGROUP', `cgroup ${dir} does not offer controller(s) ${unavailable.join(', ')}; under systemd run pocker in a unit with Delegate=yes`, { path: dir });
+        throw new RuntimeError(
+          'CGROUP',
+          `cgroup ${dir} does not offer controller(s) ${unavailable.join(', ')}; under systemd run pocker in a unit with Delegate=yes`,
+          { path: dir },
+        );
       }
       if (missing.length) {
         if (dir === this.ownCgroup(host)) this.moveSelfToLeaf(dir, host);
@@ -110,7 +122,11 @@ export class V2Driver implements CgroupDriver {
         } catch (e) {
           const busy = (e as NodeJS.ErrnoException).code === 'EBUSY';
           const hint = busy ? ' (processes live in it; cgroup v2 enables controllers only for cgroups without processes of their own)' : '';
-          throw new RuntimeError('CGROUP', `enable ${missing.join(', ')} in ${path}: ${describeError(e)}${hint}`, { path, syscall: 'write', cause: e });
+          throw new RuntimeError('CGROUP', `enable ${missing.join(', ')} in ${path}: ${describeError(e)}${hint}`, {
+            path,
+            syscall: 'write',
+            cause: e,
+          });
         }
       }
     }
@@ -155,7 +171,12 @@ export class V2Driver implements CgroupDriver {
       faultPoint('cgroup-write', name);
       host.writeFile(path, value);
     } catch (e) {
-      throw new RuntimeError('CGROUP', `write ${JSON.stringify(value)} to ${path}: ${describeError(e)}`, { container: name, path, syscall: 'write', cause: e });
+      throw new RuntimeError('CGROUP', `write ${JSON.stringify(value)} to ${path}: ${describeError(e)}`, {
+        container: name,
+        path,
+        syscall: 'write',
+        cause: e,
+      });
     }
   }
 
@@ -204,7 +225,12 @@ export class V2Driver implements CgroupDriver {
         return;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 200) {
-          throw new RuntimeError('CGROUP', `remove cgroup ${d}: ${describeError(e)}`, { container: name, path: d, syscall: 'rmdir', cause: e });
+          throw new RuntimeError('CGROUP', `remove cgroup ${d}: ${describeError(e)}`, {
+            container: name,
+            path: d,
+            syscall: 'rmdir',
+            cause: e,
+          });
         }
       }
       if (host.kind(join(d, 'cgroup.kill')) === 'file') host.writeFile(join(d, 'cgroup.kill'), '1');

@@ -14,7 +14,14 @@ import type { Timeouts } from '../host/timeouts.js';
 export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts, log: Logger): AdhocContext {
   const host = new NodeHost();
   prepareInstance(host, dirs, log);
-  return { host, driver: detectDriver(host, dirs.cgroupParent), dirs, monitorBinary: monitorBinary(), network: DEFAULT_NETWORK_OPTIONS, timeouts };
+  return {
+    host,
+    driver: detectDriver(host, dirs.cgroupParent),
+    dirs,
+    monitorBinary: monitorBinary(),
+    network: DEFAULT_NETWORK_OPTIONS,
+    timeouts,
+  };
 }
 
 /**

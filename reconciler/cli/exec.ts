@@ -24,7 +24,12 @@ ${GLOBAL_HELP}`;
 export async function main(args: string[]): Promise<number> {
   const cmd = parseCommand(
     args,
-    { interactive: { type: 'boolean', short: 'i' }, tty: { type: 'boolean', short: 't' }, env: { type: 'string', short: 'e', multiple: true }, workdir: { type: 'string', short: 'w' } },
+    {
+      interactive: { type: 'boolean', short: 'i' },
+      tty: { type: 'boolean', short: 't' },
+      env: { type: 'string', short: 'e', multiple: true },
+      workdir: { type: 'string', short: 'w' },
+    },
     true,
   );
   if (cmd.values.help) {
@@ -41,8 +46,13 @@ export async function main(args: string[]): Promise<number> {
   }
   if (cmd.values.workdir !== undefined && !cmd.values.workdir.startsWith('/')) throw new UsageError('-w takes an absolute path');
   const { driver, actual } = findContainer(cmd.dirs, name);
-  if (observedStatus(actual) !== 'running' || !actual.record) throw Object.assign(new Error(`container "${name}" is not running (${observedStatus(actual)})`), { code: 'NOT_RUNNING' });
-  if (actual.limits?.frozen) throw Object.assign(new Error(`container "${name}" is paused (state: paused in its spec): a command there would not run until it resumes`), { code: 'PAUSED' });
+  if (observedStatus(actual) !== 'running' || !actual.record)
+    throw Object.assign(new Error(`container "${name}" is not running (${observedStatus(actual)})`), { code: 'NOT_RUNNING' });
+  if (actual.limits?.frozen)
+    throw Object.assign(
+      new Error(`container "${name}" is paused (state: paused in its spec): a command there would not run until it resumes`),
+      { code: 'PAUSED' },
+    );
   const config = execConfig(actual.record.spec, actual.pids!, driver.placement(name), {
     argv,
     env,

@@ -84,9 +84,12 @@ export async function main(args: string[]): Promise<number> {
       progress: process.stderr.isTTY ? (line: string) => console.error(line) : undefined,
     });
     const fresh = r.layers.filter((l) => !l.reused).length;
-    console.log(`imported ${r.ref} ${r.manifest}: ${r.layers.length} layer(s), ${fresh} unpacked, ${r.layers.length - fresh} already in the store, ${formatSize(r.size)} in ${(r.ms / 1000).toFixed(2)} s`);
+    console.log(
+      `imported ${r.ref} ${r.manifest}: ${r.layers.length} layer(s), ${fresh} unpacked, ${r.layers.length - fresh} already in the store, ${formatSize(r.size)} in ${(r.ms / 1000).toFixed(2)} s`,
+    );
     if (r.replaced) console.log(`${r.ref} named ${r.replaced} before: containers using it are recreated by their next pass`);
-    if (r.removedLayers.length) console.log(`removed ${r.removedLayers.length} unused layer(s): ${r.removedLayers.map(shortDigest).join(', ')}`);
+    if (r.removedLayers.length)
+      console.log(`removed ${r.removedLayers.length} unused layer(s): ${r.removedLayers.map(shortDigest).join(', ')}`);
     return 0;
   }
   if (v.name !== undefined || v.select !== undefined) throw new UsageError('--name and --select are options of image import');
@@ -102,7 +105,13 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const now = Date.now();
-    const rows = images.map((i) => [i.ref, shortDigest(i.manifest), String(i.layers.length), formatSize(i.size), age(now - i.importedAtMs)]);
+    const rows = images.map((i) => [
+      i.ref,
+      shortDigest(i.manifest),
+      String(i.layers.length),
+      formatSize(i.size),
+      age(now - i.importedAtMs),
+    ]);
     console.log(table(['REF', 'DIGEST', 'LAYERS', 'SIZE', 'IMPORTED'], rows));
     return 0;
   }
@@ -112,7 +121,9 @@ export async function main(args: string[]): Promise<number> {
     const { removeImage } = await import('../image/remove.js');
     const { shortDigest } = await import('../image/digest.js');
     const r = await removeImage(host, rest[0]!, cmd.dirs);
-    console.log(`removed ${r.ref}${r.removedLayers.length ? ` and ${r.removedLayers.length} layer(s): ${r.removedLayers.map(shortDigest).join(', ')}` : ''}`);
+    console.log(
+      `removed ${r.ref}${r.removedLayers.length ? ` and ${r.removedLayers.length} layer(s): ${r.removedLayers.map(shortDigest).join(', ')}` : ''}`,
+    );
     if (r.keptBecause) console.log(`unused layers kept: ${r.keptBecause}`);
     return 0;
   }

@@ -25,7 +25,11 @@ Options of move:
 ${GLOBAL_HELP}`;
 
 export async function main(args: string[]): Promise<number> {
-  const cmd = parseCommand(args, { 'to-state-dir': { type: 'string' }, 'to-cgroup-parent': { type: 'string' }, stop: { type: 'boolean' } }, true);
+  const cmd = parseCommand(
+    args,
+    { 'to-state-dir': { type: 'string' }, 'to-cgroup-parent': { type: 'string' }, stop: { type: 'boolean' } },
+    true,
+  );
   if (cmd.values.help) {
     console.log(INSTANCE_HELP);
     return 0;
@@ -44,7 +48,14 @@ export async function main(args: string[]): Promise<number> {
           {
             config: cmd.config.path,
             given: cmd.dirs,
-            recorded: recorded ? { stateDir: recorded.stateDir, dataDir: recorded.dataDir, cgroupParent: recorded.cgroupParent, createdAt: new Date(recorded.createdAtMs).toISOString() } : null,
+            recorded: recorded
+              ? {
+                  stateDir: recorded.stateDir,
+                  dataDir: recorded.dataDir,
+                  cgroupParent: recorded.cgroupParent,
+                  createdAt: new Date(recorded.createdAtMs).toISOString(),
+                }
+              : null,
             agree: !diff,
             ...(diff && { mismatch: diff }),
             timeouts: cmd.timeouts,
@@ -62,16 +73,27 @@ export async function main(args: string[]): Promise<number> {
         return 0;
       }
       identity.writeInstanceFile(host, cmd.dirs);
-      console.log(`data dir ${cmd.dirs.dataDir} now belongs to the instance of --state-dir ${cmd.dirs.stateDir} and --cgroup-parent ${cmd.dirs.cgroupParent}`);
+      console.log(
+        `data dir ${cmd.dirs.dataDir} now belongs to the instance of --state-dir ${cmd.dirs.stateDir} and --cgroup-parent ${cmd.dirs.cgroupParent}`,
+      );
       return 0;
     }
     case 'move': {
-      const to = { stateDir: cmd.values['to-state-dir'] ?? cmd.dirs.stateDir, dataDir: cmd.dirs.dataDir, cgroupParent: cmd.values['to-cgroup-parent'] ?? cmd.dirs.cgroupParent };
-      if (to.stateDir === cmd.dirs.stateDir && to.cgroupParent === cmd.dirs.cgroupParent) throw new UsageError('say where to: --to-state-dir and/or --to-cgroup-parent');
+      const to = {
+        stateDir: cmd.values['to-state-dir'] ?? cmd.dirs.stateDir,
+        dataDir: cmd.dirs.dataDir,
+        cgroupParent: cmd.values['to-cgroup-parent'] ?? cmd.dirs.cgroupParent,
+      };
+      if (to.stateDir === cmd.dirs.stateDir && to.cgroupParent === cmd.dirs.cgroupParent)
+        throw new UsageError('say where to: --to-state-dir and/or --to-cgroup-parent');
       const { moveInstance } = await import('../instance/move.js');
       const moved = await moveInstance(host, cmd.dirs, to, { stop: !!cmd.values.stop, timeouts: cmd.timeouts });
-      console.log(`moved ${moved.length} container(s) (${moved.join(', ') || 'none'}) to --state-dir ${to.stateDir} --cgroup-parent ${to.cgroupParent}`);
-      console.log(`now set stateDir/cgroupParent in ${cmd.config.path ?? '/etc/pocker/pocker.yaml'} (or pass the new flags) and run the controller again: the containers start at its first pass`);
+      console.log(
+        `moved ${moved.length} container(s) (${moved.join(', ') || 'none'}) to --state-dir ${to.stateDir} --cgroup-parent ${to.cgroupParent}`,
+      );
+      console.log(
+        `now set stateDir/cgroupParent in ${cmd.config.path ?? '/etc/pocker/pocker.yaml'} (or pass the new flags) and run the controller again: the containers start at its first pass`,
+      );
       return 0;
     }
     default:

@@ -30,7 +30,16 @@ function parseSince(v: string | undefined): number {
 }
 
 export async function main(args: string[]): Promise<number> {
-  const cmd = parseCommand(args, { follow: { type: 'boolean', short: 'f' }, tail: { type: 'string' }, since: { type: 'string' }, timestamps: { type: 'boolean', short: 't' } }, true);
+  const cmd = parseCommand(
+    args,
+    {
+      follow: { type: 'boolean', short: 'f' },
+      tail: { type: 'string' },
+      since: { type: 'string' },
+      timestamps: { type: 'boolean', short: 't' },
+    },
+    true,
+  );
   if (cmd.values.help) {
     console.log(LOGS_HELP);
     return 0;

@@ -17,7 +17,14 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const { reconcileOnce } = await import('../controller/once.js');
-  const r = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, dryRun: true, allowEmpty: !!cmd.values['allow-empty'], trust: { uids: trustedUids(cmd.values['trusted-owner']) }, log: createLogger(cmd.logLevel) });
+  const r = await reconcileOnce({
+    dir: cmd.dir,
+    dirs: cmd.dirs,
+    dryRun: true,
+    allowEmpty: !!cmd.values['allow-empty'],
+    trust: { uids: trustedUids(cmd.values['trusted-owner']) },
+    log: createLogger(cmd.logLevel),
+  });
   printPass(r, true, (s) => console.log(s));
   if (!r.ok) return 1;
   return r.plan.actions.some((a) => a.kind !== 'none') ? 2 : 0;

@@ -38,7 +38,15 @@ export interface PsEntry {
   uptimeSeconds: number | null;
   restartCount: number;
   lastExit: { exitCode: number; signal: number; oomKilled: boolean; finishedAt: string } | null;
-  limits: { cpus: number | null; cpuset: string | null; memory: number | null; memsw: number | null; pids: number | null; cpuWeight: number; io: IoView[] } | null;
+  limits: {
+    cpus: number | null;
+    cpuset: string | null;
+    memory: number | null;
+    memsw: number | null;
+    pids: number | null;
+    cpuWeight: number;
+    io: IoView[];
+  } | null;
   source: string | null;
 }
 
@@ -85,7 +93,14 @@ export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
     startedAt: running ? new Date(a.pids!.startedAtMs).toISOString() : null,
     uptimeSeconds: running ? Math.max(0, Math.round((now - a.pids!.startedAtMs) / 1000)) : null,
     restartCount: r?.restartCount ?? 0,
-    lastExit: a.exit ? { exitCode: a.exit.exitCode, signal: a.exit.signal, oomKilled: a.exit.oomKilled, finishedAt: new Date(a.exit.finishedAtMs).toISOString() } : null,
+    lastExit: a.exit
+      ? {
+          exitCode: a.exit.exitCode,
+          signal: a.exit.signal,
+          oomKilled: a.exit.oomKilled,
+          finishedAt: new Date(a.exit.finishedAtMs).toISOString(),
+        }
+      : null,
     limits: limitsView(a.limits),
     source: r ? describeSource(r.source) : null,
   };

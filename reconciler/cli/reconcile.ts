@@ -58,7 +58,12 @@ export function printPass(r: PassResult, dryRun: boolean, out: (s: string) => vo
   const rows = r.plan.actions.map((a) => {
     const res = byName.get(a.name);
     if (!res) return [a.kind, a.name, a.kind === 'none' ? '-' : dryRun ? 'planned' : '', a.reason];
-    const result = res.kind === 'none' ? '-' : res.ok ? `ok${res.pid ? ` pid ${res.pid}` : ''} (${Math.round(res.durationMs)} ms)` : `FAILED: ${res.error}`;
+    const result =
+      res.kind === 'none'
+        ? '-'
+        : res.ok
+          ? `ok${res.pid ? ` pid ${res.pid}` : ''} (${Math.round(res.durationMs)} ms)`
+          : `FAILED: ${res.error}`;
     return [res.kind, res.name, result, res.reason];
   });
   if (rows.length) out(table(['ACTION', 'NAME', 'RESULT', 'REASON'], rows));
@@ -96,7 +101,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const v = cmd.values;
   const maxDeletions = v['max-deletions'] === undefined ? undefined : Number(v['max-deletions']);
-  if (maxDeletions !== undefined && (!Number.isInteger(maxDeletions) || maxDeletions < 0)) throw new UsageError('--max-deletions takes a whole number');
+  if (maxDeletions !== undefined && (!Number.isInteger(maxDeletions) || maxDeletions < 0))
+    throw new UsageError('--max-deletions takes a whole number');
   const backoff = {
     initialMs: duration('backoff-initial', v['backoff-initial'], DEFAULT_BACKOFF.initialMs),
     maxMs: duration('backoff-max', v['backoff-max'], DEFAULT_BACKOFF.maxMs),
@@ -109,21 +115,42 @@ export async function main(args: string[]): Promise<number> {
     maxBytes = q.bytes;
   }
   const maxFiles = v['log-max-files'] === undefined ? DEFAULT_LOG_POLICY.maxFiles : Number(v['log-max-files']);
-  if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 100) throw new UsageError('--log-max-files takes a whole number from 1 to 100');
+  if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 100)
+    throw new UsageError('--log-max-files takes a whole number from 1 to 100');
   const logPolicy = { maxBytes, maxFiles };
   const subnet = v.subnet ?? DEFAULT_NETWORK_OPTIONS.subnet;
   const parsedSubnet = parseCidr(subnet);
   if ('error' in parsedSubnet) throw new UsageError(`--subnet: ${parsedSubnet.error}`);
-  const network = { ...DEFAULT_NETWORK_OPTIONS, subnet, ...(v['cni-conf-dir'] && { confDir: v['cni-conf-dir'] }), ...(v['cni-bin-dir'] && { binDir: v['cni-bin-dir'] }) };
+  const network = {
+    ...DEFAULT_NETWORK_OPTIONS,
+    subnet,
+    ...(v['cni-conf-dir'] && { confDir: v['cni-conf-dir'] }),
+    ...(v['cni-bin-dir'] && { binDir: v['cni-bin-dir'] }),
+  };
   const trust = { uids: trustedUids(v['trusted-owner']) };
   const log = createLogger(cmd.logLevel);
   if (v.once) {
     const { reconcileOnce } = await import('../controller/once.js');
     const dryRun = !!v['dry-run'];
     const startupMs = performance.now();
-    const result = await reconcileOnce({ dir: cmd.dir, dirs: cmd.dirs, timeouts: cmd.timeouts, allowEmpty: !!v['allow-empty'], dryRun, log, backoff, logPolicy, network, trust, ...(maxDeletions !== undefined && { maxDeletions }) });
+    const result = await reconcileOnce({
+      dir: cmd.dir,
+      dirs: cmd.dirs,
+      timeouts: cmd.timeouts,
+      allowEmpty: !!v['allow-empty'],
+      dryRun,
+      log,
+      backoff,
+      logPolicy,
+      network,
+      trust,
+      ...(maxDeletions !== undefined && { maxDeletions }),
+    });
     const passMs = performance.now() - startupMs;
-    log.debug({ startupMs: Math.round(startupMs * 10) / 10, passMs: Math.round(passMs * 10) / 10 }, `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`);
+    log.debug(
+      { startupMs: Math.round(startupMs * 10) / 10, passMs: Math.round(passMs * 10) / 10 },
+      `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`,
+    );
     printPass(result, dryRun, (s) => console.log(s));
     return result.ok ? 0 : 1;
   }

@@ -28,10 +28,13 @@ export async function main(args: string[]): Promise<number> {
   for (const name of cmd.positionals) {
     const { host, driver, actual } = findContainer(cmd.dirs, name);
     const source = actual.record?.source;
-    if (!source) throw Object.assign(new Error(`container "${name}" has no readable record; reconcile its spec dir instead`), { code: 'NO_RECORD' });
+    if (!source)
+      throw Object.assign(new Error(`container "${name}" has no readable record; reconcile its spec dir instead`), { code: 'NO_RECORD' });
     const load = loadSpecDir(source.dir, undefined, undefined, imageResolver(host, cmd.dirs.dataDir));
     if (load.failedFiles.has(source.file) || !load.desired.some((d) => d.spec.name === name)) {
-      console.error(`pocker restart: ${name}: its spec (${source.dir}/${source.file}) has errors or is gone; run pocker plan --dir ${source.dir}`);
+      console.error(
+        `pocker restart: ${name}: its spec (${source.dir}/${source.file}) has errors or is gone; run pocker plan --dir ${source.dir}`,
+      );
       failed++;
       continue;
     }
@@ -51,7 +54,9 @@ export async function main(args: string[]): Promise<number> {
     const outcome = await reconcileOne(pass, name, 'restart');
     const r = outcome.result;
     if (r && !r.ok) failed++;
-    console.log(r ? `${r.kind} ${name}: ${r.ok ? `ok${r.pid ? ` pid ${r.pid}` : ''}` : `FAILED: ${r.error}`}` : `${name}: ${outcome.action.reason}`);
+    console.log(
+      r ? `${r.kind} ${name}: ${r.ok ? `ok${r.pid ? ` pid ${r.pid}` : ''}` : `FAILED: ${r.error}`}` : `${name}: ${outcome.action.reason}`,
+    );
   }
   return failed ? 1 : 0;
 }

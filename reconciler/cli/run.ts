@@ -82,8 +82,16 @@ const RUN_OPTIONS = {
  * options must not be read as pocker's).
  */
 export function splitAtImage(args: string[], options: NonNullable<ParseArgsConfig['options']>): { head: string[]; tail: string[] } {
-  const long = new Set(Object.entries(options).filter(([, o]) => o.type === 'string').map(([k]) => k));
-  const short = new Set(Object.values(options).filter((o) => o.type === 'string' && o.short).map((o) => o.short!));
+  const long = new Set(
+    Object.entries(options)
+      .filter(([, o]) => o.type === 'string')
+      .map(([k]) => k),
+  );
+  const short = new Set(
+    Object.values(options)
+      .filter((o) => o.type === 'string' && o.short)
+      .map((o) => o.short!),
+  );
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') return { head: args.slice(0, i), tail: args.slice(i + 1) };
@@ -114,7 +122,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const [imageArg, ...command] = tail;
   if (!imageArg || command.length === 0) throw new UsageError('give an image (or layer dir) and a command: pocker run IMAGE COMMAND');
-  if (v.detach && v.rm) throw new UsageError('--rm needs a foreground run: nothing watches a detached ad-hoc container to remove it (pocker rm it later)');
+  if (v.detach && v.rm)
+    throw new UsageError('--rm needs a foreground run: nothing watches a detached ad-hoc container to remove it (pocker rm it later)');
   if (v.detach && v.interactive) throw new UsageError('-i needs a foreground run (-d leaves nothing attached to read stdin from)');
   const name = v.name ?? `run-${randomBytes(4).toString('hex')}`;
   const raw = runSpec(name, imageOf(imageArg), command, v as RunFlags);

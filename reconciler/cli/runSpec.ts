@@ -101,7 +101,12 @@ export function imageOf(arg: string): { layers: string[] } | { ref: string } {
  * meanings: --memory-swap is memory + swap (-1: unlimited swap) and needs --memory; without it the
  * container gets no swap (pocker's default, unlike Docker's "as much swap as memory").
  */
-export function runSpec(name: string, image: { layers: string[] } | { ref: string }, command: string[], f: RunFlags): Record<string, unknown> {
+export function runSpec(
+  name: string,
+  image: { layers: string[] } | { ref: string },
+  command: string[],
+  f: RunFlags,
+): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
   if (f.cpus !== undefined) resources.cpus = number('--cpus', f.cpus);
   if (f.memory !== undefined) resources.memory = dockerQuantity('--memory', f.memory);

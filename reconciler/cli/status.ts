@@ -33,13 +33,24 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     table(
       ['SPEC DIR', 'LAST ATTEMPT', 'AT', 'RESULT', 'LAST APPLIED', 'AT'],
-      statuses.map((s) => [s.dir, short(s.lastAttempt?.revision), when(s.lastAttempt?.atMs), s.lastAttempt?.ok ? 'ok' : 'errors', short(s.lastApplied?.revision), when(s.lastApplied?.atMs)]),
+      statuses.map((s) => [
+        s.dir,
+        short(s.lastAttempt?.revision),
+        when(s.lastAttempt?.atMs),
+        s.lastAttempt?.ok ? 'ok' : 'errors',
+        short(s.lastApplied?.revision),
+        when(s.lastApplied?.atMs),
+      ]),
     ),
   );
-  for (const s of statuses) for (const f of s.failedFiles) console.log(`\nfailed at ${short(f.revision)}: ${s.dir}/${f.file}\n  ${f.errors.join('\n  ')}`);
+  for (const s of statuses)
+    for (const f of s.failedFiles) console.log(`\nfailed at ${short(f.revision)}: ${s.dir}/${f.file}\n  ${f.errors.join('\n  ')}`);
   for (const s of statuses) {
     const h = s.removalsHeld;
-    if (h) console.log(`\nremovals held: ${h.count} container(s) kept: ${h.reason} (since ${when(h.sinceMs)}; ${h.names.join(', ')}${h.count > h.names.length ? ', …' : ''})`);
+    if (h)
+      console.log(
+        `\nremovals held: ${h.count} container(s) kept: ${h.reason} (since ${when(h.sinceMs)}; ${h.names.join(', ')}${h.count > h.names.length ? ', …' : ''})`,
+      );
   }
   return 0;
 }

@@ -36,7 +36,9 @@ export async function main(args: string[]): Promise<number> {
     result = load;
   }
   for (const e of result.errors) console.log(formatSpecError(e));
-  for (const d of result.desired) if (d.spec.network.mode === 'host') console.log(`warning: ${d.source.file}: container "${d.spec.name}" shares the host's network namespace`);
+  for (const d of result.desired)
+    if (d.spec.network.mode === 'host')
+      console.log(`warning: ${d.source.file}: container "${d.spec.name}" shares the host's network namespace`);
   if (result.errors.length) {
     console.log(`${result.errors.length} error(s) in ${result.failedFiles.size} of ${fileCount} file(s)`);
     return 1;

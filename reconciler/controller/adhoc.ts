@@ -60,10 +60,17 @@ async function underLock<T>(c: AdhocContext, name: string, fn: (a: ActualContain
 /** An ad-hoc container as the commands that manage it need it; declarative ones are refused. */
 function adhocOnly(a: ActualContainer | null, name: string, verb: string): ActualContainer & { record: ContainerRecord } {
   if (!a) throw new RuntimeError('NOT_FOUND', `no container "${name}" (see pocker ps)`, { container: name });
-  if (!a.record) throw new RuntimeError('NO_RECORD', `container "${name}" has no readable record (${a.recordProblem ?? 'missing'})`, { container: name });
+  if (!a.record)
+    throw new RuntimeError('NO_RECORD', `container "${name}" has no readable record (${a.recordProblem ?? 'missing'})`, {
+      container: name,
+    });
   if (!isAdhoc(a.record.source)) {
     const hint = verb === 'rm' ? 'remove its spec file' : `set "state: ${verb === 'stop' ? 'stopped' : 'running'}" in its spec`;
-    throw new RuntimeError('DECLARATIVE', `container "${name}" is declared in ${describeSource(a.record.source)}: ${hint} instead (pocker ${verb} manages only containers of pocker run)`, { container: name });
+    throw new RuntimeError(
+      'DECLARATIVE',
+      `container "${name}" is declared in ${describeSource(a.record.source)}: ${hint} instead (pocker ${verb} manages only containers of pocker run)`,
+      { container: name },
+    );
   }
   return a as ActualContainer & { record: ContainerRecord };
 }
@@ -77,15 +84,28 @@ export interface Started {
 function startedRefs(c: AdhocContext, name: string): Started {
   const a = observeContainer(c.host, c.dirs, c.driver, name);
   if (!a?.pids) throw new RuntimeError('CONTAINER_START', `container "${name}" started but its pids are not recorded`, { container: name });
-  return { init: { pid: a.pids.initPid, startTime: a.pids.initStart }, monitor: { pid: a.pids.monitorPid, startTime: a.pids.monitorStart } };
+  return {
+    init: { pid: a.pids.initPid, startTime: a.pids.initStart },
+    monitor: { pid: a.pids.monitorPid, startTime: a.pids.monitorStart },
+  };
 }
 
 /** Starts a container through the runtime's start code: fresh, or again on restartOf's writable layer. */
-async function start(c: AdhocContext, desired: DesiredContainer, attach?: Attach, again?: ActualContainer & { record: ContainerRecord }): Promise<void> {
+async function start(
+  c: AdhocContext,
+  desired: DesiredContainer,
+  attach?: Attach,
+  again?: ActualContainer & { record: ContainerRecord },
+): Promise<void> {
   const ctx = runtime(c, desired, attach);
   checkHost(ctx, desired, !!again);
   c.driver.ensureParent(c.host);
-  await startContainer(ctx, desired, specLimits(desired, ctx.facts), again ? { keepLayer: true, restartOf: again.record, lastExit: again.exit } : {});
+  await startContainer(
+    ctx,
+    desired,
+    specLimits(desired, ctx.facts),
+    again ? { keepLayer: true, restartOf: again.record, lastExit: again.exit } : {},
+  );
 }
 
 /**
@@ -97,7 +117,9 @@ export async function runAdhoc(c: AdhocContext, desired: DesiredContainer, attac
   return underLock(c, name, async (a) => {
     if (a) {
       const owner = a.record ? describeSource(a.record.source) : 'an unreadable record';
-      throw new RuntimeError('EXISTS', `a container named "${name}" already exists (${owner}); pick another --name or pocker rm it`, { container: name });
+      throw new RuntimeError('EXISTS', `a container named "${name}" already exists (${owner}); pick another --name or pocker rm it`, {
+        container: name,
+      });
     }
     await start(c, desired, attach);
     return startedRefs(c, name);
@@ -142,7 +164,8 @@ export async function startAdhoc(c: AdhocContext, name: string): Promise<boolean
 export async function removeAdhoc(c: AdhocContext, name: string, force: boolean): Promise<void> {
   await underLock(c, name, async (found) => {
     const a = adhocOnly(found, name, 'rm');
-    if (observedStatus(a) === 'running' && !force) throw new RuntimeError('RUNNING', `container "${name}" is running: pocker stop it first, or pocker rm -f`, { container: name });
+    if (observedStatus(a) === 'running' && !force)
+      throw new RuntimeError('RUNNING', `container "${name}" is running: pocker stop it first, or pocker rm -f`, { container: name });
     await removeContainer(runtime(c), a);
   });
 }

@@ -18,6 +18,9 @@ export class FailureLog {
     const message = `${what}: ${describeError(e)}`;
     if (message === this.last) return;
     this.last = message;
-    this.log.error({ dir: this.dir, error: describeError(e) }, `${message}; the controller keeps going and tries again at the next change or resync`);
+    this.log.error(
+      { dir: this.dir, error: describeError(e) },
+      `${message}; the controller keeps going and tries again at the next change or resync`,
+    );
   }
 }

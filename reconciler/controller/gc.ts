@@ -18,7 +18,14 @@ import type { Logger } from '../log/logger.js';
  * may be alive or another instance's (see observe's strangers). Each name is re-checked under its
  * lock, so a container being created right now is never touched.
  */
-export async function collectLeftovers(host: Host, dirs: InstanceDirs, driver: CgroupDriver, names: readonly string[], log: Logger, timeouts: Timeouts = DEFAULT_TIMEOUTS): Promise<string[]> {
+export async function collectLeftovers(
+  host: Host,
+  dirs: InstanceDirs,
+  driver: CgroupDriver,
+  names: readonly string[],
+  log: Logger,
+  timeouts: Timeouts = DEFAULT_TIMEOUTS,
+): Promise<string[]> {
   const removed: string[] = [];
   for (const name of names) {
     let release: (() => void) | undefined;

@@ -24,7 +24,14 @@ export interface HealthOptions {
 export type CheckResult = ExecResult;
 
 /** The next health state after a check (pure). */
-export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: HealthCheck, initPid: number, startedAtMs: number, now: number): HealthRecord {
+export function nextHealth(
+  prev: HealthRecord | null,
+  check: CheckResult,
+  hc: HealthCheck,
+  initPid: number,
+  startedAtMs: number,
+  now: number,
+): HealthRecord {
   const inStartPeriod = now - startedAtMs < hc.startPeriodMs;
   const ok = check.exitCode === 0;
   const streak = ok ? 0 : inStartPeriod ? (prev?.failingStreak ?? 0) : (prev?.failingStreak ?? 0) + 1;
@@ -32,7 +39,14 @@ export function nextHealth(prev: HealthRecord | null, check: CheckResult, hc: He
   if (ok) status = 'healthy';
   else if (streak >= hc.retries) status = 'unhealthy';
   else status = prev?.status === 'healthy' ? 'healthy' : 'starting';
-  return { status, failingStreak: streak, initPid, lastCheckAtMs: now, lastExitCode: check.exitCode, lastOutput: check.output.slice(0, EXEC_OUTPUT_LIMIT) };
+  return {
+    status,
+    failingStreak: streak,
+    initPid,
+    lastCheckAtMs: now,
+    lastExitCode: check.exitCode,
+    lastOutput: check.output.slice(0, EXEC_OUTPUT_LIMIT),
+  };
 }
 
 /**
@@ -110,7 +124,8 @@ export class HealthChecker {
       if (prev && prev.initPid !== entry.initPid) prev = null;
       const next = nextHealth(prev, result, hc, entry.initPid, a.pids!.startedAtMs, Date.now());
       this.o.host.writeFileAtomic(paths.health, `${JSON.stringify(next)}\n`, 0o600);
-      if (next.status !== prev?.status) this.o.log.info({ container: a.name, health: next.status, exitCode: result.exitCode }, `${a.name} is ${next.status}`);
+      if (next.status !== prev?.status)
+        this.o.log.info({ container: a.name, health: next.status, exitCode: result.exitCode }, `${a.name} is ${next.status}`);
       if (next.status === 'unhealthy' && prev?.status !== 'unhealthy') this.o.onUnhealthy(a.name);
     } catch (e) {
       this.o.log.warn({ container: a.name, error: describeError(e) }, `health check of ${a.name}: ${describeError(e)}`);

@@ -68,7 +68,16 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const facts = gatherFacts(host, driver, load.desired);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const revision = opts.load ? null : gitRevision(opts.dir);
-  const plan = makePlan({ source: opts.dir, load, actual, facts, allowEmpty: !!opts.allowEmpty, now: Date.now(), backoff, ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }) });
+  const plan = makePlan({
+    source: opts.dir,
+    load,
+    actual,
+    facts,
+    allowEmpty: !!opts.allowEmpty,
+    now: Date.now(),
+    backoff,
+    ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }),
+  });
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
   let results: ActionResult[] = [];
   if (!opts.dryRun) {

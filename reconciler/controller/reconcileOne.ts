@@ -42,9 +42,19 @@ export interface ContainerOutcome {
 
 /** Logs an action's outcome once, with container, action, reason and duration. */
 export function logResult(log: Logger, r: ActionResult): void {
-  const fields = { container: r.name, action: r.kind, reason: r.reason, durationMs: Math.round(r.durationMs * 10) / 10, ...(r.pid && { pid: r.pid }) };
+  const fields = {
+    container: r.name,
+    action: r.kind,
+    reason: r.reason,
+    durationMs: Math.round(r.durationMs * 10) / 10,
+    ...(r.pid && { pid: r.pid }),
+  };
   if (r.ok) log.info(fields, `${r.kind} ${r.name}`);
-  else log.error({ ...fields, code: r.errorCode, error: r.error, terminal: !!r.terminal }, `${r.kind} ${r.name} failed: ${r.error}${r.terminal ? ' (not retried until the spec or the host changes)' : ''}`);
+  else
+    log.error(
+      { ...fields, code: r.errorCode, error: r.error, terminal: !!r.terminal },
+      `${r.kind} ${r.name} failed: ${r.error}${r.terminal ? ' (not retried until the spec or the host changes)' : ''}`,
+    );
 }
 
 /**
@@ -60,22 +70,56 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
     const a = observeContainer(host, dirs, driver, name);
     const actual: ActualSet = { containers: a ? new Map([[name, a]]) : new Map(), leftovers: [], strangers: [] };
     const desired = pass.load.desired.filter((d) => d.spec.name === name);
-    const p = plan({ source: pass.source, load: { ...pass.load, desired }, actual, facts: pass.ctx.facts, allowEmpty: pass.allowEmpty, now: Date.now(), backoff: pass.backoff });
-    let action: Action = p.actions.find((x) => x.name === name) ?? { kind: 'none', name, reason: a ? 'not managed by this spec dir' : 'no container and no spec' };
-    if (force === 'restart' && desired[0] && desired[0].spec.state !== 'stopped' && a && (action.kind === 'none' || action.kind === 'update')) {
-      action = { kind: 'restart', name, desired: desired[0], actual: a, limits: specLimits(desired[0], pass.ctx.facts), backoffStep: 0, reason: 'restart requested' };
+    const p = plan({
+      source: pass.source,
+      load: { ...pass.load, desired },
+      actual,
+      facts: pass.ctx.facts,
+      allowEmpty: pass.allowEmpty,
+      now: Date.now(),
+      backoff: pass.backoff,
+    });
+    let action: Action = p.actions.find((x) => x.name === name) ?? {
+      kind: 'none',
+      name,
+      reason: a ? 'not managed by this spec dir' : 'no container and no spec',
+    };
+    if (
+      force === 'restart' &&
+      desired[0] &&
+      desired[0].spec.state !== 'stopped' &&
+      a &&
+      (action.kind === 'none' || action.kind === 'update')
+    ) {
+      action = {
+        kind: 'restart',
+        name,
+        desired: desired[0],
+        actual: a,
+        limits: specLimits(desired[0], pass.ctx.facts),
+        backoffStep: 0,
+        reason: 'restart requested',
+      };
     }
     if (action.kind === 'remove' && pass.mayRemove && !pass.mayRemove(name)) {
       action = { kind: 'none', name, reason: 'removal held back (quiet period or deletion cap)' };
     }
     if (action.kind === 'none') {
-      return { name, action, result: null, problems: p.problems, requeue: action.retryAt ? { requeueAfterMs: Math.max(1, action.retryAt - Date.now()) } : {} };
+      return {
+        name,
+        action,
+        result: null,
+        problems: p.problems,
+        requeue: action.retryAt ? { requeueAfterMs: Math.max(1, action.retryAt - Date.now()) } : {},
+      };
     }
     if (needsCgroupParent(action)) pass.ensureParent();
     const result = await runAction(pass.ctx, action);
     logResult(pass.log, result);
-    if (!result.ok) return { name, action, result, problems: p.problems, requeue: { failed: true, ...(result.terminal && { terminal: true }) } };
-    if (action.kind !== 'create' && action.kind !== 'recreate' && action.kind !== 'restart') return { name, action, result, problems: p.problems, requeue: {} };
+    if (!result.ok)
+      return { name, action, result, problems: p.problems, requeue: { failed: true, ...(result.terminal && { terminal: true }) } };
+    if (action.kind !== 'create' && action.kind !== 'recreate' && action.kind !== 'restart')
+      return { name, action, result, problems: p.problems, requeue: {} };
     // A workload that exited before its start was even recorded has no monitor left to watch:
     // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
     const after = observeContainer(host, dirs, driver, name);

@@ -107,7 +107,8 @@ export class RemovalGate {
     const changed = held?.reason !== this.heldNow?.reason;
     this.heldNow = held;
     if (!changed) return;
-    if (held) (held.rule === 'cap' ? this.o.log.error : this.o.log.warn).call(this.o.log, { dir: this.o.dir, held: held.count }, held.reason);
+    if (held)
+      (held.rule === 'cap' ? this.o.log.error : this.o.log.warn).call(this.o.log, { dir: this.o.dir, held: held.count }, held.reason);
     else this.o.log.info({ dir: this.o.dir }, 'removals are no longer held');
     this.o.onHeldChange();
   }

@@ -43,7 +43,15 @@ export function listSourceStatuses(host: HostReader, stateDir: string): SourceSt
 }
 
 /** Records a pass over a source (atomically), with the removals it held back, if any. */
-export function recordSourceStatus(host: Host, stateDir: string, load: DirLoad, revision: string | null, ok: boolean, held?: HeldRemovals, now = Date.now()): void {
+export function recordSourceStatus(
+  host: Host,
+  stateDir: string,
+  load: DirLoad,
+  revision: string | null,
+  ok: boolean,
+  held?: HeldRemovals,
+  now = Date.now(),
+): void {
   const prev = readSourceStatus(host, stateDir, load.dir);
   const byFile = new Map<string, string[]>();
   for (const e of load.errors) {

@@ -14,9 +14,7 @@ export class SpecReader {
   private readonly cache = new SpecCache();
   private lastErrors = '';
 
-  constructor(
-    private readonly o: { dir: string; trust?: Trust; host: Host; dataDir: string; log: Logger },
-  ) {}
+  constructor(private readonly o: { dir: string; trust?: Trust; host: Host; dataDir: string; log: Logger }) {}
 
   read(): DirLoad {
     const load = loadSpecDir(this.o.dir, this.o.trust, this.cache, imageResolver(this.o.host, this.o.dataDir));
@@ -25,7 +23,11 @@ export class SpecReader {
       for (const e of load.errors) this.o.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
       this.lastErrors = errors;
     }
-    if (load.status !== 'ok') this.o.log.warn({ dir: this.o.dir, status: load.status }, `spec dir unusable (${load.statusError ?? load.status}): nothing is removed`);
+    if (load.status !== 'ok')
+      this.o.log.warn(
+        { dir: this.o.dir, status: load.status },
+        `spec dir unusable (${load.statusError ?? load.status}): nothing is removed`,
+      );
     return load;
   }
 }

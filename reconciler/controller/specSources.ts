@@ -53,7 +53,10 @@ export class SpecSources {
   async close(): Promise<void> {
     this.closed = true;
     const closing = Promise.all([...this.watchers, ...(this.refsWatcher ? [this.refsWatcher] : [])].map((w) => w.close()));
-    const closedInTime = await Promise.race([closing.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref())]);
+    const closedInTime = await Promise.race([
+      closing.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+    ]);
     if (!closedInTime) this.o.log.warn({ dir: this.o.dir }, 'the file watcher did not close within 2 s; stopping anyway');
     this.watchers = [];
     this.refsWatcher = null;

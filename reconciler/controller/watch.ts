@@ -86,15 +86,36 @@ export class WatchController {
     const health =
       opts.healthChecks === false
         ? null
-        : new HealthChecker({ host: this.host, dirs: opts.dirs, driver: this.driver, monitorBinary: opts.monitorBinary ?? monitorBinary(), log: this.log, onUnhealthy: (n) => this.queue.add(n) });
+        : new HealthChecker({
+            host: this.host,
+            dirs: opts.dirs,
+            driver: this.driver,
+            monitorBinary: opts.monitorBinary ?? monitorBinary(),
+            log: this.log,
+            onUnhealthy: (n) => this.queue.add(n),
+          });
     this.watches = new ContainerWatches(this.host, health, (n) => this.queue.add(n));
     const rules = { allowEmpty: !!opts.allowEmpty, ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }) };
     this.gate = new RemovalGate({ dir: opts.dir, rules, log: this.log, onHeldChange: () => this.recordStatus() });
     const delay = this.removalDelayMs;
-    this.removalTimer = new QuietTimer(delay, Math.max(delay * 20, MAX_QUIET_WAIT_MS), () => this.guarded('deciding removals', () => this.decideRemovals()));
+    this.removalTimer = new QuietTimer(delay, Math.max(delay * 20, MAX_QUIET_WAIT_MS), () =>
+      this.guarded('deciding removals', () => this.decideRemovals()),
+    );
     this.reloads = new ReloadScheduler(() => this.reload(), TRAILING_RELOAD_MS);
-    this.reader = new SpecReader({ dir: opts.dir, host: this.host, dataDir: opts.dirs.dataDir, log: this.log, ...(opts.trust && { trust: opts.trust }) });
-    this.sources = new SpecSources({ dir: opts.dir, dataDir: opts.dirs.dataDir, log: this.log, onChange: () => this.reloads.request(), onError: (what, e) => this.failures.failed(what, e) });
+    this.reader = new SpecReader({
+      dir: opts.dir,
+      host: this.host,
+      dataDir: opts.dirs.dataDir,
+      log: this.log,
+      ...(opts.trust && { trust: opts.trust }),
+    });
+    this.sources = new SpecSources({
+      dir: opts.dir,
+      dataDir: opts.dirs.dataDir,
+      log: this.log,
+      onChange: () => this.reloads.request(),
+      onError: (what, e) => this.failures.failed(what, e),
+    });
   }
 
   /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
@@ -217,7 +238,10 @@ export class WatchController {
   private async reconcileContainer(name: string): Promise<WorkResult> {
     const o = await reconcileOne(this.pass, name);
     if (o.result?.ok && o.action.kind !== 'none') this.counts[o.action.kind]++;
-    const ours = this.noteObservation(name, o.after !== undefined ? o.after : observeContainer(this.host, this.opts.dirs, this.driver, name));
+    const ours = this.noteObservation(
+      name,
+      o.after !== undefined ? o.after : observeContainer(this.host, this.opts.dirs, this.driver, name),
+    );
     if (!ours || this.load.desired.some((d) => d.spec.name === name)) this.gate.revoke(name);
     return o.requeue;
   }
@@ -246,7 +270,15 @@ export class WatchController {
     const actual = observe(this.host, this.opts.dirs, this.driver);
     reportStrangers(actual.strangers, this.log, this.strangersSeen);
     for (const name of this.gate.ownedNames()) if (!actual.containers.has(name)) this.noteObservation(name, undefined);
-    const p = plan({ source: this.pass.source, load: this.load, actual, facts: this.pass.ctx.facts, allowEmpty: true, now: Date.now(), backoff: this.backoff });
+    const p = plan({
+      source: this.pass.source,
+      load: this.load,
+      actual,
+      facts: this.pass.ctx.facts,
+      allowEmpty: true,
+      now: Date.now(),
+      backoff: this.backoff,
+    });
     const byName = new Map(p.actions.map((a) => [a.name, a]));
     let kicked = 0;
     for (const a of actual.containers.values()) if (a.record?.source.dir === this.opts.dir) this.noteObservation(a.name, a);
@@ -259,7 +291,8 @@ export class WatchController {
       }
     }
     if (this.gate.candidates(this.load).length) this.removalTimer.ensure();
-    if (actual.leftovers.length) void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log, this.opts.timeouts);
+    if (actual.leftovers.length)
+      void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log, this.opts.timeouts);
     const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
     this.log.debug(stats, `resync: ${stats.containers} containers observed, ${kicked} handed to their workers, ${stats.durationMs} ms`);
     return stats;

@@ -125,7 +125,23 @@ export interface Host extends HostReader {
 export type StdioFds = [number, number, number];
 
 /** Names of the Host methods that change the host (counted by tests). */
-export const MUTATING_METHODS = ['mkdir', 'chmod', 'chown', 'writeFile', 'writeFileAtomic', 'writeFileDurable', 'rename', 'removeFile', 'rmdir', 'removeTree', 'unmount', 'pinNetns', 'startMonitor', 'runExec', 'signal'] as const;
+export const MUTATING_METHODS = [
+  'mkdir',
+  'chmod',
+  'chown',
+  'writeFile',
+  'writeFileAtomic',
+  'writeFileDurable',
+  'rename',
+  'removeFile',
+  'rmdir',
+  'removeTree',
+  'unmount',
+  'pinNetns',
+  'startMonitor',
+  'runExec',
+  'signal',
+] as const;
 
 /** Parses the start time (field 22) out of /proc/<pid>/stat text. */
 export function parseStatStartTime(stat: string): number | null {

@@ -1,10 +1,36 @@
-import { chmodSync, chownSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+  lstatSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { native } from '../native.js';
 import { NodeCniExec, type CniExec } from './cniExec.js';
 import { runExecCaptured, type ExecResult } from './execProcess.js';
 import { CommandNetAdmin, type NetAdmin } from './netAdmin.js';
-import { mountPointsUnder, parseStatStartTime, type DeviceNode, type Host, type MonitorLaunch, type MonitorStart, type ProcessRef } from './host.js';
+import {
+  mountPointsUnder,
+  parseStatStartTime,
+  type DeviceNode,
+  type Host,
+  type MonitorLaunch,
+  type MonitorStart,
+  type ProcessRef,
+} from './host.js';
 
 function ignoreMissing(fn: () => void): void {
   try {
@@ -227,7 +253,9 @@ export class NodeHost implements Host {
   }
 
   bootId(): string {
-    return process.env.POCKER_TEST_BOOT_ID ?? (this.bootIdOfKernel ??= (this.readFile('/proc/sys/kernel/random/boot_id') ?? 'unknown').trim());
+    return (
+      process.env.POCKER_TEST_BOOT_ID ?? (this.bootIdOfKernel ??= (this.readFile('/proc/sys/kernel/random/boot_id') ?? 'unknown').trim())
+    );
   }
 
   unmount(path: string): void {
@@ -285,7 +313,12 @@ export class NodeHost implements Host {
     try {
       conf = n.memfd('pocker-monitor.conf', config);
       const lock = launch.lockPath === undefined ? undefined : this.heldLocks.get(launch.lockPath);
-      pid = n.spawn(binary, [binary, '/proc/self/fd/4', launch.label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], [...(launch.stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])]);
+      pid = n.spawn(
+        binary,
+        [binary, '/proc/self/fd/4', launch.label],
+        ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+        [...(launch.stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])],
+      );
     } catch (e) {
       n.close(rd);
       throw e;

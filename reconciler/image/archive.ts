@@ -24,7 +24,12 @@ export async function extractLayoutArchive(archive: string, dest: string, image:
   };
   const ended = new Promise<void>((resolve, reject) => {
     parser.on('error', (e: Error) => {
-      if (!failure) failure = new ImageError('IMAGE_LAYOUT', `image ${image}: ${archive} is not a valid tar archive: ${e.message}`, { image, path: archive, cause: e });
+      if (!failure)
+        failure = new ImageError('IMAGE_LAYOUT', `image ${image}: ${archive} is not a valid tar archive: ${e.message}`, {
+          image,
+          path: archive,
+          cause: e,
+        });
       reject(failure);
     });
     parser.on('end', () => resolve());
@@ -38,7 +43,13 @@ export async function extractLayoutArchive(archive: string, dest: string, image:
       return;
     }
     if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') {
-      fail(new ImageError('IMAGE_LAYOUT', `image ${image}: ${archive}: entry ${JSON.stringify(entry.path)} is a ${entry.type}, not a regular file`, { image, path: archive, entry: entry.path }));
+      fail(
+        new ImageError(
+          'IMAGE_LAYOUT',
+          `image ${image}: ${archive}: entry ${JSON.stringify(entry.path)} is a ${entry.type}, not a regular file`,
+          { image, path: archive, entry: entry.path },
+        ),
+      );
       entry.resume();
       return;
     }
@@ -49,7 +60,13 @@ export async function extractLayoutArchive(archive: string, dest: string, image:
       rmSync(abs, { force: true });
       fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     } catch (e) {
-      fail(new ImageError('IMAGE_STORE', `image ${image}: ${archive}: entry ${JSON.stringify(entry.path)}: ${(e as Error).message}`, { image, entry: entry.path, cause: e }));
+      fail(
+        new ImageError('IMAGE_STORE', `image ${image}: ${archive}: entry ${JSON.stringify(entry.path)}: ${(e as Error).message}`, {
+          image,
+          entry: entry.path,
+          cause: e,
+        }),
+      );
       entry.resume();
       return;
     }
@@ -57,11 +74,17 @@ export async function extractLayoutArchive(archive: string, dest: string, image:
     entry.on('data', (chunk: Buffer) => {
       if (!open) return;
       try {
-        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
+        for (let off = 0; off < chunk.length;) off += writeSync(fd, chunk, off);
       } catch (e) {
         open = false;
         closeSync(fd);
-        fail(new ImageError('IMAGE_STORE', `image ${image}: ${archive}: entry ${JSON.stringify(entry.path)}: ${(e as Error).message}`, { image, entry: entry.path, cause: e }));
+        fail(
+          new ImageError('IMAGE_STORE', `image ${image}: ${archive}: entry ${JSON.stringify(entry.path)}: ${(e as Error).message}`, {
+            image,
+            entry: entry.path,
+            cause: e,
+          }),
+        );
       }
     });
     entry.on('end', () => {
@@ -77,7 +100,10 @@ export async function extractLayoutArchive(archive: string, dest: string, image:
     }
     parser.end();
   }).catch((e: unknown) => {
-    throw failure ?? new ImageError('IMAGE_LAYOUT', `image ${image}: cannot read ${archive}: ${(e as Error).message}`, { image, path: archive, cause: e });
+    throw (
+      failure ??
+      new ImageError('IMAGE_LAYOUT', `image ${image}: cannot read ${archive}: ${(e as Error).message}`, { image, path: archive, cause: e })
+    );
   });
   await ended.catch(() => {});
   if (failure) throw failure;

@@ -77,14 +77,19 @@ export function planEntry(h: TarEntryHeader): PlannedEntry | RefusedEntry {
   if ('refused' in n) return n;
   const path = n.path;
   if (h.type === 'CharacterDevice' || h.type === 'BlockDevice') {
-    return { refused: `${h.type === 'CharacterDevice' ? 'character' : 'block'} device node: image layers may not carry devices (pocker makes /dev itself)` };
+    return {
+      refused: `${h.type === 'CharacterDevice' ? 'character' : 'block'} device node: image layers may not carry devices (pocker makes /dev itself)`,
+    };
   }
   const wh = whiteoutOf(path);
   if (wh) {
     if (h.type === 'Directory') return { refused: 'a whiteout name (.wh.) on a directory' };
     if (wh.kind === 'invalid') return { refused: wh.reason };
     if (wh.kind === 'ignore') return { kind: 'ignore', path };
-    if (wh.kind === 'opaque') return wh.dir === '' ? { refused: 'opaque marker at the layer root: overlayfs cannot hide the layers below a lower layer root' } : { kind: 'opaque', dir: wh.dir };
+    if (wh.kind === 'opaque')
+      return wh.dir === ''
+        ? { refused: 'opaque marker at the layer root: overlayfs cannot hide the layers below a lower layer root' }
+        : { kind: 'opaque', dir: wh.dir };
     return { kind: 'whiteout', path: wh.path };
   }
   if (path === '' && h.type !== 'Directory') return { refused: `a ${h.type} entry for the layer root` };

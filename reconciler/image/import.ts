@@ -7,7 +7,18 @@ import { ImageError } from './errors.js';
 import { collectUnusedLayers } from './remove.js';
 import { CONTAINERD_NAME_ANNOTATION, OciLayout, REF_NAME_ANNOTATION, selectEntry, type Descriptor } from './layout.js';
 import { completeRef, isRef, isTag } from './ref.js';
-import { cleanTmp, imageStorePaths, layerDir, lockStore, makeTmpDir, readLayerInfo, readRefs, writeRefs, type LayerInfo, type RefEntry } from './store.js';
+import {
+  cleanTmp,
+  imageStorePaths,
+  layerDir,
+  lockStore,
+  makeTmpDir,
+  readLayerInfo,
+  readRefs,
+  writeRefs,
+  type LayerInfo,
+  type RefEntry,
+} from './store.js';
 import { canDecompress, unpackLayer } from './unpack.js';
 
 /** What `pocker image import` is asked to do. */
@@ -66,9 +77,17 @@ export function chooseRef(entry: Descriptor, name: string | undefined, image: st
   if (full !== undefined && isRef(full)) return full;
   if (refName !== undefined && isRef(refName)) return refName;
   if (refName !== undefined && isTag(refName)) {
-    throw new ImageError('IMAGE_LAYOUT', `image ${image}: index.json names it only by the tag "${refName}": give it a name with --name NAME (keeps the tag) or --name NAME:TAG`, { image });
+    throw new ImageError(
+      'IMAGE_LAYOUT',
+      `image ${image}: index.json names it only by the tag "${refName}": give it a name with --name NAME (keeps the tag) or --name NAME:TAG`,
+      { image },
+    );
   }
-  throw new ImageError('IMAGE_LAYOUT', `image ${image}: index.json gives it no reference name${refName !== undefined ? ` ("${refName}" is none)` : ''}: give one with --name NAME:TAG`, { image });
+  throw new ImageError(
+    'IMAGE_LAYOUT',
+    `image ${image}: index.json gives it no reference name${refName !== undefined ? ` ("${refName}" is none)` : ''}: give one with --name NAME:TAG`,
+    { image },
+  );
 }
 
 /**
@@ -91,7 +110,11 @@ export async function importImage(host: Host, opts: ImportOptions): Promise<Impo
     try {
       st = statSync(opts.source);
     } catch (e) {
-      throw new ImageError('IMAGE_LAYOUT', `${opts.source}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, { path: opts.source, cause: e });
+      throw new ImageError(
+        'IMAGE_LAYOUT',
+        `${opts.source}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+        { path: opts.source, cause: e },
+      );
     }
     let dir = opts.source;
     if (!st.isDirectory()) {
@@ -105,7 +128,11 @@ export async function importImage(host: Host, opts: ImportOptions): Promise<Impo
     const image = layout.resolve(entry);
     for (const l of image.layers) {
       if (!canDecompress(l.compression) && !readLayerInfo(host, paths, l.diffId)) {
-        throw new ImageError('IMAGE_UNSUPPORTED', `image ${ref}: layer ${l.diffId} is ${l.compression}-compressed (${l.blob.mediaType}) and this Node (${process.version}) cannot decompress it (zstd needs Node 22.15 or later)`, { image: ref, digest: l.blob.digest });
+        throw new ImageError(
+          'IMAGE_UNSUPPORTED',
+          `image ${ref}: layer ${l.diffId} is ${l.compression}-compressed (${l.blob.mediaType}) and this Node (${process.version}) cannot decompress it (zstd needs Node 22.15 or later)`,
+          { image: ref, digest: l.blob.digest },
+        );
       }
     }
     const layers: ImportedLayer[] = [];
@@ -115,7 +142,12 @@ export async function importImage(host: Host, opts: ImportOptions): Promise<Impo
       const have = readLayerInfo(host, paths, l.diffId);
       const staged = pending.get(l.diffId);
       if (have || staged) {
-        layers.push({ diffId: l.diffId, size: have?.size ?? layers.find((x) => x.diffId === l.diffId)!.size, reused: true, ms: performance.now() - t });
+        layers.push({
+          diffId: l.diffId,
+          size: have?.size ?? layers.find((x) => x.diffId === l.diffId)!.size,
+          reused: true,
+          ms: performance.now() - t,
+        });
         continue;
       }
       say(`layer ${i + 1}/${image.layers.length} ${l.diffId}: verifying ${l.blob.digest} (${l.blob.size} bytes)`);
@@ -140,12 +172,28 @@ export async function importImage(host: Host, opts: ImportOptions): Promise<Impo
     }
     const refs = readRefs(host, paths);
     const replaced = refs.refs[ref]?.manifest;
-    const record: RefEntry = { manifest: image.manifestDigest, config: image.configDigest, layers: image.layers.map((l) => l.diffId), size: sumUnique(layers), importedAtMs: Date.now(), source: opts.source };
+    const record: RefEntry = {
+      manifest: image.manifestDigest,
+      config: image.configDigest,
+      layers: image.layers.map((l) => l.diffId),
+      size: sumUnique(layers),
+      importedAtMs: Date.now(),
+      source: opts.source,
+    };
     refs.refs[ref] = record;
     writeRefs(host, paths, refs);
     const removedLayers = collectUnusedLayers(host, paths, opts.dirs).removed;
     cleanTmp(host, paths);
-    return { ref, manifest: record.manifest, config: record.config, layers, size: record.size, ...(replaced && replaced !== record.manifest && { replaced }), removedLayers, ms: performance.now() - t0 };
+    return {
+      ref,
+      manifest: record.manifest,
+      config: record.config,
+      layers,
+      size: record.size,
+      ...(replaced && replaced !== record.manifest && { replaced }),
+      removedLayers,
+      ms: performance.now() - t0,
+    };
   } catch (e) {
     cleanTmp(host, paths);
     throw e;
@@ -157,4 +205,3 @@ export async function importImage(host: Host, opts: ImportOptions): Promise<Impo
 function sumUnique(layers: ImportedLayer[]): number {
   return [...new Map(layers.map((l) => [l.diffId, l.size])).values()].reduce((a, b) => a + b, 0);
 }
-

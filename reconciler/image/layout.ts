@@ -71,7 +71,16 @@ export interface ResolvedImage {
 
 /** The GOARCH name of this host's CPU, as image platforms name it. */
 export function hostArchitecture(): string {
-  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64' };
+  const map: Record<string, string> = {
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm',
+    ia32: '386',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    loong64: 'loong64',
+  };
   return map[process.arch] ?? process.arch;
 }
 
@@ -88,7 +97,8 @@ export function checkDescriptor(v: unknown, what: string, image: string): Descri
   if (v.mediaType !== undefined && typeof v.mediaType !== 'string') bad('mediaType is not a string');
   if (!parseDigest(v.digest)) bad(`digest ${JSON.stringify(v.digest)} is not a sha256 or sha512 digest`);
   if (!Number.isSafeInteger(v.size) || (v.size as number) < 0) bad(`size ${JSON.stringify(v.size)} is not a byte count`);
-  if (v.annotations !== undefined && (!isObject(v.annotations) || Object.values(v.annotations).some((a) => typeof a !== 'string'))) bad('annotations are not a string map');
+  if (v.annotations !== undefined && (!isObject(v.annotations) || Object.values(v.annotations).some((a) => typeof a !== 'string')))
+    bad('annotations are not a string map');
   if (v.platform !== undefined && !isObject(v.platform)) bad('platform is not an object');
   return v as unknown as Descriptor;
 }
@@ -100,7 +110,11 @@ function readCapped(path: string, max: number, image: string, what: string): Buf
     fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} ${path}: ${code === 'ENOENT' ? 'missing' : code}`, { image, path, cause: e });
+    throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} ${path}: ${code === 'ENOENT' ? 'missing' : code}`, {
+      image,
+      path,
+      cause: e,
+    });
   }
   try {
     const size = fstatSync(fd).size;
@@ -123,9 +137,14 @@ function parseJson(buf: Buffer, image: string, what: string, digest?: string): R
   try {
     v = JSON.parse(buf.toString('utf8'));
   } catch (e) {
-    throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} is not valid JSON: ${(e as Error).message}`, { image, ...(digest && { digest }), cause: e });
+    throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} is not valid JSON: ${(e as Error).message}`, {
+      image,
+      ...(digest && { digest }),
+      cause: e,
+    });
   }
-  if (!isObject(v)) throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} is not a JSON object`, { image, ...(digest && { digest }) });
+  if (!isObject(v))
+    throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} is not a JSON object`, { image, ...(digest && { digest }) });
   return v;
 }
 
@@ -146,7 +165,10 @@ export class OciLayout {
     const marker = parseJson(readCapped(join(dir, 'oci-layout'), 4096, image, 'oci-layout file'), image, 'oci-layout');
     const version = marker.imageLayoutVersion;
     if (typeof version !== 'string' || !/^1\.\d+\.\d+$/.test(version)) {
-      throw new ImageError('IMAGE_LAYOUT', `image ${image}: oci-layout imageLayoutVersion ${JSON.stringify(version)} is not 1.x`, { image, path: join(dir, 'oci-layout') });
+      throw new ImageError('IMAGE_LAYOUT', `image ${image}: oci-layout imageLayoutVersion ${JSON.stringify(version)} is not 1.x`, {
+        image,
+        path: join(dir, 'oci-layout'),
+      });
     }
     return new OciLayout(dir, image);
   }
@@ -161,22 +183,36 @@ export class OciLayout {
   /** The top-level descriptors of index.json. */
   index(): Descriptor[] {
     const index = parseJson(readCapped(join(this.dir, 'index.json'), MAX_JSON_BYTES, this.image, 'index.json'), this.image, 'index.json');
-    if (!Array.isArray(index.manifests)) throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: index.json has no "manifests" list`, { image: this.image });
+    if (!Array.isArray(index.manifests))
+      throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: index.json has no "manifests" list`, { image: this.image });
     return index.manifests.map((m, i) => checkDescriptor(m, `index.json manifests[${i}]`, this.image));
   }
 
   /** Reads a small blob (JSON), checking its size and digest against the descriptor. */
   readBlob(desc: Descriptor, what: string): Buffer {
-    if (desc.size > MAX_JSON_BYTES) throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: ${what} ${desc.digest} is ${desc.size} bytes, more than ${MAX_JSON_BYTES}`, { image: this.image, digest: desc.digest });
+    if (desc.size > MAX_JSON_BYTES)
+      throw new ImageError(
+        'IMAGE_LAYOUT',
+        `image ${this.image}: ${what} ${desc.digest} is ${desc.size} bytes, more than ${MAX_JSON_BYTES}`,
+        { image: this.image, digest: desc.digest },
+      );
     const path = this.blobPath(desc.digest);
     const buf = readCapped(path, MAX_JSON_BYTES, this.image, `${what} blob`);
     const algorithm = parseDigest(desc.digest)!.algorithm;
     if (buf.length !== desc.size) {
-      throw new ImageError('IMAGE_DIGEST', `image ${this.image}: ${what} ${desc.digest}: blob is ${buf.length} bytes, its descriptor says ${desc.size}`, { image: this.image, digest: desc.digest, path });
+      throw new ImageError(
+        'IMAGE_DIGEST',
+        `image ${this.image}: ${what} ${desc.digest}: blob is ${buf.length} bytes, its descriptor says ${desc.size}`,
+        { image: this.image, digest: desc.digest, path },
+      );
     }
     const got = digestOf(buf, algorithm);
     if (got !== desc.digest) {
-      throw new ImageError('IMAGE_DIGEST', `image ${this.image}: ${what} ${desc.digest}: blob content has digest ${got}`, { image: this.image, digest: desc.digest, path });
+      throw new ImageError('IMAGE_DIGEST', `image ${this.image}: ${what} ${desc.digest}: blob content has digest ${got}`, {
+        image: this.image,
+        digest: desc.digest,
+        path,
+      });
     }
     return buf;
   }
@@ -188,14 +224,27 @@ export class OciLayout {
     try {
       size = statSync(path).size;
     } catch (e) {
-      throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: ${what} ${desc.digest}: blob ${path} is missing`, { image: this.image, digest: desc.digest, path, cause: e });
+      throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: ${what} ${desc.digest}: blob ${path} is missing`, {
+        image: this.image,
+        digest: desc.digest,
+        path,
+        cause: e,
+      });
     }
     if (size !== desc.size) {
-      throw new ImageError('IMAGE_DIGEST', `image ${this.image}: ${what} ${desc.digest}: blob is ${size} bytes, its descriptor says ${desc.size}`, { image: this.image, digest: desc.digest, path });
+      throw new ImageError(
+        'IMAGE_DIGEST',
+        `image ${this.image}: ${what} ${desc.digest}: blob is ${size} bytes, its descriptor says ${desc.size}`,
+        { image: this.image, digest: desc.digest, path },
+      );
     }
     const got = await digestFile(path, parseDigest(desc.digest)!.algorithm);
     if (got.digest !== desc.digest || got.size !== desc.size) {
-      throw new ImageError('IMAGE_DIGEST', `image ${this.image}: ${what} ${desc.digest}: blob content has digest ${got.digest}`, { image: this.image, digest: desc.digest, path });
+      throw new ImageError('IMAGE_DIGEST', `image ${this.image}: ${what} ${desc.digest}: blob content has digest ${got.digest}`, {
+        image: this.image,
+        digest: desc.digest,
+        path,
+      });
     }
     return path;
   }
@@ -208,15 +257,33 @@ export class OciLayout {
     let desc = entry;
     for (let depth = 0; ; depth++) {
       const doc = parseJson(this.readBlob(desc, 'manifest'), this.image, `manifest ${desc.digest}`, desc.digest);
-      const type = desc.mediaType ?? (typeof doc.mediaType === 'string' ? doc.mediaType : Array.isArray(doc.manifests) ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest);
+      const type =
+        desc.mediaType ??
+        (typeof doc.mediaType === 'string' ? doc.mediaType : Array.isArray(doc.manifests) ? MEDIA_TYPES.ociIndex : MEDIA_TYPES.ociManifest);
       if (INDEX_TYPES.includes(type)) {
-        if (depth >= 2) throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: indexes nested more than twice (at ${desc.digest})`, { image: this.image, digest: desc.digest });
-        if (!Array.isArray(doc.manifests)) throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: index ${desc.digest} has no "manifests" list`, { image: this.image, digest: desc.digest });
-        desc = choosePlatform(doc.manifests.map((m, i) => checkDescriptor(m, `index ${desc.digest} manifests[${i}]`, this.image)), this.image, desc.digest);
+        if (depth >= 2)
+          throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: indexes nested more than twice (at ${desc.digest})`, {
+            image: this.image,
+            digest: desc.digest,
+          });
+        if (!Array.isArray(doc.manifests))
+          throw new ImageError('IMAGE_LAYOUT', `image ${this.image}: index ${desc.digest} has no "manifests" list`, {
+            image: this.image,
+            digest: desc.digest,
+          });
+        desc = choosePlatform(
+          doc.manifests.map((m, i) => checkDescriptor(m, `index ${desc.digest} manifests[${i}]`, this.image)),
+          this.image,
+          desc.digest,
+        );
         continue;
       }
       if (!MANIFEST_TYPES.includes(type)) {
-        throw new ImageError('IMAGE_UNSUPPORTED', `image ${this.image}: ${desc.digest} has media type ${type}, not an image manifest or index`, { image: this.image, digest: desc.digest });
+        throw new ImageError(
+          'IMAGE_UNSUPPORTED',
+          `image ${this.image}: ${desc.digest} has media type ${type}, not an image manifest or index`,
+          { image: this.image, digest: desc.digest },
+        );
       }
       return this.readManifest(desc, doc, entry);
     }
@@ -226,36 +293,68 @@ export class OciLayout {
     const image = this.image;
     const config = checkDescriptor(doc.config, `manifest ${desc.digest} config`, image);
     if (config.mediaType !== undefined && !CONFIG_TYPES.includes(config.mediaType)) {
-      throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: config ${config.digest} has media type ${config.mediaType}, not an image config (is this an artifact, not an image?)`, { image, digest: config.digest });
+      throw new ImageError(
+        'IMAGE_UNSUPPORTED',
+        `image ${image}: config ${config.digest} has media type ${config.mediaType}, not an image config (is this an artifact, not an image?)`,
+        { image, digest: config.digest },
+      );
     }
-    if (!Array.isArray(doc.layers)) throw new ImageError('IMAGE_LAYOUT', `image ${image}: manifest ${desc.digest} has no "layers" list`, { image, digest: desc.digest });
+    if (!Array.isArray(doc.layers))
+      throw new ImageError('IMAGE_LAYOUT', `image ${image}: manifest ${desc.digest} has no "layers" list`, { image, digest: desc.digest });
     const blobs = doc.layers.map((l, i) => checkDescriptor(l, `manifest ${desc.digest} layers[${i}]`, image));
     const cfg = parseJson(this.readBlob(config, 'config'), image, `config ${config.digest}`, config.digest);
     const rootfs = cfg.rootfs;
     if (!isObject(rootfs) || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) {
-      throw new ImageError('IMAGE_LAYOUT', `image ${image}: config ${config.digest} has no rootfs of type "layers" with diff_ids`, { image, digest: config.digest });
+      throw new ImageError('IMAGE_LAYOUT', `image ${image}: config ${config.digest} has no rootfs of type "layers" with diff_ids`, {
+        image,
+        digest: config.digest,
+      });
     }
     const diffIds = rootfs.diff_ids as unknown[];
     if (diffIds.length !== blobs.length) {
-      throw new ImageError('IMAGE_LAYOUT', `image ${image}: manifest ${desc.digest} lists ${blobs.length} layers, its config ${config.digest} ${diffIds.length} diff_ids`, { image, digest: desc.digest });
+      throw new ImageError(
+        'IMAGE_LAYOUT',
+        `image ${image}: manifest ${desc.digest} lists ${blobs.length} layers, its config ${config.digest} ${diffIds.length} diff_ids`,
+        { image, digest: desc.digest },
+      );
     }
     const layers = blobs.map((blob, i): ManifestLayer => {
       const diffId = parseDigest(diffIds[i]);
-      if (!diffId) throw new ImageError('IMAGE_LAYOUT', `image ${image}: config ${config.digest} diff_ids[${i}] ${JSON.stringify(diffIds[i])} is not a digest`, { image, digest: config.digest });
+      if (!diffId)
+        throw new ImageError(
+          'IMAGE_LAYOUT',
+          `image ${image}: config ${config.digest} diff_ids[${i}] ${JSON.stringify(diffIds[i])} is not a digest`,
+          { image, digest: config.digest },
+        );
       const type = blob.mediaType ?? '';
       const compression = LAYER_MEDIA_TYPES[type];
       if (compression === undefined) {
-        throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: layer ${blob.digest} has media type ${JSON.stringify(type)}, not a tar layer (known: ${Object.keys(LAYER_MEDIA_TYPES).join(', ')})`, { image, digest: blob.digest });
+        throw new ImageError(
+          'IMAGE_UNSUPPORTED',
+          `image ${image}: layer ${blob.digest} has media type ${JSON.stringify(type)}, not a tar layer (known: ${Object.keys(LAYER_MEDIA_TYPES).join(', ')})`,
+          { image, digest: blob.digest },
+        );
       }
       return { blob, compression, diffId: formatDigest(diffId) };
     });
     const os = typeof cfg.os === 'string' ? cfg.os : undefined;
     const architecture = typeof cfg.architecture === 'string' ? cfg.architecture : undefined;
-    if (os !== undefined && os !== 'linux') throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for os ${os}, not linux`, { image, digest: config.digest });
+    if (os !== undefined && os !== 'linux')
+      throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for os ${os}, not linux`, { image, digest: config.digest });
     if (architecture !== undefined && architecture !== hostArchitecture()) {
-      throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for ${architecture}, this host is ${hostArchitecture()}`, { image, digest: config.digest });
+      throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for ${architecture}, this host is ${hostArchitecture()}`, {
+        image,
+        digest: config.digest,
+      });
     }
-    return { manifestDigest: desc.digest, configDigest: config.digest, layers, entry, ...(architecture && { architecture }), ...(os && { os }) };
+    return {
+      manifestDigest: desc.digest,
+      configDigest: config.digest,
+      layers,
+      entry,
+      ...(architecture && { architecture }),
+      ...(os && { os }),
+    };
   }
 }
 
@@ -266,9 +365,20 @@ export function choosePlatform(manifests: Descriptor[], image: string, indexDige
   if (images.length === 1 && !images[0]!.platform) return images[0]!;
   const fits = images.filter((m) => m.platform?.os === 'linux' && m.platform?.architecture === arch);
   if (fits.length === 1) return fits[0]!;
-  const platforms = images.map((m) => (m.platform ? [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/') : `(no platform) ${m.digest}`));
-  if (!fits.length) throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: index ${indexDigest} has no manifest for linux/${arch} (it has: ${platforms.join(', ') || 'none'})`, { image, digest: indexDigest });
-  throw new ImageError('IMAGE_AMBIGUOUS', `image ${image}: index ${indexDigest} has ${fits.length} manifests for linux/${arch} (${fits.map((m) => `${m.platform?.variant ?? '-'} ${m.digest}`).join(', ')})`, { image, digest: indexDigest });
+  const platforms = images.map((m) =>
+    m.platform ? [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/') : `(no platform) ${m.digest}`,
+  );
+  if (!fits.length)
+    throw new ImageError(
+      'IMAGE_UNSUPPORTED',
+      `image ${image}: index ${indexDigest} has no manifest for linux/${arch} (it has: ${platforms.join(', ') || 'none'})`,
+      { image, digest: indexDigest },
+    );
+  throw new ImageError(
+    'IMAGE_AMBIGUOUS',
+    `image ${image}: index ${indexDigest} has ${fits.length} manifests for linux/${arch} (${fits.map((m) => `${m.platform?.variant ?? '-'} ${m.digest}`).join(', ')})`,
+    { image, digest: indexDigest },
+  );
 }
 
 /**
@@ -279,14 +389,30 @@ export function choosePlatform(manifests: Descriptor[], image: string, indexDige
 export function selectEntry(entries: Descriptor[], image: string, select?: string): Descriptor {
   const label = (d: Descriptor): string => d.annotations?.[REF_NAME_ANNOTATION] ?? d.annotations?.[CONTAINERD_NAME_ANNOTATION] ?? d.digest;
   if (select !== undefined) {
-    const hits = entries.filter((d) => d.digest === select || d.annotations?.[REF_NAME_ANNOTATION] === select || d.annotations?.[CONTAINERD_NAME_ANNOTATION] === select);
+    const hits = entries.filter(
+      (d) =>
+        d.digest === select || d.annotations?.[REF_NAME_ANNOTATION] === select || d.annotations?.[CONTAINERD_NAME_ANNOTATION] === select,
+    );
     const distinct = [...new Map(hits.map((d) => [d.digest, d])).values()];
     if (distinct.length === 1) return distinct[0]!;
-    if (!distinct.length) throw new ImageError('IMAGE_NOT_FOUND', `image ${image}: index.json has no entry named ${JSON.stringify(select)} (it has: ${entries.map(label).join(', ') || 'none'})`, { image });
-    throw new ImageError('IMAGE_AMBIGUOUS', `image ${image}: index.json has ${distinct.length} entries named ${JSON.stringify(select)} (${distinct.map((d) => d.digest).join(', ')}): select one by digest`, { image });
+    if (!distinct.length)
+      throw new ImageError(
+        'IMAGE_NOT_FOUND',
+        `image ${image}: index.json has no entry named ${JSON.stringify(select)} (it has: ${entries.map(label).join(', ') || 'none'})`,
+        { image },
+      );
+    throw new ImageError(
+      'IMAGE_AMBIGUOUS',
+      `image ${image}: index.json has ${distinct.length} entries named ${JSON.stringify(select)} (${distinct.map((d) => d.digest).join(', ')}): select one by digest`,
+      { image },
+    );
   }
   const distinct = [...new Map(entries.map((d) => [d.digest, d])).values()];
   if (distinct.length === 1) return distinct[0]!;
   if (!distinct.length) throw new ImageError('IMAGE_LAYOUT', `image ${image}: index.json lists no manifest`, { image });
-  throw new ImageError('IMAGE_AMBIGUOUS', `image ${image}: index.json lists ${distinct.length} images (${distinct.map(label).join(', ')}): choose one with --select NAME (its ref.name annotation) or --select DIGEST`, { image });
+  throw new ImageError(
+    'IMAGE_AMBIGUOUS',
+    `image ${image}: index.json lists ${distinct.length} images (${distinct.map(label).join(', ')}): choose one with --select NAME (its ref.name annotation) or --select DIGEST`,
+    { image },
+  );
 }

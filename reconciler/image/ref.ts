@@ -35,5 +35,7 @@ export function isTag(s: string): boolean {
 export function completeRef(s: string, defaultTag = 'latest'): { ref: string } | { error: string } {
   if (isRef(s)) return { ref: s };
   if (NAME.test(s) && isRef(`${s}:${defaultTag}`)) return { ref: `${s}:${defaultTag}` };
-  return { error: `"${s}" is not an image reference NAME[:TAG] (lowercase name components separated by "/", e.g. busybox:1.36 or example.com/team/app:v2)` };
+  return {
+    error: `"${s}" is not an image reference NAME[:TAG] (lowercase name components separated by "/", e.g. busybox:1.36 or example.com/team/app:v2)`,
+  };
 }

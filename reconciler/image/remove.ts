@@ -1,7 +1,18 @@
 import type { Host, HostReader } from '../host/host.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { ImageError } from './errors.js';
-import { cleanTmp, imageStorePaths, layerTree, lockStore, readRefs, removeLayer, storedLayers, writeRefs, type ImageStorePaths, type RefEntry } from './store.js';
+import {
+  cleanTmp,
+  imageStorePaths,
+  layerTree,
+  lockStore,
+  readRefs,
+  removeLayer,
+  storedLayers,
+  writeRefs,
+  type ImageStorePaths,
+  type RefEntry,
+} from './store.js';
 import { containerImageUse } from './usage.js';
 
 /**
@@ -45,14 +56,26 @@ export async function removeImage(host: Host, ref: string, dirs: InstanceDirs): 
     const entry = refs.refs[ref];
     if (!entry) {
       const known = Object.keys(refs.refs).sort();
-      throw new ImageError('IMAGE_NOT_FOUND', `image ${ref} is not in the store ${paths.root}${known.length ? ` (it has: ${known.join(', ')})` : ' (it is empty)'}`, { image: ref });
+      throw new ImageError(
+        'IMAGE_NOT_FOUND',
+        `image ${ref} is not in the store ${paths.root}${known.length ? ` (it has: ${known.join(', ')})` : ' (it is empty)'}`,
+        { image: ref },
+      );
     }
-    const others = new Set(Object.entries(refs.refs).filter(([r]) => r !== ref).flatMap(([, e]) => e.layers));
+    const others = new Set(
+      Object.entries(refs.refs)
+        .filter(([r]) => r !== ref)
+        .flatMap(([, e]) => e.layers),
+    );
     const going = new Set(entry.layers.filter((l) => !others.has(l)).map((l) => layerTree(paths, l)));
     const { uses } = containerImageUse(host, dirs);
     const users = uses.filter((u) => u.ref === ref || u.layers.some((l) => going.has(l))).map((u) => u.name);
     if (users.length) {
-      throw new ImageError('IMAGE_IN_USE', `image ${ref} is in use by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (pocker down, or delete the spec and reconcile)`, { image: ref });
+      throw new ImageError(
+        'IMAGE_IN_USE',
+        `image ${ref} is in use by container${users.length > 1 ? 's' : ''} ${users.join(', ')}: remove ${users.length > 1 ? 'them' : 'it'} first (pocker down, or delete the spec and reconcile)`,
+        { image: ref },
+      );
     }
     delete refs.refs[ref];
     writeRefs(host, paths, refs);

@@ -24,7 +24,8 @@ export function imageResolver(host: HostReader, dataDir: string): ImageResolver 
     if (!entry) return null;
     for (const l of entry.layers) {
       if (!present.has(l)) present.set(l, readLayerInfo(host, paths, l) !== null);
-      if (!present.get(l)) return { error: `image ref "${ref}": its layer ${l} is missing from the image store ${paths.root}: pocker image import it again` };
+      if (!present.get(l))
+        return { error: `image ref "${ref}": its layer ${l} is missing from the image store ${paths.root}: pocker image import it again` };
     }
     return { digest: entry.manifest, layers: entry.layers.map((l) => layerTree(paths, l)) };
   };

@@ -89,17 +89,25 @@ export function readRefs(host: HostReader, paths: ImageStorePaths): RefsFile {
   try {
     text = host.readFile(paths.refs);
   } catch (e) {
-    throw new ImageError('IMAGE_STORE', `cannot read the image store's ${paths.refs}: ${(e as Error).message}`, { path: paths.refs, cause: e });
+    throw new ImageError('IMAGE_STORE', `cannot read the image store's ${paths.refs}: ${(e as Error).message}`, {
+      path: paths.refs,
+      cause: e,
+    });
   }
   if (text === null) return { version: STORE_VERSION, refs: {} };
   let v: RefsFile;
   try {
     v = JSON.parse(text) as RefsFile;
   } catch (e) {
-    throw new ImageError('IMAGE_STORE', `the image store's ${paths.refs} is not valid JSON: ${(e as Error).message}`, { path: paths.refs, cause: e });
+    throw new ImageError('IMAGE_STORE', `the image store's ${paths.refs} is not valid JSON: ${(e as Error).message}`, {
+      path: paths.refs,
+      cause: e,
+    });
   }
   if (v?.version !== STORE_VERSION || v.refs === null || typeof v.refs !== 'object' || !Object.values(v.refs).every(isRefEntry)) {
-    throw new ImageError('IMAGE_STORE', `the image store's ${paths.refs} has an unknown format (version ${JSON.stringify(v?.version)})`, { path: paths.refs });
+    throw new ImageError('IMAGE_STORE', `the image store's ${paths.refs} has an unknown format (version ${JSON.stringify(v?.version)})`, {
+      path: paths.refs,
+    });
   }
   return v;
 }
@@ -135,7 +143,11 @@ export async function lockStore(host: Host, paths: ImageStorePaths, waitMs = 60_
     return await host.lock(paths.lock, waitMs);
   } catch (e) {
     if ((e as { code?: string }).code !== 'LOCK_TIMEOUT') throw e;
-    throw new ImageError('IMAGE_STORE', `the image store ${paths.root} is locked by another import or removal (waited ${waitMs / 1000} s)`, { path: paths.lock, cause: e });
+    throw new ImageError(
+      'IMAGE_STORE',
+      `the image store ${paths.root} is locked by another import or removal (waited ${waitMs / 1000} s)`,
+      { path: paths.lock, cause: e },
+    );
   }
 }
 

@@ -128,7 +128,10 @@ class TreeWriter {
       if (this.dirs.has(cur)) continue;
       const st = lstatOrNull(this.abs(cur));
       if (!st) throw new Refusal(`hard link target ${target} is not in this layer`);
-      if (!st.isDirectory()) throw new Refusal(`hard link target ${target} goes through ${cur}, which is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`);
+      if (!st.isDirectory())
+        throw new Refusal(
+          `hard link target ${target} goes through ${cur}, which is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`,
+        );
     }
     const st = lstatOrNull(this.abs(target));
     if (!st) throw new Refusal(`hard link target ${target} is not in this layer`);
@@ -247,9 +250,16 @@ class TreeWriter {
 function entryError(where: LayerLabel, entry: string, e: unknown): ImageError {
   if (e instanceof ImageError) return e;
   const at = `image ${where.image}: layer ${where.layer}: entry ${JSON.stringify(entry)}`;
-  if (e instanceof Refusal) return new ImageError('IMAGE_ENTRY', `${at}: refused: ${e.message}`, { image: where.image, digest: where.layer, entry });
+  if (e instanceof Refusal)
+    return new ImageError('IMAGE_ENTRY', `${at}: refused: ${e.message}`, { image: where.image, digest: where.layer, entry });
   const err = e as NodeJS.ErrnoException;
-  return new ImageError('IMAGE_STORE', `${at}: ${err.message ?? String(e)}`, { image: where.image, digest: where.layer, entry, ...(err.path && { path: err.path }), cause: e });
+  return new ImageError('IMAGE_STORE', `${at}: ${err.message ?? String(e)}`, {
+    image: where.image,
+    digest: where.layer,
+    entry,
+    ...(err.path && { path: err.path }),
+    cause: e,
+  });
 }
 
 /**
@@ -269,7 +279,12 @@ export async function unpackTar(sources: Array<Readable | Transform>, root: stri
   };
   const ended = new Promise<void>((resolve, reject) => {
     parser.on('error', (e: Error) => {
-      if (!failure) failure = new ImageError('IMAGE_LAYOUT', `image ${where.image}: layer ${where.layer}: not a valid tar stream${current ? ` (after entry ${JSON.stringify(current)})` : ''}: ${e.message}`, { image: where.image, digest: where.layer, cause: e });
+      if (!failure)
+        failure = new ImageError(
+          'IMAGE_LAYOUT',
+          `image ${where.image}: layer ${where.layer}: not a valid tar stream${current ? ` (after entry ${JSON.stringify(current)})` : ''}: ${e.message}`,
+          { image: where.image, digest: where.layer, cause: e },
+        );
       reject(failure);
     });
     parser.on('end', () => resolve());
@@ -327,13 +342,24 @@ export function canDecompress(c: Compression): boolean {
  * checks the uncompressed stream against the diff_id while writing the tree, and rejects when they
  * differ. Returns what was written and the uncompressed size.
  */
-export async function unpackLayer(blobPath: string, compression: Compression, diffId: string, root: string, image: string): Promise<UnpackStats & { tarBytes: number }> {
+export async function unpackLayer(
+  blobPath: string,
+  compression: Compression,
+  diffId: string,
+  root: string,
+  image: string,
+): Promise<UnpackStats & { tarBytes: number }> {
   const where: LayerLabel = { image, layer: diffId };
   const decompress: Transform[] = [];
   if (compression === 'gzip') decompress.push(zlib.createGunzip());
   if (compression === 'zstd') {
     const z = zstdDecompressor();
-    if (!z) throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: layer ${diffId} is zstd-compressed and this Node (${process.version}) has no zstd in zlib (Node 22.15 or later has)`, { image, digest: diffId });
+    if (!z)
+      throw new ImageError(
+        'IMAGE_UNSUPPORTED',
+        `image ${image}: layer ${diffId} is zstd-compressed and this Node (${process.version}) has no zstd in zlib (Node 22.15 or later has)`,
+        { image, digest: diffId },
+      );
     decompress.push(z);
   }
   const diff = new DigestStream(parseDigest(diffId)!.algorithm);
@@ -342,11 +368,19 @@ export async function unpackLayer(blobPath: string, compression: Compression, di
     stats = await unpackTar([createReadStream(blobPath), ...decompress, diff], root, where);
   } catch (e) {
     if (e instanceof ImageError) throw e;
-    throw new ImageError('IMAGE_LAYOUT', `image ${image}: layer ${diffId}: cannot read the ${compression === 'none' ? 'tar' : `${compression} stream`}: ${(e as Error).message}`, { image, digest: diffId, path: blobPath, cause: e });
+    throw new ImageError(
+      'IMAGE_LAYOUT',
+      `image ${image}: layer ${diffId}: cannot read the ${compression === 'none' ? 'tar' : `${compression} stream`}: ${(e as Error).message}`,
+      { image, digest: diffId, path: blobPath, cause: e },
+    );
   }
   const got = diff.digest();
   if (got !== diffId) {
-    throw new ImageError('IMAGE_DIGEST', `image ${image}: layer ${diffId}: the uncompressed content has digest ${got}, not the config's diff_id`, { image, digest: diffId, path: blobPath });
+    throw new ImageError(
+      'IMAGE_DIGEST',
+      `image ${image}: layer ${diffId}: the uncompressed content has digest ${got}, not the config's diff_id`,
+      { image, digest: diffId, path: blobPath },
+    );
   }
   return { ...stats, tarBytes: diff.bytes };
 }

@@ -16,7 +16,9 @@ export interface ContainerImageUse {
 export function containerImageUse(host: HostReader, dirs: InstanceDirs): { uses: ContainerImageUse[]; unreadable: string[] } {
   const uses: ContainerImageUse[] = [];
   const unreadable: string[] = [];
-  const names = [...new Set([...(host.readDir(containersDataDir(dirs)) ?? []), ...(host.readDir(dirs.stateDir) ?? [])])].filter(isContainerName).sort();
+  const names = [...new Set([...(host.readDir(containersDataDir(dirs)) ?? []), ...(host.readDir(dirs.stateDir) ?? [])])]
+    .filter(isContainerName)
+    .sort();
   for (const name of names) {
     const r = readRecord(host, dirs, name);
     if (!r.present) continue;

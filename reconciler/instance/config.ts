@@ -42,18 +42,25 @@ export function parseInstanceConfig(text: string, path: string): InstanceConfig 
   const lc = new (yaml().LineCounter)();
   const doc = yaml().parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true, strict: true }) as Document;
   if (doc.errors.length) {
-    throw new ConfigError(doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      return { file: path, line: pos.line, col: pos.col, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') };
-    }));
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+        return { file: path, line: pos.line, col: pos.col, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') };
+      }),
+    );
   }
   const value = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as unknown;
   const validate = schemaValidator('instance.v1');
-  if (!validate(value)) throw new ConfigError(translateSchemaErrors(validate.errors ?? [], value, 'instance.v1').map((e) => locate(doc, lc, path, e)));
+  if (!validate(value))
+    throw new ConfigError(translateSchemaErrors(validate.errors ?? [], value, 'instance.v1').map((e) => locate(doc, lc, path, e)));
   const raw = value as RawConfig;
   const timeouts = { ...DEFAULT_TIMEOUTS };
   const errors: SpecError[] = [];
-  for (const [key, field] of [['cni', 'cniMs'], ['monitor', 'monitorMs'], ['lock', 'lockMs']] as const) {
+  for (const [key, field] of [
+    ['cni', 'cniMs'],
+    ['monitor', 'monitorMs'],
+    ['lock', 'lockMs'],
+  ] as const) {
     const v = raw.timeouts?.[key];
     if (v === undefined) continue;
     const d = parseDuration(v);
@@ -65,7 +72,11 @@ export function parseInstanceConfig(text: string, path: string): InstanceConfig 
   return {
     path,
     ...(raw.specDir !== undefined && { specDir: raw.specDir }),
-    dirs: { ...(raw.stateDir !== undefined && { stateDir: raw.stateDir }), ...(raw.dataDir !== undefined && { dataDir: raw.dataDir }), ...(raw.cgroupParent !== undefined && { cgroupParent: raw.cgroupParent }) },
+    dirs: {
+      ...(raw.stateDir !== undefined && { stateDir: raw.stateDir }),
+      ...(raw.dataDir !== undefined && { dataDir: raw.dataDir }),
+      ...(raw.cgroupParent !== undefined && { cgroupParent: raw.cgroupParent }),
+    },
     timeouts,
   };
 }

@@ -41,7 +41,11 @@ export function readInstanceFile(host: HostReader, dirs: InstanceDirs): Instance
   } catch {
     /* reported below */
   }
-  throw new InstanceError('INSTANCE_FILE', `${path} is not an instance file pocker can read; it names the instance this data dir belongs to (see pocker instance --help)`, path);
+  throw new InstanceError(
+    'INSTANCE_FILE',
+    `${path} is not an instance file pocker can read; it names the instance this data dir belongs to (see pocker instance --help)`,
+    path,
+  );
 }
 
 /** What differs between the flags of a command and the instance a data dir belongs to ("" when nothing). */
@@ -100,7 +104,11 @@ export function checkInstance(host: Host | HostReader, dirs: InstanceDirs, claim
   }
   const foreign = legacy.parents.filter((p) => p !== dirs.cgroupParent);
   if (foreign.length) {
-    throw new InstanceError('INSTANCE_MISMATCH', `the containers of data dir ${dirs.dataDir} live under --cgroup-parent ${foreign.join(', ')}; this command was given --cgroup-parent ${dirs.cgroupParent}`, path);
+    throw new InstanceError(
+      'INSTANCE_MISMATCH',
+      `the containers of data dir ${dirs.dataDir} live under --cgroup-parent ${foreign.join(', ')}; this command was given --cgroup-parent ${dirs.cgroupParent}`,
+      path,
+    );
   }
   writeInstanceFile(host as Host, dirs);
 }
@@ -108,6 +116,12 @@ export function checkInstance(host: Host | HostReader, dirs: InstanceDirs, claim
 /** Records that the data dir belongs to these directories (durably; the data dir made private). */
 export function writeInstanceFile(host: Host, dirs: InstanceDirs): void {
   host.mkdir(dirs.dataDir, 0o700);
-  const file: InstanceFile = { version: 1, stateDir: dirs.stateDir, dataDir: dirs.dataDir, cgroupParent: dirs.cgroupParent, createdAtMs: Date.now() };
+  const file: InstanceFile = {
+    version: 1,
+    stateDir: dirs.stateDir,
+    dataDir: dirs.dataDir,
+    cgroupParent: dirs.cgroupParent,
+    createdAtMs: Date.now(),
+  };
   host.writeFileDurable(instanceFile(dirs), `${JSON.stringify(file)}\n`, 0o600);
 }

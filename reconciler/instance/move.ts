@@ -18,14 +18,22 @@ import { checkInstance, writeInstanceFile } from './identity.js';
  * attachments under the old directories are released and their records rewritten for the new
  * ones; the data dir's identity is rewritten last. Returns the containers moved.
  */
-export async function moveInstance(host: Host, from: InstanceDirs, to: InstanceDirs, o: { stop: boolean; timeouts: Timeouts }): Promise<string[]> {
+export async function moveInstance(
+  host: Host,
+  from: InstanceDirs,
+  to: InstanceDirs,
+  o: { stop: boolean; timeouts: Timeouts },
+): Promise<string[]> {
   checkInstance(host, from, false);
   const driver = detectDriver(host, from.cgroupParent);
   detectDriver(host, to.cgroupParent);
   const actual = observe(host, from, driver);
   const running = [...actual.containers.values()].filter((a) => a.initAlive || driver.procs(a.name, host).length);
   if (running.length && !o.stop) {
-    throw new RuntimeError('RUNNING', `containers ${running.map((a) => a.name).join(', ')} are running: stop them (pass --stop, which keeps their writable layers) before the instance moves`);
+    throw new RuntimeError(
+      'RUNNING',
+      `containers ${running.map((a) => a.name).join(', ')} are running: stop them (pass --stop, which keeps their writable layers) before the instance moves`,
+    );
   }
   const ctx = { host, driver, dirs: from, facts: gatherFacts(host, driver), monitorBinary: monitorBinary(), timeouts: o.timeouts };
   const moved: string[] = [];

@@ -16,7 +16,17 @@ export const PRIVATE_DIR_MODE = 0o700;
  * images and state. Only those that exist.
  */
 export function privateDirs(host: Host, dirs: InstanceDirs): string[] {
-  const out = [dirs.dataDir, containersDataDir(dirs), join(dirs.dataDir, 'images'), join(dirs.dataDir, 'layers'), join(dirs.dataDir, '.quarantine'), dirs.stateDir, locksDir(dirs), netnsDir(dirs), join(dirs.stateDir, '.sources')];
+  const out = [
+    dirs.dataDir,
+    containersDataDir(dirs),
+    join(dirs.dataDir, 'images'),
+    join(dirs.dataDir, 'layers'),
+    join(dirs.dataDir, '.quarantine'),
+    dirs.stateDir,
+    locksDir(dirs),
+    netnsDir(dirs),
+    join(dirs.stateDir, '.sources'),
+  ];
   for (const n of (host.readDir(containersDataDir(dirs)) ?? []).filter(isContainerName)) out.push(join(containersDataDir(dirs), n));
   for (const n of (host.readDir(dirs.stateDir) ?? []).filter(isContainerName)) out.push(join(dirs.stateDir, n));
   return out.filter((d) => host.lkind(d) === 'dir');
@@ -36,7 +46,10 @@ export function secureInstanceDirs(host: Host, dirs: InstanceDirs, log: Logger):
     host.chmod(d, PRIVATE_DIR_MODE);
     const was = `mode ${(o.mode & 0o7777).toString(8).padStart(4, '0')}${o.uid !== 0 || o.gid !== 0 ? `, owner ${o.uid}:${o.gid}` : ''}`;
     repaired.push(`${d} (${was})`);
-    log.warn({ path: d, mode: (o.mode & 0o7777).toString(8), uid: o.uid, gid: o.gid }, `made ${d} private to root (it had ${was}): other host users must not reach container files`);
+    log.warn(
+      { path: d, mode: (o.mode & 0o7777).toString(8), uid: o.uid, gid: o.gid },
+      `made ${d} private to root (it had ${was}): other host users must not reach container files`,
+    );
   }
   return repaired;
 }
@@ -50,5 +63,9 @@ export function prepareInstance(host: Host, dirs: InstanceDirs, log: Logger): vo
   checkInstance(host, dirs, true);
   for (const d of [dirs.dataDir, dirs.stateDir]) if (host.lkind(d) === null) host.mkdir(d, PRIVATE_DIR_MODE);
   secureInstanceDirs(host, dirs, log);
-  if (!seccompSupported()) log.warn({ arch: process.arch }, `pocker has no seccomp filter for ${process.arch}: every unprivileged container runs without syscall filtering (only x86_64 has one)`);
+  if (!seccompSupported())
+    log.warn(
+      { arch: process.arch },
+      `pocker has no seccomp filter for ${process.arch}: every unprivileged container runs without syscall filtering (only x86_64 has one)`,
+    );
 }

@@ -42,12 +42,21 @@ export function unthrottled(dev: string): IoDeviceLimits {
  * not resolve, or resolved to a device an earlier entry names, are left out: hostChecks reports
  * them, and nothing is written for such a spec.
  */
-export function desiredIo(io: readonly IoLimit[] | undefined, devices: Readonly<Record<string, BlockDeviceLookup>> | undefined): IoDeviceLimits[] {
+export function desiredIo(
+  io: readonly IoLimit[] | undefined,
+  devices: Readonly<Record<string, BlockDeviceLookup>> | undefined,
+): IoDeviceLimits[] {
   const out: IoDeviceLimits[] = [];
   for (const e of io ?? []) {
     const found = devices?.[e.device];
     if (!found || !('dev' in found) || out.some((d) => d.dev === found.dev)) continue;
-    out.push({ dev: found.dev, rbps: e.readBps ?? 'max', wbps: e.writeBps ?? 'max', riops: e.readIops ?? 'max', wiops: e.writeIops ?? 'max' });
+    out.push({
+      dev: found.dev,
+      rbps: e.readBps ?? 'max',
+      wbps: e.writeBps ?? 'max',
+      riops: e.readIops ?? 'max',
+      wiops: e.writeIops ?? 'max',
+    });
   }
   return canonicalIo(out);
 }
@@ -74,7 +83,9 @@ export function ioChanges(want: readonly IoDeviceLimits[], have: readonly IoDevi
 export function formatIo(list: readonly IoDeviceLimits[]): string {
   if (!list.length) return 'none';
   const value = (k: (typeof IO_KEYS)[number], v: number): string => (k.endsWith('bps') ? formatBytes(v) : String(v));
-  return list.map((d) => [d.dev, ...IO_KEYS.filter((k) => d[k] !== 'max').map((k) => `${k}=${value(k, d[k] as number)}`)].join(' ')).join('; ');
+  return list
+    .map((d) => [d.dev, ...IO_KEYS.filter((k) => d[k] !== 'max').map((k) => `${k}=${value(k, d[k] as number)}`)].join(' '))
+    .join('; ');
 }
 
 /** A spec io entry that cannot be applied on this host. */
@@ -88,14 +99,21 @@ export interface IoDeviceProblem {
  * Why a spec's io entries cannot be applied here: a device that did not resolve (missing, not a
  * block device, a partition), or two paths naming one device. Pure: works on the resolved facts.
  */
-export function ioDeviceProblems(io: readonly IoLimit[] | undefined, devices: Readonly<Record<string, BlockDeviceLookup>> | undefined): IoDeviceProblem[] {
+export function ioDeviceProblems(
+  io: readonly IoLimit[] | undefined,
+  devices: Readonly<Record<string, BlockDeviceLookup>> | undefined,
+): IoDeviceProblem[] {
   const problems: IoDeviceProblem[] = [];
   const seen = new Map<string, string>();
   (io ?? []).forEach((e, i) => {
     const found = devices?.[e.device];
     if (!found) problems.push({ device: e.device, message: `resources.io[${i}].device ${e.device}: not looked up on this host` });
     else if ('error' in found) problems.push({ device: e.device, message: `resources.io[${i}].device ${e.device}: ${found.error}` });
-    else if (seen.has(found.dev)) problems.push({ device: e.device, message: `resources.io[${i}].device ${e.device} is device ${found.dev}, as is ${seen.get(found.dev)}: give each device once` });
+    else if (seen.has(found.dev))
+      problems.push({
+        device: e.device,
+        message: `resources.io[${i}].device ${e.device} is device ${found.dev}, as is ${seen.get(found.dev)}: give each device once`,
+      });
     else seen.set(found.dev, e.device);
   });
   return problems;

@@ -84,7 +84,11 @@ export function desiredLimits(r: Resources, f: LimitFacts, paused = false): Limi
     memsw,
     pids: r.pids ?? 'max',
     cpuWeight:
-      f.cpuWeightUnit === 'shares' ? (r.cpuShares ?? DEFAULT_CPU_SHARES) : r.cpuShares === undefined ? DEFAULT_CPU_WEIGHT : sharesToWeight(r.cpuShares),
+      f.cpuWeightUnit === 'shares'
+        ? (r.cpuShares ?? DEFAULT_CPU_SHARES)
+        : r.cpuShares === undefined
+          ? DEFAULT_CPU_WEIGHT
+          : sharesToWeight(r.cpuShares),
     frozen: paused,
     io: desiredIo(r.io, f.blockDevices),
   };

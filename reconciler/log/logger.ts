@@ -32,7 +32,10 @@ export function createLogger(level: LogLevel): Logger {
       const opts = { level, base: null, timestamp: pino.stdTimeFunctions.isoTime };
       if (process.stderr.isTTY) {
         const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
-        logger = pino(opts, pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) as never);
+        logger = pino(
+          opts,
+          pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) as never,
+        );
       } else {
         logger = pino(opts, pino.destination({ fd: 2, sync: true }));
       }

@@ -36,7 +36,7 @@ function readWhole(path: string): string {
   try {
     const chunks: Buffer[] = [];
     const buf = Buffer.allocUnsafe(1 << 16);
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) chunks.push(Buffer.from(buf.subarray(0, n)));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) chunks.push(Buffer.from(buf.subarray(0, n)));
     return Buffer.concat(chunks).toString('utf8');
   } finally {
     closeSync(fd);
@@ -112,8 +112,18 @@ export function openLogStream(logPath: string): LogStream {
  * then the new file. Returns stop().
  */
 export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs?: number): () => void;
-export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs: number, fromStart: true): { start(pollMs: number): () => void };
-export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs = 100, fromStart = false): (() => void) | { start(pollMs: number): () => void } {
+export function followLogs(
+  logPath: string,
+  emit: (r: LogRecord) => void,
+  pollMs: number,
+  fromStart: true,
+): { start(pollMs: number): () => void };
+export function followLogs(
+  logPath: string,
+  emit: (r: LogRecord) => void,
+  pollMs = 100,
+  fromStart = false,
+): (() => void) | { start(pollMs: number): () => void } {
   let fd = -1;
   let ino = -1;
   let rest = '';
@@ -137,7 +147,7 @@ export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs
     }
   };
   const skip = (bytes: number): void => {
-    for (let left = bytes; left > 0; ) {
+    for (let left = bytes; left > 0;) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
       if (n <= 0) break;
       left -= n;
@@ -145,7 +155,7 @@ export function followLogs(logPath: string, emit: (r: LogRecord) => void, pollMs
   };
   const drain = (): void => {
     if (fd < 0) return;
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) emitText(buf.subarray(0, n).toString('utf8'));
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) emitText(buf.subarray(0, n).toString('utf8'));
   };
   if (fromStart) {
     for (const f of logFiles(logPath)) if (f !== logPath) emitText(readWhole(f));

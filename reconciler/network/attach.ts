@@ -62,7 +62,10 @@ function checkRoutes(host: HostReader, conf: CniConflist): void {
     const hit = collidingRoutes(net, routes, b.bridge);
     if (hit.length) {
       const r = hit[0]!;
-      throw new RuntimeError('NETWORK', `CNI network "${conf.name}": subnet ${s} overlaps the host route ${formatIpv4(r.net.addr)}/${r.net.prefix} on ${r.iface}; choose another subnet (--subnet, or edit the conflist)`);
+      throw new RuntimeError(
+        'NETWORK',
+        `CNI network "${conf.name}": subnet ${s} overlaps the host route ${formatIpv4(r.net.addr)}/${r.net.prefix} on ${r.iface}; choose another subnet (--subnet, or edit the conflist)`,
+      );
     }
   }
 }
@@ -92,10 +95,20 @@ export interface CniTimeouts {
  * An attachment a restart finds whole (its namespace and veth still there) is reused: same
  * address; otherwise what is left of it is released first.
  */
-export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: ContainerSpec, opts: NetworkOptions, timeouts: CniTimeouts): Promise<AttachedNetwork> {
+export async function attachNetwork(
+  host: Host,
+  dirs: InstanceDirs,
+  spec: ContainerSpec,
+  opts: NetworkOptions,
+  timeouts: CniTimeouts,
+): Promise<AttachedNetwork> {
   const paths = networkPaths(dirs, spec.name);
   const existing = readNetworkRecord(host, dirs, spec.name);
-  const whole = !!existing?.result && !!existing.address && host.kind(paths.netns) === 'file' && (!existing.hostVeth || host.lkind(`/sys/class/net/${existing.hostVeth}`) !== null);
+  const whole =
+    !!existing?.result &&
+    !!existing.address &&
+    host.kind(paths.netns) === 'file' &&
+    (!existing.hostVeth || host.lkind(`/sys/class/net/${existing.hostVeth}`) !== null);
   if (!whole) {
     if (existing || host.kind(paths.netns) !== null) await detachNetwork(host, dirs, spec.name, timeouts);
     const conflist = loadNetwork(host, spec.network.name, opts);
@@ -104,7 +117,9 @@ export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: Contai
     const containerId = cniContainerId(dirs, spec.name);
     if (reservedFor(host, conflist, containerId).length) {
       // host-local keeps its reservations on disk (they survive a reboot); DEL first, as CNI allows.
-      await cniDel(host.cni, conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }, timeouts.cniMs).catch(() => undefined);
+      await cniDel(host.cni, conflist, opts.binDir, { containerId, netns: '', ifname: IFNAME, runtimeConfig: {} }, timeouts.cniMs).catch(
+        () => undefined,
+      );
       sweepNatRules(host.net, containerId);
       for (const f of reservedFor(host, conflist, containerId)) host.removeFile(f);
     }
@@ -114,7 +129,14 @@ export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: Contai
       binDir: opts.binDir,
       containerId,
       netns: paths.netns,
-      runtimeConfig: { portMappings: spec.network.ports.map((p) => ({ hostPort: p.host, containerPort: p.container, protocol: p.protocol, ...(p.hostIP && { hostIP: p.hostIP }) })) },
+      runtimeConfig: {
+        portMappings: spec.network.ports.map((p) => ({
+          hostPort: p.host,
+          containerPort: p.container,
+          protocol: p.protocol,
+          ...(p.hostIP && { hostIP: p.hostIP }),
+        })),
+      },
     };
     host.mkdir(join(paths.record, '..'), 0o700);
     host.writeFileDurable(paths.record, JSON.stringify(rec), 0o600);
@@ -134,7 +156,11 @@ export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: Contai
   const files = etcFiles(spec.hostname, rec.address!, host.readFile('/etc/resolv.conf'));
   host.mkdir(paths.etcDir, 0o755);
   const binds: AttachedNetwork['binds'] = [];
-  for (const [file, text] of [['hostname', files.hostname], ['hosts', files.hosts], ['resolv.conf', files.resolvConf]] as const) {
+  for (const [file, text] of [
+    ['hostname', files.hostname],
+    ['hosts', files.hosts],
+    ['resolv.conf', files.resolvConf],
+  ] as const) {
     host.writeFileAtomic(join(paths.etcDir, file), text, 0o644);
     binds.push({ source: join(paths.etcDir, file), target: `/etc/${file}` });
   }
@@ -142,7 +168,12 @@ export async function attachNetwork(host: Host, dirs: InstanceDirs, spec: Contai
 }
 
 function attachmentOf(host: HostReader, rec: NetworkRecord): Attachment {
-  return { containerId: rec.containerId, netns: host.kind(rec.netns) === 'file' ? rec.netns : '', ifname: IFNAME, runtimeConfig: rec.runtimeConfig };
+  return {
+    containerId: rec.containerId,
+    netns: host.kind(rec.netns) === 'file' ? rec.netns : '',
+    ifname: IFNAME,
+    runtimeConfig: rec.runtimeConfig,
+  };
 }
 
 /**
@@ -158,7 +189,11 @@ export async function detachNetwork(host: Host, dirs: InstanceDirs, name: string
   const rec = readNetworkRecord(host, dirs, name);
   const problems: string[] = [];
   if (rec) {
-    const del = (): Promise<unknown> => cniDel(host.cni, rec.conflist, rec.binDir, attachmentOf(host, rec), timeouts.cniMs, rec.result).then(() => null, (e: unknown) => e);
+    const del = (): Promise<unknown> =>
+      cniDel(host.cni, rec.conflist, rec.binDir, attachmentOf(host, rec), timeouts.cniMs, rec.result).then(
+        () => null,
+        (e: unknown) => e,
+      );
     let failed = await del();
     if (sweepNatRules(host.net, rec.containerId) && failed) failed = await del();
     if (failed) {
@@ -173,7 +208,9 @@ export async function detachNetwork(host: Host, dirs: InstanceDirs, name: string
           problems.push(`could not remove the address reservation ${f}: ${describeError(e)}`);
         }
       }
-      problems.push(`${describeError(failed)}; released ${released.length ? released.join(', ') : 'nothing more'} and its namespace itself`);
+      problems.push(
+        `${describeError(failed)}; released ${released.length ? released.join(', ') : 'nothing more'} and its namespace itself`,
+      );
     }
   } else if (host.kind(paths.netns) !== null) {
     sweepNatRules(host.net, cniContainerId(dirs, name));
@@ -183,7 +220,8 @@ export async function detachNetwork(host: Host, dirs: InstanceDirs, name: string
   } catch (e) {
     problems.push(`could not unpin its network namespace ${paths.netns}: ${describeError(e)}`);
   }
-  if (rec?.hostVeth && host.lkind(`/sys/class/net/${rec.hostVeth}`) !== null) problems.push(`its veth ${rec.hostVeth} is still there (ip link delete ${rec.hostVeth})`);
+  if (rec?.hostVeth && host.lkind(`/sys/class/net/${rec.hostVeth}`) !== null)
+    problems.push(`its veth ${rec.hostVeth} is still there (ip link delete ${rec.hostVeth})`);
   host.removeFile(paths.record);
   host.removeFile(paths.legacyRecord);
   return problems;

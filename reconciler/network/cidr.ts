@@ -21,8 +21,10 @@ export function parseCidr(s: string): Ipv4Net | { error: string } {
   const m = /^([0-9.]+)\/([0-9]{1,2})$/.exec(s);
   const addr = m ? parseIpv4(m[1]!) : null;
   const prefix = m ? Number(m[2]) : NaN;
-  if (addr === null || !(prefix >= 8 && prefix <= 30)) return { error: `${JSON.stringify(s)} is not an IPv4 subnet a.b.c.d/n with n from 8 to 30` };
-  if (addr % 2 ** (32 - prefix) !== 0) return { error: `${s} has host bits set (did you mean ${formatIpv4(addr - (addr % 2 ** (32 - prefix)))}/${prefix}?)` };
+  if (addr === null || !(prefix >= 8 && prefix <= 30))
+    return { error: `${JSON.stringify(s)} is not an IPv4 subnet a.b.c.d/n with n from 8 to 30` };
+  if (addr % 2 ** (32 - prefix) !== 0)
+    return { error: `${s} has host bits set (did you mean ${formatIpv4(addr - (addr % 2 ** (32 - prefix)))}/${prefix}?)` };
   return { addr, prefix };
 }
 
@@ -47,7 +49,7 @@ export interface HostRoute {
 export function parseProcRoutes(text: string): HostRoute[] {
   const le = (hex: string): number => {
     const v = parseInt(hex, 16);
-    return ((v & 0xff) * 2 ** 24) + (((v >>> 8) & 0xff) << 16) + (((v >>> 16) & 0xff) << 8) + ((v >>> 24) & 0xff);
+    return (v & 0xff) * 2 ** 24 + (((v >>> 8) & 0xff) << 16) + (((v >>> 16) & 0xff) << 8) + ((v >>> 24) & 0xff);
   };
   const routes: HostRoute[] = [];
   for (const line of text.split('\n').slice(1)) {

@@ -26,9 +26,14 @@ const PLUGIN_TYPE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Checks that every plugin of the list is a plain name present and executable in binDir. */
 export function checkPlugins(cni: CniExec, conf: CniConflist, binDir: string): void {
   for (const p of conf.plugins) {
-    if (!PLUGIN_TYPE.test(p.type)) throw new RuntimeError('NETWORK', `CNI network "${conf.name}": plugin type ${JSON.stringify(p.type)} is not a plain name`);
+    if (!PLUGIN_TYPE.test(p.type))
+      throw new RuntimeError('NETWORK', `CNI network "${conf.name}": plugin type ${JSON.stringify(p.type)} is not a plain name`);
     if (!cni.available(join(binDir, p.type))) {
-      throw new RuntimeError('NETWORK', `CNI plugin "${p.type}" of network "${conf.name}" not found in ${binDir} (Debian: apt-get install containernetworking-plugins)`, { path: join(binDir, p.type) });
+      throw new RuntimeError(
+        'NETWORK',
+        `CNI plugin "${p.type}" of network "${conf.name}" not found in ${binDir} (Debian: apt-get install containernetworking-plugins)`,
+        { path: join(binDir, p.type) },
+      );
     }
   }
 }
@@ -47,12 +52,32 @@ function pluginConf(conf: CniConflist, i: number, a: Attachment, prevResult: Cni
 }
 
 /** Runs one plugin through the host's CniExec and returns its parsed stdout; a failure or a timeout is an error naming the plugin. */
-async function execPlugin(cni: CniExec, binDir: string, type: string, command: 'ADD' | 'DEL', a: Attachment, stdin: string, timeoutMs: number): Promise<CniResult | null> {
-  const env = { CNI_COMMAND: command, CNI_CONTAINERID: a.containerId, CNI_NETNS: a.netns, CNI_IFNAME: a.ifname, CNI_PATH: binDir, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
+async function execPlugin(
+  cni: CniExec,
+  binDir: string,
+  type: string,
+  command: 'ADD' | 'DEL',
+  a: Attachment,
+  stdin: string,
+  timeoutMs: number,
+): Promise<CniResult | null> {
+  const env = {
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: a.containerId,
+    CNI_NETNS: a.netns,
+    CNI_IFNAME: a.ifname,
+    CNI_PATH: binDir,
+    PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+  };
   const path = join(binDir, type);
   const r = await cni.run(path, env, stdin, timeoutMs);
   if (r.spawnError) throw new RuntimeError('NETWORK', `CNI ${command} ${type}: ${r.spawnError.message}`, { path, cause: r.spawnError });
-  if (r.timedOut) throw new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): timed out after ${timeoutMs} ms (killed its process group)`, { path });
+  if (r.timedOut)
+    throw new RuntimeError(
+      'NETWORK',
+      `CNI ${command} ${type} (${a.containerId}): timed out after ${timeoutMs} ms (killed its process group)`,
+      { path },
+    );
   let parsed: (CniResult & { code?: number; msg?: string; details?: string }) | null = null;
   try {
     parsed = r.stdout.trim() ? JSON.parse(r.stdout) : null;
@@ -60,7 +85,9 @@ async function execPlugin(cni: CniExec, binDir: string, type: string, command: '
     /* not JSON: reported below */
   }
   if (r.code === 0) return parsed;
-  const why = parsed?.msg ? `${parsed.msg}${parsed.details ? `: ${parsed.details}` : ''}` : (r.stderr || r.stdout).trim() || `exit status ${r.code}`;
+  const why = parsed?.msg
+    ? `${parsed.msg}${parsed.details ? `: ${parsed.details}` : ''}`
+    : (r.stderr || r.stdout).trim() || `exit status ${r.code}`;
   throw new RuntimeError('NETWORK', `CNI ${command} ${type} (${a.containerId}): ${why}`, { path });
 }
 
@@ -80,7 +107,14 @@ export async function cniAdd(cni: CniExec, conf: CniConflist, binDir: string, a:
 }
 
 /** CNI DEL of the whole list, in reverse order; every plugin is asked even when one fails (the first error is thrown). */
-export async function cniDel(cni: CniExec, conf: CniConflist, binDir: string, a: Attachment, timeoutMs: number, prevResult?: CniResult): Promise<void> {
+export async function cniDel(
+  cni: CniExec,
+  conf: CniConflist,
+  binDir: string,
+  a: Attachment,
+  timeoutMs: number,
+  prevResult?: CniResult,
+): Promise<void> {
   let first: unknown;
   for (let i = conf.plugins.length - 1; i >= 0; i--) {
     try {

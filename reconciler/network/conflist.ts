@@ -31,7 +31,12 @@ export interface NetworkOptions {
   bridge: string;
 }
 
-export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = { confDir: '/etc/cni/net.d', binDir: '/usr/lib/cni', subnet: '10.89.0.0/24', bridge: 'pocker0' };
+export const DEFAULT_NETWORK_OPTIONS: NetworkOptions = {
+  confDir: '/etc/cni/net.d',
+  binDir: '/usr/lib/cni',
+  subnet: '10.89.0.0/24',
+  bridge: 'pocker0',
+};
 
 /** The conflist pocker writes for its default network: a bridge with NAT to the outside, host-local IPAM, published ports. */
 export function defaultConflist(name: string, bridge: string, subnet: string): CniConflist {
@@ -39,7 +44,14 @@ export function defaultConflist(name: string, bridge: string, subnet: string): C
     cniVersion: '1.0.0',
     name,
     plugins: [
-      { type: 'bridge', bridge, isGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] },
+      },
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
     ],
   };
@@ -65,7 +77,10 @@ export function loadNetwork(host: Host, name: string, opts: NetworkOptions, writ
     const c = readConflist(host, join(opts.confDir, f));
     if (c?.name === name) return c;
   }
-  if (name !== DEFAULT_NETWORK_NAME || !writeDefault) throw new RuntimeError('NETWORK', `no CNI network "${name}" in ${opts.confDir} (a *.conflist whose "name" is ${name})`, { path: opts.confDir });
+  if (name !== DEFAULT_NETWORK_NAME || !writeDefault)
+    throw new RuntimeError('NETWORK', `no CNI network "${name}" in ${opts.confDir} (a *.conflist whose "name" is ${name})`, {
+      path: opts.confDir,
+    });
   const net = parseCidr(opts.subnet);
   if ('error' in net) throw new RuntimeError('NETWORK', `default network subnet: ${net.error}`, { path: opts.confDir });
   const conf = defaultConflist(name, opts.bridge, opts.subnet);

@@ -17,7 +17,9 @@ const PORTMAP_CHAINS = [
 
 /** Names of this instance's containers attached to a network. */
 export function containersOn(host: HostReader, dirs: InstanceDirs, network: string): string[] {
-  const names = [...new Set([...(host.readDir(containersDataDir(dirs)) ?? []), ...(host.readDir(dirs.stateDir) ?? [])])].filter(isContainerName);
+  const names = [...new Set([...(host.readDir(containersDataDir(dirs)) ?? []), ...(host.readDir(dirs.stateDir) ?? [])])].filter(
+    isContainerName,
+  );
   return names.filter((n) => readNetworkRecord(host, dirs, n)?.network === network);
 }
 
@@ -28,7 +30,10 @@ function removeEmptyChain(net: NetAdmin, chain: string, from: string[]): boolean
   const rules = list.out.split('\n').filter((l) => l.startsWith('-A '));
   if (rules.length) return false;
   for (const parent of from) {
-    const jumps = net.nat(['-S', parent]).out.split('\n').filter((l) => l.startsWith(`-A ${parent} `) && l.includes(`-j ${chain}`));
+    const jumps = net
+      .nat(['-S', parent])
+      .out.split('\n')
+      .filter((l) => l.startsWith(`-A ${parent} `) && l.includes(`-j ${chain}`));
     for (const j of jumps) net.nat(['-D', ...splitRule(j).slice(1)]);
   }
   return net.nat(['-X', chain]).ok;

@@ -39,7 +39,11 @@ function bridgeProblem(host: HostReader, dirs: InstanceDirs, name: string): stri
 }
 
 /** The record of a container: the data dir's, else one release 1 left in the state dir (migrated on the fly). */
-export function readRecord(host: HostReader, dirs: InstanceDirs, name: string): { record: ContainerRecord | null; problem?: string; legacy?: boolean; present: boolean } {
+export function readRecord(
+  host: HostReader,
+  dirs: InstanceDirs,
+  name: string,
+): { record: ContainerRecord | null; problem?: string; legacy?: boolean; present: boolean } {
   const paths = containerPaths(dirs, name);
   const text = host.readFile(paths.record);
   if (text !== null) {
@@ -170,13 +174,23 @@ export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriv
     }
     const procs = cgroups.includes(name) ? driver.procs(name, host) : [];
     if (procs.length) {
-      strangers.push({ name, message: `processes ${procs.slice(0, 5).join(' ')}${procs.length > 5 ? ' …' : ''} in cgroup ${driver.dirs(name)[0]} belong to no container of this instance (another instance on the same cgroup parent, or started by hand): left alone` });
+      strangers.push({
+        name,
+        message: `processes ${procs.slice(0, 5).join(' ')}${procs.length > 5 ? ' …' : ''} in cgroup ${driver.dirs(name)[0]} belong to no container of this instance (another instance on the same cgroup parent, or started by hand): left alone`,
+      });
       continue;
     }
-    if (cgroups.includes(name)) strangers.push({ name, message: `cgroup ${driver.dirs(name)[0]} has no record in ${containersDataDir(dirs)}: left alone (another instance's, or made by hand)` });
+    if (cgroups.includes(name))
+      strangers.push({
+        name,
+        message: `cgroup ${driver.dirs(name)[0]} has no record in ${containersDataDir(dirs)}: left alone (another instance's, or made by hand)`,
+      });
     const paths = containerPaths(dirs, name);
     if (dataNames.includes(name) && layerHasContent(host, paths)) {
-      strangers.push({ name, message: `writable layer ${paths.dataDir} has no record: kept (a container named ${name} would start on it)` });
+      strangers.push({
+        name,
+        message: `writable layer ${paths.dataDir} has no record: kept (a container named ${name} would start on it)`,
+      });
       continue;
     }
     if (dataNames.includes(name) || stateNames.includes(name) || pinned.includes(name)) leftovers.push(name);

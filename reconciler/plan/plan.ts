@@ -28,7 +28,20 @@ export interface PlanInput {
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
-export const RECREATE_FIELDS = ['hostname', 'image', 'command', 'env', 'workingDir', 'network', 'mounts', 'privileged', 'capabilities', 'user', 'readOnlyRootfs', 'tty'] as const;
+export const RECREATE_FIELDS = [
+  'hostname',
+  'image',
+  'command',
+  'env',
+  'workingDir',
+  'network',
+  'mounts',
+  'privileged',
+  'capabilities',
+  'user',
+  'readOnlyRootfs',
+  'tty',
+] as const;
 
 function sameSource(a: SpecSource, b: SpecSource): boolean {
   return a.dir === b.dir && a.file === b.file && a.doc === b.doc && Object.keys(a).length === Object.keys(b).length;
@@ -59,7 +72,9 @@ function describeExit(a: ActualContainer): string {
  * decision and its backoff need. Look again shortly (the watch on the monitor also wakes us).
  */
 function awaitingExitRecord(a: ActualContainer, now: number): Action | null {
-  return !a.exit && a.monitorAlive ? { kind: 'none', name: a.name, reason: 'exiting: its monitor is recording the exit', retryAt: now + 50 } : null;
+  return !a.exit && a.monitorAlive
+    ? { kind: 'none', name: a.name, reason: 'exiting: its monitor is recording the exit', retryAt: now + 50 }
+    : null;
 }
 
 /**
@@ -82,37 +97,88 @@ export function specLimits(d: DesiredContainer, facts: LimitFacts): Limits {
   return desiredLimits(d.spec.resources, facts, d.spec.state === 'paused');
 }
 
-function restart(d: DesiredContainer, a: ActualContainer, facts: LimitFacts, reason: string, extra: Partial<RestartAction> = {}): RestartAction {
+function restart(
+  d: DesiredContainer,
+  a: ActualContainer,
+  facts: LimitFacts,
+  reason: string,
+  extra: Partial<RestartAction> = {},
+): RestartAction {
   return { kind: 'restart', name: a.name, desired: d, actual: a, limits: specLimits(d, facts), backoffStep: 0, reason, ...extra };
 }
 
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
-  if (!a) return d.spec.state === 'stopped' ? { kind: 'none', name, reason: 'state: stopped; not created' } : { kind: 'create', name, desired: d, limits: specLimits(d, input.facts), reason: 'new spec' };
+  if (!a)
+    return d.spec.state === 'stopped'
+      ? { kind: 'none', name, reason: 'state: stopped; not created' }
+      : { kind: 'create', name, desired: d, limits: specLimits(d, input.facts), reason: 'new spec' };
   if (a.foreign) {
     const f = a.foreign;
-    return { name, severity: 'error', message: `container "${name}" was made by the instance of --state-dir ${f.stateDir}, --data-dir ${f.dataDir}, --cgroup-parent ${f.cgroupParent}; left alone` };
+    return {
+      name,
+      severity: 'error',
+      message: `container "${name}" was made by the instance of --state-dir ${f.stateDir}, --data-dir ${f.dataDir}, --cgroup-parent ${f.cgroupParent}; left alone`,
+    };
   }
   if (a.unidentified?.length) {
-    return { name, severity: 'warning', message: `container "${name}" has processes in its cgroup (${a.unidentified.join(' ')}) but no pids record, and none of them is its init: left alone` };
+    return {
+      name,
+      severity: 'warning',
+      message: `container "${name}" has processes in its cgroup (${a.unidentified.join(' ')}) but no pids record, and none of them is its init: left alone`,
+    };
   }
   const state = observedStatus(a);
   if (state === 'corrupt') {
-    if (d.spec.state === 'stopped') return { kind: 'none', name, reason: `its record is unreadable (${a.recordProblem ?? 'missing'}); state: stopped` };
-    return restart(d, a, input.facts, `its record is unreadable (${a.recordProblem ?? 'missing'}); starting it again on its writable layer`);
+    if (d.spec.state === 'stopped')
+      return { kind: 'none', name, reason: `its record is unreadable (${a.recordProblem ?? 'missing'}); state: stopped` };
+    return restart(
+      d,
+      a,
+      input.facts,
+      `its record is unreadable (${a.recordProblem ?? 'missing'}); starting it again on its writable layer`,
+    );
   }
   const rec = a.record!;
   if (rec.source.dir !== input.source) {
-    const owner = isAdhoc(rec.source) ? 'was started by pocker run (pocker rm it first)' : `belongs to ${rec.source.dir}/${rec.source.file}`;
+    const owner = isAdhoc(rec.source)
+      ? 'was started by pocker run (pocker rm it first)'
+      : `belongs to ${rec.source.dir}/${rec.source.file}`;
     return { name, severity: 'error', message: `container "${name}" ${owner}; ${d.source.dir}/${d.source.file} cannot take it over` };
   }
-  if (rec.phase === 'removing') return { kind: 'recreate', name, desired: d, actual: a, limits: specLimits(d, input.facts), changed: [], reason: `left half-removed by an interrupted pass; ${DISCARDS_LAYER}` };
+  if (rec.phase === 'removing')
+    return {
+      kind: 'recreate',
+      name,
+      desired: d,
+      actual: a,
+      limits: specLimits(d, input.facts),
+      changed: [],
+      reason: `left half-removed by an interrupted pass; ${DISCARDS_LAYER}`,
+    };
   if (d.spec.state === 'stopped') return planStopped(a, input.now);
   // Equal hashes mean equal normalized user specs: nothing to compare field by field.
   const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
-  if (changed.length) return { kind: 'recreate', name, desired: d, actual: a, limits: specLimits(d, input.facts), changed, reason: `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}` };
+  if (changed.length)
+    return {
+      kind: 'recreate',
+      name,
+      desired: d,
+      actual: a,
+      limits: specLimits(d, input.facts),
+      changed,
+      reason: `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}`,
+    };
   if (state === 'creating') {
-    return { kind: 'recreate', name, desired: d, actual: a, limits: specLimits(d, input.facts), changed: [], reason: 'left half-created by an interrupted pass' };
+    return {
+      kind: 'recreate',
+      name,
+      desired: d,
+      actual: a,
+      limits: specLimits(d, input.facts),
+      changed: [],
+      reason: 'left half-created by an interrupted pass',
+    };
   }
   if (state === 'exited' || state === 'lost') {
     const exiting = awaitingExitRecord(a, input.now);
@@ -122,13 +188,20 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
     if (input.now < t.notBefore) {
-      return { kind: 'none', name, reason: `${describeExit(a)}; backoff (retry in ${formatWait(t.notBefore - input.now)})`, retryAt: t.notBefore };
+      return {
+        kind: 'none',
+        name,
+        reason: `${describeExit(a)}; backoff (retry in ${formatWait(t.notBefore - input.now)})`,
+        retryAt: t.notBefore,
+      };
     }
     return restart(d, a, input.facts, `${describeExit(a)}; restart: ${d.spec.restart}`, { backoffStep: t.step + 1 });
   }
   const hc = d.spec.healthcheck;
   if (a.health?.status === 'unhealthy' && hc?.onUnhealthy === 'restart') {
-    return restart(d, a, input.facts, `unhealthy (${a.health.failingStreak} failed checks in a row)`, { backoffStep: (rec.backoffStep ?? 0) + 1 });
+    return restart(d, a, input.facts, `unhealthy (${a.health.failingStreak} failed checks in a row)`, {
+      backoffStep: (rec.backoffStep ?? 0) + 1,
+    });
   }
   const limits = specLimits(d, input.facts);
   if (!a.limits) return restart(d, a, input.facts, 'its cgroup is missing');
@@ -179,15 +252,27 @@ export function plan(input: PlanInput): Plan {
   const candidates: ActualContainer[] = [];
   for (const a of input.actual.containers.values()) {
     if (!wanted.has(a.name) && a.foreign) {
-      problems.push({ name: a.name, severity: 'warning', message: `container "${a.name}" was made by the instance of --state-dir ${a.foreign.stateDir}, --cgroup-parent ${a.foreign.cgroupParent}: left alone` });
+      problems.push({
+        name: a.name,
+        severity: 'warning',
+        message: `container "${a.name}" was made by the instance of --state-dir ${a.foreign.stateDir}, --cgroup-parent ${a.foreign.cgroupParent}: left alone`,
+      });
       continue;
     }
     if (!wanted.has(a.name) && a.unidentified?.length) {
-      problems.push({ name: a.name, severity: 'warning', message: `container "${a.name}" has processes in its cgroup (${a.unidentified.join(' ')}) that none of its records explains: left alone` });
+      problems.push({
+        name: a.name,
+        severity: 'warning',
+        message: `container "${a.name}" has processes in its cgroup (${a.unidentified.join(' ')}) that none of its records explains: left alone`,
+      });
       continue;
     }
     if (!wanted.has(a.name) && !a.record) {
-      problems.push({ name: a.name, severity: 'warning', message: `state record of "${a.name}" is unreadable (${a.recordProblem ?? 'missing'}); left alone: no spec of ${input.source} names it` });
+      problems.push({
+        name: a.name,
+        severity: 'warning',
+        message: `state record of "${a.name}" is unreadable (${a.recordProblem ?? 'missing'}); left alone: no spec of ${input.source} names it`,
+      });
       continue;
     }
     if (wanted.has(a.name) || !a.record || a.record.source.dir !== input.source) continue;
@@ -197,9 +282,16 @@ export function plan(input: PlanInput): Plan {
       candidates.push(a);
     }
   }
-  const decision = decideRemovals(input.source, input.load.status, input.load.files.length, candidates.map((a) => a.name), { allowEmpty: input.allowEmpty, ...(input.maxDeletions !== undefined && { maxDeletions: input.maxDeletions }) });
+  const decision = decideRemovals(
+    input.source,
+    input.load.status,
+    input.load.files.length,
+    candidates.map((a) => a.name),
+    { allowEmpty: input.allowEmpty, ...(input.maxDeletions !== undefined && { maxDeletions: input.maxDeletions }) },
+  );
   for (const a of candidates) {
-    if ('approved' in decision) actions.push({ kind: 'remove', name: a.name, actual: a, reason: `no spec any more (was ${a.record!.source.file})` });
+    if ('approved' in decision)
+      actions.push({ kind: 'remove', name: a.name, actual: a, reason: `no spec any more (was ${a.record!.source.file})` });
     else actions.push({ kind: 'none', name: a.name, reason: `removal held: ${decision.held.reason}` });
   }
   let held: HeldRemovals | undefined;

@@ -23,13 +23,25 @@ export interface RemovalRules {
  * the dir is unusable, none when it holds no spec file (a wiped or unmounted dir, a checkout half
  * done) unless allowEmpty, none when more than maxDeletions would go; otherwise all of them.
  */
-export function decideRemovals(dir: string, status: DirStatus, fileCount: number, candidates: readonly string[], rules: RemovalRules): { approved: string[] } | { held: HeldRemovals } {
+export function decideRemovals(
+  dir: string,
+  status: DirStatus,
+  fileCount: number,
+  candidates: readonly string[],
+  rules: RemovalRules,
+): { approved: string[] } | { held: HeldRemovals } {
   if (!candidates.length) return { approved: [] };
-  const held = (rule: HeldRemovals['rule'], reason: string): { held: HeldRemovals } => ({ held: { rule, count: candidates.length, names: [...candidates].sort().slice(0, 10), reason } });
+  const held = (rule: HeldRemovals['rule'], reason: string): { held: HeldRemovals } => ({
+    held: { rule, count: candidates.length, names: [...candidates].sort().slice(0, 10), reason },
+  });
   if (status !== 'ok') return held('unusable', `spec dir ${dir} is unusable (${status}): nothing is removed`);
-  if (fileCount === 0 && !rules.allowEmpty) return held('empty', `spec dir ${dir} has no spec files: ${candidates.length} container(s) kept; pass --allow-empty to remove them`);
+  if (fileCount === 0 && !rules.allowEmpty)
+    return held('empty', `spec dir ${dir} has no spec files: ${candidates.length} container(s) kept; pass --allow-empty to remove them`);
   if (rules.maxDeletions !== undefined && candidates.length > rules.maxDeletions) {
-    return held('cap', `${candidates.length} containers would be removed at once, more than --max-deletions ${rules.maxDeletions}: removing none`);
+    return held(
+      'cap',
+      `${candidates.length} containers would be removed at once, more than --max-deletions ${rules.maxDeletions}: removing none`,
+    );
   }
   return { approved: [...candidates] };
 }

@@ -1,7 +1,16 @@
 import type { Action } from '../plan/types.js';
 import { containerPaths } from '../state/layout.js';
 import { layerHasContent } from '../state/layerContent.js';
-import { checkHost, quarantineRecord, removeContainer, startContainer, terminateWorkload, stopContainer, updateContainer, type RuntimeContext } from './container.js';
+import {
+  checkHost,
+  quarantineRecord,
+  removeContainer,
+  startContainer,
+  terminateWorkload,
+  stopContainer,
+  updateContainer,
+  type RuntimeContext,
+} from './container.js';
 import { describeError, RuntimeError, isTerminal } from '../host/errors.js';
 
 /** Outcome of one action. */
@@ -32,7 +41,8 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       // A writable layer with no record (left by an earlier release) is kept: the container starts on it.
       const orphan = layerHasContent(ctx.host, containerPaths(ctx.dirs, a.name));
       checkHost(ctx, a.desired, orphan);
-      if (orphan) ctx.warn?.(a.name, `starting on the writable layer found at ${containerPaths(ctx.dirs, a.name).dataDir}, which had no record`);
+      if (orphan)
+        ctx.warn?.(a.name, `starting on the writable layer found at ${containerPaths(ctx.dirs, a.name).dataDir}, which had no record`);
       return (await startContainer(ctx, a.desired, a.limits, { keepLayer: orphan })).initPid;
     }
     case 'recreate': {
@@ -44,7 +54,14 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       checkHost(ctx, a.desired, true);
       if (!a.actual.record) quarantineRecord(ctx, a.actual);
       await terminateWorkload(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
-      return (await startContainer(ctx, a.desired, a.limits, { keepLayer: true, restartOf: a.actual.record, backoffStep: a.backoffStep, lastExit: a.actual.exit })).initPid;
+      return (
+        await startContainer(ctx, a.desired, a.limits, {
+          keepLayer: true,
+          restartOf: a.actual.record,
+          backoffStep: a.backoffStep,
+          lastExit: a.actual.exit,
+        })
+      ).initPid;
     }
     case 'update':
       updateContainer(ctx, a.desired, a.actual, a.limits, a.changed);
@@ -65,7 +82,14 @@ export async function runAction(ctx: RuntimeContext, a: Action): Promise<ActionR
   const t0 = performance.now();
   try {
     const pid = await run(ctx, a);
-    return { name: a.name, kind: a.kind, reason: a.reason, ok: true, ...(pid !== undefined && { pid }), durationMs: performance.now() - t0 };
+    return {
+      name: a.name,
+      kind: a.kind,
+      reason: a.reason,
+      ok: true,
+      ...(pid !== undefined && { pid }),
+      durationMs: performance.now() - t0,
+    };
   } catch (e) {
     return {
       name: a.name,

@@ -18,7 +18,8 @@ export function resolveBlockDevice(host: HostReader, path: string): BlockDeviceL
   if (node === 'other') return { error: 'not a block device' };
   const dev = `${node.major}:${node.minor}`;
   if (node.kind === 'char') return { error: `a character device (${dev}), not a block device` };
-  if (host.kind(`/sys/dev/block/${dev}/partition`) === 'file') return { error: `a partition (${dev}); throttles apply to whole disks only` };
+  if (host.kind(`/sys/dev/block/${dev}/partition`) === 'file')
+    return { error: `a partition (${dev}); throttles apply to whole disks only` };
   return { dev };
 }
 

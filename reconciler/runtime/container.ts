@@ -84,7 +84,13 @@ function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: Contain
   }
 }
 
-function newRecord(ctx: RuntimeContext, d: DesiredContainer, phase: ContainerRecord['phase'], base?: ContainerRecord | null, lastExit?: ExitRecord | null): ContainerRecord {
+function newRecord(
+  ctx: RuntimeContext,
+  d: DesiredContainer,
+  phase: ContainerRecord['phase'],
+  base?: ContainerRecord | null,
+  lastExit?: ExitRecord | null,
+): ContainerRecord {
   const last = lastExit ?? base?.lastExit;
   return {
     version: RECORD_VERSION,
@@ -116,13 +122,17 @@ export function checkHost(ctx: RuntimeContext, d: DesiredContainer, keepLayer = 
   const problems = hostProblems(d.spec, ctx.facts, ctx.host, (ctx.lookups ??= new Map()), site);
   if (!problems.length) return;
   const unchangeable = new Set(unchangeableProblems(d.spec, ctx.facts, site));
-  throw new RuntimeError('HOST_CHECK', problems.join('; '), { container: d.spec.name, terminal: problems.every((p) => unchangeable.has(p)) });
+  throw new RuntimeError('HOST_CHECK', problems.join('; '), {
+    container: d.spec.name,
+    terminal: problems.every((p) => unchangeable.has(p)),
+  });
 }
 
 /** Throws HOST_CHECK, with the device path, when the spec's io throttles cannot be applied here. */
 export function checkIo(ctx: RuntimeContext, d: DesiredContainer): void {
   const problems = ioProblems(d.spec, ctx.facts);
-  if (problems.length) throw new RuntimeError('HOST_CHECK', problems.map((p) => p.message).join('; '), { container: d.spec.name, path: problems[0]!.device });
+  if (problems.length)
+    throw new RuntimeError('HOST_CHECK', problems.map((p) => p.message).join('; '), { container: d.spec.name, path: problems[0]!.device });
 }
 
 /** How a container starts: fresh, or again on its writable layer. */
@@ -144,7 +154,12 @@ export interface StartOptions {
  * everything this call made is undone: a fresh container leaves nothing behind, a restart leaves
  * its record and layer as they were.
  */
-export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, limits: Limits, o: StartOptions = {}): Promise<{ initPid: number; monitorPid: number }> {
+export async function startContainer(
+  ctx: RuntimeContext,
+  d: DesiredContainer,
+  limits: Limits,
+  o: StartOptions = {},
+): Promise<{ initPid: number; monitorPid: number }> {
   const { host, driver } = ctx;
   const name = d.spec.name;
   const paths = containerPaths(ctx.dirs, name);
@@ -164,7 +179,10 @@ export async function startContainer(ctx: RuntimeContext, d: DesiredContainer, l
     // A paused spec is frozen only once its init has reported: a frozen cgroup would stop the init mid-setup.
     driver.create(name, { ...limits, frozen: false }, host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     faultPoint('create:cgroup', name);
-    const net = d.spec.network.mode === 'bridge' ? await attachNetwork(host, ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, timeoutsOf(ctx)) : undefined;
+    const net =
+      d.spec.network.mode === 'bridge'
+        ? await attachNetwork(host, ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, timeoutsOf(ctx))
+        : undefined;
     faultPoint('create:network', name);
     const config = monitorConfig(d.spec, {
       paths,
@@ -310,7 +328,13 @@ function migrateNetworkRecord(ctx: RuntimeContext, name: string): void {
  * records what the kernel says of a container whose state was lost: pids found in its cgroup,
  * a release-1 record moved to the data dir.
  */
-export function updateContainer(ctx: RuntimeContext, d: DesiredContainer, a: ActualContainer, limits: Limits, changed: readonly string[]): void {
+export function updateContainer(
+  ctx: RuntimeContext,
+  d: DesiredContainer,
+  a: ActualContainer,
+  limits: Limits,
+  changed: readonly string[],
+): void {
   checkIo(ctx, d);
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
   faultPoint('update:cgroup', d.spec.name);

@@ -34,6 +34,11 @@ export function execConfig(spec: ContainerSpec, pids: PidsRecord, placement: Cgr
   pairs.push(...securityPairs(spec));
   for (const [k, v] of Object.entries(env)) pairs.push(['env', `${k}=${v}`]);
   for (const a of req.argv) pairs.push(['arg', a]);
-  pairs.push(['path', env.PATH ?? DEFAULT_PATH], ['cwd', req.cwd ?? spec.workingDir], ['tty', req.tty ? '1' : '0'], ['stdin', req.stdin ? '1' : '0']);
+  pairs.push(
+    ['path', env.PATH ?? DEFAULT_PATH],
+    ['cwd', req.cwd ?? spec.workingDir],
+    ['tty', req.tty ? '1' : '0'],
+    ['stdin', req.stdin ? '1' : '0'],
+  );
   return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''));
 }

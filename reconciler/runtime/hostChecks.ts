@@ -66,7 +66,12 @@ function commandProblem(spec: ContainerSpec, host: HostReader, cache: LookupCach
 export function ioProblems(spec: ContainerSpec, facts: HostFacts): IoDeviceProblem[] {
   const io = spec.resources.io ?? [];
   if (io.length && !facts.ioSupported) {
-    return [{ device: io[0]!.device, message: 'resources.io needs the blkio controller (cgroup v1) or the io controller (cgroup v2), which this host does not offer' }];
+    return [
+      {
+        device: io[0]!.device,
+        message: 'resources.io needs the blkio controller (cgroup v1) or the io controller (cgroup v2), which this host does not offer',
+      },
+    ];
   }
   return ioDeviceProblems(io, facts.blockDevices);
 }
@@ -97,7 +102,13 @@ export function unchangeableProblems(spec: ContainerSpec, facts: HostFacts, site
  * before a recreate stops the old container): layers, mount sources, CPUs, swap accounting, sizes
  * the kernel or the monitor would refuse, the user and group in the image, the program itself.
  */
-export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostReader, cache: LookupCache = new Map(), site?: StartSite): string[] {
+export function hostProblems(
+  spec: ContainerSpec,
+  facts: HostFacts,
+  host: HostReader,
+  cache: LookupCache = new Map(),
+  site?: StartSite,
+): string[] {
   const problems = unchangeableProblems(spec, facts, site);
   for (const layer of spec.layers) {
     const k = host.kind(layer);
@@ -109,9 +120,13 @@ export function hostProblems(spec: ContainerSpec, facts: HostFacts, host: HostRe
   if (r.cpuset !== undefined) {
     const parsed = parseCpuList(r.cpuset);
     const offline = 'cpus' in parsed ? parsed.cpus.filter((c) => !facts.onlineCpus.includes(c)) : [];
-    if (offline.length) problems.push(`cpuset ${r.cpuset} names CPU(s) ${formatCpuList(offline)}, not online here (online: ${formatCpuList(facts.onlineCpus)})`);
+    if (offline.length)
+      problems.push(
+        `cpuset ${r.cpuset} names CPU(s) ${formatCpuList(offline)}, not online here (online: ${formatCpuList(facts.onlineCpus)})`,
+      );
   }
-  if (r.cpus !== undefined && r.cpus > facts.onlineCpus.length) problems.push(`cpus ${r.cpus} is more than the ${facts.onlineCpus.length} CPU(s) of this host`);
+  if (r.cpus !== undefined && r.cpus > facts.onlineCpus.length)
+    problems.push(`cpus ${r.cpus} is more than the ${facts.onlineCpus.length} CPU(s) of this host`);
   if (!problems.length) {
     const c = commandProblem(spec, host, cache);
     if (c) problems.push(c);

@@ -49,7 +49,8 @@ export function userProblems(user: string | null, layersTopFirst: readonly strin
     if (value === undefined || value === '' || /^[0-9]+$/.test(value)) continue;
     const text = readImageFile(layersTopFirst, file, host);
     if (text === 'unknown') continue;
-    if (text === null || !hasEntry(text, value)) problems.push(`${what} ${value} not found in the image's ${file}${text === null ? ' (the image has none)' : ''}`);
+    if (text === null || !hasEntry(text, value))
+      problems.push(`${what} ${value} not found in the image's ${file}${text === null ? ' (the image has none)' : ''}`);
   }
   return problems;
 }

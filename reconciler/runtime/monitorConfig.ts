@@ -77,7 +77,11 @@ export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer 
   if (placement.monitorCgroup2Dir) pairs.push(['monitor_cgroup2_dir', placement.monitorCgroup2Dir]);
   pairs.push(['oom_file', placement.oomFile]);
   for (const m of spec.mounts) {
-    pairs.push(['bind_src', m.source], ['bind_dst', m.target], ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`]);
+    pairs.push(
+      ['bind_src', m.source],
+      ['bind_dst', m.target],
+      ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`],
+    );
   }
   for (const b of net?.binds ?? []) pairs.push(['bind_src', b.source], ['bind_dst', b.target], ['bind_flags', 'ro,file']);
   pairs.push(...mountPairs(spec), ...securityPairs(spec));

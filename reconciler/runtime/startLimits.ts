@@ -26,18 +26,33 @@ export function argMaxFor(stackLimitBytes: number): number {
 export function startSizeProblems(spec: ContainerSpec, paths: ContainerPaths, argMax: number, extraBinds = 0): string[] {
   const problems: string[] = [];
   const env = Object.entries(workloadEnv(spec)).map(([k, v]) => `${k}=${v}`);
-  if (env.length > MONITOR_MAX_LIST) problems.push(`env has ${env.length} entries (with PATH, HOSTNAME and HOME): the monitor takes at most ${MONITOR_MAX_LIST}`);
-  if (spec.command.length > MONITOR_MAX_LIST) problems.push(`command has ${spec.command.length} arguments: the monitor takes at most ${MONITOR_MAX_LIST}`);
-  if (spec.mounts.length + extraBinds > MONITOR_MAX_LIST) problems.push(`mounts: ${spec.mounts.length + extraBinds} bind mounts (with the network's /etc files): the monitor takes at most ${MONITOR_MAX_LIST}`);
-  if (spec.layers.length > MONITOR_MAX_LIST) problems.push(`the image has ${spec.layers.length} layers: the monitor takes at most ${MONITOR_MAX_LIST}`);
+  if (env.length > MONITOR_MAX_LIST)
+    problems.push(`env has ${env.length} entries (with PATH, HOSTNAME and HOME): the monitor takes at most ${MONITOR_MAX_LIST}`);
+  if (spec.command.length > MONITOR_MAX_LIST)
+    problems.push(`command has ${spec.command.length} arguments: the monitor takes at most ${MONITOR_MAX_LIST}`);
+  if (spec.mounts.length + extraBinds > MONITOR_MAX_LIST)
+    problems.push(
+      `mounts: ${spec.mounts.length + extraBinds} bind mounts (with the network's /etc files): the monitor takes at most ${MONITOR_MAX_LIST}`,
+    );
+  if (spec.layers.length > MONITOR_MAX_LIST)
+    problems.push(`the image has ${spec.layers.length} layers: the monitor takes at most ${MONITOR_MAX_LIST}`);
   const bytes = (s: string): number => Buffer.byteLength(s) + 1;
   spec.command.forEach((a, i) => {
-    if (bytes(a) > MAX_ARG_STRLEN) problems.push(`command[${i}] is ${bytes(a) - 1} bytes long: the kernel takes at most ${MAX_ARG_STRLEN - 1}`);
+    if (bytes(a) > MAX_ARG_STRLEN)
+      problems.push(`command[${i}] is ${bytes(a) - 1} bytes long: the kernel takes at most ${MAX_ARG_STRLEN - 1}`);
   });
-  for (const e of env) if (bytes(e) > MAX_ARG_STRLEN) problems.push(`env ${e.slice(0, e.indexOf('='))} is ${bytes(e) - 1} bytes long (as NAME=value): the kernel takes at most ${MAX_ARG_STRLEN - 1}`);
+  for (const e of env)
+    if (bytes(e) > MAX_ARG_STRLEN)
+      problems.push(
+        `env ${e.slice(0, e.indexOf('='))} is ${bytes(e) - 1} bytes long (as NAME=value): the kernel takes at most ${MAX_ARG_STRLEN - 1}`,
+      );
   const total = [...spec.command, ...env].reduce((n, s) => n + bytes(s) + POINTER_BYTES, 0);
-  if (total > argMax) problems.push(`command and env need ${total} bytes: the kernel takes at most ${argMax} (a quarter of the stack size limit)`);
+  if (total > argMax)
+    problems.push(`command and env need ${total} bytes: the kernel takes at most ${argMax} (a quarter of the stack size limit)`);
   const overlay = `lowerdir=${spec.layers.join(':')},upperdir=${paths.upper},workdir=${paths.work}`;
-  if (Buffer.byteLength(overlay) >= OVERLAY_OPTIONS_MAX) problems.push(`the overlay options (${spec.layers.length} layer paths) are ${Buffer.byteLength(overlay)} bytes: the kernel takes one page (${OVERLAY_OPTIONS_MAX})`);
+  if (Buffer.byteLength(overlay) >= OVERLAY_OPTIONS_MAX)
+    problems.push(
+      `the overlay options (${spec.layers.length} layer paths) are ${Buffer.byteLength(overlay)} bytes: the kernel takes one page (${OVERLAY_OPTIONS_MAX})`,
+    );
   return problems;
 }

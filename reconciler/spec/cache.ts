@@ -98,7 +98,8 @@ export class SpecCache {
     const cache = new SpecCache();
     try {
       const data = JSON.parse(host.readFile(path) ?? 'null') as CacheFile | null;
-      if (data && data.code === CODE_ID && data.entries && typeof data.entries === 'object') cache.entries = new Map(Object.entries(data.entries));
+      if (data && data.code === CODE_ID && data.entries && typeof data.entries === 'object')
+        cache.entries = new Map(Object.entries(data.entries));
     } catch {
       /* start empty */
     }

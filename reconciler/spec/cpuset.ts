@@ -23,7 +23,7 @@ export function parseCpuList(text: string): { cpus: number[] } | { error: string
 /** Formats a sorted CPU list canonically: consecutive runs as ranges ("0-1,3"). */
 export function formatCpuList(cpus: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < cpus.length; ) {
+  for (let i = 0; i < cpus.length;) {
     let j = i;
     while (j + 1 < cpus.length && cpus[j + 1] === cpus[j]! + 1) j++;
     parts.push(i === j ? `${cpus[i]}` : `${cpus[i]}-${cpus[j]}`);

@@ -20,7 +20,11 @@ export type ImageResolver = (ref: string) => ResolvedImageRef | { error: string 
  * the user spec and the hash (so a re-import under the same reference recreates). A reference the
  * store lacks is an error of the file, located at its `image.ref`.
  */
-export function resolveImageRefs(specs: DesiredContainer[], file: string, resolve: ImageResolver): { specs: DesiredContainer[]; errors: SpecError[] } {
+export function resolveImageRefs(
+  specs: DesiredContainer[],
+  file: string,
+  resolve: ImageResolver,
+): { specs: DesiredContainer[]; errors: SpecError[] } {
   const errors: SpecError[] = [];
   const out = specs.map((d) => {
     const image = d.user.image;

@@ -35,7 +35,8 @@ export function normalizeIo(raw: readonly RawIoLimit[], errors: IoPathError[]): 
     const pathProblem = absolutePathProblem(e.device);
     if (pathProblem) errors.push({ path: at('device'), message: `resources.io[${i}].device: ${pathProblem}` });
     const prev = seen.get(e.device);
-    if (prev !== undefined) errors.push({ path: at('device'), message: `resources.io[${i}]: device ${e.device} is already limited by resources.io[${prev}]` });
+    if (prev !== undefined)
+      errors.push({ path: at('device'), message: `resources.io[${i}]: device ${e.device} is already limited by resources.io[${prev}]` });
     seen.set(e.device, i);
     const entry: IoLimit = { device: e.device };
     for (const key of ['readBps', 'writeBps'] as const) {
@@ -43,16 +44,25 @@ export function normalizeIo(raw: readonly RawIoLimit[], errors: IoPathError[]): 
       if (v === undefined) continue;
       const r = parseQuantity(v);
       if ('error' in r) errors.push({ path: at(key), message: `resources.io[${i}].${key}: ${r.error}` });
-      else if (r.bytes < MIN_IO_LIMIT) errors.push({ path: at(key), message: `resources.io[${i}].${key} must be at least ${MIN_IO_LIMIT} bytes per second (got ${v})` });
+      else if (r.bytes < MIN_IO_LIMIT)
+        errors.push({ path: at(key), message: `resources.io[${i}].${key} must be at least ${MIN_IO_LIMIT} bytes per second (got ${v})` });
       else entry[key] = r.bytes;
     }
     for (const key of ['readIops', 'writeIops'] as const) {
       const v = e[key];
       if (v === undefined) continue;
-      if (!Number.isInteger(v) || v < MIN_IO_LIMIT || v > MAX_IOPS) errors.push({ path: at(key), message: `resources.io[${i}].${key} must be a whole number from ${MIN_IO_LIMIT} to ${MAX_IOPS} (got ${v})` });
+      if (!Number.isInteger(v) || v < MIN_IO_LIMIT || v > MAX_IOPS)
+        errors.push({
+          path: at(key),
+          message: `resources.io[${i}].${key} must be a whole number from ${MIN_IO_LIMIT} to ${MAX_IOPS} (got ${v})`,
+        });
       else entry[key] = v;
     }
-    if (Object.keys(e).length === 1) errors.push({ path: ['resources', 'io', i], message: `resources.io[${i}] limits nothing: set readBps, writeBps, readIops or writeIops` });
+    if (Object.keys(e).length === 1)
+      errors.push({
+        path: ['resources', 'io', i],
+        message: `resources.io[${i}] limits nothing: set readBps, writeBps, readIops or writeIops`,
+      });
     out.push(entry);
   });
   return out.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));

@@ -19,8 +19,10 @@ export interface Trust {
 /** Why a file or dir with this owner and mode cannot be trusted, or null. */
 export function trustProblem(st: { uid: number; mode: number }, trust: Trust | undefined, what: string): string | null {
   if (!trust) return null;
-  if (!trust.uids.includes(st.uid)) return `refusing ${what}: owned by uid ${st.uid}, not by ${trust.uids.map((u) => (u === 0 ? 'root' : `uid ${u}`)).join(' or ')} (see --trusted-owner)`;
-  if (st.mode & 0o022) return `refusing ${what}: writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${(st.mode & 0o777).toString(8)}); chmod go-w`;
+  if (!trust.uids.includes(st.uid))
+    return `refusing ${what}: owned by uid ${st.uid}, not by ${trust.uids.map((u) => (u === 0 ? 'root' : `uid ${u}`)).join(' or ')} (see --trusted-owner)`;
+  if (st.mode & 0o022)
+    return `refusing ${what}: writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${(st.mode & 0o777).toString(8)}); chmod go-w`;
   return null;
 }
 
@@ -90,7 +92,14 @@ function lexists(path: string): boolean {
  * resolver (controllers), `image.ref` is resolved to the image's layers; without one (validate)
  * it is only checked for shape.
  */
-export function loadSpecFiles(dir: string, files: string[], pathOf: (file: string) => string, trust?: Trust, cache?: SpecCache, images?: ImageResolver): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
+export function loadSpecFiles(
+  dir: string,
+  files: string[],
+  pathOf: (file: string) => string,
+  trust?: Trust,
+  cache?: SpecCache,
+  images?: ImageResolver,
+): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
   const errors: SpecError[] = [];
   const failedFiles = new Set<string>();
   const perFile = new Map<string, DesiredContainer[]>();
@@ -127,19 +136,34 @@ export function loadSpecFiles(dir: string, files: string[], pathOf: (file: strin
     const names = claims.map((c) => pathOf(c.source.file));
     for (const c of claims) {
       const others = names.filter((n) => n !== pathOf(c.source.file));
-      errors.push({ file: pathOf(c.source.file), line: 1, col: 1, message: `container name "${name}" is also defined in ${others.join(', ')}` });
+      errors.push({
+        file: pathOf(c.source.file),
+        line: 1,
+        col: 1,
+        message: `container name "${name}" is also defined in ${others.join(', ')}`,
+      });
       failedFiles.add(c.source.file);
     }
   }
   const ports = new Map<string, DesiredContainer[]>();
   for (const specs of perFile.values()) {
-    for (const s of specs) for (const p of s.spec.network.mode === 'bridge' ? s.spec.network.ports : []) ports.set(`${p.protocol}/${p.host}`, [...(ports.get(`${p.protocol}/${p.host}`) ?? []), s]);
+    for (const s of specs)
+      for (const p of s.spec.network.mode === 'bridge' ? s.spec.network.ports : [])
+        ports.set(`${p.protocol}/${p.host}`, [...(ports.get(`${p.protocol}/${p.host}`) ?? []), s]);
   }
   for (const [port, claims] of ports) {
     const names = [...new Set(claims.map((c) => c.spec.name))];
     if (names.length < 2) continue;
     for (const c of claims) {
-      errors.push({ file: pathOf(c.source.file), line: 1, col: 1, message: `host port ${port} of "${c.spec.name}" is also published by ${names.filter((n) => n !== c.spec.name).map((n) => `"${n}"`).join(', ')}` });
+      errors.push({
+        file: pathOf(c.source.file),
+        line: 1,
+        col: 1,
+        message: `host port ${port} of "${c.spec.name}" is also published by ${names
+          .filter((n) => n !== c.spec.name)
+          .map((n) => `"${n}"`)
+          .join(', ')}`,
+      });
       failedFiles.add(c.source.file);
     }
   }
@@ -157,7 +181,16 @@ export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache, image
   let names: string[];
   try {
     const st = statSync(dir);
-    if (!st.isDirectory()) return { dir, status: 'not-a-directory', statusError: `${dir} is not a directory`, files: [], desired: [], errors: [], failedFiles: new Set() };
+    if (!st.isDirectory())
+      return {
+        dir,
+        status: 'not-a-directory',
+        statusError: `${dir} is not a directory`,
+        files: [],
+        desired: [],
+        errors: [],
+        failedFiles: new Set(),
+      };
     const distrust = trustProblem(st, trust, `spec dir ${dir}`);
     if (distrust) return { dir, status: 'untrusted', statusError: distrust, files: [], desired: [], errors: [], failedFiles: new Set() };
     names = readdirSync(dir);

@@ -31,12 +31,23 @@ export interface RawSpec {
     io?: RawIoLimit[];
   };
   state?: 'running' | 'paused' | 'stopped';
-  network?: { mode?: NetworkMode; name?: string; ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }> };
+  network?: {
+    mode?: NetworkMode;
+    name?: string;
+    ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }>;
+  };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriod?: string;
   restartBackoff?: { initial?: string; max?: string; resetAfter?: string };
-  healthcheck?: { exec: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string; onUnhealthy?: 'restart' | 'none' };
+  healthcheck?: {
+    exec: string[];
+    interval?: string;
+    timeout?: string;
+    retries?: number;
+    startPeriod?: string;
+    onUnhealthy?: 'restart' | 'none';
+  };
   privileged?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
@@ -126,7 +137,8 @@ function checkPaths(raw: RawSpec, errors: PathError[]): void {
     const t = mountTargetProblem(m.target);
     if (t) errors.push({ path: ['mounts', i, 'target'], message: t });
     const prev = targets.get(m.target);
-    if (prev !== undefined) errors.push({ path: ['mounts', i, 'target'], message: `target ${m.target} is already mounted by mounts[${prev}]` });
+    if (prev !== undefined)
+      errors.push({ path: ['mounts', i, 'target'], message: `target ${m.target} is already mounted by mounts[${prev}]` });
     targets.set(m.target, i);
   });
 }
@@ -136,14 +148,17 @@ function checkNetwork(net: RawSpec['network'], errors: PathError[]): void {
   if (!net) return;
   const mode = net.mode ?? DEFAULTS.network;
   if (mode !== 'bridge') {
-    if (net.name !== undefined) errors.push({ path: ['network', 'name'], message: `network.name needs network.mode bridge (mode is ${mode})` });
-    if (net.ports?.length) errors.push({ path: ['network', 'ports'], message: `network.ports needs network.mode bridge (mode is ${mode})` });
+    if (net.name !== undefined)
+      errors.push({ path: ['network', 'name'], message: `network.name needs network.mode bridge (mode is ${mode})` });
+    if (net.ports?.length)
+      errors.push({ path: ['network', 'ports'], message: `network.ports needs network.mode bridge (mode is ${mode})` });
   }
   const seen = new Map<string, number>();
   (net.ports ?? []).forEach((p, i) => {
     const key = `${p.protocol ?? 'tcp'}/${p.host}`;
     const prev = seen.get(key);
-    if (prev !== undefined) errors.push({ path: ['network', 'ports', i, 'host'], message: `host port ${key} is already published by network.ports[${prev}]` });
+    if (prev !== undefined)
+      errors.push({ path: ['network', 'ports', i, 'host'], message: `host port ${key} is already published by network.ports[${prev}]` });
     seen.set(key, i);
   });
 }
@@ -153,7 +168,14 @@ function userNetwork(net: NonNullable<RawSpec['network']>): NonNullable<UserSpec
   return {
     ...(net.mode !== undefined && { mode: net.mode }),
     ...(net.name !== undefined && { name: net.name }),
-    ...(net.ports?.length && { ports: net.ports.map((p) => ({ host: p.host, container: p.container, ...(p.protocol !== undefined && { protocol: p.protocol }), ...(p.hostIP !== undefined && { hostIP: p.hostIP }) })) }),
+    ...(net.ports?.length && {
+      ports: net.ports.map((p) => ({
+        host: p.host,
+        container: p.container,
+        ...(p.protocol !== undefined && { protocol: p.protocol }),
+        ...(p.hostIP !== undefined && { hostIP: p.hostIP }),
+      })),
+    }),
   };
 }
 
@@ -173,7 +195,12 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   }
   checkPaths(raw, errors);
   const resources = raw.resources ? normalizeResources(raw.resources, errors) : undefined;
-  const backoff = durations(raw.restartBackoff, { initial: 'initialMs', max: 'maxMs', resetAfter: 'resetAfterMs' }, 'restartBackoff', errors);
+  const backoff = durations(
+    raw.restartBackoff,
+    { initial: 'initialMs', max: 'maxMs', resetAfter: 'resetAfterMs' },
+    'restartBackoff',
+    errors,
+  );
   if (backoff.initialMs !== undefined && backoff.maxMs !== undefined && backoff.maxMs < backoff.initialMs) {
     errors.push({ path: ['restartBackoff', 'max'], message: 'restartBackoff.max must be at least restartBackoff.initial' });
   }
@@ -184,10 +211,22 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     h.exec.forEach((arg, i) => {
       if (arg.includes('\0')) errors.push({ path: ['healthcheck', 'exec', i], message: 'healthcheck arguments cannot contain a NUL byte' });
     });
-    const d = durations({ interval: h.interval, timeout: h.timeout, startPeriod: h.startPeriod }, { interval: 'intervalMs', timeout: 'timeoutMs', startPeriod: 'startPeriodMs' }, 'healthcheck', errors);
-    if (d.intervalMs !== undefined && d.intervalMs < 100) errors.push({ path: ['healthcheck', 'interval'], message: 'healthcheck.interval must be at least 100ms' });
-    if (d.timeoutMs !== undefined && d.timeoutMs < 10) errors.push({ path: ['healthcheck', 'timeout'], message: 'healthcheck.timeout must be at least 10ms' });
-    healthcheck = { exec: [...h.exec], ...d, ...(h.retries !== undefined && { retries: h.retries }), ...(h.onUnhealthy !== undefined && { onUnhealthy: h.onUnhealthy }) };
+    const d = durations(
+      { interval: h.interval, timeout: h.timeout, startPeriod: h.startPeriod },
+      { interval: 'intervalMs', timeout: 'timeoutMs', startPeriod: 'startPeriodMs' },
+      'healthcheck',
+      errors,
+    );
+    if (d.intervalMs !== undefined && d.intervalMs < 100)
+      errors.push({ path: ['healthcheck', 'interval'], message: 'healthcheck.interval must be at least 100ms' });
+    if (d.timeoutMs !== undefined && d.timeoutMs < 10)
+      errors.push({ path: ['healthcheck', 'timeout'], message: 'healthcheck.timeout must be at least 10ms' });
+    healthcheck = {
+      exec: [...h.exec],
+      ...d,
+      ...(h.retries !== undefined && { retries: h.retries }),
+      ...(h.onUnhealthy !== undefined && { onUnhealthy: h.onUnhealthy }),
+    };
   }
   const caps = raw.capabilities ? { add: [...(raw.capabilities.add ?? [])], drop: [...(raw.capabilities.drop ?? [])] } : undefined;
   for (const kind of ['add', 'drop'] as const) {
@@ -223,7 +262,10 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(Object.keys(backoff).length > 0 && { restartBackoff: backoff }),
     ...(healthcheck && { healthcheck }),
     ...(raw.privileged !== undefined && { privileged: raw.privileged }),
-    ...(caps && (caps.add.length || caps.drop.length) && { capabilities: { ...(caps.add.length && { add: caps.add }), ...(caps.drop.length && { drop: caps.drop }) } }),
+    ...(caps &&
+      (caps.add.length || caps.drop.length) && {
+        capabilities: { ...(caps.add.length && { add: caps.add }), ...(caps.drop.length && { drop: caps.drop }) },
+      }),
     ...(raw.user !== undefined && { user: raw.user }),
     ...(raw.readOnlyRootfs !== undefined && { readOnlyRootfs: raw.readOnlyRootfs }),
     ...(raw.tty && { tty: true }),

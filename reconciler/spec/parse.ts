@@ -59,7 +59,12 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
     if (doc.errors.length) {
       for (const e of doc.errors) {
         const pos = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-        errors.push({ file: path, line: pos.line, col: pos.col, message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+        errors.push({
+          file: path,
+          line: pos.line,
+          col: pos.col,
+          message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+        });
       }
       continue;
     }
@@ -85,7 +90,11 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
       }
       name = nameFromFile(source.file);
       if (!DNS_LABEL.test(name)) {
-        errors.push(at1(`the file name gives the container name "${name}", which is not a DNS label (lowercase letters, digits, "-"): add a "name" key`));
+        errors.push(
+          at1(
+            `the file name gives the container name "${name}", which is not a DNS label (lowercase letters, digits, "-"): add a "name" key`,
+          ),
+        );
         continue;
       }
     }
@@ -95,7 +104,13 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
       continue;
     }
     const refAt = raw.image.ref !== undefined ? locate(doc, lc, path, { path: ['image', 'ref'], message: '' }) : null;
-    specs.push({ spec: result.spec, user: result.user, hash: specHash(result.user), source: { ...source, doc: i }, ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }) });
+    specs.push({
+      spec: result.spec,
+      user: result.user,
+      hash: specHash(result.user),
+      source: { ...source, doc: i },
+      ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }),
+    });
   }
 
   const byName = new Map<string, DesiredContainer>();
@@ -103,7 +118,13 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
     const prev = byName.get(s.spec.name);
     if (prev) {
       const doc = docs[s.source.doc]!;
-      errors.push(locate(doc, lc, path, { path: ['name'], at: 'value', message: `name "${s.spec.name}" is already used by document ${prev.source.doc + 1} of this file` } as PathError));
+      errors.push(
+        locate(doc, lc, path, {
+          path: ['name'],
+          at: 'value',
+          message: `name "${s.spec.name}" is already used by document ${prev.source.doc + 1} of this file`,
+        } as PathError),
+      );
     }
     byName.set(s.spec.name, s);
   }

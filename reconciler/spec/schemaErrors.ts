@@ -6,7 +6,6 @@ export interface LocatedPathError extends PathError {
   at: 'key' | 'value';
 }
 
-
 function decodePointer(pointer: string): Array<string | number> {
   if (!pointer) return [];
   return pointer
@@ -28,15 +27,18 @@ function editDistance(a: string, b: string): number {
 function suggestion(schema: SchemaName, path: Array<string | number>, key: string): string {
   const section = path.filter((p) => typeof p === 'string').join('.');
   const known = knownKeys(schema)[section] ?? [];
-  const best = known
-    .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
-    .sort((x, y) => x.d - y.d)[0];
+  const best = known.map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
   const hint = best && best.d <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean "${best.k}"?` : '';
   return `${hint}${known.length ? ` (known keys${section ? ` in ${section}` : ''}: ${known.join(', ')})` : ''}`;
 }
 
 function fieldName(path: Array<string | number>): string {
-  return path.length ? path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[') : 'the document';
+  return path.length
+    ? path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '[')
+    : 'the document';
 }
 
 function describe(value: unknown): string {
@@ -66,7 +68,8 @@ function patternMessage(path: Array<string | number>, value: unknown, schemaPath
   const last = path[path.length - 1];
   const v = JSON.stringify(value);
   if (schemaPath.includes('/$defs/duration/')) return `${fieldName(path)} ${v} is not a duration (examples: 500ms, 10s, 1m30s)`;
-  if (last === 'name') return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
+  if (last === 'name')
+    return `name ${v} is not a DNS label: use lowercase letters, digits and "-", starting and ending with a letter or digit`;
   if (last === 'hostname') return `hostname ${v} is not a valid hostname (letters, digits, "-" and ".")`;
   if (last === 'cpuset') return `cpuset ${v} is not a CPU list (examples: "0", "0-1,3")`;
   if (last === 'ref') return `image.ref ${v} is not an image reference NAME:TAG (examples: busybox:1.36, example.com/team/app:v2)`;
@@ -83,7 +86,11 @@ function patternMessage(path: Array<string | number>, value: unknown, schemaPath
 }
 
 /** Turns ajv's errors into one clear message per problem, with the path to point at. */
-export function translateSchemaErrors(errors: readonly SchemaError[], doc: unknown, schema: SchemaName = 'container.v1'): LocatedPathError[] {
+export function translateSchemaErrors(
+  errors: readonly SchemaError[],
+  doc: unknown,
+  schema: SchemaName = 'container.v1',
+): LocatedPathError[] {
   const out: LocatedPathError[] = [];
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   const seen = new Set<string>();
@@ -95,11 +102,19 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = String(e.params.additionalProperty);
-        item = { path: [...path, key], at: 'key', message: `unknown key "${key}"${path.length ? ` in ${fieldName(path)}` : ''}${suggestion(schema, path, key)}` };
+        item = {
+          path: [...path, key],
+          at: 'key',
+          message: `unknown key "${key}"${path.length ? ` in ${fieldName(path)}` : ''}${suggestion(schema, path, key)}`,
+        };
         break;
       }
       case 'required':
-        item = { path, at: 'value', message: `missing required key "${String(e.params.missingProperty)}"${path.length ? ` in ${fieldName(path)}` : ''}` };
+        item = {
+          path,
+          at: 'value',
+          message: `missing required key "${String(e.params.missingProperty)}"${path.length ? ` in ${fieldName(path)}` : ''}`,
+        };
         break;
       case 'propertyNames':
         item = {
@@ -109,7 +124,11 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
         };
         break;
       case 'type':
-        item = { path, at: 'value', message: `${fieldName(path)} must be ${TYPE_WORDS[String(e.params.type)] ?? String(e.params.type)}, not ${describe(value)}` };
+        item = {
+          path,
+          at: 'value',
+          message: `${fieldName(path)} must be ${TYPE_WORDS[String(e.params.type)] ?? String(e.params.type)}, not ${describe(value)}`,
+        };
         break;
       case 'enum':
         item = {
@@ -126,11 +145,19 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
         if (last === 'image') {
           if (errors.some((x) => x.instancePath === e.instancePath && x !== e && !x.schemaPath.includes('/oneOf/'))) continue;
           const both = value !== null && typeof value === 'object' && 'layers' in value && 'ref' in value;
-          item = { path, at: 'value', message: `image needs exactly one of "layers" (layer directories) or "ref" (an imported image, NAME:TAG)${both ? ', not both' : ''}` };
+          item = {
+            path,
+            at: 'value',
+            message: `image needs exactly one of "layers" (layer directories) or "ref" (an imported image, NAME:TAG)${both ? ', not both' : ''}`,
+          };
           break;
         }
         const unlimited = last === 'memsw' ? ' or "unlimited"' : '';
-        item = { path, at: 'value', message: `${fieldName(path)} must be a quantity such as 512Mi, 1Gi, 100M or a number of bytes${unlimited}, not ${describe(value)}` };
+        item = {
+          path,
+          at: 'value',
+          message: `${fieldName(path)} must be a quantity such as 512Mi, 1Gi, 100M or a number of bytes${unlimited}, not ${describe(value)}`,
+        };
         break;
       }
       case 'pattern':
@@ -139,7 +166,11 @@ export function translateSchemaErrors(errors: readonly SchemaError[], doc: unkno
       case 'minimum':
       case 'maximum':
       case 'exclusiveMinimum':
-        item = { path, at: 'value', message: `${fieldName(path)} must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(e.params.limit)}, not ${String(value)}` };
+        item = {
+          path,
+          at: 'value',
+          message: `${fieldName(path)} must be ${e.keyword === 'maximum' ? 'at most' : 'at least'} ${String(e.params.limit)}, not ${String(value)}`,
+        };
         break;
       case 'minItems':
         item = { path, at: 'value', message: `${fieldName(path)} must not be empty` };

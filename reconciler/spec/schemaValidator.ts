@@ -53,7 +53,14 @@ export function schemaValidator(name: SchemaName = 'container.v1'): SchemaValida
   return v;
 }
 
-type JsonSchema = { properties?: Record<string, JsonSchema>; items?: JsonSchema; $ref?: string; oneOf?: JsonSchema[]; anyOf?: JsonSchema[]; $defs?: Record<string, JsonSchema> };
+type JsonSchema = {
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  $ref?: string;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  $defs?: Record<string, JsonSchema>;
+};
 
 /** The schema document itself (read on demand: only error messages need it). */
 export function schemaDocument(name: SchemaName): JsonSchema {

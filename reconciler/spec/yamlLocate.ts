@@ -41,4 +41,3 @@ export function locate(doc: Document, lc: LineCounterType, file: string, err: Pa
   const pos = lc.linePos(offset);
   return { file, line: pos.line, col: pos.col, message: err.message };
 }
-

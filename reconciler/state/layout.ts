@@ -86,5 +86,10 @@ export function netnsDir(dirs: InstanceDirs): string {
  */
 export function networkPaths(dirs: InstanceDirs, name: string): { record: string; netns: string; etcDir: string; legacyRecord: string } {
   const data = join(dirs.dataDir, 'containers', name);
-  return { record: join(data, 'network.json'), netns: join(netnsDir(dirs), name), etcDir: join(data, 'etc'), legacyRecord: join(dirs.stateDir, name, 'network.json') };
+  return {
+    record: join(data, 'network.json'),
+    netns: join(netnsDir(dirs), name),
+    etcDir: join(data, 'etc'),
+    legacyRecord: join(dirs.stateDir, name, 'network.json'),
+  };
 }

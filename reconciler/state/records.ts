@@ -135,10 +135,19 @@ const COMMON_FIELDS: Record<string, Check> = {
   stoppedAtMs: (v) => v === undefined || isInt(v),
 };
 
-const isIdentity: Check = (v) => isObj(v) && isStr((v as InstanceIdentity).stateDir) && isStr((v as InstanceIdentity).dataDir) && isStr((v as InstanceIdentity).cgroupParent);
+const isIdentity: Check = (v) =>
+  isObj(v) &&
+  isStr((v as InstanceIdentity).stateDir) &&
+  isStr((v as InstanceIdentity).dataDir) &&
+  isStr((v as InstanceIdentity).cgroupParent);
 
 export function parseContainerRecord(text: string): { value: ContainerRecord } | { problem: string } {
-  return parseChecked<ContainerRecord>(text, { version: (v) => v === RECORD_VERSION, ...COMMON_FIELDS, instance: isIdentity, bootId: isStr });
+  return parseChecked<ContainerRecord>(text, {
+    version: (v) => v === RECORD_VERSION,
+    ...COMMON_FIELDS,
+    instance: isIdentity,
+    bootId: isStr,
+  });
 }
 
 export function parseLegacyRecord(text: string): { value: LegacyRecord } | { problem: string } {

@@ -21,11 +21,35 @@ describeKernel('a delegated cgroup v2 subtree (systemd Delegate=yes)', () => {
     const parent = `${delegated}/containers`;
     inst.writeSpec('web.yaml', inst.spec('web'));
     // The unit is an instance of its own (another cgroup parent): its own state and data dirs.
-    const common = ['--dir', inst.specDir, '--state-dir', join(inst.root, 'unit-state'), '--data-dir', join(inst.root, 'unit-data'), '--cgroup-parent', parent, '--log-level', 'silent'];
+    const common = [
+      '--dir',
+      inst.specDir,
+      '--state-dir',
+      join(inst.root, 'unit-state'),
+      '--data-dir',
+      join(inst.root, 'unit-data'),
+      '--cgroup-parent',
+      parent,
+      '--log-level',
+      'silent',
+    ];
     // Start the controller inside the "unit" cgroup, as systemd does; later starts go to the leaf,
     // as systemd does with DelegateSubgroup=_controller (the unit's root has controllers enabled).
     const inUnit = (verb: string, cgroup: string) =>
-      spawnSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, 'sh', process.execPath, join(packageRoot(), 'bin', 'pocker'), verb, ...(verb === 'reconcile' ? ['--once'] : []), ...common], { encoding: 'utf8' });
+      spawnSync(
+        'sh',
+        [
+          '-c',
+          `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`,
+          'sh',
+          process.execPath,
+          join(packageRoot(), 'bin', 'pocker'),
+          verb,
+          ...(verb === 'reconcile' ? ['--once'] : []),
+          ...common,
+        ],
+        { encoding: 'utf8' },
+      );
     try {
       const up = inUnit('reconcile', unitDir);
       expect(up.status, up.stdout + up.stderr).toBe(0);

@@ -11,11 +11,11 @@ describe('cgroup v2 io.max', () => {
   it('parses the kernel format, one device per line, into canonical form', () => {
     expect(parseIoMax('8:16 rbps=1048576 wbps=max riops=max wiops=max\n')).toEqual([dev('8:16', { rbps: 1048576 })]);
     // The kernel lists the newest device first; canonical is by device number.
-    expect(parseIoMax('259:0 rbps=max wbps=max riops=max wiops=50\n7:1 rbps=2 wbps=9007199254740992 riops=4294967294 wiops=max\n8:0 rbps=max wbps=4194304 riops=max wiops=max\n')).toEqual([
-      dev('7:1', { rbps: 2, wbps: 2 ** 53, riops: 4294967294 }),
-      dev('8:0', { wbps: 4194304 }),
-      dev('259:0', { wiops: 50 }),
-    ]);
+    expect(
+      parseIoMax(
+        '259:0 rbps=max wbps=max riops=max wiops=50\n7:1 rbps=2 wbps=9007199254740992 riops=4294967294 wiops=max\n8:0 rbps=max wbps=4194304 riops=max wiops=max\n',
+      ),
+    ).toEqual([dev('7:1', { rbps: 2, wbps: 2 ** 53, riops: 4294967294 }), dev('8:0', { wbps: 4194304 }), dev('259:0', { wiops: 50 })]);
     expect(parseIoMax('')).toEqual([]);
     expect(parseIoMax('7:0 rbps=max wbps=max riops=max wiops=max\n')).toEqual([]);
   });
@@ -28,7 +28,11 @@ describe('cgroup v2 io.max', () => {
     expect(ioMaxLine(dev('8:16', { rbps: 1048576, wiops: 50 }))).toBe('8:16 rbps=1048576 wbps=max riops=max wiops=50');
     const have = [dev('7:0', { wbps: 4194304 }), dev('8:0', { riops: 100 })];
     const want = [dev('7:0', { wbps: 8388608 }), dev('8:16', { rbps: 1024 })];
-    expect(ioMaxWrites(want, have)).toEqual(['7:0 rbps=max wbps=8388608 riops=max wiops=max', '8:0 rbps=max wbps=max riops=max wiops=max', '8:16 rbps=1024 wbps=max riops=max wiops=max']);
+    expect(ioMaxWrites(want, have)).toEqual([
+      '7:0 rbps=max wbps=8388608 riops=max wiops=max',
+      '8:0 rbps=max wbps=max riops=max wiops=max',
+      '8:16 rbps=1024 wbps=max riops=max wiops=max',
+    ]);
     expect(ioMaxWrites(have, have)).toEqual([]);
   });
 });
@@ -82,7 +86,16 @@ describe.each(['v1', 'v2'] as const)('the %s driver against a fake kernel', (ver
     if (version === 'v2') expect(fake.readFile('/sys/fs/cgroup/pocker/cgroup.subtree_control')).toContain('io');
     const base = driver.read('x', fake);
     expect(base).toBeNull();
-    const none = { cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: version === 'v2' ? '' : '0-3', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: version === 'v2' ? 100 : 1024, frozen: false } as const;
+    const none = {
+      cpuQuotaUs: 'max',
+      cpuPeriodUs: 100_000,
+      cpusetCpus: version === 'v2' ? '' : '0-3',
+      memory: 'max',
+      memsw: 'max',
+      pids: 'max',
+      cpuWeight: version === 'v2' ? 100 : 1024,
+      frozen: false,
+    } as const;
     const first = { ...none, io: [dev('7:0', { wbps: 4194304, riops: 100 })] };
     driver.create('x', first, fake);
     expect(driver.read('x', fake)).toEqual(first);
@@ -98,6 +111,8 @@ describe.each(['v1', 'v2'] as const)('the %s driver against a fake kernel', (ver
     const driver = detectDriver(fake, 'pocker');
     driver.ensureParent(fake);
     const none = { ...driver.read('_monitors', fake)!, io: [] };
-    expect(() => driver.create('x', { ...none, io: [dev('9:9', { rbps: 100 })] }, fake)).toThrow(/write .*9:9 .*(io\.max|read_bps_device).*ENODEV/);
+    expect(() => driver.create('x', { ...none, io: [dev('9:9', { rbps: 100 })] }, fake)).toThrow(
+      /write .*9:9 .*(io\.max|read_bps_device).*ENODEV/,
+    );
   });
 });

@@ -14,8 +14,33 @@ describe('pocker CLI', () => {
   it('prints help for every command, naming its options and defaults', () => {
     const main = pocker('--help');
     expect(main.status).toBe(0);
-    for (const word of ['reconcile', '--once', 'ps', 'validate', 'down', '--dir DIR', '/etc/pocker.d', '/run/pocker', '/var/lib/pocker', '--cgroup-parent']) expect(main.stdout).toContain(word);
-    for (const cmd of ['reconcile', 'plan', 'ps', 'inspect', 'logs', 'exec', 'restart', 'status', 'validate', 'down', 'network', 'instance']) {
+    for (const word of [
+      'reconcile',
+      '--once',
+      'ps',
+      'validate',
+      'down',
+      '--dir DIR',
+      '/etc/pocker.d',
+      '/run/pocker',
+      '/var/lib/pocker',
+      '--cgroup-parent',
+    ])
+      expect(main.stdout).toContain(word);
+    for (const cmd of [
+      'reconcile',
+      'plan',
+      'ps',
+      'inspect',
+      'logs',
+      'exec',
+      'restart',
+      'status',
+      'validate',
+      'down',
+      'network',
+      'instance',
+    ]) {
       const r = pocker(cmd, '--help');
       expect(r.status, cmd).toBe(0);
       expect(r.stdout).toContain(`Usage: pocker ${cmd}`);
@@ -56,14 +81,28 @@ describe('pocker CLI', () => {
     writeFileSync(f, 'image: {layers: [/l]}\ncommand: [x]\nnetwork: {mode: host}\n');
     const r = pocker('validate', f);
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('shares the host\'s network namespace');
+    expect(r.stdout).toContain("shares the host's network namespace");
   });
 
   it('dry-runs a plan without touching anything', () => {
     const specs = mkdtempSync(join(dir, 'specs-'));
     writeFileSync(join(specs, 'web.yaml'), 'image: {layers: [/l]}\ncommand: [x]\n');
     const state = join(dir, 'state-never-created');
-    const r = pocker('reconcile', '--once', '--dry-run', '--dir', specs, '--state-dir', state, '--data-dir', join(dir, 'data'), '--cgroup-parent', 'pocker-cli-dry', '--log-level', 'silent');
+    const r = pocker(
+      'reconcile',
+      '--once',
+      '--dry-run',
+      '--dir',
+      specs,
+      '--state-dir',
+      state,
+      '--data-dir',
+      join(dir, 'data'),
+      '--cgroup-parent',
+      'pocker-cli-dry',
+      '--log-level',
+      'silent',
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/create\s+web\s+planned\s+new spec/);
     expect(spawnSync('test', ['-e', state]).status).toBe(1);
@@ -71,25 +110,40 @@ describe('pocker CLI', () => {
 
   it('reads the instance config, flags overriding it; a bad config is an error at file:line:col', () => {
     const cfg = join(dir, 'pocker.yaml');
-    writeFileSync(cfg, `stateDir: ${join(dir, 'cfg-state')}\ndataDir: ${join(dir, 'cfg-data')}\ncgroupParent: from-config\ntimeouts:\n  cni: 5s\n`);
+    writeFileSync(
+      cfg,
+      `stateDir: ${join(dir, 'cfg-state')}\ndataDir: ${join(dir, 'cfg-data')}\ncgroupParent: from-config\ntimeouts:\n  cni: 5s\n`,
+    );
     const show = pocker('instance', 'show', '--config', cfg, '--cgroup-parent', 'from-flag');
     expect(show.status, show.stderr).toBe(0);
-    expect(JSON.parse(show.stdout)).toMatchObject({ config: cfg, given: { stateDir: join(dir, 'cfg-state'), dataDir: join(dir, 'cfg-data'), cgroupParent: 'from-flag' }, recorded: null, timeouts: { cniMs: 5000, monitorMs: 10_000 } });
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      config: cfg,
+      given: { stateDir: join(dir, 'cfg-state'), dataDir: join(dir, 'cfg-data'), cgroupParent: 'from-flag' },
+      recorded: null,
+      timeouts: { cniMs: 5000, monitorMs: 10_000 },
+    });
     writeFileSync(cfg, 'stateDir: /run/x\ntimeouts:\n  cnii: 5s\n');
     const bad = pocker('ps', '--config', cfg);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain(`${cfg}:3:3: unknown key "cnii" in timeouts; did you mean "cni"?`);
     writeFileSync(cfg, 'timeouts: {monitor: 10 seconds}\n');
     expect(pocker('ps', '--config', cfg).stderr).toMatch(new RegExp(`${cfg}:1:21: timeouts.monitor "10 seconds" is not a duration`));
-    expect(pocker('ps', '--config', join(dir, 'missing.yaml')).stderr).toMatch(/missing\.yaml:1:1: cannot read the instance config: ENOENT/);
+    expect(pocker('ps', '--config', join(dir, 'missing.yaml')).stderr).toMatch(
+      /missing\.yaml:1:1: cannot read the instance config: ENOENT/,
+    );
   });
 
   it('refuses a command whose directories disagree with the instance its data dir belongs to', () => {
     const data = mkdtempSync(join(dir, 'data-'));
-    writeFileSync(join(data, 'instance.json'), JSON.stringify({ version: 1, stateDir: '/run/pocker-elsewhere', dataDir: data, cgroupParent: 'pocker', createdAtMs: 1 }));
+    writeFileSync(
+      join(data, 'instance.json'),
+      JSON.stringify({ version: 1, stateDir: '/run/pocker-elsewhere', dataDir: data, cgroupParent: 'pocker', createdAtMs: 1 }),
+    );
     const r = pocker('ps', '--data-dir', data, '--state-dir', join(dir, 'mine'));
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/INSTANCE_MISMATCH: data dir .* belongs to the instance of --state-dir \/run\/pocker-elsewhere .*this command was given --state-dir .*mine/);
+    expect(r.stderr).toMatch(
+      /INSTANCE_MISMATCH: data dir .* belongs to the instance of --state-dir \/run\/pocker-elsewhere .*this command was given --state-dir .*mine/,
+    );
     const show = pocker('instance', 'show', '--data-dir', data, '--state-dir', join(dir, 'mine'));
     expect(show.status).toBe(1);
     expect(JSON.parse(show.stdout)).toMatchObject({ agree: false, recorded: { stateDir: '/run/pocker-elsewhere' } });

@@ -18,16 +18,27 @@ function instanceFlags(inst: TestInstance): string[] {
 
 /** Runs `pocker VERB --instance-flags ARGS...` to completion. */
 function pocker(inst: TestInstance, verb: string, args: string[], input?: string) {
-  return spawnSync(process.execPath, [bin, verb, ...instanceFlags(inst), ...args], { encoding: 'utf8', input: input ?? '', timeout: 30_000 });
+  return spawnSync(process.execPath, [bin, verb, ...instanceFlags(inst), ...args], {
+    encoding: 'utf8',
+    input: input ?? '',
+    timeout: 30_000,
+  });
 }
 
 describeKernel('pocker run (ad-hoc containers)', () => {
   const inst = useTestInstance();
 
-  it('-it gives a real terminal inside: typed commands run there and their exit code is pocker\'s', () => {
+  it("-it gives a real terminal inside: typed commands run there and their exit code is pocker's", () => {
     const i = inst();
-    const drive = { argv: [process.execPath, bin, 'run', ...instanceFlags(i), '-it', '--rm', '--hostname', 'ptybox', i.layer, 'sh'], wait_for: '# ', input: 'hostname; tty; exit 3\n' };
-    const r = spawnSync('python3', [join(packageRoot(), 'test', 'helpers', 'ptyDrive.py'), JSON.stringify(drive)], { encoding: 'utf8', timeout: 30_000 });
+    const drive = {
+      argv: [process.execPath, bin, 'run', ...instanceFlags(i), '-it', '--rm', '--hostname', 'ptybox', i.layer, 'sh'],
+      wait_for: '# ',
+      input: 'hostname; tty; exit 3\n',
+    };
+    const r = spawnSync('python3', [join(packageRoot(), 'test', 'helpers', 'ptyDrive.py'), JSON.stringify(drive)], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { output: string; exit: number; typed: boolean };
     expect(result.typed, result.output).toBe(true);
@@ -50,9 +61,25 @@ describeKernel('pocker run (ad-hoc containers)', () => {
     expect(missing.stderr).toMatch(/no-such-command/);
   });
 
-  it('--rm leaves nothing; limits from the seeds\' flags land in the cgroup', () => {
+  it("--rm leaves nothing; limits from the seeds' flags land in the cgroup", () => {
     const i = inst();
-    const r = pocker(i, 'run', ['--rm', '--name', 'lim', '--cpus', '0.5', '-m', '64m', '--memory-swap', '96m', '--pids-limit', '50', i.layer, 'sh', '-c', 'cat /proc/self/cgroup >/dev/null; echo done']);
+    const r = pocker(i, 'run', [
+      '--rm',
+      '--name',
+      'lim',
+      '--cpus',
+      '0.5',
+      '-m',
+      '64m',
+      '--memory-swap',
+      '96m',
+      '--pids-limit',
+      '50',
+      i.layer,
+      'sh',
+      '-c',
+      'cat /proc/self/cgroup >/dev/null; echo done',
+    ]);
     expect(r.stdout).toBe('done\n');
     expect(r.status).toBe(0);
     expect(i.actual().containers.size).toBe(0);
@@ -90,7 +117,11 @@ describeKernel('pocker run (ad-hoc containers)', () => {
     expect(pocker(i, 'ps', []).stdout).toMatch(/adhoc\s+stopped/);
     expect(pocker(i, 'start', ['adhoc']).status).toBe(0);
     const data = join(containerPaths(i.dirs, 'adhoc').upper, 'data.txt');
-    await until(() => i.runningPid('adhoc') !== null && readFileSync(data, 'utf8') === 'kept\nkept\n', 'adhoc running again on its writable layer', 5000);
+    await until(
+      () => i.runningPid('adhoc') !== null && readFileSync(data, 'utf8') === 'kept\nkept\n',
+      'adhoc running again on its writable layer',
+      5000,
+    );
     expect(pocker(i, 'rm', ['-f', 'adhoc']).status).toBe(0);
     expect(existsSync(containerPaths(i.dirs, 'adhoc').dataDir)).toBe(false);
     expect((await i.reconcile({ allowEmpty: true })).ok).toBe(true);

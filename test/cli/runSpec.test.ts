@@ -7,14 +7,22 @@ import { adhocSource } from '../../reconciler/state/adhoc.js';
 const image = { layers: ['/layers/busybox'] };
 
 describe('pocker run flags', () => {
-  it('reads the command\'s own options as the command\'s', () => {
-    const opts = { name: { type: 'string' as const }, memory: { type: 'string' as const, short: 'm' }, interactive: { type: 'boolean' as const, short: 'i' }, tty: { type: 'boolean' as const, short: 't' } };
-    expect(splitAtImage(['-it', '-m', '50m', '--name', 'x', 'img', 'sh', '-c', 'echo -m'], opts)).toEqual({ head: ['-it', '-m', '50m', '--name', 'x'], tail: ['img', 'sh', '-c', 'echo -m'] });
+  it("reads the command's own options as the command's", () => {
+    const opts = {
+      name: { type: 'string' as const },
+      memory: { type: 'string' as const, short: 'm' },
+      interactive: { type: 'boolean' as const, short: 'i' },
+      tty: { type: 'boolean' as const, short: 't' },
+    };
+    expect(splitAtImage(['-it', '-m', '50m', '--name', 'x', 'img', 'sh', '-c', 'echo -m'], opts)).toEqual({
+      head: ['-it', '-m', '50m', '--name', 'x'],
+      tail: ['img', 'sh', '-c', 'echo -m'],
+    });
     expect(splitAtImage(['--name=x', '-m50m', '--', '-img', 'ls'], opts)).toEqual({ head: ['--name=x', '-m50m'], tail: ['-img', 'ls'] });
     expect(splitAtImage(['-im', '1g', 'img', 'true'], opts)).toEqual({ head: ['-im', '1g'], tail: ['img', 'true'] });
   });
 
-  it('sizes as Docker writes them are binary; pocker\'s own forms pass through', () => {
+  it("sizes as Docker writes them are binary; pocker's own forms pass through", () => {
     expect(dockerQuantity('-m', '50m')).toBe('50Mi');
     expect(dockerQuantity('-m', '1G')).toBe('1Gi');
     expect(dockerQuantity('-m', '512k')).toBe('512Ki');
@@ -37,8 +45,19 @@ describe('pocker run flags', () => {
     expect(() => runSpec('x', image, ['true'], { 'memory-swap': '1g' })).toThrow(/needs --memory/);
   });
 
-  it('builds the spec the seeds\' flags describe, checked like a spec file', () => {
-    const raw = runSpec('web', image, ['sh'], { cpus: '0.5', 'cpuset-cpus': '0', 'pids-limit': '64', 'cpu-shares': '512', env: ['A=1'], volume: ['/srv:/data:ro'], network: 'bridge', publish: ['8080:80'], tty: true, hostname: 'h' });
+  it("builds the spec the seeds' flags describe, checked like a spec file", () => {
+    const raw = runSpec('web', image, ['sh'], {
+      cpus: '0.5',
+      'cpuset-cpus': '0',
+      'pids-limit': '64',
+      'cpu-shares': '512',
+      env: ['A=1'],
+      volume: ['/srv:/data:ro'],
+      network: 'bridge',
+      publish: ['8080:80'],
+      tty: true,
+      hostname: 'h',
+    });
     const d = desiredFromObject(raw, 'web', adhocSource('web'));
     if ('errors' in d) throw new Error(JSON.stringify(d.errors));
     const s = d.desired.spec;
@@ -54,7 +73,10 @@ describe('pocker run flags', () => {
   });
 
   it('--device-*-bps/iops become one resources.io entry per device', () => {
-    const raw = runSpec('x', image, ['true'], { 'device-write-bps': ['/dev/loop0:4mb'], 'device-read-iops': ['/dev/loop0:100', '/dev/vdb:50'] });
+    const raw = runSpec('x', image, ['true'], {
+      'device-write-bps': ['/dev/loop0:4mb'],
+      'device-read-iops': ['/dev/loop0:100', '/dev/vdb:50'],
+    });
     const d = desiredFromObject(raw, 'x', adhocSource('x'));
     if ('errors' in d) throw new Error(JSON.stringify(d.errors));
     expect(d.desired.spec.resources.io).toEqual([

@@ -30,12 +30,24 @@ describeKernel(`bursts of ${N} spec files converge from events alone (resync 1h)
   });
   const log: Logger = { debug() {}, info() {}, warn: (_o, m) => warnings.push(m ?? ''), error: (_o, m) => warnings.push(m ?? '') };
   const start = async (extra: Partial<WatchOptions> = {}): Promise<WatchController> => {
-    ctl = new WatchController({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, removalDelayMs: 50, resyncMs: 3_600_000, log, healthChecks: false, ...extra });
+    ctl = new WatchController({
+      dir: inst.specDir,
+      dirs: inst.dirs,
+      host: inst.host,
+      driver: inst.driver,
+      removalDelayMs: 50,
+      resyncMs: 3_600_000,
+      log,
+      healthChecks: false,
+      ...extra,
+    });
     await ctl.start();
     return ctl;
   };
-  const spec = (i: number, extra: Record<string, unknown> = {}): string => stringify(inst.spec(name(i), { resources: { memory: '16Mi' }, stopGracePeriod: '1s', ...extra }));
-  const runningPids = (): Map<string, number> => new Map([...inst.actual().containers].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
+  const spec = (i: number, extra: Record<string, unknown> = {}): string =>
+    stringify(inst.spec(name(i), { resources: { memory: '16Mi' }, stopGracePeriod: '1s', ...extra }));
+  const runningPids = (): Map<string, number> =>
+    new Map([...inst.actual().containers].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
   const writeAll = (text: (i: number) => string): void => {
     for (let i = 0; i < N; i++) writeFileSync(join(inst.specDir, `${name(i)}.yaml`), text(i));
   };
@@ -87,7 +99,12 @@ describeKernel(`bursts of ${N} spec files converge from events alone (resync 1h)
     const before = runningPids();
     const t0 = Date.now();
     writeAll((i) => spec(i, { resources: { memory: '24Mi' } }));
-    await until(() => [...inst.actual().containers.values()].every((a) => a.limits?.memory === 24 * 2 ** 20), 'every memory limit 24Mi', 15_000, 50);
+    await until(
+      () => [...inst.actual().containers.values()].every((a) => a.limits?.memory === 24 * 2 ** 20),
+      'every memory limit 24Mi',
+      15_000,
+      50,
+    );
     console.log(`${N} in-place edits: all applied after ${Date.now() - t0} ms`);
     expect(runningPids()).toEqual(before);
   }, 60_000);
@@ -138,15 +155,27 @@ describeKernel(`bursts of ${N} spec files converge from events alone (resync 1h)
     const t0 = Date.now();
     git('checkout', '-q', 'B');
     const want = N - deleted.length + added.length;
-    await until(() => {
-      const now = runningPids();
-      return now.size === want && added.every((i) => now.has(name(i))) && recreated.every((i) => now.get(name(i)) !== before.get(name(i)));
-    }, 'the checkout converged', 20_000, 50);
+    await until(
+      () => {
+        const now = runningPids();
+        return (
+          now.size === want && added.every((i) => now.has(name(i))) && recreated.every((i) => now.get(name(i)) !== before.get(name(i)))
+        );
+      },
+      'the checkout converged',
+      20_000,
+      50,
+    );
     await ctl!.idle();
     await sleep(300);
-    console.log(`git checkout of ${moved.length + edited.length + recreated.length + deleted.length + added.length} changed files: converged after ${Date.now() - t0} ms`);
+    console.log(
+      `git checkout of ${moved.length + edited.length + recreated.length + deleted.length + added.length} changed files: converged after ${Date.now() - t0} ms`,
+    );
     const after = runningPids();
-    const touched = [...before].filter(([n, pid]) => after.get(n) !== pid).map(([n]) => n).sort();
+    const touched = [...before]
+      .filter(([n, pid]) => after.get(n) !== pid)
+      .map(([n]) => n)
+      .sort();
     expect(touched).toEqual([...recreated, ...deleted].map(name).sort());
     for (const i of edited) expect(inst.container(name(i)).limits?.memory, name(i)).toBe(24 * 2 ** 20);
     for (const i of moved) expect(inst.container(name(i)).record?.source.file).toBe(`moved-${name(i)}.yaml`);

@@ -64,9 +64,30 @@ describeNetwork('crash consistency: the controller killed anywhere, then one cle
   });
 
   const bin = join(packageRoot(), 'bin', 'pocker');
-  const args = () => ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--cni-conf-dir', net.opts.confDir, '--log-level', 'silent', '--allow-empty'];
+  const args = () => [
+    '--dir',
+    inst.specDir,
+    '--state-dir',
+    inst.dirs.stateDir,
+    '--data-dir',
+    inst.dirs.dataDir,
+    '--cgroup-parent',
+    inst.dirs.cgroupParent,
+    '--cni-conf-dir',
+    net.opts.confDir,
+    '--log-level',
+    'silent',
+    '--allow-empty',
+  ];
   const specText = (name: string, v: { mem: number; cmd: number }) =>
-    stringify(inst.spec(name, { command: ['sh', '-c', `echo v${v.cmd}; exec sleep 3600`], resources: { memory: `${v.mem}Mi`, pids: 32 }, stopGracePeriod: '500ms', ...(name === BRIDGED && { network: net.spec() }) }));
+    stringify(
+      inst.spec(name, {
+        command: ['sh', '-c', `echo v${v.cmd}; exec sleep 3600`],
+        resources: { memory: `${v.mem}Mi`, pids: 32 },
+        stopGracePeriod: '500ms',
+        ...(name === BRIDGED && { network: net.spec() }),
+      }),
+    );
   const hashOf = (file: string, text: string) => parseSpecFile(text, file, { dir: inst.specDir, file }).specs[0]?.hash;
 
   /** Checks every invariant after the clean pass; returns what is wrong (empty when all holds). */
@@ -86,7 +107,8 @@ describeNetwork('crash consistency: the controller killed anywhere, then one cle
       else if (a.record.phase !== 'created') bad.push(`${name}: record phase ${a.record.phase}`);
     }
     for (const name of actual.containers.keys()) if (!expected.has(name)) bad.push(`${name}: container without a spec`);
-    for (const [name, pid] of before) if (name !== changed && actual.containers.get(name)?.pids?.initPid !== pid) bad.push(`${name}: untouched but its pid changed`);
+    for (const [name, pid] of before)
+      if (name !== changed && actual.containers.get(name)?.pids?.initPid !== pid) bad.push(`${name}: untouched but its pid changed`);
     const names = [...expected.keys()].sort();
     const cgroups = inst.driver.list(inst.host).sort();
     if (JSON.stringify(cgroups) !== JSON.stringify(names)) bad.push(`cgroups ${cgroups} != containers ${names}`);
@@ -94,7 +116,9 @@ describeNetwork('crash consistency: the controller killed anywhere, then one cle
     if (JSON.stringify(data) !== JSON.stringify(names)) bad.push(`writable layers ${data} != containers ${names}`);
     const records = names.filter((n) => existsSync(containerPaths(inst.dirs, n).record));
     if (JSON.stringify(records) !== JSON.stringify(names)) bad.push(`records ${records} != containers ${names}`);
-    const runtime = readdirSync(inst.dirs.stateDir).filter((e) => !e.startsWith('.')).sort();
+    const runtime = readdirSync(inst.dirs.stateDir)
+      .filter((e) => !e.startsWith('.'))
+      .sort();
     if (JSON.stringify(runtime) !== JSON.stringify(names)) bad.push(`state dirs ${runtime} != containers ${names}`);
     if (readFileSync('/proc/self/mountinfo', 'utf8').includes(inst.dirs.dataDir)) bad.push('a mount under the data dir leaked');
     // Every live process belongs to a container: its monitor (one each), or sits in its cgroup.
@@ -124,114 +148,128 @@ describeNetwork('crash consistency: the controller killed anywhere, then one cle
     return bad;
   };
 
-  it(`keeps every invariant through ${ITERATIONS} random kills and a kill at every named step (seed ${SEED})`, async () => {
-    const random = rng(SEED);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-    const versions = new Map<string, { mem: number; cmd: number }>();
-    const model: Model = { files: new Map(), lastGood: new Map() };
-    const write = (name: string): void => {
-      const text = specText(name, versions.get(name)!);
-      inst.writeSpec(`${name}.yaml`, text);
-      model.files.set(`${name}.yaml`, { text, valid: true });
-      model.lastGood.set(name, hashOf(`${name}.yaml`, text)!);
-    };
-    for (const n of NAMES.slice(0, 3)) {
-      versions.set(n, { mem: 32, cmd: 0 });
-      write(n);
-    }
-    expect((await inst.reconcile({ allowEmpty: true, network: net.opts })).ok).toBe(true);
+  it(
+    `keeps every invariant through ${ITERATIONS} random kills and a kill at every named step (seed ${SEED})`,
+    async () => {
+      const random = rng(SEED);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+      const versions = new Map<string, { mem: number; cmd: number }>();
+      const model: Model = { files: new Map(), lastGood: new Map() };
+      const write = (name: string): void => {
+        const text = specText(name, versions.get(name)!);
+        inst.writeSpec(`${name}.yaml`, text);
+        model.files.set(`${name}.yaml`, { text, valid: true });
+        model.lastGood.set(name, hashOf(`${name}.yaml`, text)!);
+      };
+      for (const n of NAMES.slice(0, 3)) {
+        versions.set(n, { mem: 32, cmd: 0 });
+        write(n);
+      }
+      expect((await inst.reconcile({ allowEmpty: true, network: net.opts })).ok).toBe(true);
 
-    const schedule: Array<{ step?: string }> = [...STEPS.map((step) => ({ step })), ...Array.from({ length: ITERATIONS }, () => ({}))];
-    const firedSteps = new Set<string>();
-    for (let i = 0; i < schedule.length; i++) {
-      const { step } = schedule[i]!;
-      let target: string | undefined;
-      if (step) {
-        // The container the step happens to: the bridged one for the network steps. Its file is
-        // made valid first (and the container made to exist, for an update or a removal), in a
-        // clean pass, so that the change below passes the step.
-        target = pick(NETWORK_STEPS.includes(step) ? [BRIDGED] : NAMES.filter((n) => n !== BRIDGED));
-        const file = model.files.get(`${target}.yaml`);
-        if ((file && !file.valid) || (!file && !step.startsWith('create'))) {
-          versions.set(target, versions.get(target) ?? { mem: 32, cmd: 0 });
-          write(target);
-          const prep = await inst.reconcile({ allowEmpty: true, network: net.opts });
-          expect(prep.ok, `iteration ${i}: preparing ${target} for ${step}: ${JSON.stringify(prep.results)}`).toBe(true);
+      const schedule: Array<{ step?: string }> = [...STEPS.map((step) => ({ step })), ...Array.from({ length: ITERATIONS }, () => ({}))];
+      const firedSteps = new Set<string>();
+      for (let i = 0; i < schedule.length; i++) {
+        const { step } = schedule[i]!;
+        let target: string | undefined;
+        if (step) {
+          // The container the step happens to: the bridged one for the network steps. Its file is
+          // made valid first (and the container made to exist, for an update or a removal), in a
+          // clean pass, so that the change below passes the step.
+          target = pick(NETWORK_STEPS.includes(step) ? [BRIDGED] : NAMES.filter((n) => n !== BRIDGED));
+          const file = model.files.get(`${target}.yaml`);
+          if ((file && !file.valid) || (!file && !step.startsWith('create'))) {
+            versions.set(target, versions.get(target) ?? { mem: 32, cmd: 0 });
+            write(target);
+            const prep = await inst.reconcile({ allowEmpty: true, network: net.opts });
+            expect(prep.ok, `iteration ${i}: preparing ${target} for ${step}: ${JSON.stringify(prep.results)}`).toBe(true);
+          }
         }
-      }
-      const present = [...model.files.keys()].map((f) => f.replace('.yaml', ''));
-      const absent = NAMES.filter((n) => !present.includes(n));
-      const broken = present.filter((n) => !model.files.get(`${n}.yaml`)!.valid);
-      const valid = present.filter((n) => model.files.get(`${n}.yaml`)!.valid);
-      let kind: Change['kind'];
-      let name: string;
-      if (step && target) {
-        name = target;
-        if (step.startsWith('create')) kind = present.includes(target) ? 'command' : 'add';
-        else if (step.startsWith('remove')) kind = present.length > 1 ? 'remove' : 'command';
-        else kind = 'resources';
-      } else {
-        const kinds: Array<Change['kind']> = [];
-        if (absent.length) kinds.push('add');
-        if (present.length > 1) kinds.push('remove');
-        if (valid.length) kinds.push('resources', 'command');
-        if (present.length) kinds.push('break');
-        if (broken.length) kinds.push('fix');
-        kind = pick(kinds);
-        name = kind === 'add' ? pick(absent) : kind === 'fix' ? pick(broken) : kind === 'resources' || kind === 'command' ? pick(valid) : pick(present);
-      }
-      const before = new Map([...inst.actual().containers].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
-      const file = `${name}.yaml`;
-      switch (kind) {
-        case 'add':
-          versions.set(name, { mem: 32, cmd: 0 });
-          write(name);
-          break;
-        case 'remove':
-          inst.removeSpec(file);
-          model.files.delete(file);
-          model.lastGood.delete(name);
-          break;
-        case 'resources': {
-          // Another value than now, so that there is something to update.
-          const v = versions.get(name)!;
-          v.mem = 32 + 8 * ((Math.floor(random() * 7) + 1 + (v.mem - 32) / 8) % 8);
-          write(name);
-          break;
+        const present = [...model.files.keys()].map((f) => f.replace('.yaml', ''));
+        const absent = NAMES.filter((n) => !present.includes(n));
+        const broken = present.filter((n) => !model.files.get(`${n}.yaml`)!.valid);
+        const valid = present.filter((n) => model.files.get(`${n}.yaml`)!.valid);
+        let kind: Change['kind'];
+        let name: string;
+        if (step && target) {
+          name = target;
+          if (step.startsWith('create')) kind = present.includes(target) ? 'command' : 'add';
+          else if (step.startsWith('remove')) kind = present.length > 1 ? 'remove' : 'command';
+          else kind = 'resources';
+        } else {
+          const kinds: Array<Change['kind']> = [];
+          if (absent.length) kinds.push('add');
+          if (present.length > 1) kinds.push('remove');
+          if (valid.length) kinds.push('resources', 'command');
+          if (present.length) kinds.push('break');
+          if (broken.length) kinds.push('fix');
+          kind = pick(kinds);
+          name =
+            kind === 'add'
+              ? pick(absent)
+              : kind === 'fix'
+                ? pick(broken)
+                : kind === 'resources' || kind === 'command'
+                  ? pick(valid)
+                  : pick(present);
         }
-        case 'command':
-          versions.get(name)!.cmd++;
-          write(name);
-          break;
-        case 'break':
-          inst.writeSpec(file, `name: ${name}\nimage: {layers: [${inst.layer}]\ncommand: [`);
-          model.files.set(file, { text: '', valid: false });
-          break;
-        case 'fix':
-          write(name);
-          break;
+        const before = new Map([...inst.actual().containers].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
+        const file = `${name}.yaml`;
+        switch (kind) {
+          case 'add':
+            versions.set(name, { mem: 32, cmd: 0 });
+            write(name);
+            break;
+          case 'remove':
+            inst.removeSpec(file);
+            model.files.delete(file);
+            model.lastGood.delete(name);
+            break;
+          case 'resources': {
+            // Another value than now, so that there is something to update.
+            const v = versions.get(name)!;
+            v.mem = 32 + 8 * ((Math.floor(random() * 7) + 1 + (v.mem - 32) / 8) % 8);
+            write(name);
+            break;
+          }
+          case 'command':
+            versions.get(name)!.cmd++;
+            write(name);
+            break;
+          case 'break':
+            inst.writeSpec(file, `name: ${name}\nimage: {layers: [${inst.layer}]\ncommand: [`);
+            model.files.set(file, { text: '', valid: false });
+            break;
+          case 'fix':
+            write(name);
+            break;
+        }
+        // The controller: --once or the watching daemon, killed at a named step or at a random moment.
+        const daemon = !step && random() < 0.3;
+        const env = { ...process.env, ...(step ? { POCKER_FAULT: `${step}:${name}=kill` } : {}) };
+        const child = spawn(process.execPath, [bin, 'reconcile', ...(daemon ? [] : ['--once']), ...args()], { env, stdio: 'ignore' });
+        const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
+        if (!step) {
+          await Promise.race([exited, sleep(Math.floor(random() * (daemon ? 400 : 150)))]);
+          child.kill('SIGKILL');
+        } else {
+          const fired = await Promise.race([exited, sleep(10_000).then(() => 'not within 10 s' as const)]);
+          if (fired === 'not within 10 s') child.kill('SIGKILL');
+          expect(fired, `iteration ${i}: the kill at ${step} of ${name} (${kind}) did not happen`).toBe('SIGKILL');
+          firedSteps.add(step);
+        }
+        await exited;
+        const clean = await inst.reconcile({ allowEmpty: true, network: net.opts });
+        const wrong = violations(model, before, name);
+        expect(
+          wrong,
+          `iteration ${i} (seed ${SEED}): ${kind} ${name}, ${step ? `killed at ${step}` : daemon ? 'daemon killed' : '--once killed'}; clean pass ${JSON.stringify(clean.results.filter((r) => !r.ok))}`,
+        ).toEqual([]);
       }
-      // The controller: --once or the watching daemon, killed at a named step or at a random moment.
-      const daemon = !step && random() < 0.3;
-      const env = { ...process.env, ...(step ? { POCKER_FAULT: `${step}:${name}=kill` } : {}) };
-      const child = spawn(process.execPath, [bin, 'reconcile', ...(daemon ? [] : ['--once']), ...args()], { env, stdio: 'ignore' });
-      const exited = new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_code, signal) => r(signal)));
-      if (!step) {
-        await Promise.race([exited, sleep(Math.floor(random() * (daemon ? 400 : 150)))]);
-        child.kill('SIGKILL');
-      } else {
-        const fired = await Promise.race([exited, sleep(10_000).then(() => 'not within 10 s' as const)]);
-        if (fired === 'not within 10 s') child.kill('SIGKILL');
-        expect(fired, `iteration ${i}: the kill at ${step} of ${name} (${kind}) did not happen`).toBe('SIGKILL');
-        firedSteps.add(step);
-      }
-      await exited;
-      const clean = await inst.reconcile({ allowEmpty: true, network: net.opts });
-      const wrong = violations(model, before, name);
-      expect(wrong, `iteration ${i} (seed ${SEED}): ${kind} ${name}, ${step ? `killed at ${step}` : daemon ? 'daemon killed' : '--once killed'}; clean pass ${JSON.stringify(clean.results.filter((r) => !r.ok))}`).toEqual([]);
-    }
-    expect([...firedSteps].sort()).toEqual([...STEPS].sort());
-  }, Math.max(600_000, ITERATIONS * 2_000));
+      expect([...firedSteps].sort()).toEqual([...STEPS].sort());
+    },
+    Math.max(600_000, ITERATIONS * 2_000),
+  );
 
   it('reports injected failures on their container only, retries them with backoff, and leaks nothing', async () => {
     const attempts = new Map<string, number[]>();
@@ -246,7 +284,17 @@ describeNetwork('crash consistency: the controller killed anywhere, then one cle
     };
     for (const n of ['web', 'other']) inst.writeSpec(`${n}.yaml`, inst.spec(n, { resources: { memory: '32Mi' } }));
     setFaults('write-record:web=ENOSPC');
-    const ctl = new WatchController({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, log, removalDelayMs: 100, resyncMs: 60_000, allowEmpty: true, healthChecks: false });
+    const ctl = new WatchController({
+      dir: inst.specDir,
+      dirs: inst.dirs,
+      host: inst.host,
+      driver: inst.driver,
+      log,
+      removalDelayMs: 100,
+      resyncMs: 60_000,
+      allowEmpty: true,
+      healthChecks: false,
+    });
     await ctl.start();
     const until = async (cond: () => boolean, what: string) => {
       for (let t = 0; !cond(); t += 20) {

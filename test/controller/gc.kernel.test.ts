@@ -9,7 +9,7 @@ import { until } from '../helpers/wait.js';
 
 const KEEP = ['sh', '-c', 'echo precious > /kept; exec sleep 3600'];
 
-describeKernel('garbage collection never destroys what may be alive or another instance\'s', () => {
+describeKernel("garbage collection never destroys what may be alive or another instance's", () => {
   const current = useTestInstance();
   let inst: TestInstance;
   let others: string[];
@@ -42,7 +42,7 @@ describeKernel('garbage collection never destroys what may be alive or another i
     expect(readFileSync(kept(), 'utf8')).toBe('precious\n');
   });
 
-  it('refuses a pass whose cgroup parent disagrees with the data dir (a manual pass beside the systemd unit\'s controller)', () => {
+  it("refuses a pass whose cgroup parent disagrees with the data dir (a manual pass beside the systemd unit's controller)", () => {
     const pid = inst.pid('web');
     const r = pocker(inst, 'reconcile', ['--once', '--cgroup-parent', `${inst.dirs.cgroupParent}-other`]);
     expect(r.status, r.stdout + r.stderr).toBe(1);
@@ -56,7 +56,18 @@ describeKernel('garbage collection never destroys what may be alive or another i
     const otherState = join(inst.root, 'other-state');
     const otherData = join(inst.root, 'other-data');
     others.push(otherState, otherData);
-    const r = pocker(inst, 'reconcile', ['--once', '--dir', emptyDir(), '--state-dir', otherState, '--data-dir', otherData, '--allow-empty', '--log-level', 'warn']);
+    const r = pocker(inst, 'reconcile', [
+      '--once',
+      '--dir',
+      emptyDir(),
+      '--state-dir',
+      otherState,
+      '--data-dir',
+      otherData,
+      '--allow-empty',
+      '--log-level',
+      'warn',
+    ]);
     expect(r.stderr).toMatch(/web.*(left alone|not this instance)/);
     expect(inst.pid('web')).toBe(pid);
     expect(readFileSync(kept(), 'utf8')).toBe('precious\n');

@@ -25,7 +25,18 @@ describeKernel('health checks on the real kernel', () => {
   };
 
   it('kills the whole of a timed-out check, whatever it started inside the container', async () => {
-    inst.writeSpec('web.yaml', inst.spec('web', { healthcheck: { exec: ['sh', '-c', 'sleep 600 & sleep 600 & wait'], interval: '300ms', timeout: '100ms', retries: 100, onUnhealthy: 'none' } }));
+    inst.writeSpec(
+      'web.yaml',
+      inst.spec('web', {
+        healthcheck: {
+          exec: ['sh', '-c', 'sleep 600 & sleep 600 & wait'],
+          interval: '300ms',
+          timeout: '100ms',
+          retries: 100,
+          onUnhealthy: 'none',
+        },
+      }),
+    );
     ctl = new WatchController({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, resyncMs: 60_000 });
     await ctl.start();
     await until(() => inst.container('web').health?.failingStreak === 3, 'three checks timed out', 15_000);

@@ -19,12 +19,17 @@ let seq = 0;
 const DEVICES = { '/dev/vdb': { major: 254, minor: 16 }, '/dev/vdc': { major: 254, minor: 32 }, '/dev/loop0': { major: 7, minor: 0 } };
 
 const entryArb = fc.record(
-  { readBps: fc.constantFrom('2', '1Mi', '10Mi', 4096), writeBps: fc.constantFrom('5Mi', '100M'), readIops: fc.integer({ min: 2, max: 10_000 }), writeIops: fc.constantFrom(2, 50, 4294967294) },
+  {
+    readBps: fc.constantFrom('2', '1Mi', '10Mi', 4096),
+    writeBps: fc.constantFrom('5Mi', '100M'),
+    readIops: fc.integer({ min: 2, max: 10_000 }),
+    writeIops: fc.constantFrom(2, 50, 4294967294),
+  },
   { requiredKeys: [] },
 );
-const ioArb = fc.uniqueArray(fc.tuple(fc.constantFrom(...Object.keys(DEVICES)), entryArb), { selector: ([d]) => d, maxLength: 3 }).map((list) =>
-  list.filter(([, e]) => Object.keys(e).length > 0).map(([device, e]) => ({ device, ...e })),
-);
+const ioArb = fc
+  .uniqueArray(fc.tuple(fc.constantFrom(...Object.keys(DEVICES)), entryArb), { selector: ([d]) => d, maxLength: 3 })
+  .map((list) => list.filter(([, e]) => Object.keys(e).length > 0).map(([device, e]) => ({ device, ...e })));
 
 function fakeWithDevices(version: 'v1' | 'v2'): FakeHost {
   const fake = new FakeHost(version);
@@ -42,7 +47,15 @@ describe.each(['v1', 'v2'] as const)('io throttles against a fake %s kernel', (v
         const driver = detectDriver(fake, dirs.cgroupParent);
         let pid: number | undefined;
         for (const io of steps) {
-          writeFileSync(join(dir, 'a.yaml'), stringify({ name: 'a', image: { layers: ['/layers/busybox'] }, command: ['sleep', '3600'], ...(io.length && { resources: { io } }) }));
+          writeFileSync(
+            join(dir, 'a.yaml'),
+            stringify({
+              name: 'a',
+              image: { layers: ['/layers/busybox'] },
+              command: ['sleep', '3600'],
+              ...(io.length && { resources: { io } }),
+            }),
+          );
           const r = await reconcileOnce({ dir, dirs, host: fake, driver, monitorBinary: '/monitor' });
           expect(r.ok, JSON.stringify([r.results, r.plan.problems])).toBe(true);
           const a = observe(fake, dirs, driver).containers.get('a')!;
@@ -64,15 +77,24 @@ describe.each(['v1', 'v2'] as const)('io throttles against a fake %s kernel', (v
     const dirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
     const dir = mkdtempSync(join(root, `g${seq++}-`));
     const driver = detectDriver(fake, dirs.cgroupParent);
-    const write = (io: unknown[]) => writeFileSync(join(dir, 'a.yaml'), stringify({ name: 'a', image: { layers: ['/layers/busybox'] }, command: ['sleep', '3600'], resources: { io } }));
+    const write = (io: unknown[]) =>
+      writeFileSync(
+        join(dir, 'a.yaml'),
+        stringify({ name: 'a', image: { layers: ['/layers/busybox'] }, command: ['sleep', '3600'], resources: { io } }),
+      );
     write([{ device: '/dev/vdb', writeBps: '5Mi' }]);
     expect((await reconcileOnce({ dir, dirs, host: fake, driver, monitorBinary: '/monitor' })).ok).toBe(true);
     const before = observe(fake, dirs, driver).containers.get('a')!;
     fake.devices.delete('/dev/vdc');
-    write([{ device: '/dev/vdb', writeBps: '1Mi' }, { device: '/dev/vdc', readIops: 5 }]);
+    write([
+      { device: '/dev/vdb', writeBps: '1Mi' },
+      { device: '/dev/vdc', readIops: 5 },
+    ]);
     const { host, calls } = countingHost(fake);
     const r = await reconcileOnce({ dir, dirs, host, driver, monitorBinary: '/monitor' });
-    expect(r.results).toMatchObject([{ name: 'a', kind: 'update', ok: false, errorCode: 'HOST_CHECK', error: 'resources.io[1].device /dev/vdc: no such file (ENOENT)' }]);
+    expect(r.results).toMatchObject([
+      { name: 'a', kind: 'update', ok: false, errorCode: 'HOST_CHECK', error: 'resources.io[1].device /dev/vdc: no such file (ENOENT)' },
+    ]);
     expect(calls).toEqual([]);
     const after = observe(fake, dirs, driver).containers.get('a')!;
     expect(after.initAlive).toBe(true);

@@ -22,7 +22,8 @@ describeKernel('writable layers are kept until the container is removed or recre
     const f = join(containerPaths(inst.dirs, name).upper, 'runs');
     return existsSync(f) ? readFileSync(f, 'utf8') : '';
   };
-  const started = (name: string, n: number) => until(() => runs(name) === 'run\n'.repeat(n) && inst.runningPid(name) !== null, `${name} started ${n} time(s) on its layer`);
+  const started = (name: string, n: number) =>
+    until(() => runs(name) === 'run\n'.repeat(n) && inst.runningPid(name) !== null, `${name} started ${n} time(s) on its layer`);
 
   it('a reboot restarts every container on its own layer; a stopped one stays stopped and keeps its layer', async () => {
     inst.writeSpec('a.yaml', inst.spec('a', { command: COUNT_RUNS }));
@@ -110,7 +111,9 @@ describeKernel('writable layers are kept until the container is removed or recre
     await started('a', 1);
     const pid = inst.pid('a');
     const paths = containerPaths(inst.dirs, 'a');
-    const { instance, bootId, lastExit, ...rest } = JSON.parse(readFileSync(paths.record, 'utf8')) as Record<string, unknown> & { instance: { cgroupParent: string } };
+    const { instance, bootId, lastExit, ...rest } = JSON.parse(readFileSync(paths.record, 'utf8')) as Record<string, unknown> & {
+      instance: { cgroupParent: string };
+    };
     void bootId;
     void lastExit;
     writeFileSync(paths.legacyRecord, JSON.stringify({ ...rest, version: 1, cgroupParent: instance.cgroupParent }));
@@ -120,7 +123,9 @@ describeKernel('writable layers are kept until the container is removed or recre
     delete pids.bootId;
     writeFileSync(paths.pids, JSON.stringify(pids));
     const r = await inst.reconcile();
-    expect(r.results.map((x) => [x.name, x.kind, x.reason, x.ok])).toEqual([['a', 'update', 'moving its record to the data dir (written by an earlier release)', true]]);
+    expect(r.results.map((x) => [x.name, x.kind, x.reason, x.ok])).toEqual([
+      ['a', 'update', 'moving its record to the data dir (written by an earlier release)', true],
+    ]);
     expect(inst.pid('a')).toBe(pid);
     expect(existsSync(paths.legacyRecord)).toBe(false);
     expect(JSON.parse(readFileSync(paths.record, 'utf8'))).toMatchObject({ version: 2, name: 'a', instance: inst.dirs });

@@ -8,7 +8,6 @@ import { instanceProcesses, useTestInstance, type TestInstance } from '../helper
 import { describeKernel } from '../helpers/kernel.js';
 import { sleep, until } from '../helpers/wait.js';
 
-
 describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
   const current = useTestInstance();
   let inst: TestInstance;
@@ -21,10 +20,21 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
   });
 
   const bin = join(packageRoot(), 'bin', 'pocker');
-  const common = (): string[] => ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent];
+  const common = (): string[] => [
+    '--dir',
+    inst.specDir,
+    '--state-dir',
+    inst.dirs.stateDir,
+    '--data-dir',
+    inst.dirs.dataDir,
+    '--cgroup-parent',
+    inst.dirs.cgroupParent,
+  ];
   const pocker = (verb: string, ...args: string[]) => spawnSync(process.execPath, [bin, verb, ...common(), ...args], { encoding: 'utf8' });
   const daemon = (...extra: string[]): ChildProcess => {
-    const d = spawn(process.execPath, [bin, 'reconcile', ...common(), '--log-level', 'info', '--removal-delay', '200ms', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const d = spawn(process.execPath, [bin, 'reconcile', ...common(), '--log-level', 'info', '--removal-delay', '200ms', ...extra], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     daemons.push(d);
     return d;
   };
@@ -40,7 +50,10 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     inst.writeSpec('a.yaml', inst.spec('a'));
     inst.writeSpec('b.yaml', inst.spec('b', { resources: { pids: 20 } }));
     const first = daemon();
-    await until(() => running('a') && running('b') && ['a', 'b'].every((n) => inst.container(n).record?.phase === 'created'), 'a and b running and recorded');
+    await until(
+      () => running('a') && running('b') && ['a', 'b'].every((n) => inst.container(n).record?.phase === 'created'),
+      'a and b running and recorded',
+    );
     const pa = inst.pid('a');
     const pb = inst.pid('b');
     first.kill('SIGKILL');
@@ -61,7 +74,10 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     expect(code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(3000);
     expect([inst.pid('a'), inst.pid('b')]).toEqual([pa, pb]);
-    const actions = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { container?: string; action?: string });
+    const actions = log
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { container?: string; action?: string });
     expect(actions.filter((x) => x.container === 'a' && x.action)).toEqual([]);
     expect(actions.filter((x) => x.container === 'b').map((x) => x.action)).toEqual(['update']);
     expect(actions.filter((x) => x.container === 'c').map((x) => x.action)).toEqual(['create']);
@@ -88,7 +104,16 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
   });
 
   it('rotates logs at the configured size, and logs -f follows across rotations', async () => {
-    inst.writeSpec('talk.yaml', inst.spec('talk', { command: ['sh', '-c', 'sleep 0.3; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line $i ........................................"; sleep 0.002; done; exec sleep 3600'] }));
+    inst.writeSpec(
+      'talk.yaml',
+      inst.spec('talk', {
+        command: [
+          'sh',
+          '-c',
+          'sleep 0.3; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line $i ........................................"; sleep 0.002; done; exec sleep 3600',
+        ],
+      }),
+    );
     expect(pocker('reconcile', '--once', '--log-max-size', '4Ki', '--log-max-files', '2').status).toBe(0);
     const follow = spawn(process.execPath, [bin, 'logs', '-f', 'talk', ...common()], { stdio: ['ignore', 'pipe', 'pipe'] });
     daemons.push(follow);
@@ -99,26 +124,50 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     const lines = out.trim().split('\n');
     expect(lines).toEqual(Array.from({ length: 400 }, (_, i) => `line ${i + 1} ........................................`));
     const log = containerPaths(inst.dirs, 'talk').log;
-    const files = readdirSync(join(log, '..')).filter((f) => f.startsWith('container.log')).sort();
+    const files = readdirSync(join(log, '..'))
+      .filter((f) => f.startsWith('container.log'))
+      .sort();
     expect(files).toEqual(['container.log', 'container.log.1', 'container.log.2']);
     for (const f of files) expect(statSync(join(log, '..', f)).size).toBeLessThan(4096 + 200);
     const tail = pocker('logs', 'talk', '--tail', '3');
-    expect(tail.stdout.trim().split('\n').map((l) => l.split(' ')[1])).toEqual(['398', '399', '400']);
+    expect(
+      tail.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]),
+    ).toEqual(['398', '399', '400']);
   });
 
-  it('exec returns the exit code, sees the hostname and PID namespace, has the workload\'s capabilities, and gets a terminal with -t', async () => {
+  it("exec returns the exit code, sees the hostname and PID namespace, has the workload's capabilities, and gets a terminal with -t", async () => {
     inst.writeSpec('box.yaml', inst.spec('box', { hostname: 'inner' }));
     expect(pocker('reconcile', '--once').status).toBe(0);
-    const r = pocker('exec', 'box', '--', 'sh', '-c', 'hostname; cat /proc/1/comm; echo $$; grep -E "^Cap(Eff|Bnd|Prm)" /proc/self/status; exit 7');
+    const r = pocker(
+      'exec',
+      'box',
+      '--',
+      'sh',
+      '-c',
+      'hostname; cat /proc/1/comm; echo $$; grep -E "^Cap(Eff|Bnd|Prm)" /proc/self/status; exit 7',
+    );
     expect(r.status).toBe(7);
     const [host, comm, pid, ...caps] = r.stdout.trim().split('\n');
     expect([host, comm]).toEqual(['inner', 'pocker-init']);
     expect(Number(pid)).toBeLessThan(20);
-    const workload = Number(readFileSync(`/proc/${inst.pid('box')}/task/${inst.pid('box')}/children`, 'utf8').trim().split(' ')[0]);
-    const want = readFileSync(`/proc/${workload}/status`, 'utf8').split('\n').filter((l) => /^Cap(Eff|Bnd|Prm)/.test(l));
+    const workload = Number(
+      readFileSync(`/proc/${inst.pid('box')}/task/${inst.pid('box')}/children`, 'utf8')
+        .trim()
+        .split(' ')[0],
+    );
+    const want = readFileSync(`/proc/${workload}/status`, 'utf8')
+      .split('\n')
+      .filter((l) => /^Cap(Eff|Bnd|Prm)/.test(l));
     expect(caps).toEqual(want);
     expect(pocker('exec', 'box', '--', 'nosuchcommand').status).toBe(127);
-    const tty = spawnSync('script', ['-qec', [process.execPath, bin, 'exec', '-it', 'box', ...common(), '--', 'sh', '-c', 'tty; exit 3'].join(' '), '/dev/null'], { encoding: 'utf8' });
+    const tty = spawnSync(
+      'script',
+      ['-qec', [process.execPath, bin, 'exec', '-it', 'box', ...common(), '--', 'sh', '-c', 'tty; exit 3'].join(' '), '/dev/null'],
+      { encoding: 'utf8' },
+    );
     expect(tty.status).toBe(3);
     expect(tty.stdout).toMatch(/\/dev\/pts\/\d+/);
     expect(pocker('exec', 'nobox', '--', 'true').status).toBe(1);
@@ -148,7 +197,8 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
   });
 
   it('records the git revision each container was applied from, and pocker status shows applied and failed revisions', async () => {
-    const git = (...args: string[]) => spawnSync('git', ['-C', inst.specDir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+    const git = (...args: string[]) =>
+      spawnSync('git', ['-C', inst.specDir, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
     if (git('init', '-q').status !== 0) throw new Error('git is needed for this test');
     inst.writeSpec('a.yaml', inst.spec('a'));
     git('add', '.');
@@ -173,7 +223,8 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     expect(existsSync(join(inst.specDir, '.git'))).toBe(true);
   });
   it('state stopped stops a container but keeps its writable layer; no restart policy revives it; running starts it again on the same layer', async () => {
-    const spec = (state: string) => inst.spec('st', { restart: 'always', state, command: ['sh', '-c', 'echo run >>/runs; exec sleep 3600'] });
+    const spec = (state: string) =>
+      inst.spec('st', { restart: 'always', state, command: ['sh', '-c', 'echo run >>/runs; exec sleep 3600'] });
     inst.writeSpec('st.yaml', spec('running'));
     expect((await inst.reconcile()).ok).toBe(true);
     const first = inst.pid('st');
@@ -203,7 +254,7 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     inst.removeSpec('st.yaml');
     expect((await inst.reconcile({ allowEmpty: true })).results.map((r) => r.kind)).toEqual(['remove']);
   });
-  it('tty: true gives the workload a pty of the container\'s devpts; its output is logged', async () => {
+  it("tty: true gives the workload a pty of the container's devpts; its output is logged", async () => {
     inst.writeSpec('t.yaml', inst.spec('t', { tty: true, command: ['sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-a-tty; exec sleep 3600'] }));
     expect((await inst.reconcile()).ok).toBe(true);
     const log = await inst.waitForLog('t', /stdin-is-a-tty/);

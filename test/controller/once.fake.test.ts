@@ -20,28 +20,30 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let seq = 0;
 
 const MiB = 2 ** 20;
-const resourcesArb = fc.record(
-  {
-    cpus: fc.constantFrom(0.01, 0.1, 0.25, 0.5, 1, 1.5, 2, 3.999),
-    cpuset: fc.constantFrom('0', '1', '0-1', '0,2', '1-3', '3,1,2'),
-    memory: fc.integer({ min: 4 * MiB, max: 2048 * MiB }),
-    swapExtra: fc.option(fc.oneof(fc.integer({ min: 0, max: 512 * MiB }), fc.constant(-1)), { nil: undefined }),
-    pids: fc.integer({ min: 1, max: 100_000 }),
-    cpuShares: fc.integer({ min: 2, max: 262_144 }),
-  },
-  { requiredKeys: [] },
-).map((r) => {
-  const out: Record<string, unknown> = {};
-  if (r.cpus !== undefined) out.cpus = r.cpus;
-  if (r.cpuset !== undefined) out.cpuset = r.cpuset;
-  if (r.memory !== undefined) {
-    out.memory = r.memory;
-    if (r.swapExtra !== undefined) out.memsw = r.swapExtra === -1 ? 'unlimited' : r.memory + r.swapExtra;
-  }
-  if (r.pids !== undefined) out.pids = r.pids;
-  if (r.cpuShares !== undefined) out.cpuShares = r.cpuShares;
-  return out;
-});
+const resourcesArb = fc
+  .record(
+    {
+      cpus: fc.constantFrom(0.01, 0.1, 0.25, 0.5, 1, 1.5, 2, 3.999),
+      cpuset: fc.constantFrom('0', '1', '0-1', '0,2', '1-3', '3,1,2'),
+      memory: fc.integer({ min: 4 * MiB, max: 2048 * MiB }),
+      swapExtra: fc.option(fc.oneof(fc.integer({ min: 0, max: 512 * MiB }), fc.constant(-1)), { nil: undefined }),
+      pids: fc.integer({ min: 1, max: 100_000 }),
+      cpuShares: fc.integer({ min: 2, max: 262_144 }),
+    },
+    { requiredKeys: [] },
+  )
+  .map((r) => {
+    const out: Record<string, unknown> = {};
+    if (r.cpus !== undefined) out.cpus = r.cpus;
+    if (r.cpuset !== undefined) out.cpuset = r.cpuset;
+    if (r.memory !== undefined) {
+      out.memory = r.memory;
+      if (r.swapExtra !== undefined) out.memsw = r.swapExtra === -1 ? 'unlimited' : r.memory + r.swapExtra;
+    }
+    if (r.pids !== undefined) out.pids = r.pids;
+    if (r.cpuShares !== undefined) out.cpuShares = r.cpuShares;
+    return out;
+  });
 
 const specArb = fc.record({
   command: fc.constantFrom(['sleep', '3600'], ['httpd', '-f'], ['sh', '-c', 'exec sleep 1']),
@@ -95,7 +97,10 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
           const restartable = second.plan.actions.filter((a) => a.kind !== 'none');
           expect(restartable, JSON.stringify(second.plan.actions)).toEqual([]);
           expect(calls).toEqual([]);
-          expect(bookkeeping).toEqual(['mkdir /run/pocker/.sources', expect.stringMatching(/^writeFileAtomic \/run\/pocker\/\.sources\/[0-9a-f]{16}\.json$/)]);
+          expect(bookkeeping).toEqual([
+            'mkdir /run/pocker/.sources',
+            expect.stringMatching(/^writeFileAtomic \/run\/pocker\/\.sources\/[0-9a-f]{16}\.json$/),
+          ]);
           const facts = gatherFacts(fake, driver);
           for (const d of first.load.desired) {
             const a = observe(fake, dirs, driver).containers.get(d.spec.name)!;
@@ -150,7 +155,15 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
         writeSet(dir, set);
         const dirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
         const driver = detectDriver(fake, dirs.cgroupParent);
-        const input = () => ({ source: dir, load: loadSpecDir(dir), actual: observe(fake, dirs, driver), facts: gatherFacts(fake, driver), allowEmpty: false, now: 1e12, backoff: DEFAULT_BACKOFF });
+        const input = () => ({
+          source: dir,
+          load: loadSpecDir(dir),
+          actual: observe(fake, dirs, driver),
+          facts: gatherFacts(fake, driver),
+          allowEmpty: false,
+          now: 1e12,
+          backoff: DEFAULT_BACKOFF,
+        });
         expect(JSON.stringify(plan(input()))).toBe(JSON.stringify(plan(input())));
       }),
       { numRuns: 50 },
@@ -163,17 +176,26 @@ describe('failure isolation against a fake kernel', () => {
     const fake = new FakeHost('v1');
     const dirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
     const dir = mkdtempSync(join(root, `f${seq++}-`));
-    writeSet(dir, { a: { command: ['sleep', '1'], restart: undefined, env: undefined, resources: {} }, b: { command: ['sleep', '1'], restart: undefined, env: undefined, resources: {} } });
+    writeSet(dir, {
+      a: { command: ['sleep', '1'], restart: undefined, env: undefined, resources: {} },
+      b: { command: ['sleep', '1'], restart: undefined, env: undefined, resources: {} },
+    });
     const driver = detectDriver(fake, dirs.cgroupParent);
     fake.failStarts = { count: 1, message: 'exec sleep: No such file or directory' };
     const r = await reconcileOnce({ dir, dirs, host: fake, driver, monitorBinary: '/monitor' });
-    expect(r.results.map((x) => [x.name, x.ok])).toEqual([['a', false], ['b', true]]);
+    expect(r.results.map((x) => [x.name, x.ok])).toEqual([
+      ['a', false],
+      ['b', true],
+    ]);
     expect(r.results[0]!.error).toBe('exec sleep: No such file or directory');
     expect([...observe(fake, dirs, driver).containers.keys()]).toEqual(['b']);
     expect(driver.list(fake)).toEqual(['b']);
     expect(fake.readDir('/var/lib/pocker/containers')).toEqual(['b']);
     const retry = await reconcileOnce({ dir, dirs, host: fake, driver, monitorBinary: '/monitor' });
-    expect(retry.plan.actions.map((a) => [a.name, a.kind])).toEqual([['a', 'create'], ['b', 'none']]);
+    expect(retry.plan.actions.map((a) => [a.name, a.kind])).toEqual([
+      ['a', 'create'],
+      ['b', 'none'],
+    ]);
     expect(retry.ok).toBe(true);
   });
 });

@@ -19,7 +19,9 @@ describeKernel('reconcile --once on the real kernel', () => {
   /** [memory, memory+swap] as the cgroup files hold them (v2 stores swap separately). */
   const memoryFiles = (name: string): number[] => {
     const raw = rawLimits(inst, name);
-    return inst.driver.version === 'v2' ? [Number(raw.memory), Number(raw.memory) + Number(raw.swapOrMemsw)] : [Number(raw.memory), Number(raw.swapOrMemsw)];
+    return inst.driver.version === 'v2'
+      ? [Number(raw.memory), Number(raw.memory) + Number(raw.swapOrMemsw)]
+      : [Number(raw.memory), Number(raw.swapOrMemsw)];
   };
 
   it('updates resources in place (raising and lowering memory+memsw together) with the same pid', async () => {
@@ -56,7 +58,10 @@ describeKernel('reconcile --once on the real kernel', () => {
     inst.removeSpec('web.yaml');
     inst.writeSpec('other.yaml', inst.spec('other'));
     const gone = await inst.reconcile();
-    expect(gone.plan.actions.map((a) => [a.name, a.kind])).toEqual([['other', 'create'], ['web', 'remove']]);
+    expect(gone.plan.actions.map((a) => [a.name, a.kind])).toEqual([
+      ['other', 'create'],
+      ['web', 'remove'],
+    ]);
     expect(gone.ok).toBe(true);
     expect(inst.actual().containers.has('web')).toBe(false);
     expect(inst.actual().leftovers).toEqual([]);
@@ -89,10 +94,30 @@ describeKernel('reconcile --once on the real kernel', () => {
     inst.writeSpec('web.yaml', `${JSON.stringify(inst.spec('web')).slice(0, -1)}, "resources": {"memory": "lots"}}`);
     const bad = await inst.reconcile();
     expect(bad.ok).toBe(false);
-    expect(bad.load.errors.map(formatSpecError)).toEqual([expect.stringMatching(new RegExp(`^${path}:1:\\d+: resources\\.memory must be a quantity`))]);
+    expect(bad.load.errors.map(formatSpecError)).toEqual([
+      expect.stringMatching(new RegExp(`^${path}:1:\\d+: resources\\.memory must be a quantity`)),
+    ]);
     expect(inst.pid('web')).toBe(pid);
 
-    const cli = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'pocker'), 'reconcile', '--once', '--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--log-level', 'silent'], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        join(packageRoot(), 'bin', 'pocker'),
+        'reconcile',
+        '--once',
+        '--dir',
+        inst.specDir,
+        '--state-dir',
+        inst.dirs.stateDir,
+        '--data-dir',
+        inst.dirs.dataDir,
+        '--cgroup-parent',
+        inst.dirs.cgroupParent,
+        '--log-level',
+        'silent',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(cli.status).toBe(1);
     expect(cli.stdout).toContain(`error: ${path}:1:`);
     expect(inst.pid('web')).toBe(pid);
@@ -105,11 +130,19 @@ describeKernel('reconcile --once on the real kernel', () => {
     inst.writeSpec('web.yaml', inst.spec('web', { image: { layers: [inst.layer, '/nonexistent/layer'] } }));
     const r = await inst.reconcile();
     expect(r.ok).toBe(false);
-    expect(r.results).toEqual([expect.objectContaining({ name: 'web', kind: 'recreate', ok: false, errorCode: 'HOST_CHECK', error: 'layer /nonexistent/layer does not exist' })]);
+    expect(r.results).toEqual([
+      expect.objectContaining({
+        name: 'web',
+        kind: 'recreate',
+        ok: false,
+        errorCode: 'HOST_CHECK',
+        error: 'layer /nonexistent/layer does not exist',
+      }),
+    ]);
     expect(inst.pid('web')).toBe(pid);
   });
 
-  it('reports a command that cannot be exec\'d and leaves nothing half-created', async () => {
+  it("reports a command that cannot be exec'd and leaves nothing half-created", async () => {
     inst.writeSpec('bad.yaml', inst.spec('bad', { command: ['/bin/sh/nope'] }));
     const r = await inst.reconcile();
     expect(r.ok).toBe(false);
@@ -121,7 +154,10 @@ describeKernel('reconcile --once on the real kernel', () => {
   });
 
   it('restarts per policy with growing backoff: on-failure restarts a failing workload, never keeps the exit code', async () => {
-    inst.writeSpec('flaky.yaml', inst.spec('flaky', { command: ['sh', '-c', 'echo run; exit 1'], restart: 'on-failure', restartBackoff: { initial: '300ms' } }));
+    inst.writeSpec(
+      'flaky.yaml',
+      inst.spec('flaky', { command: ['sh', '-c', 'echo run; exit 1'], restart: 'on-failure', restartBackoff: { initial: '300ms' } }),
+    );
     inst.writeSpec('once.yaml', inst.spec('once', { command: ['sh', '-c', 'exit 3'], restart: 'never' }));
     inst.writeSpec('done.yaml', inst.spec('done', { command: ['true'], restart: 'on-failure' }));
     expect((await inst.reconcile()).ok).toBe(true);
@@ -130,14 +166,22 @@ describeKernel('reconcile --once on the real kernel', () => {
 
     const early = await inst.reconcile();
     const firstExit = inst.container('flaky').exit!;
-    expect(early.plan.actions.map((a) => [a.name, a.kind])).toEqual([['done', 'none'], ['flaky', 'none'], ['once', 'none']]);
+    expect(early.plan.actions.map((a) => [a.name, a.kind])).toEqual([
+      ['done', 'none'],
+      ['flaky', 'none'],
+      ['once', 'none'],
+    ]);
     const wait1 = early.plan.actions[1] as NoneAction;
     expect(wait1.reason).toMatch(/^exited with code 1; backoff \(retry in \d+ms\)$/);
     expect(wait1.retryAt! - firstExit.finishedAtMs).toBe(300);
 
     await new Promise((r) => setTimeout(r, Math.max(0, wait1.retryAt! - Date.now()) + 20));
     const r = await inst.reconcile();
-    expect(r.plan.actions.map((a) => [a.name, a.kind])).toEqual([['done', 'none'], ['flaky', 'restart'], ['once', 'none']]);
+    expect(r.plan.actions.map((a) => [a.name, a.kind])).toEqual([
+      ['done', 'none'],
+      ['flaky', 'restart'],
+      ['once', 'none'],
+    ]);
     expect(r.ok).toBe(true);
     await waitFor(() => {
       const exit = inst.container('flaky').exit;
@@ -150,13 +194,28 @@ describeKernel('reconcile --once on the real kernel', () => {
 
   it('serializes concurrent passes on one state dir: exactly one container, both passes succeed', async () => {
     inst.writeSpec('web.yaml', inst.spec('web'));
-    const args = [join(packageRoot(), 'bin', 'pocker'), 'reconcile', '--once', '--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--log-level', 'silent'];
-    const run = () => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn(process.execPath, args);
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => (out += d));
-      p.on('close', (code) => resolve({ code, out }));
-    });
+    const args = [
+      join(packageRoot(), 'bin', 'pocker'),
+      'reconcile',
+      '--once',
+      '--dir',
+      inst.specDir,
+      '--state-dir',
+      inst.dirs.stateDir,
+      '--data-dir',
+      inst.dirs.dataDir,
+      '--cgroup-parent',
+      inst.dirs.cgroupParent,
+      '--log-level',
+      'silent',
+    ];
+    const run = () =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, args);
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d));
+        p.on('close', (code) => resolve({ code, out }));
+      });
     const [a, b] = await Promise.all([run(), run()]);
     expect([a.code, b.code]).toEqual([0, 0]);
     expect([a.out, b.out].filter((o) => /create\s+web\s+ok/.test(o))).toHaveLength(1);
@@ -167,12 +226,45 @@ describeKernel('reconcile --once on the real kernel', () => {
 
   it('leaves containers running after the pocker process that started them exits', async () => {
     inst.writeSpec('web.yaml', inst.spec('web'));
-    const cli = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'pocker'), 'reconcile', '--once', '--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--log-level', 'silent'], { encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        join(packageRoot(), 'bin', 'pocker'),
+        'reconcile',
+        '--once',
+        '--dir',
+        inst.specDir,
+        '--state-dir',
+        inst.dirs.stateDir,
+        '--data-dir',
+        inst.dirs.dataDir,
+        '--cgroup-parent',
+        inst.dirs.cgroupParent,
+        '--log-level',
+        'silent',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(cli.status, cli.stdout + cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/create\s+web\s+ok pid \d+/);
     const pid = inst.pid('web');
     expect(inst.container('web').monitorAlive).toBe(true);
-    const ps = spawnSync(process.execPath, [join(packageRoot(), 'bin', 'pocker'), 'ps', '-o', 'json', '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent], { encoding: 'utf8' });
+    const ps = spawnSync(
+      process.execPath,
+      [
+        join(packageRoot(), 'bin', 'pocker'),
+        'ps',
+        '-o',
+        'json',
+        '--state-dir',
+        inst.dirs.stateDir,
+        '--data-dir',
+        inst.dirs.dataDir,
+        '--cgroup-parent',
+        inst.dirs.cgroupParent,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(ps.stdout)).toEqual([expect.objectContaining({ name: 'web', state: 'running', pid })]);
   });
 });

@@ -44,13 +44,25 @@ describe('the watching controller against a fake host', () => {
   });
   const log: Logger = { debug() {}, info() {}, warn: (_o, m) => warnings.push(m ?? ''), error: (_o, m) => warnings.push(m ?? '') };
   const start = async (extra: Partial<WatchOptions> = {}): Promise<WatchController> => {
-    ctl = new WatchController({ dir, dirs, host: fake, driver, monitorBinary: '/monitor', removalDelayMs: 50, resyncMs: 3_600_000, log, ...extra });
+    ctl = new WatchController({
+      dir,
+      dirs,
+      host: fake,
+      driver,
+      monitorBinary: '/monitor',
+      removalDelayMs: 50,
+      resyncMs: 3_600_000,
+      log,
+      ...extra,
+    });
     await ctl.start();
     return ctl;
   };
-  const spec = (n: string, extra: Record<string, unknown> = {}): string => stringify({ name: n, image: { layers: ['/layers/busybox'] }, command: ['sleep', '3600'], resources: { memory: '16Mi' }, ...extra });
+  const spec = (n: string, extra: Record<string, unknown> = {}): string =>
+    stringify({ name: n, image: { layers: ['/layers/busybox'] }, command: ['sleep', '3600'], resources: { memory: '16Mi' }, ...extra });
   const containers = () => observe(fake, dirs, driver).containers;
-  const running = (): Map<string, number> => new Map([...containers()].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
+  const running = (): Map<string, number> =>
+    new Map([...containers()].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
 
   it(`starts ${N} specs of one burst, edits all of them in place, and removes them all at once with --allow-empty`, async () => {
     await start({ allowEmpty: true });
@@ -76,7 +88,10 @@ describe('the watching controller against a fake host', () => {
     await until(() => warnings.some((w) => w.includes('has no spec files: 10 container(s) kept')), 'the warning', 10_000, 20);
     await sleep(300);
     expect(running()).toEqual(before);
-    expect(readSourceStatus(fake, dirs.stateDir, dir)?.removalsHeld).toMatchObject({ count: 10, reason: expect.stringMatching(/--allow-empty/) });
+    expect(readSourceStatus(fake, dirs.stateDir, dir)?.removalsHeld).toMatchObject({
+      count: 10,
+      reason: expect.stringMatching(/--allow-empty/),
+    });
   }, 30_000);
 
   it('removes none of a decision over --max-deletions, and says so', async () => {
@@ -84,7 +99,12 @@ describe('the watching controller against a fake host', () => {
     for (let i = 0; i < 8; i++) writeFileSync(join(dir, `${name(i)}.yaml`), spec(name(i)));
     await until(() => running().size === 8, '8 running', 10_000, 20);
     for (let i = 1; i < 8; i++) rmSync(join(dir, `${name(i)}.yaml`));
-    await until(() => warnings.some((w) => w.includes('7 containers would be removed at once, more than --max-deletions 3: removing none')), 'the refusal', 10_000, 20);
+    await until(
+      () => warnings.some((w) => w.includes('7 containers would be removed at once, more than --max-deletions 3: removing none')),
+      'the refusal',
+      10_000,
+      20,
+    );
     await sleep(300);
     expect(running().size).toBe(8);
     expect(ctl!.counts.remove).toBe(0);
@@ -104,7 +124,10 @@ describe('the watching controller against a fake host', () => {
   it('runs health checks inside the container and restarts it after `retries` failures in a row', async () => {
     await start();
     fake.execAnswer = () => ({ exitCode: 1, output: 'not ready' });
-    writeFileSync(join(dir, 'h.yaml'), spec('h', { healthcheck: { exec: ['check', '--now'], interval: '100ms', timeout: '1s', retries: 2 } }));
+    writeFileSync(
+      join(dir, 'h.yaml'),
+      spec('h', { healthcheck: { exec: ['check', '--now'], interval: '100ms', timeout: '1s', retries: 2 } }),
+    );
     await until(() => running().has('h'), 'h running', 10_000, 20);
     const pid = running().get('h')!;
     await until(() => (running().get('h') ?? pid) !== pid, 'h restarted as unhealthy', 10_000, 20);
@@ -129,7 +152,9 @@ describe('the watching controller against a fake host', () => {
     await sleep(1000);
     expect(failures('gone')).toBeGreaterThanOrEqual(gone + 1);
     expect(failures('big')).toBe(big);
-    expect(warnings.find((w) => w.startsWith('create big failed'))).toMatch(/env has 303 entries .*\(not retried until the spec or the host changes\)$/);
+    expect(warnings.find((w) => w.startsWith('create big failed'))).toMatch(
+      /env has 303 entries .*\(not retried until the spec or the host changes\)$/,
+    );
     writeFileSync(join(dir, 'big.yaml'), spec('big'));
     await until(() => running().has('big'), 'big running once its spec is fixed', 10_000, 20);
   }, 30_000);

@@ -14,7 +14,6 @@ import { containerPaths } from '../../reconciler/state/layout.js';
 import { sleep, until } from '../helpers/wait.js';
 import { startDaemon } from '../helpers/cli.js';
 
-
 describeKernel('pocker reconcile (watching) on the real kernel', () => {
   const current = useTestInstance();
   let inst: TestInstance;
@@ -28,7 +27,16 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
   });
 
   const start = async (dir = inst.specDir, extra: Partial<WatchOptions> = {}): Promise<WatchController> => {
-    ctl = new WatchController({ dir, dirs: inst.dirs, host: inst.host, driver: inst.driver, removalDelayMs: 300, resyncMs: 60_000, allowEmpty: true, ...extra });
+    ctl = new WatchController({
+      dir,
+      dirs: inst.dirs,
+      host: inst.host,
+      driver: inst.driver,
+      removalDelayMs: 300,
+      resyncMs: 60_000,
+      allowEmpty: true,
+      ...extra,
+    });
     await ctl.start();
     return ctl;
   };
@@ -117,7 +125,10 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     expect(c.counts).toMatchObject({ create: 1, recreate: 1, remove: 0 });
     await c.stop();
     for (const d of [root, cm]) rmSync(d, { recursive: true, force: true });
-    for (const s of [join(root, 'current'), cm]) await import('../../reconciler/controller/once.js').then((m) => m.downSource({ dir: s, dirs: inst.dirs, host: inst.host, driver: inst.driver }));
+    for (const s of [join(root, 'current'), cm])
+      await import('../../reconciler/controller/once.js').then((m) =>
+        m.downSource({ dir: s, dirs: inst.dirs, host: inst.host, driver: inst.driver }),
+      );
   });
 
   it('keeps the same process when a spec moves from one file to another', async () => {
@@ -152,9 +163,23 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
 
   it('restarts on-failure with growing delays, keeps a never container exited with its code, reports an OOM kill', async () => {
     await start();
-    inst.writeSpec('flaky.yaml', inst.spec('flaky', { command: ['sh', '-c', 'echo run; exit 1'], restart: 'on-failure', restartBackoff: { initial: '300ms', max: '10s' } }));
+    inst.writeSpec(
+      'flaky.yaml',
+      inst.spec('flaky', {
+        command: ['sh', '-c', 'echo run; exit 1'],
+        restart: 'on-failure',
+        restartBackoff: { initial: '300ms', max: '10s' },
+      }),
+    );
     inst.writeSpec('once.yaml', inst.spec('once', { command: ['sh', '-c', 'exit 3'], restart: 'never' }));
-    inst.writeSpec('hog.yaml', inst.spec('hog', { command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], resources: { memory: '16Mi' }, restart: 'never' }));
+    inst.writeSpec(
+      'hog.yaml',
+      inst.spec('hog', {
+        command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'],
+        resources: { memory: '16Mi' },
+        restart: 'never',
+      }),
+    );
     await until(() => inst.log('flaky').trim().split('\n').length >= 4, 'four runs of flaky', 60_000);
     const starts = readLogs(containerPaths(inst.dirs, 'flaky').log).map((r) => r.timeMs);
     // Gaps between runs are the backoff (300, 600, 1200 ms) plus a start-up time that is about the same each time.
@@ -170,14 +195,44 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
 
   it('restarts a container whose health check fails when asked to, and only reports it otherwise', async () => {
     await start();
-    const hc = (onUnhealthy: string) => ({ exec: ['sh', '-c', 'test -e /tmp/ok'], interval: '200ms', timeout: '10s', retries: 2, startPeriod: '300ms', onUnhealthy });
-    inst.writeSpec('sick.yaml', inst.spec('sick', { command: ['sh', '-c', 'touch /tmp/ok; while [ ! -e /tmp/seen ]; do sleep 0.05; done; rm /tmp/ok; exec sleep 3600'], healthcheck: hc('restart') }));
+    const hc = (onUnhealthy: string) => ({
+      exec: ['sh', '-c', 'test -e /tmp/ok'],
+      interval: '200ms',
+      timeout: '10s',
+      retries: 2,
+      startPeriod: '300ms',
+      onUnhealthy,
+    });
+    inst.writeSpec(
+      'sick.yaml',
+      inst.spec('sick', {
+        command: ['sh', '-c', 'touch /tmp/ok; while [ ! -e /tmp/seen ]; do sleep 0.05; done; rm /tmp/ok; exec sleep 3600'],
+        healthcheck: hc('restart'),
+      }),
+    );
     inst.writeSpec('noted.yaml', inst.spec('noted', { command: ['sleep', '3600'], healthcheck: hc('none') }));
     await until(() => running('sick') && running('noted'), 'both running');
     const pid = inst.pid('sick');
     await until(() => inst.container('sick').health?.status === 'healthy', 'sick healthy at first', 60_000);
-    spawnSync(process.execPath, [join(packageRoot(), 'bin', 'pocker'), 'exec', '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, 'sick', '--', 'touch', '/tmp/seen']);
-    await until(() => running('sick') && inst.container('sick').pids?.initPid !== pid && inst.container('sick').record!.restartCount >= 1, 'sick restarted after its checks failed', 60_000);
+    spawnSync(process.execPath, [
+      join(packageRoot(), 'bin', 'pocker'),
+      'exec',
+      '--state-dir',
+      inst.dirs.stateDir,
+      '--data-dir',
+      inst.dirs.dataDir,
+      '--cgroup-parent',
+      inst.dirs.cgroupParent,
+      'sick',
+      '--',
+      'touch',
+      '/tmp/seen',
+    ]);
+    await until(
+      () => running('sick') && inst.container('sick').pids?.initPid !== pid && inst.container('sick').record!.restartCount >= 1,
+      'sick restarted after its checks failed',
+      60_000,
+    );
     await until(() => inst.container('noted').health?.status === 'unhealthy', 'noted unhealthy', 60_000);
     expect(inst.container('noted').record!.restartCount).toBe(0);
   });
@@ -201,4 +256,3 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     }
   });
 });
-

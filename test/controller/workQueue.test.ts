@@ -8,13 +8,16 @@ describe('WorkQueue', () => {
     let running = 0;
     let most = 0;
     let runs = 0;
-    const q = new WorkQueue(async () => {
-      running++;
-      most = Math.max(most, running);
-      runs++;
-      await sleep(20);
-      running--;
-    }, () => {});
+    const q = new WorkQueue(
+      async () => {
+        running++;
+        most = Math.max(most, running);
+        runs++;
+        await sleep(20);
+        running--;
+      },
+      () => {},
+    );
     q.add('a');
     q.add('a');
     await sleep(5);
@@ -28,10 +31,13 @@ describe('WorkQueue', () => {
 
   it('retries a failure with growing delays, and a terminal failure not at all until the next add', async () => {
     const at: Record<string, number[]> = { retry: [], terminal: [] };
-    const q = new WorkQueue(async (key): Promise<WorkResult> => {
-      at[key]!.push(Date.now());
-      return { failed: true, ...(key === 'terminal' && { terminal: true }) };
-    }, () => {});
+    const q = new WorkQueue(
+      async (key): Promise<WorkResult> => {
+        at[key]!.push(Date.now());
+        return { failed: true, ...(key === 'terminal' && { terminal: true }) };
+      },
+      () => {},
+    );
     q.add('retry');
     q.add('terminal');
     await sleep(900);
@@ -48,7 +54,10 @@ describe('WorkQueue', () => {
 
   it('requeues after the delay the work asks for, and at once for 0', async () => {
     let runs = 0;
-    const q = new WorkQueue(async (): Promise<WorkResult> => (++runs === 1 ? { requeueAfterMs: 0 } : runs === 2 ? { requeueAfterMs: 100 } : {}), () => {});
+    const q = new WorkQueue(
+      async (): Promise<WorkResult> => (++runs === 1 ? { requeueAfterMs: 0 } : runs === 2 ? { requeueAfterMs: 100 } : {}),
+      () => {},
+    );
     q.add('a');
     await sleep(30);
     expect(runs).toBe(2);

@@ -17,7 +17,9 @@ const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 /** What building the layer needs beyond the real-kernel requirements. */
 function debootstrapRequirement(): string[] {
-  const r = spawnSync('sh', ['-c', 'command -v debootstrap'], { env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+  const r = spawnSync('sh', ['-c', 'command -v debootstrap'], {
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
+  });
   return r.status === 0 ? [] : ['debootstrap not installed (apt-get install debootstrap)'];
 }
 
@@ -96,7 +98,7 @@ describeDebian('the Debian example (debootstrap layer, lxc-debian configuration)
     expect(lstatSync(join(LAYER, 'etc', 'pocker-layer')).mtimeMs).toBe(marker);
   });
 
-  it('runs the example spec: Debian 12 under the spec\'s hostname, dpkg and apt working on the installed packages', async () => {
+  it("runs the example spec: Debian 12 under the spec's hostname, dpkg and apt working on the installed packages", async () => {
     const inst = current();
     const spec = parse(readFileSync(join(EXAMPLE_DIR, 'debian.yaml'), 'utf8')) as Record<string, unknown> & { hostname: string };
     inst.writeSpec('debian.yaml', { ...spec, image: { layers: [LAYER] } });

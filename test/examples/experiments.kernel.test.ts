@@ -33,7 +33,8 @@ interface CpuWindow {
 
 /** Measures each container's CPU over the same ms of wall time. */
 async function cpuWindow(inst: TestInstance, names: string[], ms: number): Promise<CpuWindow[]> {
-  const read = (n: string) => [cpuUsageUs(inst, n), counter(inst, n, 'cpu', 'cpu.stat', 'nr_periods'), counter(inst, n, 'cpu', 'cpu.stat', 'nr_throttled')] as const;
+  const read = (n: string) =>
+    [cpuUsageUs(inst, n), counter(inst, n, 'cpu', 'cpu.stat', 'nr_periods'), counter(inst, n, 'cpu', 'cpu.stat', 'nr_throttled')] as const;
   const before = names.map(read);
   const t0 = performance.now();
   await sleep(ms);
@@ -77,7 +78,9 @@ describeKernel('examples/experiments on the real kernel', () => {
     await sleep(300);
     const window = await quotaBoundWindow(inst, ['cpu-half', 'cpu-quarter'], 2000, 5);
     const [half, quarter] = window.map((c) => c.share);
-    console.log(`cpus: cpu-half ${half!.toFixed(3)} CPU s/s, cpu-quarter ${quarter!.toFixed(3)} CPU s/s, ratio ${(half! / quarter!).toFixed(2)}; throttled in ${window.map((c) => `${Math.round(c.throttledPeriods * 100)}%`).join(' / ')} of periods`);
+    console.log(
+      `cpus: cpu-half ${half!.toFixed(3)} CPU s/s, cpu-quarter ${quarter!.toFixed(3)} CPU s/s, ratio ${(half! / quarter!).toFixed(2)}; throttled in ${window.map((c) => `${Math.round(c.throttledPeriods * 100)}%`).join(' / ')} of periods`,
+    );
     expect(half).toBeLessThanOrEqual(0.55);
     expect(quarter).toBeLessThanOrEqual(0.28);
     expect(half! / quarter!).toBeGreaterThanOrEqual(1.6);
@@ -97,7 +100,8 @@ describeKernel('examples/experiments on the real kernel', () => {
     for (const w of workers) expect(cpusAllowed(w)).toBe('0');
     await sleep(300);
 
-    const percpu = (): number[] => (inst.driver.version === 'v1' ? inst.cgroupFile('cpuset-pinned', 'cpuacct', 'cpuacct.usage_percpu').split(/\s+/).map(Number) : []);
+    const percpu = (): number[] =>
+      inst.driver.version === 'v1' ? inst.cgroupFile('cpuset-pinned', 'cpuacct', 'cpuacct.usage_percpu').split(/\s+/).map(Number) : [];
     const [host0, cg0, pc0, w0] = [cpuTimes(), cpuUsageUs(inst, 'cpuset-pinned'), percpu(), workers.map((w) => procStat(w).cpuSeconds)];
     const t0 = performance.now();
     const seen = workers.map(() => new Set<number>());
@@ -111,7 +115,9 @@ describeKernel('examples/experiments on the real kernel', () => {
     const total = (cg1 - cg0) / 1e6 / wall;
     const perWorker = workers.map((_, i) => (w1[i]! - w0[i]!) / wall);
     const othersOnCpu0 = Math.max(0, (host1[0]!.busy - host0[0]!.busy) / wall - total);
-    console.log(`cpuset: workers ${perWorker.map((s) => s.toFixed(3)).join(' + ')}, cgroup ${total.toFixed(3)} CPU s/s; others on CPU 0 ${othersOnCpu0.toFixed(3)}; CPUs seen ${seen.map((s) => [...s].join(',')).join(' / ')}`);
+    console.log(
+      `cpuset: workers ${perWorker.map((s) => s.toFixed(3)).join(' + ')}, cgroup ${total.toFixed(3)} CPU s/s; others on CPU 0 ${othersOnCpu0.toFixed(3)}; CPUs seen ${seen.map((s) => [...s].join(',')).join(' / ')}`,
+    );
     expect(seen).toEqual([new Set([0]), new Set([0])]);
     if (pc0.length) expect(pc1.map((v, cpu) => (cpu === 0 ? 0 : v - pc0[cpu]!))).toEqual(pc1.map(() => 0));
     expect(total).toBeLessThanOrEqual(1.05);
@@ -128,11 +134,19 @@ describeKernel('examples/experiments on the real kernel', () => {
       try {
         expect(writeExampleSpecs(inst, 'experiments/memory').sort()).toEqual(['mem-oom', 'mem-swap', 'mem-within']);
         expect((await inst.reconcile()).ok).toBe(true);
-        const usage = (name: string): number => Number(inst.cgroupFile(name, 'memory', inst.driver.version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
+        const usage = (name: string): number =>
+          Number(inst.cgroupFile(name, 'memory', inst.driver.version === 'v2' ? 'memory.current' : 'memory.usage_in_bytes'));
         const swapped = 80 * MiB - 64 * MiB;
-        await until(() => usage('mem-within') >= 48 * MiB && swapBytes(inst, 'mem-swap') >= swapped, `mem-within holding 48 MiB and mem-swap ${swapped / MiB} MiB swapped out`, 15_000, 50);
+        await until(
+          () => usage('mem-within') >= 48 * MiB && swapBytes(inst, 'mem-swap') >= swapped,
+          `mem-within holding 48 MiB and mem-swap ${swapped / MiB} MiB swapped out`,
+          15_000,
+          50,
+        );
         await until(() => !!inst.container('mem-oom').exit, 'mem-oom exited', 15_000, 50);
-        const figures = ['mem-within', 'mem-swap'].map((n) => `${n} memory ${(usage(n) / MiB).toFixed(1)} MiB, swap ${(swapBytes(inst, n) / MiB).toFixed(1)} MiB`);
+        const figures = ['mem-within', 'mem-swap'].map(
+          (n) => `${n} memory ${(usage(n) / MiB).toFixed(1)} MiB, swap ${(swapBytes(inst, n) / MiB).toFixed(1)} MiB`,
+        );
         console.log(`memory: ${figures.join('; ')}; mem-oom ${psEntry(inst.container('mem-oom')).state}`);
 
         expect(swapBytes(inst, 'mem-within')).toBe(0);

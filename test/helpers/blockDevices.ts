@@ -16,7 +16,9 @@ export interface BlockDevice {
  * it: throttles are only configured). Loop devices first, they exist on every kernel with loop.
  */
 export function someBlockDevice(): BlockDevice | null {
-  const names = existsSync('/sys/block') ? readdirSync('/sys/block').sort((a, b) => Number(!a.startsWith('loop')) - Number(!b.startsWith('loop')) || a.localeCompare(b)) : [];
+  const names = existsSync('/sys/block')
+    ? readdirSync('/sys/block').sort((a, b) => Number(!a.startsWith('loop')) - Number(!b.startsWith('loop')) || a.localeCompare(b))
+    : [];
   for (const name of names) {
     const dev = readFileSync(join('/sys/block', name, 'dev'), 'utf8').trim();
     const path = join('/dev', name);
@@ -68,9 +70,15 @@ export function rawIo(inst: TestInstance, name: string): Record<string, string> 
 /** Bytes the container has written to a device so far (v2 io.stat, v1 blkio.throttle.io_service_bytes). */
 export function bytesWritten(inst: TestInstance, name: string, dev: string): number {
   if (inst.driver.version !== 'v2') {
-    const line = inst.cgroupFile(name, 'blkio', 'blkio.throttle.io_service_bytes').split('\n').find((l) => l.startsWith(`${dev} Write `));
+    const line = inst
+      .cgroupFile(name, 'blkio', 'blkio.throttle.io_service_bytes')
+      .split('\n')
+      .find((l) => l.startsWith(`${dev} Write `));
     return Number(line?.split(' ')[2] ?? 0);
   }
-  const line = inst.cgroupFile(name, 'io', 'io.stat').split('\n').find((l) => l.startsWith(`${dev} `));
+  const line = inst
+    .cgroupFile(name, 'io', 'io.stat')
+    .split('\n')
+    .find((l) => l.startsWith(`${dev} `));
   return Number(/wbytes=(\d+)/.exec(line ?? '')?.[1] ?? 0);
 }

@@ -16,7 +16,14 @@ export interface RawLimits {
 export function rawLimits(inst: TestInstance, name: string): RawLimits {
   const f = (c: string, file: string): string => inst.cgroupFile(name, c, file);
   if (inst.driver.version === 'v2') {
-    return { cpu: f('cpu', 'cpu.max'), cpuset: f('cpuset', 'cpuset.cpus'), memory: f('memory', 'memory.max'), swapOrMemsw: f('memory', 'memory.swap.max'), pids: f('pids', 'pids.max'), cpuWeight: f('cpu', 'cpu.weight') };
+    return {
+      cpu: f('cpu', 'cpu.max'),
+      cpuset: f('cpuset', 'cpuset.cpus'),
+      memory: f('memory', 'memory.max'),
+      swapOrMemsw: f('memory', 'memory.swap.max'),
+      pids: f('pids', 'pids.max'),
+      cpuWeight: f('cpu', 'cpu.weight'),
+    };
   }
   return {
     cpu: `${f('cpu', 'cpu.cfs_quota_us')} ${f('cpu', 'cpu.cfs_period_us')}`,

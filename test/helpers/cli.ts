@@ -8,11 +8,25 @@ export const POCKER_BIN = join(packageRoot(), 'bin', 'pocker');
 
 /** The flags that point the CLI at a test instance. */
 export function instanceFlags(inst: TestInstance): string[] {
-  return ['--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent];
+  return [
+    '--dir',
+    inst.specDir,
+    '--state-dir',
+    inst.dirs.stateDir,
+    '--data-dir',
+    inst.dirs.dataDir,
+    '--cgroup-parent',
+    inst.dirs.cgroupParent,
+  ];
 }
 
 /** Runs `pocker VERB <instance flags> ARGS...` to completion (20 s at most unless timeoutMs says otherwise). */
-export function pocker(inst: TestInstance, verb: string, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): SpawnSyncReturns<string> {
+export function pocker(
+  inst: TestInstance,
+  verb: string,
+  args: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [POCKER_BIN, verb, ...instanceFlags(inst), ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...opts.env },
@@ -23,8 +37,15 @@ export function pocker(inst: TestInstance, verb: string, args: string[] = [], op
 }
 
 /** Starts the watching controller of a test instance as a child process; its stderr is collected in `log()`. */
-export function startDaemon(inst: TestInstance, args: string[] = [], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string; stop: () => Promise<void> } {
-  const child = spawn(process.execPath, [POCKER_BIN, 'reconcile', ...instanceFlags(inst), '--log-level', 'info', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+export function startDaemon(
+  inst: TestInstance,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; log: () => string; stop: () => Promise<void> } {
+  const child = spawn(process.execPath, [POCKER_BIN, 'reconcile', ...instanceFlags(inst), '--log-level', 'info', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let text = '';
   child.stderr!.on('data', (d: Buffer) => (text += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

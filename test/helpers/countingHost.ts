@@ -3,7 +3,8 @@ import { MUTATING_METHODS, type Host } from '../../reconciler/host/host.js';
 import type { NetAdmin } from '../../reconciler/host/netAdmin.js';
 
 /** A pass's record of itself (the source status `pocker status` shows, the parse cache), not a change to any container. */
-const BOOKKEEPING = /^(mkdir \S*\/\.sources|writeFileAtomic \S*\/\.sources\/[0-9a-f]+\.json|writeFileAtomic \S*\/\.spec-cache-[0-9a-f]+\.json)$/;
+const BOOKKEEPING =
+  /^(mkdir \S*\/\.sources|writeFileAtomic \S*\/\.sources\/[0-9a-f]+\.json|writeFileAtomic \S*\/\.spec-cache-[0-9a-f]+\.json)$/;
 
 /**
  * A Host that records every mutating call (method and first argument) before passing it on:

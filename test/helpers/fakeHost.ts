@@ -25,7 +25,7 @@ function canonCpus(text: string): string | null {
   const sorted = [...cpus].sort((a, b) => a - b);
   if (sorted.some((c) => c > 3)) return null;
   const out: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     out.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -73,7 +73,9 @@ export class FakeHost implements Host, FakeNetworkHost {
     this.mkdir('/sys/devices/system/cpu');
     this.put('/sys/devices/system/cpu/online', `${ONLINE}\n`);
     if (version === 'v1') {
-      const lines = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio'].map((c, i) => `${30 + i} 25 0:${30 + i} / /sys/fs/cgroup/${c} rw,relatime - cgroup cgroup rw,${c}`);
+      const lines = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio'].map(
+        (c, i) => `${30 + i} 25 0:${30 + i} / /sys/fs/cgroup/${c} rw,relatime - cgroup cgroup rw,${c}`,
+      );
       lines.push('40 25 0:40 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw');
       this.put('/proc/self/mountinfo', `${lines.join('\n')}\n`);
       for (const c of ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio']) this.makeCgroup(`/sys/fs/cgroup/${c}`, c, true);
@@ -127,7 +129,9 @@ export class FakeHost implements Host, FakeNetworkHost {
         if (!root) f('cgroup.kill', '');
         break;
       case 'v2': {
-        const enabled = root ? ['cpuset', 'cpu', 'io', 'memory', 'pids'] : (this.readFile(`${parent}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean);
+        const enabled = root
+          ? ['cpuset', 'cpu', 'io', 'memory', 'pids']
+          : (this.readFile(`${parent}/cgroup.subtree_control`) ?? '').trim().split(/\s+/).filter(Boolean);
         f('cgroup.controllers', `${enabled.join(' ')}\n`);
         f('cgroup.subtree_control', '\n');
         if (!root) {
@@ -151,7 +155,8 @@ export class FakeHost implements Host, FakeNetworkHost {
     for (const l of LIMIT_FILES) {
       const at = h === 'v2' ? l.v2 : l.v1;
       const version = h === 'v2' ? 'v2' : 'v1';
-      if (enabled.includes(at.controller) && !this.nodes.has(`${dir}/${at.file}`)) f(at.file, `${l.text(l.fresh(version, ''), version).trim()}\n`);
+      if (enabled.includes(at.controller) && !this.nodes.has(`${dir}/${at.file}`))
+        f(at.file, `${l.text(l.fresh(version, ''), version).trim()}\n`);
     }
   }
 
@@ -205,8 +210,14 @@ export class FakeHost implements Host, FakeNetworkHost {
       case 'blkio.throttle.write_iops_device': {
         const m = /^(\d+:\d+) (\d+)$/.exec(v);
         if (!m) inval();
-        if (![...this.devices.values()].some((d) => d.kind === 'block' && `${d.major}:${d.minor}` === m![1])) throw errno('ENODEV', 'write', path);
-        const lines = new Map(cur(file).split('\n').filter(Boolean).map((l) => [l.split(' ')[0]!, l]));
+        if (![...this.devices.values()].some((d) => d.kind === 'block' && `${d.major}:${d.minor}` === m![1]))
+          throw errno('ENODEV', 'write', path);
+        const lines = new Map(
+          cur(file)
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => [l.split(' ')[0]!, l]),
+        );
         if (m![2] === '0') lines.delete(m![1]!);
         else lines.set(m![1]!, v);
         this.put(path, [...lines.values()].map((l) => `${l}\n`).join(''));
@@ -232,8 +243,18 @@ export class FakeHost implements Host, FakeNetworkHost {
         const known = [...this.devices.values()].some((d) => d.kind === 'block' && `${d.major}:${d.minor}` === m?.[1]);
         if (!m || /=[01](?: |$)/.test(m[2]!)) inval();
         if (!known) throw errno('ENODEV', 'write', path);
-        const lines = new Map(cur('io.max').split('\n').filter(Boolean).map((l) => [l.split(' ')[0]!, l]));
-        const entry = new Map((lines.get(m![1]!) ?? `${m![1]} rbps=max wbps=max riops=max wiops=max`).split(' ').slice(1).map((t) => t.split('=') as [string, string]));
+        const lines = new Map(
+          cur('io.max')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => [l.split(' ')[0]!, l]),
+        );
+        const entry = new Map(
+          (lines.get(m![1]!) ?? `${m![1]} rbps=max wbps=max riops=max wiops=max`)
+            .split(' ')
+            .slice(1)
+            .map((t) => t.split('=') as [string, string]),
+        );
         for (const t of m![2]!.trim().split(' ')) entry.set(t.split('=')[0]!, t.split('=')[1]!);
         const line = `${m![1]} ${['rbps', 'wbps', 'riops', 'wiops'].map((k) => `${k}=${entry.get(k)}`).join(' ')}`;
         if (line.endsWith('rbps=max wbps=max riops=max wiops=max')) lines.delete(m![1]!);
@@ -279,7 +300,10 @@ export class FakeHost implements Host, FakeNetworkHost {
       if (this.nodes.has(f)) this.put(f, left.length ? `${left.join('\n')}\n` : '');
     }
     if (p.role === 'init' && p.exitFile && this.nodes.has(posix.dirname(p.exitFile))) {
-      this.put(p.exitFile, JSON.stringify({ exitCode: signal ? -1 : code, signal, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 }));
+      this.put(
+        p.exitFile,
+        JSON.stringify({ exitCode: signal ? -1 : code, signal, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 }),
+      );
       const monitor = [...this.procs.values()].find((m) => m.role === 'monitor' && m.stateDir === p.stateDir && m.alive);
       if (monitor) {
         monitor.alive = false;
@@ -306,7 +330,9 @@ export class FakeHost implements Host, FakeNetworkHost {
     const n = this.nodes.get(path);
     if (!n || n.type !== 'dir') return null;
     const prefix = `${path}/`;
-    return [...this.nodes.keys()].filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/')).map((k) => k.slice(prefix.length));
+    return [...this.nodes.keys()]
+      .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
+      .map((k) => k.slice(prefix.length));
   }
   kind(path: string): 'dir' | 'file' | 'other' | null {
     const n = this.nodes.get(path);
@@ -446,7 +472,17 @@ export class FakeHost implements Host, FakeNetworkHost {
       if (!this.nodes.has(`${d}/cgroup.procs`)) return { ok: false, message: `place init in cgroup ${d}: ENOENT` };
       this.cgroupWrite(`${d}/cgroup.procs`, String(init.pid));
     }
-    this.put(`${stateDir}/pids.json`, JSON.stringify({ monitorPid: monitor.pid, monitorStart: 7, initPid: init.pid, initStart: 8, startedAtMs: Date.now(), bootId: cfg.get('boot_id')![0] }));
+    this.put(
+      `${stateDir}/pids.json`,
+      JSON.stringify({
+        monitorPid: monitor.pid,
+        monitorStart: 7,
+        initPid: init.pid,
+        initStart: 8,
+        startedAtMs: Date.now(),
+        bootId: cfg.get('boot_id')![0],
+      }),
+    );
     return { ok: true, initPid: init.pid, monitorPid: monitor.pid };
   }
   /** What `runExec` answers (health checks): by default exit 0; argv is the command run inside. */

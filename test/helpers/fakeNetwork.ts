@@ -129,7 +129,10 @@ export class FakeCni implements CniExec {
   /** `type:COMMAND` keys whose runs fail with this message. */
   readonly fail = new Map<string, string>();
 
-  constructor(private readonly host: FakeNetworkHost, private readonly net: FakeNetAdmin) {}
+  constructor(
+    private readonly host: FakeNetworkHost,
+    private readonly net: FakeNetAdmin,
+  ) {}
 
   available(path: string): boolean {
     return this.installed.has(posix.basename(path));
@@ -141,7 +144,8 @@ export class FakeCni implements CniExec {
     const id = env['CNI_CONTAINERID']!;
     const netns = env['CNI_NETNS'] ?? '';
     this.calls.push({ plugin: type, command, containerId: id, netns });
-    if (!this.installed.has(type)) return { code: null, stdout: '', stderr: '', timedOut: false, spawnError: new Error(`spawn ${path} ENOENT`) };
+    if (!this.installed.has(type))
+      return { code: null, stdout: '', stderr: '', timedOut: false, spawnError: new Error(`spawn ${path} ENOENT`) };
     const key = `${type}:${command}`;
     if (this.hang.has(key)) {
       await new Promise((r) => setTimeout(r, timeoutMs));
@@ -151,7 +155,12 @@ export class FakeCni implements CniExec {
     if (failure) return { code: 1, stdout: JSON.stringify({ code: 999, msg: failure }), stderr: '', timedOut: false };
     const conf = JSON.parse(stdin) as PluginStdin;
     try {
-      const out = type === 'bridge' ? this.bridge(command, conf, id, netns, env['CNI_IFNAME']!) : type === 'portmap' ? this.portmap(command, conf, id, stdin) : null;
+      const out =
+        type === 'bridge'
+          ? this.bridge(command, conf, id, netns, env['CNI_IFNAME']!)
+          : type === 'portmap'
+            ? this.portmap(command, conf, id, stdin)
+            : null;
       return { code: 0, stdout: out === null ? '' : JSON.stringify(out), stderr: '', timedOut: false };
     } catch (e) {
       return { code: 1, stdout: JSON.stringify({ code: 11, msg: (e as Error).message }), stderr: '', timedOut: false };
@@ -164,7 +173,10 @@ export class FakeCni implements CniExec {
   }
 
   private static chainOf(prefix: string, network: string, id: string): string {
-    return `${prefix}${createHash('sha1').update(`${network}${id}`).digest('hex').slice(0, 24 - prefix.length)}`;
+    return `${prefix}${createHash('sha1')
+      .update(`${network}${id}`)
+      .digest('hex')
+      .slice(0, 24 - prefix.length)}`;
   }
 
   private ipamDir(conf: PluginStdin): string {
@@ -178,7 +190,8 @@ export class FakeCni implements CniExec {
     const chain = FakeCni.chainOf('CNI-', conf.name, id);
     if (command === 'DEL') {
       for (const f of this.host.readDir(dir) ?? []) {
-        if (/^[0-9.]+$/.test(f) && (this.host.readFile(posix.join(dir, f)) ?? '').split('\n')[0] === id) this.host.removeFile(posix.join(dir, f));
+        if (/^[0-9.]+$/.test(f) && (this.host.readFile(posix.join(dir, f)) ?? '').split('\n')[0] === id)
+          this.host.removeFile(posix.join(dir, f));
       }
       this.host.removeLink(veth);
       const post = this.net.chains.get('POSTROUTING')!;
@@ -234,8 +247,22 @@ export class FakeCni implements CniExec {
       this.net.append('PREROUTING', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', dnat]);
       this.net.append('OUTPUT', ['-m', 'addrtype', '--dst-type', 'LOCAL', '-j', dnat]);
     }
-    for (const m of maps) this.net.append(chain, ['-p', m.protocol, '--dport', String(m.hostPort), '-m', 'comment', '--comment', comment, '-j', 'DNAT']);
-    this.net.append(dnat, ['-p', 'tcp', '-m', 'comment', '--comment', comment, '-m', 'multiport', '--dports', maps.map((m) => m.hostPort).join(','), '-j', chain]);
+    for (const m of maps)
+      this.net.append(chain, ['-p', m.protocol, '--dport', String(m.hostPort), '-m', 'comment', '--comment', comment, '-j', 'DNAT']);
+    this.net.append(dnat, [
+      '-p',
+      'tcp',
+      '-m',
+      'comment',
+      '--comment',
+      comment,
+      '-m',
+      'multiport',
+      '--dports',
+      maps.map((m) => m.hostPort).join(','),
+      '-j',
+      chain,
+    ]);
     return prev;
   }
 }

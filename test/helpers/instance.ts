@@ -177,7 +177,10 @@ export class TestInstance {
   /** Reads a file of the container's cgroup in the hierarchy of controller (v1) or the single v2 tree. */
   cgroupFile(name: string, controller: string, file: string): string {
     const dirs = this.driver.dirs(name);
-    const dir = this.driver.version === 'v2' ? dirs[0]! : dirs.find((d) => d.includes(`/${controller}/`) || d.includes(`/${controller},`)) ?? dirs[0]!;
+    const dir =
+      this.driver.version === 'v2'
+        ? dirs[0]!
+        : (dirs.find((d) => d.includes(`/${controller}/`) || d.includes(`/${controller},`)) ?? dirs[0]!);
     return readFileSync(join(dir, file), 'utf8').trim();
   }
 
@@ -192,9 +195,14 @@ export class TestInstance {
     const shared = new Set(this.driver.dirs(MONITORS_CGROUP).flatMap((d) => [d, dirname(d)]));
     const cgroups = instanceCgroups(this.dirs.cgroupParent).filter((d) => includeParent || !shared.has(d));
     if (cgroups.length) left.push(`cgroups ${cgroups.join(' ')}`);
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.root));
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(this.root));
     if (mounts.length) left.push(`mounts ${mounts.join(' | ')}`);
-    for (const [what, dir] of [['records', this.dirs.stateDir], ['writable layers', join(this.dirs.dataDir, 'containers')]] as const) {
+    for (const [what, dir] of [
+      ['records', this.dirs.stateDir],
+      ['writable layers', join(this.dirs.dataDir, 'containers')],
+    ] as const) {
       const entries = existsSync(dir) ? readdirSync(dir).filter((e) => !e.startsWith('.')) : [];
       if (entries.length) left.push(`${what} ${entries.join(' ')}`);
     }
@@ -206,9 +214,14 @@ export class TestInstance {
     let downError = '';
     try {
       const r = await downSource({ dir: this.specDir, dirs: this.dirs, host: this.host, driver: this.driver });
-      if (!r.ok) downError = r.results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`).join('; ');
+      if (!r.ok)
+        downError = r.results
+          .filter((x) => !x.ok)
+          .map((x) => `${x.name}: ${x.error}`)
+          .join('; ');
       for (const a of observe(this.host, this.dirs, this.driver).containers.values()) {
-        if (a.record && a.record.source.dir !== this.specDir) await downSource({ dir: a.record.source.dir, dirs: this.dirs, host: this.host, driver: this.driver });
+        if (a.record && a.record.source.dir !== this.specDir)
+          await downSource({ dir: a.record.source.dir, dirs: this.dirs, host: this.host, driver: this.driver });
       }
       this.driver.removeParentIfEmpty(this.host);
     } catch (e) {
@@ -221,7 +234,10 @@ export class TestInstance {
   }
 
   private forceClean(): void {
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m): m is string => !!m && m.startsWith(`${this.root}/`));
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4])
+      .filter((m): m is string => !!m && m.startsWith(`${this.root}/`));
     for (const m of mounts.sort().reverse()) spawnSync('umount', ['-l', m]);
     for (const pid of instanceProcesses(this.dirs)) {
       try {

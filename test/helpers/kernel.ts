@@ -10,7 +10,8 @@ export function kernelRequirements(): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('needs root');
   if (!existsSync(monitorBinary())) missing.push(`monitor not built (${monitorBinary()}; run npm run build:native)`);
-  if (!existsSync(join(packageRoot(), 'native', 'build', 'Release', 'pocker.node'))) missing.push('native addon not built (npm run build:native)');
+  if (!existsSync(join(packageRoot(), 'native', 'build', 'Release', 'pocker.node')))
+    missing.push('native addon not built (npm run build:native)');
   if (!readFileSync('/proc/filesystems', 'utf8').includes('overlay')) missing.push('overlayfs not available');
   try {
     detectDriver(new NodeHost(), 'pocker-probe');

@@ -21,7 +21,8 @@ export function networkRequirements(): string[] {
       missing.push(`CNI plugin ${p} missing (apt-get install containernetworking-plugins)`);
     }
   }
-  for (const tool of ['iptables', 'ip']) if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) missing.push(`${tool} missing (apt-get install iptables iproute2)`);
+  for (const tool of ['iptables', 'ip'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) missing.push(`${tool} missing (apt-get install iptables iproute2)`);
   return missing;
 }
 
@@ -29,7 +30,12 @@ export function networkRequirements(): string[] {
 export function describeNetwork(name: string, fn: () => void): void {
   const missing = networkRequirements();
   if (!missing.length) describe.sequential(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => it('has what network tests need', () => { throw new Error(`network tests cannot run on CI: ${missing.join('; ')}`); }));
+  else if (process.env.CI === 'true')
+    describe(name, () =>
+      it('has what network tests need', () => {
+        throw new Error(`network tests cannot run on CI: ${missing.join('; ')}`);
+      }),
+    );
   else describe.skip(`${name} [skipped: ${missing.join('; ')}]`, fn);
 }
 
@@ -42,7 +48,7 @@ export function sh(argv: string[], input?: string): { status: number; out: strin
 function freeSubnet(): string {
   const routes = parseProcRoutes(readFileSync('/proc/net/route', 'utf8'));
   for (let i = 0; i < 1000; i++) {
-    const addr = (10 * 2 ** 24) + ((200 + Math.floor(Math.random() * 50)) * 2 ** 16) + (Math.floor(Math.random() * 256) * 2 ** 8);
+    const addr = 10 * 2 ** 24 + (200 + Math.floor(Math.random() * 50)) * 2 ** 16 + Math.floor(Math.random() * 256) * 2 ** 8;
     if (!collidingRoutes({ addr, prefix: 24 }, routes, '').length) return `${formatIpv4(addr)}/24`;
   }
   throw new Error('no free /24 for the test network');
@@ -61,7 +67,10 @@ export class TestNetwork {
   readonly opts: NetworkOptions;
   private readonly ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
 
-  constructor(private readonly inst: TestInstance, subnet?: string) {
+  constructor(
+    private readonly inst: TestInstance,
+    subnet?: string,
+  ) {
     const tag = Math.random().toString(36).slice(2, 8);
     this.name = `pt-${tag}`;
     this.bridge = `pt${tag}`;
@@ -95,7 +104,9 @@ export class TestNetwork {
   /** nat rules or chains that name a container of this test instance. */
   natRules(): string[] {
     const tag = `pocker-${this.inst.dirs.cgroupParent}`;
-    return sh(['iptables-save', '-t', 'nat']).out.split('\n').filter((l) => l.includes(tag));
+    return sh(['iptables-save', '-t', 'nat'])
+      .out.split('\n')
+      .filter((l) => l.includes(tag));
   }
 
   /** What is left of the test's containers on the network. */

@@ -32,7 +32,8 @@ export async function simulateReboot(inst: TestInstance): Promise<void> {
     }
   }
   for (const d of instanceCgroups(inst.dirs.cgroupParent)) if (existsSync(d)) rmdirSync(d);
-  if (existsSync(inst.dirs.stateDir)) for (const e of readdirSync(inst.dirs.stateDir)) rmSync(`${inst.dirs.stateDir}/${e}`, { recursive: true, force: true });
+  if (existsSync(inst.dirs.stateDir))
+    for (const e of readdirSync(inst.dirs.stateDir)) rmSync(`${inst.dirs.stateDir}/${e}`, { recursive: true, force: true });
   process.env.POCKER_TEST_BOOT_ID = randomUUID();
 }
 

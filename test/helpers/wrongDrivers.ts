@@ -19,7 +19,8 @@ const V2_ROOT = '/sys/fs/cgroup';
 function rewriting(host: Host, file: string, rewrite: (value: string) => string): Host {
   return new Proxy(host, {
     get(target, prop, receiver) {
-      if (prop === 'writeFile') return (path: string, data: string) => target.writeFile(path, path.endsWith(`/${file}`) ? rewrite(data) : data);
+      if (prop === 'writeFile')
+        return (path: string, data: string) => target.writeFile(path, path.endsWith(`/${file}`) ? rewrite(data) : data);
       const v = Reflect.get(target, prop, receiver) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

@@ -32,16 +32,27 @@ describe('layer entry paths', () => {
 
 describe('planEntry', () => {
   it('maps files, directories, symlinks, hard links and FIFOs with their metadata', () => {
-    expect(planEntry(file('./usr/bin/x', { mode: 0o104755, uid: 5, gid: 6, mtime: new Date(1000) }))).toEqual({ kind: 'file', path: 'usr/bin/x', meta: { mode: 0o4755, uid: 5, gid: 6, mtime: new Date(1000) } });
+    expect(planEntry(file('./usr/bin/x', { mode: 0o104755, uid: 5, gid: 6, mtime: new Date(1000) }))).toEqual({
+      kind: 'file',
+      path: 'usr/bin/x',
+      meta: { mode: 0o4755, uid: 5, gid: 6, mtime: new Date(1000) },
+    });
     expect(planEntry({ path: 'etc/', type: 'Directory', mode: 0o755 })).toMatchObject({ kind: 'dir', path: 'etc' });
     expect(planEntry({ path: './', type: 'Directory', mode: 0o755 })).toMatchObject({ kind: 'dir', path: '' });
-    expect(planEntry({ path: 'bin/sh', type: 'SymbolicLink', linkpath: '/bin/busybox' })).toMatchObject({ kind: 'symlink', path: 'bin/sh', target: '/bin/busybox' });
+    expect(planEntry({ path: 'bin/sh', type: 'SymbolicLink', linkpath: '/bin/busybox' })).toMatchObject({
+      kind: 'symlink',
+      path: 'bin/sh',
+      target: '/bin/busybox',
+    });
     expect(planEntry({ path: 'a/hl', type: 'Link', linkpath: './a/f' })).toEqual({ kind: 'hardlink', path: 'a/hl', target: 'a/f' });
     expect(planEntry({ path: 'run/fifo', type: 'FIFO', mode: 0o600 })).toMatchObject({ kind: 'fifo', path: 'run/fifo' });
   });
 
   it('keeps symlink targets as written (they resolve inside the container) but never follows them', () => {
-    expect(planEntry({ path: 'escape', type: 'SymbolicLink', linkpath: '../../../../etc' })).toMatchObject({ kind: 'symlink', target: '../../../../etc' });
+    expect(planEntry({ path: 'escape', type: 'SymbolicLink', linkpath: '../../../../etc' })).toMatchObject({
+      kind: 'symlink',
+      target: '../../../../etc',
+    });
   });
 
   it.each([
@@ -83,7 +94,8 @@ describe('whiteouts', () => {
 
 describe('image references', () => {
   it('accepts NAME:TAG and completes a bare NAME', () => {
-    for (const r of ['busybox:1.36', 'library/busybox:latest', 'example.com/team/app:v2', 'localhost:5000/app:1', 'a_b__c-d:X.y_z']) expect(isRef(r), r).toBe(true);
+    for (const r of ['busybox:1.36', 'library/busybox:latest', 'example.com/team/app:v2', 'localhost:5000/app:1', 'a_b__c-d:X.y_z'])
+      expect(isRef(r), r).toBe(true);
     for (const r of ['busybox', 'Busybox:1', 'busybox:', ':tag', 'a//b:1', 'busybox@sha256:00', 'a:b:c']) expect(isRef(r), r).toBe(false);
     expect(completeRef('busybox')).toEqual({ ref: 'busybox:latest' });
     expect(completeRef('busybox', '1.36')).toEqual({ ref: 'busybox:1.36' });
@@ -99,18 +111,30 @@ describe('image references', () => {
   it('chooses the reference from --name, then the annotations', () => {
     const entry = (ann: Record<string, string>): Descriptor => ({ digest: D(1), size: 1, annotations: ann });
     expect(chooseRef(entry({ 'org.opencontainers.image.ref.name': 'busybox:1.36' }), undefined, 'x')).toBe('busybox:1.36');
-    expect(chooseRef(entry({ 'io.containerd.image.name': 'docker.io/library/busybox:1.36', 'org.opencontainers.image.ref.name': '1.36' }), undefined, 'x')).toBe('docker.io/library/busybox:1.36');
+    expect(
+      chooseRef(
+        entry({ 'io.containerd.image.name': 'docker.io/library/busybox:1.36', 'org.opencontainers.image.ref.name': '1.36' }),
+        undefined,
+        'x',
+      ),
+    ).toBe('docker.io/library/busybox:1.36');
     expect(chooseRef(entry({ 'org.opencontainers.image.ref.name': '1.36' }), 'busybox', 'x')).toBe('busybox:1.36');
     expect(chooseRef(entry({ 'org.opencontainers.image.ref.name': '1.36' }), 'mine:v9', 'x')).toBe('mine:v9');
     expect(chooseRef(entry({}), 'mine', 'x')).toBe('mine:latest');
-    expect(() => chooseRef(entry({ 'org.opencontainers.image.ref.name': '1.36' }), undefined, '/tmp/bb')).toThrow(/only by the tag "1\.36".*--name NAME/);
+    expect(() => chooseRef(entry({ 'org.opencontainers.image.ref.name': '1.36' }), undefined, '/tmp/bb')).toThrow(
+      /only by the tag "1\.36".*--name NAME/,
+    );
     expect(() => chooseRef(entry({}), undefined, '/tmp/bb')).toThrow(/no reference name.*--name NAME:TAG/);
     expect(() => chooseRef(entry({}), 'Not A Ref', '/tmp/bb')).toThrow(/--name: "Not A Ref" is not an image reference/);
   });
 });
 
 describe('choosing a manifest', () => {
-  const e = (n: number, name?: string): Descriptor => ({ digest: D(n), size: 1, ...(name && { annotations: { 'org.opencontainers.image.ref.name': name } }) });
+  const e = (n: number, name?: string): Descriptor => ({
+    digest: D(n),
+    size: 1,
+    ...(name && { annotations: { 'org.opencontainers.image.ref.name': name } }),
+  });
 
   it('takes the only entry, or the one --select names (by annotation or digest)', () => {
     expect(selectEntry([e(1, 'a:1')], 'img').digest).toBe(D(1));

@@ -83,7 +83,11 @@ export interface TestImage {
 }
 
 /** Writes an OCI image layout (oci-layout, index.json, blobs/sha256/) with one image of these layers. */
-export function writeLayout(dir: string, layers: TestLayer[], annotations: Record<string, string> = { 'org.opencontainers.image.ref.name': 'test/image:v1' }): TestImage {
+export function writeLayout(
+  dir: string,
+  layers: TestLayer[],
+  annotations: Record<string, string> = { 'org.opencontainers.image.ref.name': 'test/image:v1' },
+): TestImage {
   const blobDir = join(dir, 'blobs', 'sha256');
   mkdirSync(blobDir, { recursive: true });
   const put = (b: Buffer): string => {
@@ -93,16 +97,39 @@ export function writeLayout(dir: string, layers: TestLayer[], annotations: Recor
   };
   const descs = layers.map((l) => {
     const blob = l.gzip ? gzipSync(l.tar) : l.tar;
-    return { mediaType: l.mediaType ?? `application/vnd.oci.image.layer.v1.tar${l.gzip ? '+gzip' : ''}`, digest: put(blob), size: blob.length };
+    return {
+      mediaType: l.mediaType ?? `application/vnd.oci.image.layer.v1.tar${l.gzip ? '+gzip' : ''}`,
+      digest: put(blob),
+      size: blob.length,
+    };
   });
   const diffIds = layers.map((l) => l.diffId ?? sha(l.tar));
-  const config = Buffer.from(JSON.stringify({ architecture: hostArchitecture(), os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds }, config: {} }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: hostArchitecture(), os: 'linux', rootfs: { type: 'layers', diff_ids: diffIds }, config: {} }),
+  );
   const configDigest = put(config);
   const manifest = Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: descs }),
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: descs,
+    }),
   );
   const manifestDigest = put(manifest);
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations }] }));
-  return { manifest: manifestDigest, config: configDigest, blobs: descs.map((d) => d.digest), diffIds, blobPath: (d) => join(blobDir, d.slice(7)) };
+  writeFileSync(
+    join(dir, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: manifestDigest, size: manifest.length, annotations }],
+    }),
+  );
+  return {
+    manifest: manifestDigest,
+    config: configDigest,
+    blobs: descs.map((d) => d.digest),
+    diffIds,
+    blobPath: (d) => join(blobDir, d.slice(7)),
+  };
 }

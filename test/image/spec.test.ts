@@ -27,10 +27,16 @@ describe('image.ref in specs', () => {
   });
 
   it('needs exactly one of layers and ref', () => {
-    expect(errorsOf('command: [sh]\nimage:\n  ref: busybox:1\n  layers: [/l]\n')).toEqual([expect.stringMatching(/:3:3: image needs exactly one of "layers" .* or "ref" .*, not both$/)]);
+    expect(errorsOf('command: [sh]\nimage:\n  ref: busybox:1\n  layers: [/l]\n')).toEqual([
+      expect.stringMatching(/:3:3: image needs exactly one of "layers" .* or "ref" .*, not both$/),
+    ]);
     expect(errorsOf('command: [sh]\nimage: {}\n')).toEqual([expect.stringMatching(/:2:8: image needs exactly one of "layers"/)]);
-    expect(errorsOf('command: [sh]\nimage: {ref: busybox}\n')).toEqual([expect.stringMatching(/image\.ref "busybox" is not an image reference NAME:TAG/)]);
-    expect(errorsOf('command: [sh]\nimage: {reff: busybox}\n')).toEqual(expect.arrayContaining([expect.stringMatching(/unknown key "reff" in image; did you mean "ref"\?/)]));
+    expect(errorsOf('command: [sh]\nimage: {ref: busybox}\n')).toEqual([
+      expect.stringMatching(/image\.ref "busybox" is not an image reference NAME:TAG/),
+    ]);
+    expect(errorsOf('command: [sh]\nimage: {reff: busybox}\n')).toEqual(
+      expect.arrayContaining([expect.stringMatching(/unknown key "reff" in image; did you mean "ref"\?/)]),
+    );
   });
 
   it('resolves a ref to its layers, with the manifest digest in the user spec and the hash', () => {
@@ -51,7 +57,9 @@ describe('image.ref in specs', () => {
     const [d] = parse(WITH_REF).specs;
     const r = resolveImageRefs([d!], '/specs/web.yaml', () => null);
     expect(r.specs).toEqual([]);
-    expect(r.errors.map(formatSpecError)).toEqual(['/specs/web.yaml:4:8: image ref "busybox:1.36" not found: pocker image import it first']);
+    expect(r.errors.map(formatSpecError)).toEqual([
+      '/specs/web.yaml:4:8: image ref "busybox:1.36" not found: pocker image import it first',
+    ]);
   });
 });
 
@@ -67,14 +75,19 @@ describe('loading specs with the image store', () => {
     const data = join(root, 'data');
     const paths = imageStorePaths(data);
     mkdirSync(paths.layers, { recursive: true });
-    writeRefs(new NodeHost(), paths, { version: 1, refs: { 'busybox:1.36': { manifest: D('c'), config: D('d'), layers: [D('e')], size: 1, importedAtMs: 1, source: '/x' } } });
+    writeRefs(new NodeHost(), paths, {
+      version: 1,
+      refs: { 'busybox:1.36': { manifest: D('c'), config: D('d'), layers: [D('e')], size: 1, importedAtMs: 1, source: '/x' } },
+    });
     mkdirSync(layerTree(paths, D('e')), { recursive: true });
     writeFileSync(join(layerDir(paths, D('e')), 'layer.json'), JSON.stringify({ diffId: D('e'), size: 1, entries: 1, unpackedAtMs: 1 }));
     writeFileSync(join(root, 'specs', 'good.yaml'), WITH_REF.replace('name: web', 'name: good'));
     writeFileSync(join(root, 'specs', 'bad.yaml'), 'name: bad\ncommand: [sh]\nimage: {ref: "nothere:1"}\n');
     const load = loadSpecDir(join(root, 'specs'), undefined, undefined, imageResolver(new NodeHost(), data));
     expect(load.desired.map((d) => [d.spec.name, d.spec.layers])).toEqual([['good', [layerTree(paths, D('e'))]]]);
-    expect(load.errors.map(formatSpecError)).toEqual([`${join(root, 'specs', 'bad.yaml')}:3:14: image ref "nothere:1" not found: pocker image import it first`]);
+    expect(load.errors.map(formatSpecError)).toEqual([
+      `${join(root, 'specs', 'bad.yaml')}:3:14: image ref "nothere:1" not found: pocker image import it first`,
+    ]);
     expect([...load.failedFiles]).toEqual(['bad.yaml']);
     const plain = loadSpecDir(join(root, 'specs'));
     expect(plain.errors).toEqual([]);
@@ -85,9 +98,14 @@ describe('loading specs with the image store', () => {
     const data = join(root, 'data');
     const paths = imageStorePaths(data);
     mkdirSync(paths.root, { recursive: true });
-    writeRefs(new NodeHost(), paths, { version: 1, refs: { 'busybox:1.36': { manifest: D('c'), config: D('d'), layers: [D('e')], size: 1, importedAtMs: 1, source: '/x' } } });
+    writeRefs(new NodeHost(), paths, {
+      version: 1,
+      refs: { 'busybox:1.36': { manifest: D('c'), config: D('d'), layers: [D('e')], size: 1, importedAtMs: 1, source: '/x' } },
+    });
     writeFileSync(join(root, 'specs', 'good.yaml'), WITH_REF);
     const load = loadSpecDir(join(root, 'specs'), undefined, undefined, imageResolver(new NodeHost(), data));
-    expect(load.errors.map((e) => e.message)).toEqual([expect.stringMatching(/image ref "busybox:1\.36": its layer sha256:e+ is missing from the image store/)]);
+    expect(load.errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/image ref "busybox:1\.36": its layer sha256:e+ is missing from the image store/),
+    ]);
   });
 });

@@ -78,14 +78,20 @@ describeKernel('image store on the real kernel', () => {
     const t0 = performance.now();
     const r = await doImport(dir);
     const importMs = performance.now() - t0;
-    console.log(`import of a ${r.layers.length}-layer image (${(r.size / 2 ** 20).toFixed(2)} MiB uncompressed; busybox layer ${r.layers[0]!.size} bytes) took ${importMs.toFixed(0)} ms: ${r.layers.map((l) => `${l.ms.toFixed(0)} ms`).join(', ')}`);
+    console.log(
+      `import of a ${r.layers.length}-layer image (${(r.size / 2 ** 20).toFixed(2)} MiB uncompressed; busybox layer ${r.layers[0]!.size} bytes) took ${importMs.toFixed(0)} ms: ${r.layers.map((l) => `${l.ms.toFixed(0)} ms`).join(', ')}`,
+    );
     expect(r.ref).toBe(REF);
     expect(r.layers.map((l) => l.reused)).toEqual([false, false, false]);
 
     const topTree = layerTree(paths, r.layers[2]!.diffId);
     const wh = lstatSync(join(topTree, 'data', 'gone.txt'));
     expect(wh.isCharacterDevice() && wh.rdev === 0).toBe(true);
-    expect(native().lgetxattr(join(topTree, 'data', 'old'), OVERLAY_OPAQUE_XATTR)?.toString()).toBe('y');
+    expect(
+      native()
+        .lgetxattr(join(topTree, 'data', 'old'), OVERLAY_OPAQUE_XATTR)
+        ?.toString(),
+    ).toBe('y');
     expect(lstatSync(join(topTree, 'data', 'old')).mode & 0o7777).toBe(0o750);
     expect(existsSync(join(topTree, 'data', 'never-there'))).toBe(true);
     const baseTree = layerTree(paths, r.layers[1]!.diffId);
@@ -100,7 +106,8 @@ describeKernel('image store on the real kernel', () => {
     expect(again.layers.map((l) => l.reused)).toEqual([true, true, true]);
     expect(again.replaced).toBeUndefined();
 
-    const script = 'find /data | sort; stat -c "%a %u %g %h %n" /data/suid /data/keep.txt; readlink /data/sym; cat /data/linked; echo END; exec sleep 3600';
+    const script =
+      'find /data | sort; stat -c "%a %u %g %h %n" /data/suid /data/keep.txt; readlink /data/sym; cat /data/linked; echo END; exec sleep 3600';
     inst.writeSpec('img.yaml', { name: 'img', image: { ref: REF }, command: ['sh', '-c', script], stopGracePeriod: '1s' });
     const p1 = await inst.reconcile();
     expect(p1.ok, JSON.stringify([p1.load.errors, p1.results])).toBe(true);
@@ -122,7 +129,11 @@ describeKernel('image store on the real kernel', () => {
     const pid = inst.pid('img');
     expect((await inst.reconcile()).results).toEqual([]);
 
-    const v2 = layout('v2', [{ tar: busybox(inst), gzip: true }, { tar: makeTar(BASE), gzip: true }, { tar: makeTar(top([{ path: 'data/v2.txt', data: 'v2\n' }])) }]);
+    const v2 = layout('v2', [
+      { tar: busybox(inst), gzip: true },
+      { tar: makeTar(BASE), gzip: true },
+      { tar: makeTar(top([{ path: 'data/v2.txt', data: 'v2\n' }])) },
+    ]);
     const r2 = await doImport(v2.dir);
     expect(r2.replaced).toBe(r.manifest);
     expect(r2.layers.map((l) => l.reused)).toEqual([true, true, false]);
@@ -147,7 +158,12 @@ describeKernel('image store on the real kernel', () => {
   it('the watching controller recreates a container when its image reference is imported again, without waiting for a resync', async () => {
     const one = layout('w1', [{ tar: busybox(inst), gzip: true }, { tar: makeTar([{ path: 'version', data: 'one\n' }]) }]);
     await doImport(one.dir);
-    inst.writeSpec('w.yaml', { name: 'w', image: { ref: REF }, command: ['sh', '-c', 'cat /version; exec sleep 3600'], stopGracePeriod: '1s' });
+    inst.writeSpec('w.yaml', {
+      name: 'w',
+      image: { ref: REF },
+      command: ['sh', '-c', 'cat /version; exec sleep 3600'],
+      stopGracePeriod: '1s',
+    });
     const ctl = new WatchController({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, resyncMs: 600_000 });
     try {
       await ctl.start();
@@ -167,7 +183,9 @@ describeKernel('image store on the real kernel', () => {
   });
 
   it('imports from a tar archive of a layout, names it with --name, and clears what an interrupted import left', async () => {
-    const { dir, image } = layout('small', [{ tar: makeTar([{ path: 'hello.txt', data: 'hi\n' }]), gzip: true }], { 'org.opencontainers.image.ref.name': '2.0' });
+    const { dir, image } = layout('small', [{ tar: makeTar([{ path: 'hello.txt', data: 'hi\n' }]), gzip: true }], {
+      'org.opencontainers.image.ref.name': '2.0',
+    });
     const archive = join(inst.root, 'small.tar');
     createTar({ cwd: dir, sync: true, file: archive, portable: true }, ['oci-layout', 'index.json', 'blobs']);
     const stale = join(paths.tmp, 'layer-1-dead', 'root');
@@ -185,21 +203,40 @@ describeKernel('image store on the real kernel', () => {
 
   it('rejects a blob or layer that does not match its digest, keeping nothing', async () => {
     const cases: Array<[string, (img: ReturnType<typeof layout>) => void, RegExp]> = [
-      ['a layer blob with a flipped byte', ({ image }) => {
-        const p = image.blobPath(image.blobs[1]!);
-        const b = readFileSync(p);
-        b[b.length >> 1] = b[b.length >> 1]! ^ 0xff;
-        writeFileSync(p, b);
-      }, /layer 2 sha256:[0-9a-f]{64}: blob content has digest sha256:/],
-      ['a layer blob of the wrong size', ({ image }) => appendFileSync(image.blobPath(image.blobs[0]!), 'x'), /layer 1 sha256:[0-9a-f]{64}: blob is \d+ bytes, its descriptor says \d+/],
-      ['a changed manifest', ({ image }) => appendFileSync(image.blobPath(image.manifest), ' '), /manifest sha256:[0-9a-f]{64}: blob is \d+ bytes/],
-      ['a changed config', ({ image }) => {
-        const p = image.blobPath(image.config);
-        writeFileSync(p, readFileSync(p, 'utf8').replace('"linux"', '"LINUX"'));
-      }, /config sha256:[0-9a-f]{64}: blob content has digest/],
+      [
+        'a layer blob with a flipped byte',
+        ({ image }) => {
+          const p = image.blobPath(image.blobs[1]!);
+          const b = readFileSync(p);
+          b[b.length >> 1] = b[b.length >> 1]! ^ 0xff;
+          writeFileSync(p, b);
+        },
+        /layer 2 sha256:[0-9a-f]{64}: blob content has digest sha256:/,
+      ],
+      [
+        'a layer blob of the wrong size',
+        ({ image }) => appendFileSync(image.blobPath(image.blobs[0]!), 'x'),
+        /layer 1 sha256:[0-9a-f]{64}: blob is \d+ bytes, its descriptor says \d+/,
+      ],
+      [
+        'a changed manifest',
+        ({ image }) => appendFileSync(image.blobPath(image.manifest), ' '),
+        /manifest sha256:[0-9a-f]{64}: blob is \d+ bytes/,
+      ],
+      [
+        'a changed config',
+        ({ image }) => {
+          const p = image.blobPath(image.config);
+          writeFileSync(p, readFileSync(p, 'utf8').replace('"linux"', '"LINUX"'));
+        },
+        /config sha256:[0-9a-f]{64}: blob content has digest/,
+      ],
     ];
     for (const [what, tamper, message] of cases) {
-      const img = layout(`bad-${cases.findIndex((c) => c[0] === what)}`, [{ tar: makeTar([{ path: 'a.txt', data: 'a'.repeat(2000) }]) }, { tar: makeTar([{ path: 'b.txt', data: 'b'.repeat(2000) }]), gzip: true }]);
+      const img = layout(`bad-${cases.findIndex((c) => c[0] === what)}`, [
+        { tar: makeTar([{ path: 'a.txt', data: 'a'.repeat(2000) }]) },
+        { tar: makeTar([{ path: 'b.txt', data: 'b'.repeat(2000) }]), gzip: true },
+      ]);
       tamper(img);
       const err = await doImport(img.dir).catch((e: unknown) => e);
       expect(err, what).toBeInstanceOf(ImageError);
@@ -208,8 +245,13 @@ describeKernel('image store on the real kernel', () => {
       expect((err as ImageError).message, what).toMatch(/^image test\/image:v1: /);
       expectStoreEmpty();
     }
-    const wrongDiff = layout('bad-diff', [{ tar: makeTar([{ path: 'a.txt', data: 'a' }]) }, { tar: makeTar([{ path: 'b.txt', data: 'b' }]), gzip: true, diffId: `sha256:${'0'.repeat(64)}` }]);
-    await expect(doImport(wrongDiff.dir)).rejects.toThrow(/layer sha256:0{64}: the uncompressed content has digest sha256:[0-9a-f]{64}, not the config's diff_id/);
+    const wrongDiff = layout('bad-diff', [
+      { tar: makeTar([{ path: 'a.txt', data: 'a' }]) },
+      { tar: makeTar([{ path: 'b.txt', data: 'b' }]), gzip: true, diffId: `sha256:${'0'.repeat(64)}` },
+    ]);
+    await expect(doImport(wrongDiff.dir)).rejects.toThrow(
+      /layer sha256:0{64}: the uncompressed content has digest sha256:[0-9a-f]{64}, not the config's diff_id/,
+    );
     expectStoreEmpty();
   });
 
@@ -221,21 +263,53 @@ describeKernel('image store on the real kernel', () => {
     const cases: Array<[string, TarItem[], RegExp]> = [
       ['../canary/pwned', [{ path: '../canary/pwned', data: 'x' }], /refused: path contains "\.\."/],
       [`${canary}/pwned`, [{ path: `${canary}/pwned`, data: 'x' }], /refused: absolute path/],
-      ['evil/pwned', [{ path: 'evil', type: 'symlink', linkpath: canary }, { path: 'evil/pwned', data: 'x' }], /refused: its parent evil is a symbolic link/],
-      ['rel/pwned', [{ path: 'rel', type: 'symlink', linkpath: escapes }, { path: 'rel/pwned', data: 'x' }], /refused: its parent rel is a symbolic link/],
+      [
+        'evil/pwned',
+        [
+          { path: 'evil', type: 'symlink', linkpath: canary },
+          { path: 'evil/pwned', data: 'x' },
+        ],
+        /refused: its parent evil is a symbolic link/,
+      ],
+      [
+        'rel/pwned',
+        [
+          { path: 'rel', type: 'symlink', linkpath: escapes },
+          { path: 'rel/pwned', data: 'x' },
+        ],
+        /refused: its parent rel is a symbolic link/,
+      ],
       ['hl', [{ path: 'hl', type: 'link', linkpath: '../canary/f' }], /refused: hard link target "\.\.\/canary\/f": path contains "\.\."/],
       ['hl', [{ path: 'hl', type: 'link', linkpath: `${canary}/f` }], /refused: hard link target .*: absolute path/],
-      ['hl', [{ path: 'root', type: 'symlink', linkpath: '/' }, { path: 'hl', type: 'link', linkpath: `root${canary}/f` }], /refused: hard link target root\/.* goes through root, which is a symbolic link/],
+      [
+        'hl',
+        [
+          { path: 'root', type: 'symlink', linkpath: '/' },
+          { path: 'hl', type: 'link', linkpath: `root${canary}/f` },
+        ],
+        /refused: hard link target root\/.* goes through root, which is a symbolic link/,
+      ],
       ['hl', [{ path: 'hl', type: 'link', linkpath: 'etc/passwd' }], /refused: hard link target etc\/passwd is not in this layer/],
-      ['dev/null', [{ path: 'dev/', type: 'dir' }, { path: 'dev/null', type: 'char', devmajor: 1, devminor: 3 }], /refused: character device node/],
+      [
+        'dev/null',
+        [
+          { path: 'dev/', type: 'dir' },
+          { path: 'dev/null', type: 'char', devmajor: 1, devminor: 3 },
+        ],
+        /refused: character device node/,
+      ],
       ['dev/sda', [{ path: 'dev/sda', type: 'block', devmajor: 8, devminor: 0 }], /refused: block device node/],
     ];
     for (const [entry, items, why] of cases) {
-      const { dir, image } = layout(`evil-${cases.findIndex((c) => c[1] === items)}`, [{ tar: makeTar([{ path: 'ok/', type: 'dir' }, { path: 'ok/file', data: 'fine' }, ...items]), gzip: true }]);
+      const { dir, image } = layout(`evil-${cases.findIndex((c) => c[1] === items)}`, [
+        { tar: makeTar([{ path: 'ok/', type: 'dir' }, { path: 'ok/file', data: 'fine' }, ...items]), gzip: true },
+      ]);
       const err = await doImport(dir).catch((e: unknown) => e);
       expect(err, entry).toBeInstanceOf(ImageError);
       expect((err as ImageError).code, entry).toBe('IMAGE_ENTRY');
-      expect((err as ImageError).message, entry).toContain(`image ${REF}: layer ${image.diffIds[0]}: entry ${JSON.stringify(entry)}: refused`);
+      expect((err as ImageError).message, entry).toContain(
+        `image ${REF}: layer ${image.diffIds[0]}: entry ${JSON.stringify(entry)}: refused`,
+      );
       expect((err as ImageError).message, entry).toMatch(why);
       expect((err as ImageError).details).toMatchObject({ image: REF, digest: image.diffIds[0], entry });
       expect(readdirSync(canary), entry).toEqual(['f']);

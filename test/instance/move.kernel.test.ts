@@ -29,7 +29,9 @@ describeKernel('moving an instance to another cgroup parent, on purpose', () => 
     const moved = pocker(inst, 'instance', ['move', '--to-cgroup-parent', to, '--stop']);
     expect(moved.status, moved.stdout + moved.stderr).toBe(0);
     expect(moved.stdout).toMatch(/moved 1 container\(s\) \(a\)/);
-    expect(instanceCgroups(inst.dirs.cgroupParent).filter((d) => !d.endsWith('_monitors') && !d.endsWith(inst.dirs.cgroupParent))).toEqual([]);
+    expect(instanceCgroups(inst.dirs.cgroupParent).filter((d) => !d.endsWith('_monitors') && !d.endsWith(inst.dirs.cgroupParent))).toEqual(
+      [],
+    );
     expect(pocker(inst, 'ps').stderr).toMatch(/INSTANCE_MISMATCH/);
 
     const newDirs = { ...inst.dirs, cgroupParent: to };

@@ -6,7 +6,17 @@ const V2: LimitFacts = { ...V1, defaultCpuset: '', cpuWeightUnit: 'weight' };
 
 describe('desiredLimits (the canonical form the kernel holds)', () => {
   it('has no limits for empty resources', () => {
-    expect(desiredLimits({}, V1)).toEqual({ cpuQuotaUs: 'max', cpuPeriodUs: 100_000, cpusetCpus: '0-1', memory: 'max', memsw: 'max', pids: 'max', cpuWeight: 1024, frozen: false, io: [] });
+    expect(desiredLimits({}, V1)).toEqual({
+      cpuQuotaUs: 'max',
+      cpuPeriodUs: 100_000,
+      cpusetCpus: '0-1',
+      memory: 'max',
+      memsw: 'max',
+      pids: 'max',
+      cpuWeight: 1024,
+      frozen: false,
+      io: [],
+    });
     expect(desiredLimits({}, V2).cpusetCpus).toBe('');
     expect(desiredLimits({}, V2).cpuWeight).toBe(100);
   });

@@ -29,17 +29,33 @@ describe('bridge networking against a fake host and fake CNI plugins', () => {
     fake.mkdir(opts.confDir);
     fake.writeFileAtomic(join(opts.confDir, 'fn.conflist'), JSON.stringify(defaultConflist('fn', opts.bridge, opts.subnet)));
     fake.mkdir('/proc/net');
-    fake.writeFileAtomic('/proc/net/route', 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\neth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n');
+    fake.writeFileAtomic(
+      '/proc/net/route',
+      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\neth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n',
+    );
     driver = detectDriver(fake, dirs.cgroupParent);
     dir = mkdtempSync(join(root, `s${seq++}-`));
   });
 
   const write = (name: string, ports: Array<{ host: number; container: number }> = []): void =>
-    writeFileSync(join(dir, `${name}.yaml`), stringify({ name, image: { layers: ['/layers/busybox'] }, command: ['httpd', '-f'], network: { mode: 'bridge', name: 'fn', ...(ports.length && { ports }) } }));
+    writeFileSync(
+      join(dir, `${name}.yaml`),
+      stringify({
+        name,
+        image: { layers: ['/layers/busybox'] },
+        command: ['httpd', '-f'],
+        network: { mode: 'bridge', name: 'fn', ...(ports.length && { ports }) },
+      }),
+    );
   const pass = () => reconcileOnce({ dir, dirs, host: fake, driver, network: opts, allowEmpty: true, monitorBinary: '/monitor' });
   const reservations = (): string[] => (fake.readDir(`${IPAM}`) ?? []).filter((f) => /^[0-9.]+$/.test(f)).sort();
   const tagged = (): string[] => fake.net.rules().filter((r) => r.includes('pocker-pocker-'));
-  const leftovers = (): string[] => [...reservations(), ...tagged(), ...fake.links().filter((l) => l !== opts.bridge), ...(fake.readDir('/run/pocker/netns') ?? [])];
+  const leftovers = (): string[] => [
+    ...reservations(),
+    ...tagged(),
+    ...fake.links().filter((l) => l !== opts.bridge),
+    ...(fake.readDir('/run/pocker/netns') ?? []),
+  ];
 
   it('gives each container its own address, veth, nat rules and /etc files, and takes all of it back on removal', async () => {
     write('web', [{ host: 8080, container: 80 }]);
@@ -53,7 +69,11 @@ describe('bridge networking against a fake host and fake CNI plugins', () => {
     expect(fake.links()).toEqual([opts.bridge, web.hostVeth, db.hostVeth].sort());
     expect(tagged().filter((r) => r.includes('DNAT') && r.includes(web.containerId))).toHaveLength(2);
     expect(fake.readFile('/var/lib/pocker/containers/web/etc/hosts')).toContain(`${web.address}\tweb`);
-    for (const rec of [web, db]) expect(fake.cni.calls.filter((c) => c.containerId === rec.containerId).map((c) => `${c.command} ${c.plugin}`)).toEqual(['ADD bridge', 'ADD portmap']);
+    for (const rec of [web, db])
+      expect(fake.cni.calls.filter((c) => c.containerId === rec.containerId).map((c) => `${c.command} ${c.plugin}`)).toEqual([
+        'ADD bridge',
+        'ADD portmap',
+      ]);
 
     const again = await pass();
     expect(again.plan.actions.filter((a) => a.kind !== 'none')).toEqual([]);
@@ -103,7 +123,16 @@ describe('bridge networking against a fake host and fake CNI plugins', () => {
     // DEL of the list, then once more after pocker swept the nat rules the plugins left.
     rmSync(join(dir, 'web.yaml'));
     const timeouts = { cniMs: 50, monitorMs: 1000, lockMs: 1000 };
-    const down = await reconcileOnce({ dir, dirs, host: fake, driver, network: opts, allowEmpty: true, monitorBinary: '/monitor', timeouts });
+    const down = await reconcileOnce({
+      dir,
+      dirs,
+      host: fake,
+      driver,
+      network: opts,
+      allowEmpty: true,
+      monitorBinary: '/monitor',
+      timeouts,
+    });
     expect(down.results.map((x) => x.name)).toEqual(['web']);
     expect(fake.cni.calls.filter((c) => c.command === 'DEL').map((c) => c.plugin)).toEqual(['portmap', 'bridge', 'portmap', 'bridge']);
     expect(leftovers()).toEqual([]);
@@ -111,7 +140,10 @@ describe('bridge networking against a fake host and fake CNI plugins', () => {
   });
 
   it('refuses a subnet that overlaps a host route, before anything is created', async () => {
-    fake.writeFileAtomic('/proc/net/route', 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\nlan0\t00004D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n');
+    fake.writeFileAtomic(
+      '/proc/net/route',
+      'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\nlan0\t00004D0A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n',
+    );
     write('web');
     const r = await pass();
     expect(r.ok).toBe(false);

@@ -12,13 +12,15 @@ import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, sh, TestNetwork } from '../helpers/network.js';
 import { sleep, until } from '../helpers/wait.js';
 
-
 /** GET over TCP from this (host) process; the body, or the error. */
 function httpGet(url: string): Promise<string> {
   return new Promise((resolve) => {
     const req = get(url, { timeout: 2000 }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
+      res
+        .setEncoding('utf8')
+        .on('data', (d: string) => (body += d))
+        .on('end', () => resolve(body));
     });
     req.on('error', (e) => resolve(`error: ${e.message}`));
     req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -52,10 +54,17 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     inst.writeSpec('web.yaml', inst.spec('web', { command: HTTPD, network: net.spec([{ host: hostPort, container: 8080 }]) }));
     expect((await pass()).ok).toBe(true);
     const webIp = addressOf('web');
-    inst.writeSpec('client.yaml', inst.spec('client', {
-      command: ['sh', '-c', `for i in $(seq 50); do printf 'GET / HTTP/1.0\r\n\r\n' | nc ${webIp} 8080 | tail -n 1 | grep . && break; sleep 0.1; done; cat /etc/hosts /etc/hostname; exec sleep 3600`],
-      network: net.spec(),
-    }));
+    inst.writeSpec(
+      'client.yaml',
+      inst.spec('client', {
+        command: [
+          'sh',
+          '-c',
+          `for i in $(seq 50); do printf 'GET / HTTP/1.0\r\n\r\n' | nc ${webIp} 8080 | tail -n 1 | grep . && break; sleep 0.1; done; cat /etc/hosts /etc/hostname; exec sleep 3600`,
+        ],
+        network: net.spec(),
+      }),
+    );
     const r = await pass();
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
     const clientIp = addressOf('client');
@@ -84,9 +93,19 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
         ['ip', '-n', ns, 'addr', 'add', `${nsAddr}/30`, 'dev', nsEnd],
         ['ip', '-n', ns, 'link', 'set', nsEnd, 'up'],
         ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
-      ]) expect(sh(argv).status, argv.join(' ')).toBe(0);
+      ])
+        expect(sh(argv).status, argv.join(' ')).toBe(0);
       let got = '';
-      for (let i = 0; i < 20 && !got.includes('web'); i++, await sleep(100)) got = sh(['ip', 'netns', 'exec', ns, process.execPath, '-e', `require('http').get('http://${hostAddr}:${hostPort}/', { timeout: 2000 }, (r) => r.pipe(process.stdout)).on('error', (e) => console.log(e.message))`]).out;
+      for (let i = 0; i < 20 && !got.includes('web'); i++, await sleep(100))
+        got = sh([
+          'ip',
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          '-e',
+          `require('http').get('http://${hostAddr}:${hostPort}/', { timeout: 2000 }, (r) => r.pipe(process.stdout)).on('error', (e) => console.log(e.message))`,
+        ]).out;
       expect(got).toBe('web\n');
     } finally {
       sh(['ip', 'link', 'delete', hostEnd]);
@@ -109,14 +128,33 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(readFileSync(`/sys/class/net/${net.bridge}/operstate`, 'utf8')).toBeTruthy();
     net.close();
     expect(sh(['ip', 'link', 'show', net.bridge]).status).not.toBe(0);
-    for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK']) expect(sh(['iptables', '-t', 'nat', '-S', chain]).status, chain).not.toBe(0);
+    for (const chain of ['CNI-HOSTPORT-DNAT', 'CNI-HOSTPORT-MASQ', 'CNI-HOSTPORT-SETMARK'])
+      expect(sh(['iptables', '-t', 'nat', '-S', chain]).status, chain).not.toBe(0);
   });
 
   it('a controller killed between CNI ADD and its record leaks no address and makes no second interface', async () => {
     inst.writeSpec('web.yaml', inst.spec('web', { command: HTTPD, network: net.spec() }));
     const bin = join(packageRoot(), 'bin', 'pocker');
-    const args = ['reconcile', '--once', '--dir', inst.specDir, '--state-dir', inst.dirs.stateDir, '--data-dir', inst.dirs.dataDir, '--cgroup-parent', inst.dirs.cgroupParent, '--cni-conf-dir', net.opts.confDir, '--log-level', 'silent'];
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, POCKER_FAULT: 'create:cni-added:web=kill' }, stdio: 'ignore' });
+    const args = [
+      'reconcile',
+      '--once',
+      '--dir',
+      inst.specDir,
+      '--state-dir',
+      inst.dirs.stateDir,
+      '--data-dir',
+      inst.dirs.dataDir,
+      '--cgroup-parent',
+      inst.dirs.cgroupParent,
+      '--cni-conf-dir',
+      net.opts.confDir,
+      '--log-level',
+      'silent',
+    ];
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, POCKER_FAULT: 'create:cni-added:web=kill' },
+      stdio: 'ignore',
+    });
     const code = await new Promise<string | null>((r) => child.once('exit', (_c, sig) => r(sig)));
     expect(code).toBe('SIGKILL');
     expect(net.allocations()).toHaveLength(1);
@@ -128,7 +166,13 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
   });
 
   it('after a simulated reboot (processes and state gone, host-local reservations kept) starts again on its layer without leaking the old address', async () => {
-    inst.writeSpec('web.yaml', inst.spec('web', { command: ['sh', '-c', 'echo run >> /runs; exec sleep 3600'], network: net.spec([{ host: 31777, container: 8080 }]) }));
+    inst.writeSpec(
+      'web.yaml',
+      inst.spec('web', {
+        command: ['sh', '-c', 'echo run >> /runs; exec sleep 3600'],
+        network: net.spec([{ host: 31777, container: 8080 }]),
+      }),
+    );
     expect((await pass()).ok).toBe(true);
     const before = net.allocations();
     await simulateReboot(inst);
@@ -140,7 +184,10 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(before).toHaveLength(1);
     expect(net.ports()).toHaveLength(1);
     expect(net.natRules().filter((l) => l.includes('-A POSTROUTING'))).toHaveLength(1);
-    await until(() => readFileSync(join(containerPaths(inst.dirs, 'web').upper, 'runs'), 'utf8') === 'run\nrun\n', 'second run on the same layer');
+    await until(
+      () => readFileSync(join(containerPaths(inst.dirs, 'web').upper, 'runs'), 'utf8') === 'run\nrun\n',
+      'second run on the same layer',
+    );
   });
 
   it('repairs a container whose veth vanished by attaching it again and restarting it on its layer', async () => {
@@ -156,7 +203,10 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(inst.pid('web')).not.toBe(pid);
     expect(net.allocations()).toEqual([addressOf('web')]);
     expect(net.ports()).toHaveLength(1);
-    await until(() => readFileSync(join(containerPaths(inst.dirs, 'web').upper, 'runs'), 'utf8') === 'run\nrun\n', 'second run on the same layer');
+    await until(
+      () => readFileSync(join(containerPaths(inst.dirs, 'web').upper, 'runs'), 'utf8') === 'run\nrun\n',
+      'second run on the same layer',
+    );
   });
 
   it('reports an invalid subnet, a port published twice and a missing plugin on those containers only', async () => {
@@ -172,7 +222,14 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     inst.removeSpec('a.yaml');
     inst.removeSpec('b.yaml');
 
-    writeFileSync(join(net.opts.confDir, 'bad.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'bad', plugins: [{ type: 'bridge', bridge: 'ptbad0', ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.2.300/24' }]] } }] }));
+    writeFileSync(
+      join(net.opts.confDir, 'bad.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'bad',
+        plugins: [{ type: 'bridge', bridge: 'ptbad0', ipam: { type: 'host-local', ranges: [[{ subnet: '10.1.2.300/24' }]] } }],
+      }),
+    );
     inst.writeSpec('c.yaml', inst.spec('c', { network: { mode: 'bridge', name: 'bad' } }));
     r = await pass();
     expect(r.results.find((x) => x.name === 'c')?.error).toMatch(/subnet "10\.1\.2\.300\/24" is not an IPv4 subnet/);

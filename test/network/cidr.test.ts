@@ -24,7 +24,11 @@ describe('subnets', () => {
         'eth0\t0000000A\t00000000\t0001\t0\t0\t0\t000000FF\t0\t0\t0\n' +
         'pocker0\t0059A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n',
     );
-    expect(routes.map((r) => `${r.iface} ${formatIpv4(r.net.addr)}/${r.net.prefix}`)).toEqual(['eth0 0.0.0.0/0', 'eth0 10.0.0.0/8', 'pocker0 192.168.89.0/24']);
+    expect(routes.map((r) => `${r.iface} ${formatIpv4(r.net.addr)}/${r.net.prefix}`)).toEqual([
+      'eth0 0.0.0.0/0',
+      'eth0 10.0.0.0/8',
+      'pocker0 192.168.89.0/24',
+    ]);
     expect(collidingRoutes(net('10.89.0.0/24'), routes, 'pocker0').map((r) => r.iface)).toEqual(['eth0']);
     expect(collidingRoutes(net('192.168.89.0/24'), routes, 'pocker0')).toEqual([]);
   });

@@ -73,7 +73,9 @@ describeNetwork('CNI plugins that are gone or hang never block a pass', () => {
     hang('bridge');
     inst.writeSpec('web.yaml', inst.spec('web', { network: net.spec() }));
     const t0 = Date.now();
-    const r = pocker(inst, 'reconcile', ['--once', '--config', config(), '--cni-conf-dir', net.opts.confDir, '--cni-bin-dir', bin], { timeoutMs: 60_000 });
+    const r = pocker(inst, 'reconcile', ['--once', '--config', config(), '--cni-conf-dir', net.opts.confDir, '--cni-bin-dir', bin], {
+      timeoutMs: 60_000,
+    });
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toMatch(/CNI ADD bridge .*timed out after 2000 ms/);
@@ -88,7 +90,12 @@ describeNetwork('CNI plugins that are gone or hang never block a pass', () => {
     expect((await inst.reconcile({ network: { ...net.opts, binDir: bin } })).ok).toBe(true);
     hang('bridge');
     inst.removeSpec('web.yaml');
-    const r = pocker(inst, 'reconcile', ['--once', '--allow-empty', '--config', config(), '--cni-conf-dir', net.opts.confDir, '--cni-bin-dir', bin], { timeoutMs: 60_000 });
+    const r = pocker(
+      inst,
+      'reconcile',
+      ['--once', '--allow-empty', '--config', config(), '--cni-conf-dir', net.opts.confDir, '--cni-bin-dir', bin],
+      { timeoutMs: 60_000 },
+    );
     expect(r.status, r.stdout + r.stderr).toBe(0);
     await until(() => processesNaming(bin).length === 0, 'the hung plugin killed');
     expect(inst.actual().containers.has('web')).toBe(false);

@@ -15,7 +15,16 @@ COMMIT
 
 describe('nat sweep', () => {
   it('splits iptables-save lines with quoted, escaped comments', () => {
-    expect(splitRule('-A POSTROUTING -m comment --comment "name: \\"n\\" id: \\"c\\"" -j X')).toEqual(['-A', 'POSTROUTING', '-m', 'comment', '--comment', 'name: "n" id: "c"', '-j', 'X']);
+    expect(splitRule('-A POSTROUTING -m comment --comment "name: \\"n\\" id: \\"c\\"" -j X')).toEqual([
+      '-A',
+      'POSTROUTING',
+      '-m',
+      'comment',
+      '--comment',
+      'name: "n" id: "c"',
+      '-j',
+      'X',
+    ]);
   });
 
   it("finds exactly one container's rules and chains, never a shared chain or another container's", () => {

@@ -22,14 +22,18 @@ function input(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial
   };
 }
 const kinds = (p: ReturnType<typeof plan>): Array<[string, string]> => p.actions.map((a) => [a.name, a.kind]);
-const live = (d: DesiredContainer, extra: Partial<ActualContainer> = {}): ActualContainer => running(d, desiredLimits(d.spec.resources, FACTS), extra);
+const live = (d: DesiredContainer, extra: Partial<ActualContainer> = {}): ActualContainer =>
+  running(d, desiredLimits(d.spec.resources, FACTS), extra);
 
 describe('plan', () => {
   it('creates what is missing and leaves what matches', () => {
     const a = desired(specObj('a'));
     const b = desired(specObj('b'));
     const p = plan(input([a, b], [live(b)]));
-    expect(kinds(p)).toEqual([['a', 'create'], ['b', 'none']]);
+    expect(kinds(p)).toEqual([
+      ['a', 'create'],
+      ['b', 'none'],
+    ]);
     expect(p.actions[1]!.reason).toBe('up to date');
   });
 
@@ -71,27 +75,48 @@ describe('plan', () => {
 
   it('restarts exited containers per restart policy', () => {
     const exit = (code: number) => ({ exitCode: code, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 });
-    const dead = (d: DesiredContainer, code: number | null): ActualContainer => live(d, { initAlive: false, monitorAlive: false, exit: code === null ? null : exit(code) });
+    const dead = (d: DesiredContainer, code: number | null): ActualContainer =>
+      live(d, { initAlive: false, monitorAlive: false, exit: code === null ? null : exit(code) });
     const always = desired(specObj('a'));
     const onFail = desired(specObj('b', { restart: 'on-failure' }));
     const onFailOk = desired(specObj('c', { restart: 'on-failure' }));
     const never = desired(specObj('d', { restart: 'never' }));
     const lost = desired(specObj('e', { restart: 'on-failure' }));
-    const p = plan(input([always, onFail, onFailOk, never, lost], [dead(always, 0), dead(onFail, 1), dead(onFailOk, 0), dead(never, 3), dead(lost, null)]));
-    expect(kinds(p)).toEqual([['a', 'restart'], ['b', 'restart'], ['c', 'none'], ['d', 'none'], ['e', 'restart']]);
+    const p = plan(
+      input(
+        [always, onFail, onFailOk, never, lost],
+        [dead(always, 0), dead(onFail, 1), dead(onFailOk, 0), dead(never, 3), dead(lost, null)],
+      ),
+    );
+    expect(kinds(p)).toEqual([
+      ['a', 'restart'],
+      ['b', 'restart'],
+      ['c', 'none'],
+      ['d', 'none'],
+      ['e', 'restart'],
+    ]);
     expect(p.actions[3]!.reason).toBe('exited with code 3; restart: never');
   });
 
   it('waits for the exit record while the monitor of a dead init still lives, instead of restarting without backoff', () => {
     const d = desired(specObj('a', { restart: 'on-failure' }));
     const p = plan(input([d], [live(d, { initAlive: false, monitorAlive: true, exit: null })]));
-    expect(p.actions).toEqual([expect.objectContaining({ kind: 'none', name: 'a', reason: 'exiting: its monitor is recording the exit', retryAt: expect.any(Number) })]);
+    expect(p.actions).toEqual([
+      expect.objectContaining({
+        kind: 'none',
+        name: 'a',
+        reason: 'exiting: its monitor is recording the exit',
+        retryAt: expect.any(Number),
+      }),
+    ]);
   });
 
   it('removes containers whose spec is gone, but only its own', () => {
     const mine = desired(specObj('a'));
     const other = desired(specObj('b'), '/elsewhere');
-    const p = plan(input([], [live(mine), live(other)], { load: { status: 'ok', files: ['x.yaml'], desired: [], failedFiles: new Set() } }));
+    const p = plan(
+      input([], [live(mine), live(other)], { load: { status: 'ok', files: ['x.yaml'], desired: [], failedFiles: new Set() } }),
+    );
     expect(kinds(p)).toEqual([['a', 'remove']]);
   });
 
@@ -119,7 +144,11 @@ describe('plan', () => {
     const theirs = desired(specObj('a'), '/elsewhere');
     const p = plan(input([mine], [live(theirs)]));
     expect(p.actions).toEqual([]);
-    expect(p.problems[0]).toMatchObject({ name: 'a', severity: 'error', message: expect.stringMatching(/belongs to \/elsewhere\/a\.yaml/) });
+    expect(p.problems[0]).toMatchObject({
+      name: 'a',
+      severity: 'error',
+      message: expect.stringMatching(/belongs to \/elsewhere\/a\.yaml/),
+    });
   });
 
   it('replaces a half-created container, and starts one with an unreadable record again on its writable layer', () => {
@@ -127,28 +156,49 @@ describe('plan', () => {
     const half = live(d, { initAlive: false, record: recordOf(d, { phase: 'creating' }) });
     expect(plan(input([d], [half])).actions[0]).toMatchObject({ kind: 'recreate', reason: 'left half-created by an interrupted pass' });
     const corrupt = live(d, { record: null, recordProblem: 'not valid JSON' });
-    expect(plan(input([d], [corrupt])).actions[0]).toMatchObject({ kind: 'restart', reason: expect.stringMatching(/not valid JSON.*on its writable layer/) });
+    expect(plan(input([d], [corrupt])).actions[0]).toMatchObject({
+      kind: 'restart',
+      reason: expect.stringMatching(/not valid JSON.*on its writable layer/),
+    });
   });
 
   it('finishes an interrupted removal by recreating, says which recreates discard the layer, and restarts what a reboot stopped', () => {
     const d = desired(specObj('a'));
     const removing = live(d, { record: recordOf(d, { phase: 'removing' }) });
-    expect(plan(input([d], [removing])).actions[0]).toMatchObject({ kind: 'recreate', reason: 'left half-removed by an interrupted pass; discards the writable layer' });
+    expect(plan(input([d], [removing])).actions[0]).toMatchObject({
+      kind: 'recreate',
+      reason: 'left half-removed by an interrupted pass; discards the writable layer',
+    });
     const rebooted = live(d, { initAlive: false, monitorAlive: false, pids: null, rebooted: true, record: recordOf(d) });
     const never = desired(specObj('a', { restart: 'never' }));
-    expect(plan(input([never], [{ ...rebooted, record: recordOf(never) }])).actions[0]).toMatchObject({ kind: 'restart', reason: expect.stringMatching(/running when the host went down/) });
-    const exitedBefore = { ...rebooted, record: recordOf(never), exit: { exitCode: 0, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 } };
+    expect(plan(input([never], [{ ...rebooted, record: recordOf(never) }])).actions[0]).toMatchObject({
+      kind: 'restart',
+      reason: expect.stringMatching(/running when the host went down/),
+    });
+    const exitedBefore = {
+      ...rebooted,
+      record: recordOf(never),
+      exit: { exitCode: 0, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 },
+    };
     expect(plan(input([never], [exitedBefore])).actions[0]).toMatchObject({ kind: 'none', reason: 'exited with code 0; restart: never' });
   });
 
   it('adopts processes whose pids record was lost, and moves a release-1 record, in place', () => {
     const d = desired(specObj('a'));
-    expect(plan(input([d], [live(d, { pidsRecovered: true })])).actions[0]).toMatchObject({ kind: 'update', reason: expect.stringMatching(/^adopting it: its processes run/) });
-    expect(plan(input([d], [live(d, { legacy: true })])).actions[0]).toMatchObject({ kind: 'update', reason: expect.stringMatching(/moving its record to the data dir/) });
+    expect(plan(input([d], [live(d, { pidsRecovered: true })])).actions[0]).toMatchObject({
+      kind: 'update',
+      reason: expect.stringMatching(/^adopting it: its processes run/),
+    });
+    expect(plan(input([d], [live(d, { legacy: true })])).actions[0]).toMatchObject({
+      kind: 'update',
+      reason: expect.stringMatching(/moving its record to the data dir/),
+    });
     const unknown = live(d, { pids: null, initAlive: false, unidentified: [123] });
     const p = plan(input([d], [unknown]));
     expect(p.actions).toEqual([]);
-    expect(p.problems).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/none of them is its init: left alone/) })]);
+    expect(p.problems).toEqual([
+      expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/none of them is its init: left alone/) }),
+    ]);
     const foreign = live(d, { foreign: { stateDir: '/other', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' } });
     expect(plan(input([], [foreign])).actions).toEqual([]);
   });
@@ -156,14 +206,20 @@ describe('plan', () => {
   it('adopts a container whose creation finished after the controller died', () => {
     const d = desired(specObj('a'));
     const half = live(d, { record: recordOf(d, { phase: 'creating' }) });
-    expect(plan(input([d], [half])).actions).toEqual([expect.objectContaining({ kind: 'update', changed: [], reason: expect.stringMatching(/^adopting it/) })]);
+    expect(plan(input([d], [half])).actions).toEqual([
+      expect.objectContaining({ kind: 'update', changed: [], reason: expect.stringMatching(/^adopting it/) }),
+    ]);
   });
 
   it('is deterministic and sorted by name', () => {
     const ds = ['c', 'a', 'b'].map((n) => desired(specObj(n)));
     const p1 = plan(input(ds, []));
     const p2 = plan(input([...ds].reverse(), []));
-    expect(kinds(p1)).toEqual([['a', 'create'], ['b', 'create'], ['c', 'create']]);
+    expect(kinds(p1)).toEqual([
+      ['a', 'create'],
+      ['b', 'create'],
+      ['c', 'create'],
+    ]);
     expect(JSON.stringify(p1)).toBe(JSON.stringify(p2));
   });
   it('state stopped: stops what runs, keeps a stopped one, does not create; running again restarts it at once', () => {
@@ -171,12 +227,20 @@ describe('plan', () => {
     const runningSpec = desired(specObj('a', { restart: 'never' }));
     const stoppedSpec = desired(specObj('a', { restart: 'never', state: 'stopped' }));
     expect(kinds(plan(input([stoppedSpec], [live(runningSpec)])))).toEqual([['a', 'stop']]);
-    const stopped = live(runningSpec, { initAlive: false, monitorAlive: false, exit, record: { ...recordOf(runningSpec), stoppedAtMs: 5 } });
+    const stopped = live(runningSpec, {
+      initAlive: false,
+      monitorAlive: false,
+      exit,
+      record: { ...recordOf(runningSpec), stoppedAtMs: 5 },
+    });
     const keep = plan(input([stoppedSpec], [stopped]));
     expect(keep.actions[0]).toMatchObject({ kind: 'none', reason: 'stopped (state: stopped)' });
     const crashed = live(runningSpec, { initAlive: false, monitorAlive: false, exit });
     expect(kinds(plan(input([stoppedSpec], [crashed])))).toEqual([['a', 'stop']]);
-    expect(plan(input([desired(specObj('n', { state: 'stopped' }))], [])).actions[0]).toMatchObject({ kind: 'none', reason: 'state: stopped; not created' });
+    expect(plan(input([desired(specObj('n', { state: 'stopped' }))], [])).actions[0]).toMatchObject({
+      kind: 'none',
+      reason: 'state: stopped; not created',
+    });
     const again = plan(input([runningSpec], [stopped]));
     expect(again.actions[0]).toMatchObject({ kind: 'restart', backoffStep: 0, reason: 'state: running (was stopped)' });
     const changed = desired(specObj('a', { restart: 'never', command: ['sleep', '1'] }));

@@ -14,8 +14,16 @@ describeKernel('a new version that cannot start never takes the running one down
   const refused: Array<[string, Record<string, unknown>, RegExp]> = [
     ['a user the image does not have', { user: 'nosuchuser' }, /user nosuchuser not found in the image's \/etc\/passwd/],
     ['a group the image does not have', { user: 'nobody:nosuchgroup' }, /group nosuchgroup not found in the image's \/etc\/group/],
-    ['more environment variables than the monitor takes', { env: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`V${i}`, 'x'])) }, /env has 303 entries .*at most 256/],
-    ['an argument longer than the kernel takes', { command: ['echo', 'x'.repeat(131_072)] }, /command\[1\] is 131072 bytes long: the kernel takes at most 131071/],
+    [
+      'more environment variables than the monitor takes',
+      { env: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`V${i}`, 'x'])) },
+      /env has 303 entries .*at most 256/,
+    ],
+    [
+      'an argument longer than the kernel takes',
+      { command: ['echo', 'x'.repeat(131_072)] },
+      /command\[1\] is 131072 bytes long: the kernel takes at most 131071/,
+    ],
   ];
   for (const [what, change, message] of refused) {
     it(`refuses ${what} before stopping the old container`, async () => {

@@ -24,7 +24,9 @@ describeKernel('block I/O throttles on the real kernel', () => {
     if (inst.driver.version === 'v2') {
       const any = Object.keys(want).length > 0;
       const v = (k: keyof typeof want): string => String(want[k] ?? 'max');
-      expect(rawIo(inst, name)).toEqual({ 'io.max': any ? `${dev} rbps=${v('rbps')} wbps=${v('wbps')} riops=${v('riops')} wiops=${v('wiops')}` : '' });
+      expect(rawIo(inst, name)).toEqual({
+        'io.max': any ? `${dev} rbps=${v('rbps')} wbps=${v('wbps')} riops=${v('riops')} wiops=${v('wiops')}` : '',
+      });
     } else {
       const v = (k: keyof typeof want): string => (want[k] === undefined ? '' : `${dev} ${want[k]}`);
       expect(rawIo(inst, name)).toEqual({ read_bps: v('rbps'), write_bps: v('wbps'), read_iops: v('riops'), write_iops: v('wiops') });
@@ -41,13 +43,17 @@ describeKernel('block I/O throttles on the real kernel', () => {
     expect(psEntry(inst.container('disk')).limits?.io).toEqual([{ dev, readBps: null, writeBps: 4 * MiB, readIops: 100, writeIops: null }]);
     const pid = inst.pid('disk');
     if (inst.driver.version !== 'v2') {
-      const blkio = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.split(':')[1]?.split(',').includes('blkio'));
+      const blkio = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+        .split('\n')
+        .find((l) => l.split(':')[1]?.split(',').includes('blkio'));
       expect(blkio?.split(':')[2]).toBe(`/${inst.dirs.cgroupParent}/disk`);
     }
 
     write([{ device: path, readBps: '1Mi', writeBps: '8Mi', writeIops: 50 }]);
     r = await inst.reconcile();
-    expect(r.results).toMatchObject([{ name: 'disk', kind: 'update', ok: true, reason: `resources: io ${dev} wbps=4Mi riops=100 -> ${dev} rbps=1Mi wbps=8Mi wiops=50` }]);
+    expect(r.results).toMatchObject([
+      { name: 'disk', kind: 'update', ok: true, reason: `resources: io ${dev} wbps=4Mi riops=100 -> ${dev} rbps=1Mi wbps=8Mi wiops=50` },
+    ]);
     expect(inst.pid('disk')).toBe(pid);
     expectRaw('disk', { rbps: MiB, wbps: 8 * MiB, wiops: 50 }, dev);
     expect((await inst.reconcile()).results).toEqual([]);
@@ -67,14 +73,37 @@ describeKernel('block I/O throttles on the real kernel', () => {
     let r = await inst.reconcile();
     expect(r.ok).toBe(false);
     expect(r.results.find((x) => x.name === 'good')?.ok).toBe(true);
-    expect(r.results.find((x) => x.name === 'bad')).toMatchObject({ kind: 'create', ok: false, errorCode: 'HOST_CHECK', error: 'resources.io[0].device /dev/pocker-no-such-disk: no such file (ENOENT)' });
+    expect(r.results.find((x) => x.name === 'bad')).toMatchObject({
+      kind: 'create',
+      ok: false,
+      errorCode: 'HOST_CHECK',
+      error: 'resources.io[0].device /dev/pocker-no-such-disk: no such file (ENOENT)',
+    });
     expect(inst.actual().containers.has('bad')).toBe(false);
 
     inst.removeSpec('bad.yaml');
     const pid = inst.pid('good');
-    inst.writeSpec('good.yaml', inst.spec('good', { resources: { io: [{ device: path, writeBps: '1Mi' }, { device: '/dev/null', readIops: 10 }] } }));
+    inst.writeSpec(
+      'good.yaml',
+      inst.spec('good', {
+        resources: {
+          io: [
+            { device: path, writeBps: '1Mi' },
+            { device: '/dev/null', readIops: 10 },
+          ],
+        },
+      }),
+    );
     r = await inst.reconcile();
-    expect(r.results).toMatchObject([{ name: 'good', kind: 'update', ok: false, errorCode: 'HOST_CHECK', error: 'resources.io[1].device /dev/null: a character device (1:3), not a block device' }]);
+    expect(r.results).toMatchObject([
+      {
+        name: 'good',
+        kind: 'update',
+        ok: false,
+        errorCode: 'HOST_CHECK',
+        error: 'resources.io[1].device /dev/null: a character device (1:3), not a block device',
+      },
+    ]);
     expect(inst.pid('good')).toBe(pid);
     expect(inst.container('good').limits?.io).toEqual([]);
   });

@@ -40,7 +40,11 @@ describeKernel('block I/O throttles, with their effect measured', () => {
     write([{ device: path, writeBps: '4Mi' }]);
     let r = await inst.reconcile();
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
-    expect(rawIo(inst, 'dd')).toEqual(inst.driver.version === 'v2' ? { 'io.max': `${dev} rbps=max wbps=${4 * MiB} riops=max wiops=max` } : { read_bps: '', write_bps: `${dev} ${4 * MiB}`, read_iops: '', write_iops: '' });
+    expect(rawIo(inst, 'dd')).toEqual(
+      inst.driver.version === 'v2'
+        ? { 'io.max': `${dev} rbps=max wbps=${4 * MiB} riops=max wiops=max` }
+        : { read_bps: '', write_bps: `${dev} ${4 * MiB}`, read_iops: '', write_iops: '' },
+    );
     expect(psEntry(inst.container('dd')).limits?.io).toEqual([{ dev, readBps: null, writeBps: 4 * MiB, readIops: null, writeIops: null }]);
     const pid = inst.pid('dd');
     const at4 = await writeRate(3000);
@@ -52,7 +56,11 @@ describeKernel('block I/O throttles, with their effect measured', () => {
     r = await inst.reconcile();
     expect(r.results).toMatchObject([{ name: 'dd', kind: 'update', ok: true }]);
     expect(inst.pid('dd')).toBe(pid);
-    expect(rawIo(inst, 'dd')).toEqual(inst.driver.version === 'v2' ? { 'io.max': `${dev} rbps=max wbps=${8 * MiB} riops=100 wiops=max` } : { read_bps: '', write_bps: `${dev} ${8 * MiB}`, read_iops: `${dev} 100`, write_iops: '' });
+    expect(rawIo(inst, 'dd')).toEqual(
+      inst.driver.version === 'v2'
+        ? { 'io.max': `${dev} rbps=max wbps=${8 * MiB} riops=100 wiops=max` }
+        : { read_bps: '', write_bps: `${dev} ${8 * MiB}`, read_iops: `${dev} 100`, write_iops: '' },
+    );
     const at8 = await writeRate(3000);
     console.log(`writeBps 8Mi: ${(at8 / MiB).toFixed(2)} MiB/s (${((at8 / (8 * MiB) - 1) * 100).toFixed(1)}%)`);
     expect(at8).toBeGreaterThanOrEqual(0.8 * 8 * MiB);

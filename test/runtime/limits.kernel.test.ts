@@ -33,17 +33,39 @@ describeKernel('container limits and isolation on the real kernel', () => {
       'echo "pids=$(ls /proc | grep "^[0-9]" | tr "\\n" ",")"',
       'exec sleep 3600',
     ].join('; ');
-    inst.writeSpec('box1.yaml', inst.spec('box1', { hostname: 'box1', command: ['sh', '-c', probe], resources: { cpus: 0.5, cpuset: '0', memory: '64Mi', memsw: '96Mi', pids: 64 } }));
+    inst.writeSpec(
+      'box1.yaml',
+      inst.spec('box1', {
+        hostname: 'box1',
+        command: ['sh', '-c', probe],
+        resources: { cpus: 0.5, cpuset: '0', memory: '64Mi', memsw: '96Mi', pids: 64 },
+      }),
+    );
     const r = await inst.reconcile();
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
     const log = await inst.waitForLog('box1', /pids=/);
-    const seen = Object.fromEntries(log.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const seen = Object.fromEntries(
+      log
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(seen.host).toBe('box1');
     expect(seen.comm).toBe('pocker-init');
     expect(seen.cmdline?.trim()).toBe('pocker-init');
     expect(seen.ifaces).toBe('lo,');
     const protectedPaths = [...MASKED_FILES, ...MASKED_DIRS, ...READONLY_PATHS].filter((p) => existsSync(p));
-    const expectedMounts = ['/', '/dev', '/dev/mqueue', '/dev/pts', '/dev/shm', '/proc', '/sys', ...DEVICES.map((d) => `/dev/${d}`), ...protectedPaths];
+    const expectedMounts = [
+      '/',
+      '/dev',
+      '/dev/mqueue',
+      '/dev/pts',
+      '/dev/shm',
+      '/proc',
+      '/sys',
+      ...DEVICES.map((d) => `/dev/${d}`),
+      ...protectedPaths,
+    ];
     expect(seen.mounts!.split(',').filter(Boolean).sort()).toEqual([...new Set(expectedMounts)].sort());
     expect(seen.cgroups).toBe('/,');
     const visible = seen.pids!.split(',').filter(Boolean).map(Number);
@@ -53,9 +75,23 @@ describeKernel('container limits and isolation on the real kernel', () => {
 
     const raw = rawLimits(inst, 'box1');
     if (inst.driver.version === 'v2') {
-      expect(raw).toEqual({ cpu: '50000 100000', cpuset: '0', memory: String(64 * 2 ** 20), swapOrMemsw: String(32 * 2 ** 20), pids: '64', cpuWeight: '100' });
+      expect(raw).toEqual({
+        cpu: '50000 100000',
+        cpuset: '0',
+        memory: String(64 * 2 ** 20),
+        swapOrMemsw: String(32 * 2 ** 20),
+        pids: '64',
+        cpuWeight: '100',
+      });
     } else {
-      expect(raw).toEqual({ cpu: '50000 100000', cpuset: '0', memory: String(64 * 2 ** 20), swapOrMemsw: String(96 * 2 ** 20), pids: '64', cpuWeight: '1024' });
+      expect(raw).toEqual({
+        cpu: '50000 100000',
+        cpuset: '0',
+        memory: String(64 * 2 ** 20),
+        swapOrMemsw: String(96 * 2 ** 20),
+        pids: '64',
+        cpuWeight: '1024',
+      });
     }
     const init = inst.pid('box1');
     const workload = children(init)[0]!;
@@ -65,14 +101,18 @@ describeKernel('container limits and isolation on the real kernel', () => {
       const byCtrl = new Map(lines.map((l) => [l.split(':')[1]!, l.split(':')[2]!]));
       const want = `/${inst.dirs.cgroupParent}/box1`;
       if (inst.driver.version === 'v2') expect(byCtrl.get('')).toBe(want);
-      else for (const c of ['cpu', 'cpuset', 'memory', 'pids']) expect([...byCtrl].find(([k]) => k.split(',').includes(c))?.[1], c).toBe(want);
+      else
+        for (const c of ['cpu', 'cpuset', 'memory', 'pids']) expect([...byCtrl].find(([k]) => k.split(',').includes(c))?.[1], c).toBe(want);
     }
     const hostMounts = readFileSync('/proc/self/mountinfo', 'utf8');
     expect(hostMounts).not.toContain(inst.root);
   });
 
   it('cpu: a busy loop under cpus 0.5 gets 40-55% of one CPU and is throttled', async () => {
-    inst.writeSpec('busy.yaml', inst.spec('busy', { command: ['sh', '-c', 'while :; do :; done'], resources: { cpus: 0.5 }, stopGracePeriod: '1s' }));
+    inst.writeSpec(
+      'busy.yaml',
+      inst.spec('busy', { command: ['sh', '-c', 'while :; do :; done'], resources: { cpus: 0.5 }, stopGracePeriod: '1s' }),
+    );
     expect((await inst.reconcile()).ok).toBe(true);
     await sleep(300);
     const u0 = cpuUsageUs(inst, 'busy');
@@ -85,7 +125,15 @@ describeKernel('container limits and isolation on the real kernel', () => {
   });
 
   it('cpuShares: two busy containers on one CPU share it 2:1, and a change applies in place', async () => {
-    const busy = (name: string, shares: number) => inst.writeSpec(`${name}.yaml`, inst.spec(name, { command: ['sh', '-c', 'while :; do :; done'], resources: { cpuset: '0', cpuShares: shares }, stopGracePeriod: '1s' }));
+    const busy = (name: string, shares: number) =>
+      inst.writeSpec(
+        `${name}.yaml`,
+        inst.spec(name, {
+          command: ['sh', '-c', 'while :; do :; done'],
+          resources: { cpuset: '0', cpuShares: shares },
+          stopGracePeriod: '1s',
+        }),
+      );
     const ratio = async (a: string, b: string): Promise<number> => {
       await sleep(300);
       const [a0, b0] = [cpuUsageUs(inst, a), cpuUsageUs(inst, b)];
@@ -112,7 +160,11 @@ describeKernel('container limits and isolation on the real kernel', () => {
   });
 
   it('state paused freezes a container in place: its CPU time stops, and it resumes on running; a paused one is removed cleanly', async () => {
-    const spin = (state: string) => inst.writeSpec('spin.yaml', inst.spec('spin', { command: ['sh', '-c', 'while :; do :; done'], resources: { cpus: 0.5 }, stopGracePeriod: '1s', state }));
+    const spin = (state: string) =>
+      inst.writeSpec(
+        'spin.yaml',
+        inst.spec('spin', { command: ['sh', '-c', 'while :; do :; done'], resources: { cpus: 0.5 }, stopGracePeriod: '1s', state }),
+      );
     const used = async (ms: number): Promise<number> => {
       const u0 = cpuUsageUs(inst, 'spin');
       await sleep(ms);
@@ -148,7 +200,15 @@ describeKernel('container limits and isolation on the real kernel', () => {
   it('pids: a fork bomb stops at the limit and the host is unaffected', async () => {
     const hostProcs = (): number => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).length;
     const before = hostProcs();
-    inst.writeSpec('bomb.yaml', inst.spec('bomb', { command: ['sh', '-c', 'b() { b & b; }; b'], resources: { pids: 64, cpus: 0.5 }, stopGracePeriod: '500ms', restart: 'never' }));
+    inst.writeSpec(
+      'bomb.yaml',
+      inst.spec('bomb', {
+        command: ['sh', '-c', 'b() { b & b; }; b'],
+        resources: { pids: 64, cpus: 0.5 },
+        stopGracePeriod: '500ms',
+        restart: 'never',
+      }),
+    );
     expect((await inst.reconcile()).ok).toBe(true);
     const deadline = Date.now() + 10_000;
     while (counter(inst, 'bomb', 'pids', 'pids.events', 'max') === 0 && Date.now() < deadline) await sleep(50);
@@ -162,7 +222,14 @@ describeKernel('container limits and isolation on the real kernel', () => {
 
   it('memory: between memory and memsw it swaps; beyond memsw it is OOM-killed and recorded', async () => {
     await withSwap(512, async () => {
-      inst.writeSpec('mem.yaml', inst.spec('mem', { command: ['sh', '-c', 'dd if=/dev/zero bs=80M count=1 | sleep 3600'], resources: { memory: '64Mi', memsw: '96Mi' }, restart: 'never' }));
+      inst.writeSpec(
+        'mem.yaml',
+        inst.spec('mem', {
+          command: ['sh', '-c', 'dd if=/dev/zero bs=80M count=1 | sleep 3600'],
+          resources: { memory: '64Mi', memsw: '96Mi' },
+          restart: 'never',
+        }),
+      );
       expect((await inst.reconcile()).ok).toBe(true);
       const deadline = Date.now() + 15_000;
       while (swapBytes(inst, 'mem') <= 10 * 2 ** 20 && Date.now() < deadline) await sleep(100);
@@ -170,7 +237,14 @@ describeKernel('container limits and isolation on the real kernel', () => {
       expect(inst.container('mem').initAlive).toBe(true);
       expect(oomKills(inst, 'mem')).toBe(0);
 
-      inst.writeSpec('mem.yaml', inst.spec('mem', { command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=120M', 'count=1'], resources: { memory: '64Mi', memsw: '96Mi' }, restart: 'never' }));
+      inst.writeSpec(
+        'mem.yaml',
+        inst.spec('mem', {
+          command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=120M', 'count=1'],
+          resources: { memory: '64Mi', memsw: '96Mi' },
+          restart: 'never',
+        }),
+      );
       expect((await inst.reconcile()).ok).toBe(true);
       const end = Date.now() + 15_000;
       while (!inst.container('mem').exit && Date.now() < end) await sleep(50);

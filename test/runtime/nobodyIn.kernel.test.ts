@@ -28,7 +28,8 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
   afterEach(() => {
     for (const c of cleanups.splice(0).reverse()) c();
   });
-  const withProbe = (name: string, extra: Record<string, unknown> = {}) => inst.spec(name, { image: { layers: [inst.layer, probeLayer] }, ...extra });
+  const withProbe = (name: string, extra: Record<string, unknown> = {}) =>
+    inst.spec(name, { image: { layers: [inst.layer, probeLayer] }, ...extra });
   const execIn = (name: string, argv: string[]): Promise<string> => {
     const a = inst.container(name);
     const child = startExec(monitorBinary(), execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }), 'pipe');
@@ -37,12 +38,16 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
     child.stderr!.on('data', (d: Buffer) => (out += d));
     return new Promise((resolve) => child.on('exit', () => resolve(out.trim())));
   };
-  const asNobody = (argv: string[]) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv], { encoding: 'utf8' });
+  const asNobody = (argv: string[]) =>
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...argv], { encoding: 'utf8' });
 
   it('keeps every other host user out of the data dir and the state dir: a setuid file written inside cannot be run from the host', async () => {
     // The data dir's parent is as open as /var/lib: only pocker's own modes keep other users out.
     chmodSync(inst.root, 0o755);
-    inst.writeSpec('evil.yaml', withProbe('evil', { command: ['sh', '-c', 'cp /usr/local/bin/pocker-probe /tmp/p && chmod 4755 /tmp/p && exec sleep 3600'] }));
+    inst.writeSpec(
+      'evil.yaml',
+      withProbe('evil', { command: ['sh', '-c', 'cp /usr/local/bin/pocker-probe /tmp/p && chmod 4755 /tmp/p && exec sleep 3600'] }),
+    );
     expect((await inst.reconcile()).ok).toBe(true);
     const planted = join(containerPaths(inst.dirs, 'evil').upper, 'tmp', 'p');
     await until(() => existsSync(planted) && (statSync(planted).mode & 0o4000) !== 0, 'the setuid file planted');
@@ -51,7 +56,13 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
     const run = asNobody(['/bin/sh', '-c', '"$0" euid', planted]);
     expect(run.stdout.trim()).not.toBe('0');
     expect(run.stderr).toMatch(/Permission denied/);
-    for (const d of [inst.dirs.dataDir, inst.dirs.stateDir, join(inst.dirs.dataDir, 'containers'), containerPaths(inst.dirs, 'evil').dataDir, containerPaths(inst.dirs, 'evil').stateDir]) {
+    for (const d of [
+      inst.dirs.dataDir,
+      inst.dirs.stateDir,
+      join(inst.dirs.dataDir, 'containers'),
+      containerPaths(inst.dirs, 'evil').dataDir,
+      containerPaths(inst.dirs, 'evil').stateDir,
+    ]) {
       expect((statSync(d).mode & 0o777).toString(8), d).toBe('700');
     }
   });
@@ -59,7 +70,13 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
   it('repairs the modes of existing dirs at start-up, and says so', async () => {
     inst.writeSpec('web.yaml', inst.spec('web'));
     expect((await inst.reconcile()).ok).toBe(true);
-    const open = [inst.dirs.dataDir, join(inst.dirs.dataDir, 'containers'), containerPaths(inst.dirs, 'web').dataDir, inst.dirs.stateDir, containerPaths(inst.dirs, 'web').stateDir];
+    const open = [
+      inst.dirs.dataDir,
+      join(inst.dirs.dataDir, 'containers'),
+      containerPaths(inst.dirs, 'web').dataDir,
+      inst.dirs.stateDir,
+      containerPaths(inst.dirs, 'web').stateDir,
+    ];
     for (const d of open) chmodSync(d, 0o755);
     const r = pocker(inst, 'reconcile', ['--once', '--log-level', 'warn']);
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -73,8 +90,14 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
   it('clears the inheritable and ambient capability sets, in the workload and in exec', async () => {
     inst.writeSpec('c.yaml', withProbe('c'));
     expect((await inst.reconcile()).ok).toBe(true);
-    expect(await execIn('c', ['grep', '-E', '^Cap(Inh|Amb):', '/proc/self/status'])).toMatch(/^CapInh:\s+0000000000000000\s+CapAmb:\s+0000000000000000$/);
-    const workload = Number(readFileSync(`/proc/${inst.pid('c')}/task/${inst.pid('c')}/children`, 'utf8').trim().split(' ')[0]);
+    expect(await execIn('c', ['grep', '-E', '^Cap(Inh|Amb):', '/proc/self/status'])).toMatch(
+      /^CapInh:\s+0000000000000000\s+CapAmb:\s+0000000000000000$/,
+    );
+    const workload = Number(
+      readFileSync(`/proc/${inst.pid('c')}/task/${inst.pid('c')}/children`, 'utf8')
+        .trim()
+        .split(' ')[0],
+    );
     expect(readFileSync(`/proc/${workload}/status`, 'utf8')).toMatch(/CapInh:\s+0000000000000000/);
   });
 
@@ -92,7 +115,7 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
     expect(readFileSync(join(src, 'sub', 'f'), 'utf8')).toBe('host');
   });
 
-  it('with network.mode host, the host\'s /sys and everything mounted below it (cgroupfs) are read-only', async () => {
+  it("with network.mode host, the host's /sys and everything mounted below it (cgroupfs) are read-only", async () => {
     inst.writeSpec('h.yaml', withProbe('h', { network: { mode: 'host' } }));
     expect((await inst.reconcile()).ok).toBe(true);
     const probeDir = join(inst.driver.dirs('h')[0]!, '..', `escape-${process.pid}`);
@@ -104,7 +127,7 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
     for (const l of sysMounts) expect(l.split(' ')[5]!.split(','), l).toContain('ro');
   });
 
-  it('filters syscalls as Docker\'s default profile does: personality, AF_VSOCK, clone namespaces; calls it does not know get ENOSYS', async () => {
+  it("filters syscalls as Docker's default profile does: personality, AF_VSOCK, clone namespaces; calls it does not know get ENOSYS", async () => {
     inst.writeSpec('s.yaml', withProbe('s'));
     inst.writeSpec('free.yaml', withProbe('free', { privileged: true }));
     expect((await inst.reconcile()).ok).toBe(true);

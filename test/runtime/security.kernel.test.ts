@@ -1,5 +1,19 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, lstatSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  lstatSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { terminateWorkload, type RuntimeContext } from '../../reconciler/runtime/container.js';
@@ -19,7 +33,9 @@ const DENIED = ['EPERM', 'EACCES'];
 
 /** The host's root filesystem device (major, minor), as an attacker would try to open it. */
 function hostDisk(): [number, number] {
-  const line = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === '/')!;
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === '/')!;
   const [maj, min] = line.split(' ')[2]!.split(':').map(Number);
   return [maj!, min!];
 }
@@ -36,7 +52,8 @@ describeKernel('container hardening on the real kernel', () => {
     chmodSync(join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'), 0o755);
   });
 
-  const withProbe = (name: string, extra: Record<string, unknown> = {}) => inst.spec(name, { image: { layers: [inst.layer, probeLayer] }, ...extra });
+  const withProbe = (name: string, extra: Record<string, unknown> = {}) =>
+    inst.spec(name, { image: { layers: [inst.layer, probeLayer] }, ...extra });
 
   /** Runs a command inside the container through pocker exec's machinery; resolves to its stdout. */
   const execIn = (name: string, argv: string[]): Promise<string> => {
@@ -91,8 +108,14 @@ describeKernel('container hardening on the real kernel', () => {
     expect(Number(await execIn('jail', ['sh', '-c', 'ls /proc | grep -c "^[0-9]"']))).toBeLessThan(10);
     // The reduced sets, no_new_privs and the seccomp filter, in exec and in the workload.
     const status = await execIn('jail', ['grep', '-E', '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):', '/proc/self/status']);
-    expect(status.replace(/\s+/g, ' ')).toBe('CapPrm: 00000000a80425fb CapEff: 00000000a80425fb CapBnd: 00000000a80425fb NoNewPrivs: 1 Seccomp: 2');
-    const workload = Number(readFileSync(`/proc/${inst.pid('jail')}/task/${inst.pid('jail')}/children`, 'utf8').trim().split(' ')[0]);
+    expect(status.replace(/\s+/g, ' ')).toBe(
+      'CapPrm: 00000000a80425fb CapEff: 00000000a80425fb CapBnd: 00000000a80425fb NoNewPrivs: 1 Seccomp: 2',
+    );
+    const workload = Number(
+      readFileSync(`/proc/${inst.pid('jail')}/task/${inst.pid('jail')}/children`, 'utf8')
+        .trim()
+        .split(' ')[0],
+    );
     const ws = readFileSync(`/proc/${workload}/status`, 'utf8');
     expect(ws).toMatch(/CapEff:\s+00000000a80425fb/);
     expect(ws).toMatch(/NoNewPrivs:\s+1/);
@@ -166,6 +189,16 @@ describeKernel('container hardening on the real kernel', () => {
       expect(inst.pid('good'), name).toBe(pid);
       rmSync(dst);
     }
-    await terminateWorkload({ host: inst.host, driver: inst.driver, dirs: inst.dirs, facts: gatherFacts(inst.host, inst.driver), monitorBinary: monitorBinary() } as RuntimeContext, inst.container('good'), 2000);
+    await terminateWorkload(
+      {
+        host: inst.host,
+        driver: inst.driver,
+        dirs: inst.dirs,
+        facts: gatherFacts(inst.host, inst.driver),
+        monitorBinary: monitorBinary(),
+      } as RuntimeContext,
+      inst.container('good'),
+      2000,
+    );
   });
 });

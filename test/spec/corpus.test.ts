@@ -8,7 +8,6 @@ import { plan } from '../../reconciler/plan/plan.js';
 import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
 import { CORPUS, CORPUS_DIR, corpusFile } from '../helpers/corpus.js';
 
-
 const FACTS = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' as const };
 
 describe('the bad-input corpus', () => {
@@ -25,7 +24,10 @@ describe('the bad-input corpus', () => {
       expect(r.failedFiles.has(file)).toBe(true);
       const lines = r.errors.map(formatSpecError);
       expect(lines.length).toBeGreaterThan(0);
-      for (const l of lines) expect(l).toMatch(new RegExp(`^${CORPUS_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${file.replace('.', '\\.')}:[1-9][0-9]*:[1-9][0-9]*: \\S`));
+      for (const l of lines)
+        expect(l).toMatch(
+          new RegExp(`^${CORPUS_DIR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${file.replace('.', '\\.')}:[1-9][0-9]*:[1-9][0-9]*: \\S`),
+        );
       if (pattern) expect(lines.join('\n')).toMatch(new RegExp(pattern));
     });
   }
@@ -49,7 +51,37 @@ healthcheck: {exec: [wget, -q, localhost:8080], interval: 5s, retries: 2}
 /** Random edits of a valid spec: characters deleted, inserted, lines swapped or duplicated, values replaced. */
 const mutation = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 20 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.string({ unit: fc.constantFrom('{', '}', '[', ']', ':', '-', ' ', '\n', '"', "'", '&a', '*a', '#', '\t', '!!', '\\', 'x', '0', '..', '/', '\u00ff', '\u0000') , maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.string({
+      unit: fc.constantFrom(
+        '{',
+        '}',
+        '[',
+        ']',
+        ':',
+        '-',
+        ' ',
+        '\n',
+        '"',
+        "'",
+        '&a',
+        '*a',
+        '#',
+        '\t',
+        '!!',
+        '\\',
+        'x',
+        '0',
+        '..',
+        '/',
+        '\u00ff',
+        '\u0000',
+      ),
+      maxLength: 8,
+    }),
+  }),
   fc.record({ kind: fc.constant('swap' as const), a: fc.nat(), b: fc.nat() }),
   fc.record({ kind: fc.constant('dup' as const), a: fc.nat() }),
   fc.record({ kind: fc.constant('value' as const), a: fc.nat(), json: fc.jsonValue({ maxDepth: 3 }) }),

@@ -13,13 +13,20 @@ const INSTANCE_CONFIG = 'pocker.yaml';
 
 /** The spec files of a dir that also holds an instance config. */
 function loadSpecFilesOf(dir: string): { errors: SpecError[]; desired: DesiredContainer[]; files: string[] } {
-  const files = readdirSync(dir).filter((f) => isSpecFileName(f) && f !== INSTANCE_CONFIG).sort();
+  const files = readdirSync(dir)
+    .filter((f) => isSpecFileName(f) && f !== INSTANCE_CONFIG)
+    .sort();
   return { ...loadSpecFiles(dir, files, (f) => join(dir, f)), files };
 }
 
 describe('examples', () => {
   const root = join(packageRoot(), 'examples');
-  const below = (dir: string): string[] => [dir, ...readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => below(join(dir, e.name)))];
+  const below = (dir: string): string[] => [
+    dir,
+    ...readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .flatMap((e) => below(join(dir, e.name))),
+  ];
   const dirs = below(root);
   for (const dir of dirs) {
     const configs = readdirSync(dir).filter((f) => f === INSTANCE_CONFIG);

@@ -23,7 +23,9 @@ describe('network section', () => {
 
   it('refuses bridge-only fields without bridge, a port published twice, and bad addresses, at their line', () => {
     const noBridge = parse(`${base}network:\n  mode: none\n  ports: [{host: 80, container: 80}]\n`);
-    expect(noBridge.errors.map(formatSpecError)).toEqual([expect.stringMatching(/^\/d\/web\.yaml:5:\d+: network\.ports needs network\.mode bridge/)]);
+    expect(noBridge.errors.map(formatSpecError)).toEqual([
+      expect.stringMatching(/^\/d\/web\.yaml:5:\d+: network\.ports needs network\.mode bridge/),
+    ]);
     const twice = parse(`${base}network:\n  mode: bridge\n  ports:\n    - {host: 80, container: 80}\n    - {host: 80, container: 81}\n`);
     expect(twice.errors.map(formatSpecError).join('\n')).toMatch(/:7:\d+: host port tcp\/80 is already published by network\.ports\[0\]/);
     expect(parse(`${base}network: {mode: bridge, ports: [{host: 80, container: 80, hostIP: 300.1.1.1}]}\n`).errors).not.toEqual([]);

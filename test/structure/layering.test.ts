@@ -25,7 +25,9 @@ const FLOORS: readonly string[][] = [
 const src = join(packageRoot(), 'reconciler');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** The folder of reconciler/ a file belongs to (its first path segment). */
@@ -40,7 +42,8 @@ function imports(file: string): Array<{ spec: string; folder: string }> {
     const target = resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'));
     out.push({ spec: m[1]!, folder: folderOf(target) });
   }
-  for (const m of text.matchAll(/import\('(\.[^']+)'\)/g)) out.push({ spec: m[1]!, folder: folderOf(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'))) });
+  for (const m of text.matchAll(/import\('(\.[^']+)'\)/g))
+    out.push({ spec: m[1]!, folder: folderOf(resolve(dirname(file), m[1]!.replace(/\.js$/, '.ts'))) });
   return out;
 }
 

@@ -2,12 +2,26 @@ import { CAPABILITIES, capabilityName, type Capability } from '../../spec/capabi
 
 /** Docker's (and containerd's) default set: what an unprivileged container keeps. */
 export const DEFAULT_CAPABILITIES: readonly Capability[] = [
-  'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FSETID',
+  'FOWNER',
+  'MKNOD',
+  'NET_RAW',
+  'SETGID',
+  'SETUID',
+  'SETFCAP',
+  'SETPCAP',
+  'NET_BIND_SERVICE',
+  'SYS_CHROOT',
+  'KILL',
+  'AUDIT_WRITE',
 ];
 
 /** The capability set a container runs with: privileged = all, else the default set plus add, minus drop. */
 export function effectiveCapabilities(privileged: boolean, add: readonly string[], drop: readonly string[]): Capability[] {
-  const names = (list: readonly string[]): Array<Capability | 'ALL'> => list.map(capabilityName).filter((c): c is Capability | 'ALL' => c !== null);
+  const names = (list: readonly string[]): Array<Capability | 'ALL'> =>
+    list.map(capabilityName).filter((c): c is Capability | 'ALL' => c !== null);
   let set = new Set<Capability>(privileged ? CAPABILITIES : DEFAULT_CAPABILITIES);
   for (const c of names(add)) {
     if (c === 'ALL') set = new Set(CAPABILITIES);

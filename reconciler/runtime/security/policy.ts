@@ -3,7 +3,15 @@ import { capabilityMask, effectiveCapabilities } from './capabilities.js';
 import { seccompBytes, seccompSupported } from './seccomp.js';
 
 /** Files of /proc and /sys hidden from unprivileged containers (as runc/Docker do): /dev/null is bound over them. */
-export const MASKED_FILES = ['/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/proc/sysrq-trigger'];
+export const MASKED_FILES = [
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/sysrq-trigger',
+];
 
 /** Directories hidden behind an empty read-only tmpfs. */
 export const MASKED_DIRS = ['/proc/acpi', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap'];
@@ -18,7 +26,20 @@ export const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
  * v1 device cgroup rules (Docker's defaults): creating any node is allowed, opening only these:
  * null zero full random urandom tty console ptmx, the pty slaves, /dev/net/tun.
  */
-export const DEVICE_ALLOW_RULES = ['c *:* m', 'b *:* m', 'c 1:3 rwm', 'c 1:5 rwm', 'c 1:7 rwm', 'c 1:8 rwm', 'c 1:9 rwm', 'c 5:0 rwm', 'c 5:1 rwm', 'c 5:2 rwm', 'c 136:* rwm', 'c 10:200 rwm'];
+export const DEVICE_ALLOW_RULES = [
+  'c *:* m',
+  'b *:* m',
+  'c 1:3 rwm',
+  'c 1:5 rwm',
+  'c 1:7 rwm',
+  'c 1:8 rwm',
+  'c 1:9 rwm',
+  'c 5:0 rwm',
+  'c 5:1 rwm',
+  'c 5:2 rwm',
+  'c 136:* rwm',
+  'c 10:200 rwm',
+];
 
 /** What the init (and `pocker exec`) apply, as monitor config pairs. */
 export function securityPairs(spec: ContainerSpec): Array<[string, string]> {
@@ -37,7 +58,8 @@ export function securityPairs(spec: ContainerSpec): Array<[string, string]> {
 /** What syscall filter a container runs under, in words (inspect, and the controller's start-up warning). */
 export function seccompDescription(spec: ContainerSpec, arch = process.arch): string {
   if (spec.privileged) return 'none (privileged)';
-  if (!seccompSupported(arch)) return `NONE: pocker has no seccomp filter for ${arch}; the container can make every system call its capabilities allow`;
+  if (!seccompSupported(arch))
+    return `NONE: pocker has no seccomp filter for ${arch}; the container can make every system call its capabilities allow`;
   return "Docker's default profile (allow list, capability-dependent calls by the container's capabilities)";
 }
 

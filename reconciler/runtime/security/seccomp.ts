@@ -65,7 +65,10 @@ export function seccompRules(caps: readonly Capability[]): Map<number, SyscallRu
 
 /** Names of the calls a container with these capabilities may make (for docs, tests and inspect). */
 export function allowedSyscalls(caps: readonly Capability[]): string[] {
-  return [...seccompRules(caps).values()].filter((r) => r.action !== 'errno').map((r) => r.name).sort();
+  return [...seccompRules(caps).values()]
+    .filter((r) => r.action !== 'errno')
+    .map((r) => r.name)
+    .sort();
 }
 
 const ret = (k: number): Insn => [RET_K, 0, 0, k];

@@ -21,13 +21,25 @@ function run(prog: Insn[], nr: number, args: bigint[] = [], arch = X86_64): numb
   for (let pc = 0; pc < prog.length; pc++) {
     const [code, jt, jf, k] = prog[pc]!;
     switch (code) {
-      case 0x20: acc = word(k); break;
-      case 0x05: pc += k; break;
-      case 0x15: pc += acc === k >>> 0 ? jt : jf; break;
-      case 0x35: pc += acc >= k >>> 0 ? jt : jf; break;
-      case 0x45: pc += (acc & k) !== 0 ? jt : jf; break;
-      case 0x06: return k >>> 0;
-      default: throw new Error(`opcode ${code} at ${pc}`);
+      case 0x20:
+        acc = word(k);
+        break;
+      case 0x05:
+        pc += k;
+        break;
+      case 0x15:
+        pc += acc === k >>> 0 ? jt : jf;
+        break;
+      case 0x35:
+        pc += acc >= k >>> 0 ? jt : jf;
+        break;
+      case 0x45:
+        pc += (acc & k) !== 0 ? jt : jf;
+        break;
+      case 0x06:
+        return k >>> 0;
+      default:
+        throw new Error(`opcode ${code} at ${pc}`);
     }
   }
   throw new Error('fell off the end of the program');
@@ -37,11 +49,11 @@ const EPERM = 0x00050001;
 const ENOSYS = 0x00050026;
 const nr = (name: string): number => SYSCALLS_X86_64[name]!;
 
-describe('the default seccomp filter (Docker\'s profile, compiled)', () => {
+describe("the default seccomp filter (Docker's profile, compiled)", () => {
   const caps = DEFAULT_CAPABILITIES;
   const prog = seccompProgram(caps);
 
-  it('fits the kernel\'s limits: at most 4096 instructions, every jump inside the program', () => {
+  it("fits the kernel's limits: at most 4096 instructions, every jump inside the program", () => {
     expect(prog.length).toBeLessThan(4096);
     prog.forEach(([code, jt, jf, k], pc) => {
       if (code === 0x05) expect(pc + 1 + k).toBeLessThan(prog.length);
@@ -62,12 +74,37 @@ describe('the default seccomp filter (Docker\'s profile, compiled)', () => {
     expect(run(prog, 335), 'a gap of the table').toBe(EPERM);
   });
 
-  it('allows exactly Docker\'s calls for the default capabilities, and nothing Docker does not', () => {
+  it("allows exactly Docker's calls for the default capabilities, and nothing Docker does not", () => {
     const docker = new Set([...ALWAYS_ALLOWED, ...caps.flatMap((c) => ALLOWED_WITH_CAPABILITY[c] ?? []), 'personality', 'socket', 'clone']);
     const allowed = allowedSyscalls(caps);
     expect(allowed.filter((n) => !docker.has(n))).toEqual([]);
     expect([...docker].filter((n) => n in SYSCALLS_X86_64 && !allowed.includes(n))).toEqual([]);
-    for (const denied of ['mount', 'umount2', 'unshare', 'setns', 'init_module', 'finit_module', 'kexec_load', 'bpf', 'keyctl', 'add_key', 'perf_event_open', 'userfaultfd', 'io_uring_setup', 'io_uring_enter', 'ptrace_not_a_call', 'open_tree', 'move_mount', 'fsopen', 'reboot', 'swapon', 'settimeofday', 'iopl', 'pivot_root', 'kcmp']) {
+    for (const denied of [
+      'mount',
+      'umount2',
+      'unshare',
+      'setns',
+      'init_module',
+      'finit_module',
+      'kexec_load',
+      'bpf',
+      'keyctl',
+      'add_key',
+      'perf_event_open',
+      'userfaultfd',
+      'io_uring_setup',
+      'io_uring_enter',
+      'ptrace_not_a_call',
+      'open_tree',
+      'move_mount',
+      'fsopen',
+      'reboot',
+      'swapon',
+      'settimeofday',
+      'iopl',
+      'pivot_root',
+      'kcmp',
+    ]) {
       if (denied in SYSCALLS_X86_64) expect(run(prog, nr(denied)), denied).toBe(EPERM);
     }
   });

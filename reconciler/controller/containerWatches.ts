@@ -1,6 +1,6 @@
 import type { ActualContainer } from '../observe/types.js';
 import type { Host } from '../host/host.js';
-import type { HealthChecker } from './health.js';
+import { HealthChecker, type HealthOptions } from './health.js';
 
 /**
  * What the watching controller keeps an eye on per container, from each observation of it: an
@@ -8,6 +8,12 @@ import type { HealthChecker } from './health.js';
  */
 export class ContainerWatches {
   private readonly exitWatches = new Map<string, { pid: number; stop: () => void }>();
+
+  /** Exit watches, and health checks unless healthChecks is false; onChange(name) when a container exits or turns unhealthy. */
+  static create(o: Omit<HealthOptions, 'onUnhealthy'> & { healthChecks: boolean; onChange: (name: string) => void }): ContainerWatches {
+    const health = o.healthChecks ? new HealthChecker({ ...o, onUnhealthy: o.onChange }) : null;
+    return new ContainerWatches(o.host, health, o.onChange);
+  }
 
   constructor(
     private readonly host: Host,

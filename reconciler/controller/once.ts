@@ -9,7 +9,6 @@ import type { ActionResult } from '../runtime/apply.js';
 import { detectDriver } from '../cgroups/detect.js';
 import { gatherFacts } from '../runtime/facts.js';
 import { NodeHost } from '../host/nodeHost.js';
-import { monitorBinary } from '../native.js';
 import { imageResolver } from '../image/resolve.js';
 import { loadSpecDir, type DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
@@ -20,7 +19,7 @@ import { prepareInstance } from '../instance/privateDirs.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import type { ControllerOptions } from './options.js';
 import { reconcileOne } from './reconcileOne.js';
-import { buildPass } from './pass.js';
+import { controllerPass } from './pass.js';
 import { gitRevision } from './revision.js';
 import { recordSourceStatus } from './sourceStatus.js';
 
@@ -82,23 +81,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   let results: ActionResult[] = [];
   if (!opts.dryRun) {
     const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
-    const pass = buildPass({
-      source: opts.dir,
-      load,
-      host,
-      driver,
-      dirs: opts.dirs,
-      facts,
-      backoff,
-      timeouts,
-      monitorBinary: opts.monitorBinary ?? monitorBinary(),
-      allowEmpty: !!opts.allowEmpty,
-      log,
-      revision,
-      mayRemove: (name) => removable.has(name),
-      ...(opts.logPolicy && { logPolicy: opts.logPolicy }),
-      ...(opts.network && { network: opts.network }),
-    });
+    const pass = controllerPass(opts, { load, host, driver, log, revision, facts, mayRemove: (name) => removable.has(name) });
     const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(pass, a.name)));
     results = outcomes.map((o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 });
     if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);

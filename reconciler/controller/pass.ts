@@ -10,6 +10,10 @@ import type { DirLoad } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import type { PassState } from './reconcileOne.js';
+import type { ControllerOptions } from './options.js';
+import { DEFAULT_BACKOFF } from '../plan/backoff.js';
+import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
+import { monitorBinary } from '../native.js';
 
 /** Everything a pass over one spec dir (or one ad-hoc command) acts with. */
 export interface PassOptions {
@@ -72,4 +76,31 @@ export function buildPass(o: PassOptions): PassState {
         parentReady = true;
       }),
   };
+}
+
+/** What a controller pass adds to its options: the set it loaded and how it acts now. */
+export interface ControllerPassParts {
+  load: DirLoad;
+  host: Host;
+  driver: CgroupDriver;
+  log: Logger;
+  revision: string | null;
+  mayRemove: (name: string) => boolean;
+  facts?: HostFacts;
+  ensureParent?: () => void;
+}
+
+/** The pass of `reconcile --once` or of the watching controller, with the controller options' defaults. */
+export function controllerPass(o: ControllerOptions, parts: ControllerPassParts): PassState {
+  return buildPass({
+    source: o.dir,
+    dirs: o.dirs,
+    backoff: o.backoff ?? DEFAULT_BACKOFF,
+    timeouts: o.timeouts ?? DEFAULT_TIMEOUTS,
+    monitorBinary: o.monitorBinary ?? monitorBinary(),
+    allowEmpty: !!o.allowEmpty,
+    ...parts,
+    ...(o.logPolicy && { logPolicy: o.logPolicy }),
+    ...(o.network && { network: o.network }),
+  });
 }

@@ -2,6 +2,7 @@ import { lstatSync, statSync } from 'node:fs';
 import type { Logger } from '../log/logger.js';
 import type { ActualContainer } from '../observe/types.js';
 import { decideRemovals, type HeldRemovals, type RemovalRules } from '../plan/removals.js';
+import { QuietTimer } from './quietTimer.js';
 import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer } from '../spec/types.js';
 import type { ContainerRecord } from '../state/records.js';
@@ -24,11 +25,15 @@ export function dirChangedAtMs(dir: string): number {
   return at;
 }
 
+/** A removal decision waits for the dir to be quiet, but at most this long after the first change (or 20 quiet periods). */
+const MAX_QUIET_WAIT_MS = 30_000;
+
 /**
  * The watching controller's view of which containers are its spec dir's (from each observation of
  * them) and its removal decisions over them: one decision for every container no spec names,
- * all or nothing (decideRemovals), remembered until a spec names a container again. What is held
- * back, and why, is logged once per reason.
+ * all or nothing (decideRemovals), taken once the dir has been quiet for the removal delay and
+ * remembered until a spec names a container again. What is held back, and why, is logged once per
+ * reason.
  */
 export class RemovalGate {
   /** Containers of this spec dir, and what their records say they run. */
@@ -36,16 +41,57 @@ export class RemovalGate {
   /** Removals the last decision allowed. */
   private readonly approved = new Set<string>();
   private heldNow: HeldRemovals | undefined;
+  private readonly timer: QuietTimer;
 
   constructor(
     private readonly o: {
       dir: string;
       rules: RemovalRules;
+      /** Quiet period of the dir before removals are decided. */
+      delayMs: number;
       log: Logger;
       /** Called when what is held changes (the source status records it). */
       onHeldChange: () => void;
+      /** The dir is quiet: read it again and decide on it (decide()). */
+      onQuiet: () => void;
     },
-  ) {}
+  ) {
+    this.timer = new QuietTimer(o.delayMs, Math.max(o.delayMs * 20, MAX_QUIET_WAIT_MS), () => this.quiet());
+  }
+
+  /** The dir changed and some container waits for removal: the quiet period starts again. */
+  changed(): void {
+    this.timer.poke();
+  }
+
+  /** Some container waits for removal (found by a resync): wait one quiet period unless one is under way. */
+  ensureDecision(): void {
+    this.timer.ensure();
+  }
+
+  /** A decision is still to come. */
+  get pending(): boolean {
+    return this.timer.pending;
+  }
+
+  /** No decision after this. */
+  cancel(): void {
+    this.timer.cancel();
+  }
+
+  /**
+   * The quiet period is over: one decision on every removal, on the dir as it stands now. Quiet
+   * is the dir's own: its entries (and those of the dir a symlink names) must have stopped
+   * changing for the whole period, whatever events are still on their way to this process.
+   */
+  private quiet(): void {
+    const quietFor = Date.now() - dirChangedAtMs(this.o.dir);
+    if (quietFor < this.o.delayMs && !this.timer.overdue) {
+      this.timer.later(this.o.delayMs - quietFor);
+      return;
+    }
+    this.o.onQuiet();
+  }
 
   /** Removals held back by the last decision, if any. */
   get held(): HeldRemovals | undefined {
@@ -86,8 +132,9 @@ export class RemovalGate {
     return [...this.owned].filter(([n, o]) => !desired.has(n) && !load.failedFiles.has(o.file)).map(([n]) => n);
   }
 
-  /** One decision on every removal of the dir as loaded: returns the names now allowed to go (none when held). */
+  /** One decision on every removal of the dir as loaded, ending the quiet wait: returns the names now allowed to go (none when held). */
   decide(load: DirLoad): string[] {
+    this.timer.done();
     const decision = decideRemovals(this.o.dir, load.status, load.files.length, this.candidates(load), this.o.rules);
     if ('held' in decision) {
       this.setHeld(decision.held);

@@ -11,18 +11,16 @@ import { monitorBinary } from '../native.js';
 import type { DirLoad } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import { prepareInstance } from '../instance/privateDirs.js';
 import { ContainerWatches } from './containerWatches.js';
 import { FailureLog } from './failureLog.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
-import { HealthChecker } from './health.js';
 import type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
 export type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
-import { buildPass } from './pass.js';
-import { QuietTimer } from './quietTimer.js';
+import { controllerPass } from './pass.js';
+import { resyncKicks } from './resyncKicks.js';
 import { reconcileOne, type PassState } from './reconcileOne.js';
-import { dirChangedAtMs, RemovalGate } from './removalGate.js';
+import { RemovalGate } from './removalGate.js';
 import { gitRevision } from './revision.js';
 import { ReloadScheduler } from './reloadScheduler.js';
 import { recordSourceStatus } from './sourceStatus.js';
@@ -32,9 +30,6 @@ import { WorkQueue, type WorkResult } from './workQueue.js';
 
 /** Delay of the reload that follows a burst of events (longer than chokidar's 50 ms change throttle). */
 const TRAILING_RELOAD_MS = 75;
-
-/** A removal decision waits for the dir to be quiet, but at most this long after the first change (or 20 quiet periods). */
-const MAX_QUIET_WAIT_MS = 30_000;
 
 /**
  * The watching controller (`pocker reconcile`): every change of the spec dir (SpecSources) reads
@@ -59,7 +54,6 @@ export class WatchController {
   private readonly sources: SpecSources;
   private readonly watches: ContainerWatches;
   private readonly gate: RemovalGate;
-  private readonly removalTimer: QuietTimer;
   private resyncTimer: NodeJS.Timeout | null = null;
   private parentReady = false;
   private readonly reloads: ReloadScheduler;
@@ -81,26 +75,30 @@ export class WatchController {
     this.queue = new WorkQueue(
       (name) => this.reconcileContainer(name),
       (name, e) => this.log.error({ container: name, error: describeError(e) }, `reconciling ${name}: ${describeError(e)}`),
-      () => this.reloads.pending || this.removalTimer.pending,
+      () => this.reloads.pending || this.gate.pending,
     );
-    const health =
-      opts.healthChecks === false
-        ? null
-        : new HealthChecker({
-            host: this.host,
-            dirs: opts.dirs,
-            driver: this.driver,
-            monitorBinary: opts.monitorBinary ?? monitorBinary(),
-            log: this.log,
-            onUnhealthy: (n) => this.queue.add(n),
-          });
-    this.watches = new ContainerWatches(this.host, health, (n) => this.queue.add(n));
-    const rules = { allowEmpty: !!opts.allowEmpty, ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }) };
-    this.gate = new RemovalGate({ dir: opts.dir, rules, log: this.log, onHeldChange: () => this.recordStatus() });
-    const delay = this.removalDelayMs;
-    this.removalTimer = new QuietTimer(delay, Math.max(delay * 20, MAX_QUIET_WAIT_MS), () =>
-      this.guarded('deciding removals', () => this.decideRemovals()),
-    );
+    this.watches = ContainerWatches.create({
+      host: this.host,
+      dirs: opts.dirs,
+      driver: this.driver,
+      monitorBinary: opts.monitorBinary ?? monitorBinary(),
+      log: this.log,
+      healthChecks: opts.healthChecks !== false,
+      onChange: (n) => this.queue.add(n),
+    });
+    this.gate = new RemovalGate({
+      dir: opts.dir,
+      rules: { allowEmpty: !!opts.allowEmpty, ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }) },
+      delayMs: this.removalDelayMs,
+      log: this.log,
+      onHeldChange: () => this.recordStatus(),
+      onQuiet: () =>
+        this.guarded('deciding removals', () => {
+          if (this.stopping) return;
+          this.compareWhole();
+          for (const name of this.gate.decide(this.load)) this.queue.add(name);
+        }),
+    });
     this.reloads = new ReloadScheduler(() => this.reload(), TRAILING_RELOAD_MS);
     this.reader = new SpecReader({
       dir: opts.dir,
@@ -133,7 +131,7 @@ export class WatchController {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.reloads.cancel();
-    this.removalTimer.cancel();
+    this.gate.cancel();
     await this.sources.close();
     await this.queue.stop();
     // Only now: a step that was finishing may have set up a watch.
@@ -166,16 +164,10 @@ export class WatchController {
   private rebuildPass(load: DirLoad): void {
     const revision = gitRevision(this.opts.dir);
     this.load = load;
-    this.pass = buildPass({
-      source: this.opts.dir,
+    this.pass = controllerPass(this.opts, {
       load,
       host: this.host,
       driver: this.driver,
-      dirs: this.opts.dirs,
-      backoff: this.backoff,
-      timeouts: this.opts.timeouts ?? DEFAULT_TIMEOUTS,
-      monitorBinary: this.opts.monitorBinary ?? monitorBinary(),
-      allowEmpty: !!this.opts.allowEmpty,
       log: this.log,
       revision,
       mayRemove: (name) => this.gate.mayRemove(name),
@@ -183,8 +175,6 @@ export class WatchController {
         if (!this.parentReady) this.driver.ensureParent(this.host);
         this.parentReady = true;
       },
-      ...(this.opts.logPolicy && { logPolicy: this.opts.logPolicy }),
-      ...(this.opts.network && { network: this.opts.network }),
     });
     this.recordStatus(revision);
   }
@@ -213,25 +203,8 @@ export class WatchController {
       this.gate.revoke(d.spec.name);
       if (this.gate.differs(d)) this.queue.add(d.spec.name);
     }
-    if (this.gate.candidates(this.load).length) this.removalTimer.poke();
+    if (this.gate.candidates(this.load).length) this.gate.changed();
     else this.gate.clear();
-  }
-
-  /**
-   * The quiet period is over: one decision on every removal, on the dir as it stands now. Quiet
-   * is the dir's own: its entries (and those of the dir a symlink names) must have stopped
-   * changing for the whole period, whatever events are still on their way to this process.
-   */
-  private decideRemovals(): void {
-    if (this.stopping) return;
-    const quietFor = Date.now() - dirChangedAtMs(this.opts.dir);
-    if (quietFor < this.removalDelayMs && !this.removalTimer.overdue) {
-      this.removalTimer.later(this.removalDelayMs - quietFor);
-      return;
-    }
-    this.compareWhole();
-    this.removalTimer.done();
-    for (const name of this.gate.decide(this.load)) this.queue.add(name);
   }
 
   /** One container's work: reconcile it under its lock, then watch what it became; reconcileOne says when to look again. */
@@ -279,18 +252,11 @@ export class WatchController {
       now: Date.now(),
       backoff: this.backoff,
     });
-    const byName = new Map(p.actions.map((a) => [a.name, a]));
-    let kicked = 0;
     for (const a of actual.containers.values()) if (a.record?.source.dir === this.opts.dir) this.noteObservation(a.name, a);
-    for (const name of new Set([...this.gate.ownedNames(), ...this.load.desired.map((d) => d.spec.name)])) {
-      const action = byName.get(name);
-      if (this.queue.waiting(name) || action?.kind === 'remove') continue;
-      if (this.queue.busy(name) || !action || action.kind !== 'none' || action.retryAt !== undefined) {
-        this.queue.add(name);
-        kicked++;
-      }
-    }
-    if (this.gate.candidates(this.load).length) this.removalTimer.ensure();
+    const kicks = resyncKicks([...this.gate.ownedNames(), ...this.load.desired.map((d) => d.spec.name)], p.actions, this.queue);
+    for (const name of kicks) this.queue.add(name);
+    const kicked = kicks.length;
+    if (this.gate.candidates(this.load).length) this.gate.ensureDecision();
     if (actual.leftovers.length)
       void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log, this.opts.timeouts);
     const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };

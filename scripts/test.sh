@@ -5,4 +5,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/setup.sh >/dev/null
+scripts/setup-tests.sh >/dev/null
 exec node scripts/run-tests.mjs "$@"

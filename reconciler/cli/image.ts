@@ -2,14 +2,35 @@ import { formatDuration } from '../spec/duration.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 import { table } from './table.js';
 
-export const IMAGE_HELP = `Usage: pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]
+export const IMAGE_HELP = `Usage: pocker image pull REF
+       pocker image update [NAME...]
+       pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]
        pocker image ls [-o table|json]
        pocker image rm REF
+       pocker image prune
 
-The image store of this instance, under <data-dir>/images. A spec runs an imported image with
-"image: {ref: NAME:TAG}" (instead of "image: {layers: [...]}"); each pass looks the reference up,
-and importing another image under the same reference recreates the containers that use it.
+The image store of this instance, under <data-dir>/images. A spec runs a registry image with
+"image: nginx:1.27" (pulled when the store lacks it, then pinned: each container records the
+manifest digest it was created with and keeps running that digest until its spec changes or
+pocker image update moves it), an imported one with "image: {ref: NAME:TAG}" (importing another
+image under the same reference recreates the containers that use it), or directories with
+"image: {layers: [...]}".
 
+pull    Pulls REF (Docker's defaults: nginx = docker.io/library/nginx:latest) from its registry
+        (OCI distribution API; a multi-platform index resolved to linux/<this host's
+        architecture>): the manifest and config verified against their digests, the layers the
+        store lacks downloaded a few at once (registries.concurrency), hashed as they stream and
+        unpacked as they arrive, each discarded whole if its digest does not match, then moved
+        into place together; the reference is written last. Progress per layer on a terminal.
+        Moves no container: running containers stay on the digest they are pinned to.
+        Credentials: /etc/pocker/auth.json, then $XDG_RUNTIME_DIR/containers/auth.json, then
+        ~/.docker/config.json (the "auths" map docker login and podman login write). Plain HTTP
+        only for localhost, 127.0.0.0/8, ::1 and registries.insecure of the instance config;
+        registries.mirrors and registries.ca there too.
+update  Pulls the references the named containers (default: every container running a
+        registry image) run, and recreates those whose pinned digest differs from what the
+        reference names now; the others are left alone. A digest in the spec
+        (image: app@sha256:...) pins for good: change the spec to move it.
 import  Imports an image from an OCI image layout: a directory (oci-layout, index.json,
         blobs/) as "skopeo copy docker://... oci:DIR" or umoci write it, or a tar archive of one
         ("oci-archive:", or "docker save" of Docker 25 and later, which writes an OCI layout; the
@@ -30,12 +51,16 @@ import  Imports an image from an OCI image layout: a directory (oci-layout, inde
                                annotation's, else latest)
         --select NAME|DIGEST   which index.json entry to import when it lists several (by its
                                ref.name annotation or manifest digest)
-ls      Lists the references: REF, DIGEST (manifest, short), LAYERS, SIZE (uncompressed layers),
-        IMPORTED.
+ls      Lists the references: REF, DIGEST (manifest, short), REPO DIGEST (what the registry's
+        reference named when pulled: an index for a multi-platform image), LAYERS, SIZE
+        (uncompressed layers), IMPORTED.
 rm      Removes a reference, and every layer that no other reference and no container uses.
         Refused while a container of this instance names the reference or runs on a layer that
         would be removed. Layers left unused by a re-import are removed too (by the next import
         or rm, once no container runs on them).
+prune   Removes every reference that no container of this instance runs and no spec of a known
+        spec dir (one a pass has reconciled) names, then the layers nothing uses. Never one in
+        use.
 
 ${GLOBAL_HELP}`;
 
@@ -66,7 +91,7 @@ export async function main(args: string[]): Promise<number> {
   const v = cmd.values as { name?: string; select?: string; output?: string };
   const { NodeHost } = await import('../host/nodeHost.js');
   const host = new NodeHost();
-  if (verb === 'import' || verb === 'rm') {
+  if (verb === 'import' || verb === 'rm' || verb === 'pull' || verb === 'update' || verb === 'prune') {
     const { prepareInstance } = await import('../instance/privateDirs.js');
     const { createLogger } = await import('../log/logger.js');
     prepareInstance(host, cmd.dirs, createLogger(cmd.logLevel));
@@ -93,6 +118,11 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (v.name !== undefined || v.select !== undefined) throw new UsageError('--name and --select are options of image import');
+  if (verb === 'pull' || verb === 'update' || verb === 'prune') {
+    if (v.output !== undefined) throw new UsageError('-o is an option of image ls');
+    const verbs = await import('./imageVerbs.js');
+    return verbs[verb](host, cmd, rest);
+  }
   if (verb === 'ls') {
     if (rest.length) throw new UsageError('usage: pocker image ls [-o table|json]');
     const output = v.output ?? 'table';
@@ -108,11 +138,12 @@ export async function main(args: string[]): Promise<number> {
     const rows = images.map((i) => [
       i.ref,
       shortDigest(i.manifest),
+      i.repoDigest ? shortDigest(i.repoDigest) : '-',
       String(i.layers.length),
       formatSize(i.size),
       age(now - i.importedAtMs),
     ]);
-    console.log(table(['REF', 'DIGEST', 'LAYERS', 'SIZE', 'IMPORTED'], rows));
+    console.log(table(['REF', 'DIGEST', 'REPO DIGEST', 'LAYERS', 'SIZE', 'IMPORTED'], rows));
     return 0;
   }
   if (v.output !== undefined) throw new UsageError('-o is an option of image ls');
@@ -127,5 +158,9 @@ export async function main(args: string[]): Promise<number> {
     if (r.keptBecause) console.log(`unused layers kept: ${r.keptBecause}`);
     return 0;
   }
-  throw new UsageError(verb === undefined ? 'name a subcommand: import, ls or rm' : `unknown subcommand "${verb}" (import, ls or rm)`);
+  throw new UsageError(
+    verb === undefined
+      ? 'name a subcommand: pull, update, import, ls, rm or prune'
+      : `unknown subcommand "${verb}" (pull, update, import, ls, rm or prune)`,
+  );
 }

@@ -11,7 +11,8 @@ import { table } from './table.js';
 export const PS_HELP = `Usage: pocker ps [-o table|json]
 
 Lists every container of this pocker instance (all spec dirs): state, pid of the init (PID 1
-inside, as Docker's State.Pid), uptime, and the limits read back from the kernel's cgroups.
+inside, as Docker's State.Pid), uptime, the limits read back from the kernel's cgroups, and the image
+(a registry reference with the digest the container is pinned to).
 
 Options:
   -o, --output FORMAT   table (default) or json
@@ -48,6 +49,18 @@ export interface PsEntry {
     io: IoView[];
   } | null;
   source: string | null;
+  /** What it runs: a registry reference with the digest it is pinned to, an imported ref with its digest, or "layers". */
+  image: string | null;
+}
+
+/** The image of a record as ps shows it. */
+export function imageView(r: ActualContainer['record']): string | null {
+  if (!r) return null;
+  if (r.spec.image) return `${r.spec.image.reference}@${r.spec.image.digest}`;
+  const u = r.user.image;
+  if ('ref' in u) return u.digest ? `${u.ref}@${u.digest}` : u.ref;
+  if ('reference' in u) return u.reference;
+  return 'layers';
 }
 
 function limitsView(l: Limits | null): PsEntry['limits'] {
@@ -82,6 +95,11 @@ function describeState(a: ActualContainer, now: number): string {
   return `exited (${e.exitCode})`;
 }
 
+/** An image for the table: Docker's short name, the digest cut to 12 hex digits. */
+function shortImage(image: string): string {
+  return image.replace(/^docker\.io\/(library\/)?/, '').replace(/@sha256:([0-9a-f]{12})[0-9a-f]+$/, '@$1');
+}
+
 export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
   const running = observedStatus(a) === 'running';
   const r = a.record;
@@ -103,6 +121,7 @@ export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
       : null,
     limits: limitsView(a.limits),
     source: r ? describeSource(r.source) : null,
+    image: imageView(r),
   };
 }
 
@@ -138,8 +157,9 @@ export async function main(args: string[]): Promise<number> {
     e.limits?.memsw == null ? '-' : formatBytes(e.limits.memsw),
     dash(e.limits?.pids),
     String(e.restartCount),
+    e.image === null ? '-' : shortImage(e.image),
     dash(e.source),
   ]);
-  console.log(table(['NAME', 'STATE', 'PID', 'UPTIME', 'CPUS', 'CPUSET', 'MEMORY', 'MEMSW', 'PIDS', 'RESTARTS', 'SOURCE'], rows));
+  console.log(table(['NAME', 'STATE', 'PID', 'UPTIME', 'CPUS', 'CPUSET', 'MEMORY', 'MEMSW', 'PIDS', 'RESTARTS', 'IMAGE', 'SOURCE'], rows));
   return 0;
 }

@@ -10,20 +10,28 @@ import { createLogger } from '../log/logger.js';
 import { adhocContext } from './adhocCommand.js';
 import { formatCliError, GLOBAL_HELP, GLOBAL_OPTIONS, parseCommand, UsageError } from './options.js';
 import { imageOf, runSpec, type RunFlags } from './runSpec.js';
+import { pullWithProgress } from './pullProgress.js';
 
-export const RUN_HELP = `Usage: pocker run [OPTIONS] IMAGE|LAYERDIR COMMAND [ARG...]
+export const RUN_HELP = `Usage: pocker run [OPTIONS] IMAGE [COMMAND [ARG...]]
+       pocker run [OPTIONS] LAYERDIR COMMAND [ARG...]
 
 Creates and starts a container now, from flags instead of a spec file, through the same code a
 spec goes through. Without -d it stays attached: its output is printed (and logged), and pocker
-exits with COMMAND's exit status (128+N when it was killed by signal N; 125 when it could not be
-started). IMAGE is an imported image (NAME[:TAG], see pocker image import); a path starting with
-"/" or "." is a layer directory used as the whole root filesystem.
+exits with the command's exit status (128+N when it was killed by signal N; 125 when it could not
+be started). IMAGE is a registry reference with Docker's defaults (nginx, nginx:1.27,
+ghcr.io/o/app:2, host:5000/app@sha256:...), pulled when the store lacks it (an image imported
+with pocker image import --name NAME:TAG is found under that name); it runs what the image says
+(Entrypoint, Cmd, Env, WorkingDir, User), COMMAND [ARG...] replacing its Cmd and --entrypoint its
+Entrypoint, as Docker does. A path starting with "/" or "." is a layer directory used as the whole
+root filesystem, with COMMAND as the whole argv.
 Containers of pocker run are ad hoc: listed by pocker ps (SOURCE "pocker run"), never touched by
-reconcile passes; manage them with pocker stop|start|rm NAME. Their records live in the state
-dir (tmpfs): a reboot forgets them and the next pass collects what they left.
+reconcile passes; manage them with pocker stop|start|rm NAME. Their records live in the data dir:
+after a reboot they are there, stopped, for pocker start or pocker rm.
 
 Options:
   -d, --detach             start it and return (prints the name)
+      --entrypoint PROGRAM replace the image's Entrypoint (and drop its Cmd)
+      --pull POLICY        missing (default: pull when the store lacks the image) or never
   -i, --interactive        pass stdin to the command (with -t: through its terminal)
   -t, --tty                give the command a terminal (a pty of the container's own devpts); with
                            -i an interactive shell: pocker run -it IMAGE sh
@@ -53,6 +61,8 @@ ${GLOBAL_HELP}`;
 
 const RUN_OPTIONS = {
   detach: { type: 'boolean', short: 'd' },
+  entrypoint: { type: 'string' },
+  pull: { type: 'string' },
   interactive: { type: 'boolean', short: 'i' },
   tty: { type: 'boolean', short: 't' },
   rm: { type: 'boolean' },
@@ -121,17 +131,35 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const [imageArg, ...command] = tail;
-  if (!imageArg || command.length === 0) throw new UsageError('give an image (or layer dir) and a command: pocker run IMAGE COMMAND');
+  if (!imageArg) throw new UsageError('give an image (or a layer dir and a command): pocker run IMAGE [COMMAND...]');
+  if (v.pull !== undefined && v.pull !== 'missing' && v.pull !== 'never') throw new UsageError('--pull must be missing or never');
   if (v.detach && v.rm)
     throw new UsageError('--rm needs a foreground run: nothing watches a detached ad-hoc container to remove it (pocker rm it later)');
   if (v.detach && v.interactive) throw new UsageError('-i needs a foreground run (-d leaves nothing attached to read stdin from)');
   const name = v.name ?? `run-${randomBytes(4).toString('hex')}`;
-  const raw = runSpec(name, imageOf(imageArg), command, v as RunFlags);
+  const image = imageOf(imageArg);
+  if (typeof image !== 'string' && command.length === 0 && v.entrypoint === undefined)
+    throw new UsageError('a layer directory has no image config: give the command (pocker run LAYERDIR COMMAND...)');
+  const raw = {
+    ...runSpec(name, image, command, v as RunFlags),
+    ...(typeof image === 'string' && v.pull !== undefined && { pull: v.pull }),
+  };
   const checked = desiredFromObject(raw, name, adhocSource(name));
   if ('errors' in checked) throw new UsageError(checked.errors.map(formatPathError).join('; '));
   const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
   const { host } = c;
-  const resolved = resolveImageRefs([checked.desired], imageArg, imageResolver(host, cmd.dirs.dataDir));
+  const resolve = () => resolveImageRefs([checked.desired], imageArg, imageResolver(host, cmd.dirs.dataDir));
+  let resolved = resolve();
+  const pending = resolved.specs[0]?.pendingImage;
+  if (pending && !resolved.errors.length) {
+    try {
+      await pullWithProgress(host, cmd.dirs, pending.pull, cmd.config.registries);
+    } catch (e) {
+      console.error(`pocker run: pull of ${pending.pull} failed: ${formatCliError(e)}`);
+      return 125;
+    }
+    resolved = resolve();
+  }
   if (resolved.errors.length) {
     console.error(`pocker run: ${resolved.errors.map((e) => e.message).join('; ')}`);
     return 125;

@@ -24,6 +24,7 @@ export interface RunFlags {
   user?: string;
   'read-only'?: boolean;
   tty?: boolean;
+  entrypoint?: string;
 }
 
 const DOCKER_UNITS: Record<string, string> = { b: '', k: 'Ki', m: 'Mi', g: 'Gi', t: 'Ti' };
@@ -86,27 +87,32 @@ export function parseVolume(value: string): Record<string, unknown> {
   return { source: resolve(src), target: dst, ...(mode === 'ro' && { readOnly: true }) };
 }
 
-/** What the IMAGE argument names: a layer directory (a path starting with "/" or "."), else an image ref. */
-export function imageOf(arg: string): { layers: string[] } | { ref: string } {
+/**
+ * What the IMAGE argument names: a layer directory (a path starting with "/" or "."), else an image
+ * reference (pulled from its registry when the store has it neither under that name nor under its
+ * short Docker name, as `image import --name` stores it).
+ */
+export function imageOf(arg: string): { layers: string[] } | string {
   if (arg.startsWith('/') || arg.startsWith('.')) {
     const dir = resolve(arg);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${arg}: no such layer directory`);
     return { layers: [dir] };
   }
-  return { ref: arg.includes(':') ? arg : `${arg}:latest` };
+  return arg;
 }
 
 /**
  * The spec `pocker run` builds from its flags (checked afterwards like any spec file). Docker's
- * meanings: --memory-swap is memory + swap (-1: unlimited swap) and needs --memory; without it the
- * container gets no swap (pocker's default, unlike Docker's "as much swap as memory").
+ * meanings: on an image, COMMAND... replaces the image's Cmd (the spec's args) and --entrypoint its
+ * Entrypoint (the spec's command, which drops the Cmd too); on a layer directory COMMAND is the
+ * whole argv. --memory-swap is memory + swap (-1: unlimited swap) and needs --memory; without it
+ * the container gets no swap (pocker's default, unlike Docker's "as much swap as memory").
  */
-export function runSpec(
-  name: string,
-  image: { layers: string[] } | { ref: string },
-  command: string[],
-  f: RunFlags,
-): Record<string, unknown> {
+export function runSpec(name: string, image: { layers: string[] } | string, command: string[], f: RunFlags): Record<string, unknown> {
+  const argv =
+    typeof image === 'string'
+      ? { ...(f.entrypoint !== undefined && { command: [f.entrypoint] }), ...(command.length && { args: command }) }
+      : { command: [...(f.entrypoint !== undefined ? [f.entrypoint] : []), ...command] };
   const resources: Record<string, unknown> = {};
   if (f.cpus !== undefined) resources.cpus = number('--cpus', f.cpus);
   if (f.memory !== undefined) resources.memory = dockerQuantity('--memory', f.memory);
@@ -135,7 +141,7 @@ export function runSpec(
     name,
     ...(f.hostname !== undefined && { hostname: f.hostname }),
     image,
-    command,
+    ...argv,
     ...(Object.keys(env).length && { env }),
     ...(f.workdir !== undefined && { workingDir: f.workdir }),
     ...(Object.keys(resources).length && { resources }),

@@ -19,6 +19,8 @@ import { prepareInstance } from '../instance/privateDirs.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import type { ControllerOptions } from './options.js';
 import { reconcileOne } from './reconcileOne.js';
+import { ImagePulls, pendingPulls, withPullErrors } from './imagePulls.js';
+import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
 import { controllerPass } from './pass.js';
 import { gitRevision } from './revision.js';
 import { recordSourceStatus } from './sourceStatus.js';
@@ -59,7 +61,20 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const cachePath = !opts.load && !opts.dryRun ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
   const cache = cachePath ? SpecCache.load(host, cachePath) : undefined;
-  const load = opts.load ?? loadSpecDir(opts.dir, opts.trust, cache, imageResolver(host, opts.dirs.dataDir));
+  const read = (): DirLoad => opts.load ?? loadSpecDir(opts.dir, opts.trust, cache, imageResolver(host, opts.dirs.dataDir));
+  let load = read();
+  const pulls = pendingPulls(load);
+  if (pulls.length && !opts.dryRun) {
+    const images = new ImagePulls({
+      host,
+      dirs: opts.dirs,
+      client: opts.registry ?? registryClientFactory(opts.registries),
+      concurrency: (opts.registries ?? DEFAULT_REGISTRY_SETTINGS).concurrency,
+      log,
+    });
+    const failed = await images.pullAll(pulls);
+    load = withPullErrors(failed.size < pulls.length ? read() : load, failed);
+  }
   if (cachePath && host.kind(opts.dirs.stateDir) === 'dir') cache!.save(host, cachePath);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   const actual = observe(host, opts.dirs, driver);

@@ -7,6 +7,8 @@ import type { LogPolicy } from '../runtime/monitorConfig.js';
 import type { Trust } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
+import type { RegistryClient } from '../image/registry/client.js';
+import type { RegistrySettings } from '../image/registrySettings.js';
 
 /** What `reconcile --once` and the watching controller are both given. */
 export interface ControllerOptions {
@@ -32,6 +34,10 @@ export interface ControllerOptions {
   trust?: Trust;
   /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
   timeouts?: Timeouts;
+  /** How registry images are pulled (default: DEFAULT_REGISTRY_SETTINGS). */
+  registries?: RegistrySettings;
+  /** The registry client (default: one made from `registries` and the standard credential files). */
+  registry?: () => RegistryClient;
 }
 
 /** Options of the watching controller. */

@@ -34,6 +34,8 @@ export interface PassOptions {
   facts?: HostFacts;
   /** Whether a removal may happen now (default: yes). */
   mayRemove?: (name: string) => boolean;
+  /** Registry images move to the digest the load resolved (`pocker image update`). */
+  movePins?: boolean;
   /** Makes sure the cgroup parent exists (default: once in this pass). */
   ensureParent?: () => void;
   logPolicy?: LogPolicy;
@@ -69,6 +71,7 @@ export function buildPass(o: PassOptions): PassState {
     backoff: o.backoff,
     log: o.log,
     ...(o.mayRemove && { mayRemove: o.mayRemove }),
+    ...(o.movePins && { movePins: true }),
     ensureParent:
       o.ensureParent ??
       (() => {

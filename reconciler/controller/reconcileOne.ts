@@ -25,6 +25,8 @@ export interface PassState {
   mayRemove?: (name: string) => boolean;
   /** Makes sure the cgroup parent exists (once per pass). */
   ensureParent: () => void;
+  /** Registry images move their containers to the digest the load resolved (`pocker image update`). */
+  movePins?: boolean;
 }
 
 /** What reconciling one container did. */
@@ -78,6 +80,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
       allowEmpty: pass.allowEmpty,
       now: Date.now(),
       backoff: pass.backoff,
+      ...(pass.movePins && { movePins: true }),
     });
     let action: Action = p.actions.find((x) => x.name === name) ?? {
       kind: 'none',

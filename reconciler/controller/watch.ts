@@ -14,6 +14,8 @@ import { silentLogger, type Logger } from '../log/logger.js';
 import { prepareInstance } from '../instance/privateDirs.js';
 import { ContainerWatches } from './containerWatches.js';
 import { FailureLog } from './failureLog.js';
+import { ImagePulls, pendingPulls, withPullErrors } from './imagePulls.js';
+import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
 import type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
 export type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
@@ -59,6 +61,7 @@ export class WatchController {
   private readonly reloads: ReloadScheduler;
   private stopping = false;
   private readonly failures: FailureLog;
+  private readonly pulls: ImagePulls;
   private readonly strangersSeen = new Set<string>();
   /** What was done so far, by kind. */
   readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, stop: 0, remove: 0 };
@@ -75,7 +78,7 @@ export class WatchController {
     this.queue = new WorkQueue(
       (name) => this.reconcileContainer(name),
       (name, e) => this.log.error({ container: name, error: describeError(e) }, `reconciling ${name}: ${describeError(e)}`),
-      () => this.reloads.pending || this.gate.pending,
+      () => this.reloads.pending || this.gate.pending || this.pulls.busy,
     );
     this.watches = ContainerWatches.create({
       host: this.host,
@@ -100,6 +103,14 @@ export class WatchController {
         }),
     });
     this.reloads = new ReloadScheduler(() => this.reload(), TRAILING_RELOAD_MS);
+    this.pulls = new ImagePulls({
+      host: this.host,
+      dirs: opts.dirs,
+      client: opts.registry ?? registryClientFactory(opts.registries),
+      concurrency: (opts.registries ?? DEFAULT_REGISTRY_SETTINGS).concurrency,
+      log: this.log,
+      onPulled: () => this.reloads.request(),
+    });
     this.reader = new SpecReader({
       dir: opts.dir,
       host: this.host,
@@ -134,6 +145,7 @@ export class WatchController {
     this.gate.cancel();
     await this.sources.close();
     await this.queue.stop();
+    await this.pulls.stop();
     // Only now: a step that was finishing may have set up a watch.
     await this.watches.stopAll();
     this.log.debug({ dir: this.opts.dir }, 'stopped');
@@ -161,8 +173,10 @@ export class WatchController {
     }
   }
 
-  private rebuildPass(load: DirLoad): void {
+  private rebuildPass(read: DirLoad): void {
     const revision = gitRevision(this.opts.dir);
+    const load = withPullErrors(read, this.pulls.errors());
+    this.pulls.request(pendingPulls(load));
     this.load = load;
     this.pass = controllerPass(this.opts, {
       load,

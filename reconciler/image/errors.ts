@@ -15,7 +15,20 @@ export type ImageErrorCode =
   /** A container still uses the image's layers. */
   | 'IMAGE_IN_USE'
   /** Reading or writing the store itself failed. */
-  | 'IMAGE_STORE';
+  | 'IMAGE_STORE'
+  /**
+   * A registry could not be reached, or not securely: DNS failure, connection refused or reset,
+   * timeouts, 5xx or 429 answers after the retries, an untrusted TLS certificate.
+   */
+  | 'REGISTRY_UNREACHABLE'
+  /** A registry refused access (401/403 after the auth flow), or a credentials file is unreadable or invalid. */
+  | 'REGISTRY_AUTH'
+  /** A registry has no such repository, tag, manifest or blob (404). */
+  | 'REGISTRY_NOT_FOUND'
+  /** A registry answered something pocker cannot use: bad JSON, an unexpected status, schema 1, an unknown media type. */
+  | 'REGISTRY_PROTOCOL'
+  /** An image index or image offers no manifest for this host's platform. */
+  | 'IMAGE_PLATFORM';
 
 /** What an image error is about: the image, the blob or layer digest, the path or tar entry, the cause. */
 export interface ImageErrorDetails {

@@ -18,6 +18,8 @@ import {
   writeRefs,
   type LayerInfo,
   type RefEntry,
+  STORE_VERSION,
+  writeManifestRecord,
 } from './store.js';
 import { canDecompress, unpackLayer } from './unpack.js';
 
@@ -170,6 +172,16 @@ export async function importImage(host: Host, opts: ImportOptions): Promise<Impo
       if (host.lkind(dest) !== null) host.rename(dest, join(makeTmpDir(host, paths, 'broken'), 'layer'));
       host.rename(tmp, dest);
     }
+    writeManifestRecord(host, paths, {
+      version: STORE_VERSION,
+      manifest: image.manifestDigest,
+      config: image.configDigest,
+      layers: image.layers.map((l) => l.diffId),
+      size: sumUnique(layers),
+      imageConfig: image.imageConfig,
+      source: opts.source,
+      storedAtMs: Date.now(),
+    });
     const refs = readRefs(host, paths);
     const replaced = refs.refs[ref]?.manifest;
     const record: RefEntry = {

@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { digestFile, digestOf, formatDigest, parseDigest } from './digest.js';
+import { parseImageConfig, type ImageConfig } from '../spec/imageConfig.js';
 import { ImageError } from './errors.js';
 
 /** Media types of manifests, indexes and configs the store reads (OCI, and Docker's v2 schema 2). */
@@ -65,6 +66,8 @@ export interface ResolvedImage {
   layers: ManifestLayer[];
   /** The index.json entry it was found through. */
   entry: Descriptor;
+  /** The runtime defaults of its config (Entrypoint, Cmd, Env, WorkingDir, User, StopSignal). */
+  imageConfig: ImageConfig;
   architecture?: string;
   os?: string;
 }
@@ -290,71 +293,9 @@ export class OciLayout {
   }
 
   private readManifest(desc: Descriptor, doc: Record<string, unknown>, entry: Descriptor): ResolvedImage {
-    const image = this.image;
-    const config = checkDescriptor(doc.config, `manifest ${desc.digest} config`, image);
-    if (config.mediaType !== undefined && !CONFIG_TYPES.includes(config.mediaType)) {
-      throw new ImageError(
-        'IMAGE_UNSUPPORTED',
-        `image ${image}: config ${config.digest} has media type ${config.mediaType}, not an image config (is this an artifact, not an image?)`,
-        { image, digest: config.digest },
-      );
-    }
-    if (!Array.isArray(doc.layers))
-      throw new ImageError('IMAGE_LAYOUT', `image ${image}: manifest ${desc.digest} has no "layers" list`, { image, digest: desc.digest });
-    const blobs = doc.layers.map((l, i) => checkDescriptor(l, `manifest ${desc.digest} layers[${i}]`, image));
-    const cfg = parseJson(this.readBlob(config, 'config'), image, `config ${config.digest}`, config.digest);
-    const rootfs = cfg.rootfs;
-    if (!isObject(rootfs) || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) {
-      throw new ImageError('IMAGE_LAYOUT', `image ${image}: config ${config.digest} has no rootfs of type "layers" with diff_ids`, {
-        image,
-        digest: config.digest,
-      });
-    }
-    const diffIds = rootfs.diff_ids as unknown[];
-    if (diffIds.length !== blobs.length) {
-      throw new ImageError(
-        'IMAGE_LAYOUT',
-        `image ${image}: manifest ${desc.digest} lists ${blobs.length} layers, its config ${config.digest} ${diffIds.length} diff_ids`,
-        { image, digest: desc.digest },
-      );
-    }
-    const layers = blobs.map((blob, i): ManifestLayer => {
-      const diffId = parseDigest(diffIds[i]);
-      if (!diffId)
-        throw new ImageError(
-          'IMAGE_LAYOUT',
-          `image ${image}: config ${config.digest} diff_ids[${i}] ${JSON.stringify(diffIds[i])} is not a digest`,
-          { image, digest: config.digest },
-        );
-      const type = blob.mediaType ?? '';
-      const compression = LAYER_MEDIA_TYPES[type];
-      if (compression === undefined) {
-        throw new ImageError(
-          'IMAGE_UNSUPPORTED',
-          `image ${image}: layer ${blob.digest} has media type ${JSON.stringify(type)}, not a tar layer (known: ${Object.keys(LAYER_MEDIA_TYPES).join(', ')})`,
-          { image, digest: blob.digest },
-        );
-      }
-      return { blob, compression, diffId: formatDigest(diffId) };
-    });
-    const os = typeof cfg.os === 'string' ? cfg.os : undefined;
-    const architecture = typeof cfg.architecture === 'string' ? cfg.architecture : undefined;
-    if (os !== undefined && os !== 'linux')
-      throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for os ${os}, not linux`, { image, digest: config.digest });
-    if (architecture !== undefined && architecture !== hostArchitecture()) {
-      throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for ${architecture}, this host is ${hostArchitecture()}`, {
-        image,
-        digest: config.digest,
-      });
-    }
-    return {
-      manifestDigest: desc.digest,
-      configDigest: config.digest,
-      layers,
-      entry,
-      ...(architecture && { architecture }),
-      ...(os && { os }),
-    };
+    const config = manifestConfig(desc.digest, doc, this.image);
+    const cfg = parseJson(this.readBlob(config, 'config'), this.image, `config ${config.digest}`, config.digest);
+    return { ...interpretImage(desc.digest, doc, config, cfg, this.image), entry };
   }
 }
 
@@ -415,4 +356,89 @@ export function selectEntry(entries: Descriptor[], image: string, select?: strin
     `image ${image}: index.json lists ${distinct.length} images (${distinct.map(label).join(', ')}): choose one with --select NAME (its ref.name annotation) or --select DIGEST`,
     { image },
   );
+}
+
+/** The config descriptor of a manifest document, checked to be an image config. */
+export function manifestConfig(manifestDigest: string, doc: Record<string, unknown>, image: string): Descriptor {
+  const config = checkDescriptor(doc.config, `manifest ${manifestDigest} config`, image);
+  if (config.mediaType !== undefined && !CONFIG_TYPES.includes(config.mediaType)) {
+    throw new ImageError(
+      'IMAGE_UNSUPPORTED',
+      `image ${image}: config ${config.digest} has media type ${config.mediaType}, not an image config (is this an artifact, not an image?)`,
+      { image, digest: config.digest },
+    );
+  }
+  return config;
+}
+
+/**
+ * What a verified manifest document and its verified config say (for layouts and registries
+ * alike): layers with their compression and diff_ids, the image config's runtime defaults, and
+ * the platform, refused unless it is linux on this host's architecture.
+ */
+export function interpretImage(
+  manifestDigest: string,
+  doc: Record<string, unknown>,
+  config: Descriptor,
+  cfg: Record<string, unknown>,
+  image: string,
+): Omit<ResolvedImage, 'entry'> {
+  if (!Array.isArray(doc.layers))
+    throw new ImageError('IMAGE_LAYOUT', `image ${image}: manifest ${manifestDigest} has no "layers" list`, {
+      image,
+      digest: manifestDigest,
+    });
+  const blobs = doc.layers.map((l, i) => checkDescriptor(l, `manifest ${manifestDigest} layers[${i}]`, image));
+  const rootfs = cfg.rootfs;
+  if (!isObject(rootfs) || rootfs.type !== 'layers' || !Array.isArray(rootfs.diff_ids)) {
+    throw new ImageError('IMAGE_LAYOUT', `image ${image}: config ${config.digest} has no rootfs of type "layers" with diff_ids`, {
+      image,
+      digest: config.digest,
+    });
+  }
+  const diffIds = rootfs.diff_ids as unknown[];
+  if (diffIds.length !== blobs.length) {
+    throw new ImageError(
+      'IMAGE_LAYOUT',
+      `image ${image}: manifest ${manifestDigest} lists ${blobs.length} layers, its config ${config.digest} ${diffIds.length} diff_ids`,
+      { image, digest: manifestDigest },
+    );
+  }
+  const layers = blobs.map((blob, i): ManifestLayer => {
+    const diffId = parseDigest(diffIds[i]);
+    if (!diffId)
+      throw new ImageError(
+        'IMAGE_LAYOUT',
+        `image ${image}: config ${config.digest} diff_ids[${i}] ${JSON.stringify(diffIds[i])} is not a digest`,
+        { image, digest: config.digest },
+      );
+    const type = blob.mediaType ?? '';
+    const compression = LAYER_MEDIA_TYPES[type];
+    if (compression === undefined) {
+      throw new ImageError(
+        'IMAGE_UNSUPPORTED',
+        `image ${image}: layer ${blob.digest} has media type ${JSON.stringify(type)}, not a tar layer (known: ${Object.keys(LAYER_MEDIA_TYPES).join(', ')})`,
+        { image, digest: blob.digest },
+      );
+    }
+    return { blob, compression, diffId: formatDigest(diffId) };
+  });
+  const os = typeof cfg.os === 'string' ? cfg.os : undefined;
+  const architecture = typeof cfg.architecture === 'string' ? cfg.architecture : undefined;
+  if (os !== undefined && os !== 'linux')
+    throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for os ${os}, not linux`, { image, digest: config.digest });
+  if (architecture !== undefined && architecture !== hostArchitecture()) {
+    throw new ImageError('IMAGE_UNSUPPORTED', `image ${image}: it is built for ${architecture}, this host is ${hostArchitecture()}`, {
+      image,
+      digest: config.digest,
+    });
+  }
+  return {
+    manifestDigest,
+    configDigest: config.digest,
+    layers,
+    imageConfig: parseImageConfig(cfg),
+    ...(architecture && { architecture }),
+    ...(os && { os }),
+  };
 }

@@ -6,7 +6,9 @@ import {
   imageStorePaths,
   layerTree,
   lockStore,
+  manifestPath,
   readRefs,
+  storedManifests,
   removeLayer,
   storedLayers,
   writeRefs,
@@ -17,8 +19,9 @@ import { containerImageUse } from './usage.js';
 
 /**
  * Removes the layers of the store that no reference names and no container record of the instance
- * uses (only while holding the store lock). When a container record cannot be read, nothing is
- * removed: its layers cannot be told.
+ * uses, and the manifest records that no reference names and no container is pinned to (only
+ * while holding the store lock). When a container record cannot be read, nothing is removed: its
+ * layers cannot be told.
  */
 export function collectUnusedLayers(host: Host, paths: ImageStorePaths, dirs: InstanceDirs): { removed: string[]; keptBecause?: string } {
   const refs = readRefs(host, paths);
@@ -26,6 +29,11 @@ export function collectUnusedLayers(host: Host, paths: ImageStorePaths, dirs: In
   const { uses, unreadable } = containerImageUse(host, dirs);
   if (unreadable.length) return { removed: [], keptBecause: `the records of ${unreadable.join(', ')} cannot be read` };
   const used = new Set(uses.flatMap((u) => u.layers));
+  const keptManifests = new Set([...Object.values(refs.refs).map((r) => r.manifest), ...uses.flatMap((u) => (u.pinned ? [u.pinned] : []))]);
+  for (const m of storedManifests(host, paths)) {
+    if (keptManifests.has(m.manifest)) m.layers.forEach((l) => named.add(l));
+    else host.removeFile(manifestPath(paths, m.manifest));
+  }
   const removed: string[] = [];
   for (const diffId of storedLayers(host, paths)) {
     if (named.has(diffId) || used.has(layerTree(paths, diffId))) continue;

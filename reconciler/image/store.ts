@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { Host, HostReader } from '../host/host.js';
+import type { ImageConfig } from '../spec/imageConfig.js';
 import { parseDigest } from './digest.js';
 import { ImageError } from './errors.js';
 
@@ -19,12 +20,21 @@ export interface ImageStorePaths {
   tmp: string;
   /** flock taken by imports and removals. */
   lock: string;
+  /** What the store knows of each manifest, by digest: `manifests/<algorithm>/<hex>.json`. */
+  manifests: string;
 }
 
 /** Paths of the image store under a data dir (made absolute: layer paths go into overlay options). */
 export function imageStorePaths(dataDir: string): ImageStorePaths {
   const root = join(resolve(dataDir), 'images');
-  return { root, refs: join(root, 'refs.json'), layers: join(root, 'layers'), tmp: join(root, 'tmp'), lock: join(root, '.lock') };
+  return {
+    root,
+    refs: join(root, 'refs.json'),
+    layers: join(root, 'layers'),
+    tmp: join(root, 'tmp'),
+    lock: join(root, '.lock'),
+    manifests: join(root, 'manifests'),
+  };
 }
 
 /** Directory of a layer in the store, named by its diff_id (the digest of its uncompressed tar). */
@@ -49,8 +59,28 @@ export interface RefEntry {
   /** Uncompressed size of all layers (bytes of their tar streams). */
   size: number;
   importedAtMs: number;
-  /** What it was imported from (the path given). */
+  /** What it was imported from (the path given) or pulled from (`registry REF`). */
   source: string;
+  /** The digest the registry's reference named (an index's, for a multi-platform image) when it was pulled. */
+  repoDigest?: string;
+}
+
+/**
+ * What the store keeps of one manifest, whatever name it is known by: written by every import and
+ * pull, read when a container is pinned to a digest (its tag may have moved since).
+ */
+export interface ManifestRecord {
+  version: typeof STORE_VERSION;
+  manifest: string;
+  config: string;
+  /** diff_ids, bottom first. */
+  layers: string[];
+  size: number;
+  /** The runtime defaults of the image config. */
+  imageConfig: ImageConfig;
+  /** Where it came from: the import path, or `registry REF`. */
+  source: string;
+  storedAtMs: number;
 }
 
 /** Facts about an unpacked layer (`layer.json`, written before the layer is renamed into place). */
@@ -79,7 +109,8 @@ function isRefEntry(v: unknown): v is RefEntry {
     e.layers.every((l) => parseDigest(l) !== null) &&
     Number.isSafeInteger(e.size) &&
     Number.isSafeInteger(e.importedAtMs) &&
-    typeof e.source === 'string'
+    typeof e.source === 'string' &&
+    (e.repoDigest === undefined || parseDigest(e.repoDigest) !== null)
   );
 }
 
@@ -127,10 +158,51 @@ export function readLayerInfo(host: HostReader, paths: ImageStorePaths, diffId: 
   }
 }
 
+/** Where a manifest's record lives. */
+export function manifestPath(paths: ImageStorePaths, digest: string): string {
+  const d = parseDigest(digest);
+  if (!d) throw new ImageError('IMAGE_STORE', `${JSON.stringify(digest)} is not a manifest digest`, { digest });
+  return join(paths.manifests, d.algorithm, `${d.hex}.json`);
+}
+
+/** A manifest's record; null when the store has none (or an unreadable one). */
+export function readManifestRecord(host: HostReader, paths: ImageStorePaths, digest: string): ManifestRecord | null {
+  try {
+    const m = JSON.parse(host.readFile(manifestPath(paths, digest)) ?? 'null') as ManifestRecord | null;
+    return m?.version === STORE_VERSION && m.manifest === digest && Array.isArray(m.layers) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes a manifest's record (atomically, durably). */
+export function writeManifestRecord(host: Host, paths: ImageStorePaths, m: ManifestRecord): void {
+  const path = manifestPath(paths, m.manifest);
+  host.mkdir(dirname(path), 0o700);
+  host.writeFileDurable(path, `${JSON.stringify(m)}\n`, 0o600);
+}
+
+/** Every manifest record in the store. */
+export function storedManifests(host: HostReader, paths: ImageStorePaths): ManifestRecord[] {
+  const out: ManifestRecord[] = [];
+  for (const alg of host.readDir(paths.manifests) ?? []) {
+    for (const f of host.readDir(join(paths.manifests, alg)) ?? []) {
+      const m = f.endsWith('.json') ? readManifestRecord(host, paths, `${alg}:${f.slice(0, -5)}`) : null;
+      if (m) out.push(m);
+    }
+  }
+  return out;
+}
+
+/** Whether every layer of a manifest is unpacked in the store. */
+export function hasAllLayers(host: HostReader, paths: ImageStorePaths, layers: readonly string[]): boolean {
+  return layers.every((l) => readLayerInfo(host, paths, l) !== null);
+}
+
 /** Creates the store's directories (the root 0700: layers hold images' setuid binaries). */
 export function ensureStore(host: Host, paths: ImageStorePaths): void {
   host.mkdir(dirname(paths.root), 0o700);
-  for (const dir of [paths.root, paths.layers, paths.tmp]) host.mkdir(dir, 0o700);
+  for (const dir of [paths.root, paths.layers, paths.tmp, paths.manifests]) host.mkdir(dir, 0o700);
 }
 
 /**

@@ -338,12 +338,14 @@ export function canDecompress(c: Compression): boolean {
 }
 
 /**
- * Unpacks a layer blob (already verified against its descriptor) into root: decompresses it,
- * checks the uncompressed stream against the diff_id while writing the tree, and rejects when they
- * differ. Returns what was written and the uncompressed size.
+ * Unpacks a layer blob into root: decompresses it, checks the uncompressed stream against the
+ * diff_id while writing the tree, and rejects when they differ. The blob is a file already verified
+ * against its descriptor (an import), or a stream that verifies itself and errors at its end when
+ * its digest does not match (a pull): then the tree written so far is the caller's to discard.
+ * Returns what was written and the uncompressed size.
  */
 export async function unpackLayer(
-  blobPath: string,
+  blob: string | Readable,
   compression: Compression,
   diffId: string,
   root: string,
@@ -365,13 +367,15 @@ export async function unpackLayer(
   const diff = new DigestStream(parseDigest(diffId)!.algorithm);
   let stats: UnpackStats;
   try {
-    stats = await unpackTar([createReadStream(blobPath), ...decompress, diff], root, where);
+    stats = await unpackTar([typeof blob === 'string' ? createReadStream(blob) : blob, ...decompress, diff], root, where);
   } catch (e) {
     if (e instanceof ImageError) throw e;
+    const blobError = typeof blob !== 'string' ? (blob as Readable & { errored?: unknown }).errored : null;
+    if (blobError instanceof ImageError) throw blobError;
     throw new ImageError(
       'IMAGE_LAYOUT',
       `image ${image}: layer ${diffId}: cannot read the ${compression === 'none' ? 'tar' : `${compression} stream`}: ${(e as Error).message}`,
-      { image, digest: diffId, path: blobPath, cause: e },
+      { image, digest: diffId, ...(typeof blob === 'string' && { path: blob }), cause: e },
     );
   }
   const got = diff.digest();
@@ -379,7 +383,7 @@ export async function unpackLayer(
     throw new ImageError(
       'IMAGE_DIGEST',
       `image ${image}: layer ${diffId}: the uncompressed content has digest ${got}, not the config's diff_id`,
-      { image, digest: diffId, path: blobPath },
+      { image, digest: diffId, ...(typeof blob === 'string' && { path: blob }) },
     );
   }
   return { ...stats, tarBytes: diff.bytes };

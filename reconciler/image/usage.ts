@@ -8,8 +8,10 @@ export interface ContainerImageUse {
   name: string;
   /** Layer directories of its effective spec (overlay lowerdirs). */
   layers: string[];
-  /** The image reference of its spec, when it names one. */
+  /** The image reference of its spec, when it names one (an imported ref, or a registry reference). */
   ref?: string;
+  /** The manifest digest it is pinned to (registry images). */
+  pinned?: string;
 }
 
 /** Image use of every container of the instance, and the containers whose record cannot be read. */
@@ -26,8 +28,10 @@ export function containerImageUse(host: HostReader, dirs: InstanceDirs): { uses:
       unreadable.push(name);
       continue;
     }
-    const image = r.record.user.image as { ref?: unknown } | undefined;
-    uses.push({ name, layers: r.record.spec.layers, ...(typeof image?.ref === 'string' && { ref: image.ref }) });
+    const image = r.record.user.image as { ref?: unknown; reference?: unknown } | undefined;
+    const ref = typeof image?.ref === 'string' ? image.ref : typeof image?.reference === 'string' ? image.reference : undefined;
+    const pin = r.record.spec.image;
+    uses.push({ name, layers: r.record.spec.layers, ...(ref && { ref }), ...(pin && { pinned: pin.digest }) });
   }
   return { uses, unreadable };
 }

@@ -7,6 +7,7 @@ import { formatSpecError, type SpecError } from '../spec/types.js';
 import { locate, yaml } from '../spec/yamlLocate.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
+import { DEFAULT_REGISTRY_SETTINGS, type RegistrySettings } from '../image/registrySettings.js';
 
 /** Where the instance config is read from when --config does not say. */
 export const DEFAULT_CONFIG_PATH = '/etc/pocker/pocker.yaml';
@@ -18,6 +19,7 @@ export interface InstanceConfig {
   specDir?: string;
   dirs: Partial<InstanceDirs>;
   timeouts: Timeouts;
+  registries: RegistrySettings;
 }
 
 /** A config file pocker cannot use: every problem as file:line:col. */
@@ -35,6 +37,13 @@ interface RawConfig {
   dataDir?: string;
   cgroupParent?: string;
   timeouts?: { cni?: string; monitor?: string; lock?: string };
+  registries?: {
+    insecure?: string[];
+    mirrors?: Record<string, string[]>;
+    ca?: Record<string, string>;
+    concurrency?: number;
+    timeout?: string;
+  };
 }
 
 /** Parses the text of an instance config; every problem is located (file:line:col). */
@@ -68,8 +77,24 @@ export function parseInstanceConfig(text: string, path: string): InstanceConfig 
     else if (d.ms < 100) errors.push(locate(doc, lc, path, { path: ['timeouts', key], message: `timeouts.${key} must be at least 100ms` }));
     else timeouts[field] = d.ms;
   }
+  const r = raw.registries;
+  const registries: RegistrySettings = {
+    insecure: [...(r?.insecure ?? [])],
+    mirrors: { ...r?.mirrors },
+    caFiles: { ...r?.ca },
+    concurrency: r?.concurrency ?? DEFAULT_REGISTRY_SETTINGS.concurrency,
+    timeoutMs: DEFAULT_REGISTRY_SETTINGS.timeoutMs,
+  };
+  if (r?.timeout !== undefined) {
+    const d = parseDuration(r.timeout);
+    if ('error' in d) errors.push(locate(doc, lc, path, { path: ['registries', 'timeout'], message: `registries.timeout: ${d.error}` }));
+    else if (d.ms < 100)
+      errors.push(locate(doc, lc, path, { path: ['registries', 'timeout'], message: 'registries.timeout must be at least 100ms' }));
+    else registries.timeoutMs = d.ms;
+  }
   if (errors.length) throw new ConfigError(errors);
   return {
+    registries,
     path,
     ...(raw.specDir !== undefined && { specDir: raw.specDir }),
     dirs: {
@@ -91,7 +116,8 @@ export function loadInstanceConfig(path: string, required: boolean): InstanceCon
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !required) return { path: null, dirs: {}, timeouts: { ...DEFAULT_TIMEOUTS } };
+    if (code === 'ENOENT' && !required)
+      return { path: null, dirs: {}, timeouts: { ...DEFAULT_TIMEOUTS }, registries: { ...DEFAULT_REGISTRY_SETTINGS } };
     throw new ConfigError([{ file: path, line: 1, col: 1, message: `cannot read the instance config: ${code ?? (e as Error).message}` }]);
   }
   return parseInstanceConfig(text, path);

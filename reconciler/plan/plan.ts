@@ -8,6 +8,7 @@ import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { Action, Plan, PlanProblem, RestartAction } from './types.js';
 import { isAdhoc } from '../state/adhoc.js';
+import { pinnedTo } from './pins.js';
 import { decideRemovals, type HeldRemovals } from './removals.js';
 
 /** Everything one planning pass looks at. Pure data: planning does no I/O. */
@@ -25,6 +26,11 @@ export interface PlanInput {
   backoff: RestartBackoff;
   /** Refuse every removal of this plan when more than this many would go. */
   maxDeletions?: number;
+  /**
+   * A registry image resolved to another digest than its container is pinned to moves it
+   * (`pocker image update`); otherwise the container's pin wins (a load made before a pin moved).
+   */
+  movePins?: boolean;
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
@@ -109,10 +115,21 @@ function restart(
 
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
+  if (d.pendingImage) {
+    const p = d.pendingImage;
+    if (p.error) return { name, severity: 'error', message: `${p.error}${a ? ' (the container is left as it is)' : ''}` };
+    return { kind: 'none', name, reason: `image ${p.pull} is not in the store yet: it is pulled first` };
+  }
   if (!a)
     return d.spec.state === 'stopped'
       ? { kind: 'none', name, reason: 'state: stopped; not created' }
-      : { kind: 'create', name, desired: d, limits: specLimits(d, input.facts), reason: 'new spec' };
+      : {
+          kind: 'create',
+          name,
+          desired: d,
+          limits: specLimits(d, input.facts),
+          reason: d.spec.image ? `new spec, image ${d.spec.image.reference}@${d.spec.image.digest}` : 'new spec',
+        };
   if (a.foreign) {
     const f = a.foreign;
     return {
@@ -140,6 +157,21 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     );
   }
   const rec = a.record!;
+  const pin = rec.spec.image;
+  if (pin && d.spec.image && pin.reference === d.spec.image.reference && pin.digest !== d.spec.image.digest) {
+    if (input.movePins) {
+      return {
+        kind: 'recreate',
+        name,
+        desired: d,
+        actual: a,
+        limits: specLimits(d, input.facts),
+        changed: ['image'],
+        reason: `image ${pin.reference} moves from ${pin.digest} to ${d.spec.image.digest}; ${DISCARDS_LAYER}`,
+      };
+    }
+    d = pinnedTo(d, rec.spec);
+  }
   if (rec.source.dir !== input.source) {
     const owner = isAdhoc(rec.source)
       ? 'was started by pocker run (pocker rm it first)'

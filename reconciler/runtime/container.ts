@@ -3,6 +3,7 @@ import type { Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
+import { DEFAULT_STOP_SIGNAL, signalNumber } from '../spec/signals.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 import { containerPaths, locksDir, networkPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import { RECORD_VERSION, type ContainerRecord, type ExitRecord } from '../state/records.js';
@@ -45,7 +46,6 @@ export interface RuntimeContext {
 const KILL_WAIT_MS = 10_000;
 const MONITOR_WAIT_MS = 5_000;
 
-const SIGTERM = 15;
 const SIGKILL = 9;
 
 function timeoutsOf(ctx: RuntimeContext): Timeouts {
@@ -241,14 +241,14 @@ async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPath
   ctx.host.removeTree(paths.stateDir);
 }
 
-/** SIGTERM, wait the grace period, SIGKILL; then wait for the monitor to record the exit. */
+/** The container's stop signal (SIGTERM unless its spec or image says), the grace period, SIGKILL; then wait for the monitor to record the exit. */
 export async function terminateWorkload(ctx: RuntimeContext, a: ActualContainer, graceMs: number): Promise<void> {
   if (!a.pids) return;
-  // A frozen workload cannot handle SIGTERM: thaw it first.
+  // A frozen workload cannot handle its stop signal: thaw it first.
   if (a.limits?.frozen) ctx.driver.update(a.name, { ...a.limits, frozen: false }, a.limits, ctx.host);
   const init: ProcessRef = { pid: a.pids.initPid, startTime: a.pids.initStart };
   const monitor: ProcessRef = { pid: a.pids.monitorPid, startTime: a.pids.monitorStart };
-  if (ctx.host.signal(init, SIGTERM)) {
+  if (ctx.host.signal(init, signalNumber(a.record?.spec.stopSignal ?? DEFAULT_STOP_SIGNAL))) {
     if (!(await ctx.host.waitForExit(init, graceMs))) {
       ctx.host.signal(init, SIGKILL);
       if (!(await ctx.host.waitForExit(init, KILL_WAIT_MS))) {

@@ -44,6 +44,7 @@ function lookupInLayers(layers: readonly string[], path: string, host: HostReade
 }
 
 function commandProblem(spec: ContainerSpec, host: HostReader, cache: LookupCache): string | null {
+  if (!spec.command.length) return 'nothing to run: the image has neither Entrypoint nor Cmd, and the spec gives no command';
   const program = spec.command[0]!;
   if (program.includes('/')) {
     const abs = program.startsWith('/') ? program : posix.join(spec.workingDir, program);

@@ -4,7 +4,18 @@ import { parseDuration } from './duration.js';
 import { normalizeIo, type RawIoLimit } from './io.js';
 import { absolutePathProblem, layerPathProblem, mountTargetProblem } from './paths.js';
 import { parseQuantity } from './quantity.js';
-import { DEFAULT_NETWORK_NAME, type ContainerSpec, type NetworkMode, type Resources, type RestartPolicy, type UserSpec } from './types.js';
+import { formatReference, parseReference } from './imageReference.js';
+import { canonicalSignal, DEFAULT_STOP_SIGNAL } from './signals.js';
+import {
+  DEFAULT_NETWORK_NAME,
+  type ContainerSpec,
+  type ImageSource,
+  type NetworkMode,
+  type PullPolicy,
+  type Resources,
+  type RestartPolicy,
+  type UserSpec,
+} from './types.js';
 
 /** A spec problem located by its path inside the document (keys and indexes). */
 export interface PathError {
@@ -17,8 +28,10 @@ export interface RawSpec {
   apiVersion?: string;
   name?: string;
   hostname?: string;
-  image: { layers?: string[]; ref?: string };
-  command: string[];
+  image: string | { layers?: string[]; ref?: string };
+  pull?: PullPolicy;
+  command?: string[];
+  args?: string[];
   env?: Record<string, string>;
   workingDir?: string;
   resources?: {
@@ -39,6 +52,7 @@ export interface RawSpec {
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriod?: string;
+  stopSignal?: string;
   restartBackoff?: { initial?: string; max?: string; resetAfter?: string };
   healthcheck?: {
     exec: string[];
@@ -122,7 +136,7 @@ function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: Path
 }
 
 function checkPaths(raw: RawSpec, errors: PathError[]): void {
-  (raw.image.layers ?? []).forEach((l, i) => {
+  ((typeof raw.image === 'object' && raw.image.layers) || []).forEach((l, i) => {
     const p = layerPathProblem(l);
     if (p) errors.push({ path: ['image', 'layers', i], message: p });
   });
@@ -141,6 +155,26 @@ function checkPaths(raw: RawSpec, errors: PathError[]): void {
       errors.push({ path: ['mounts', i, 'target'], message: `target ${m.target} is already mounted by mounts[${prev}]` });
     targets.set(m.target, i);
   });
+}
+
+/**
+ * The image source in canonical form: a registry reference with Docker's defaults filled in, or the
+ * layers or store reference as written. Directories have no image config: they need a command.
+ */
+function normalizeImage(raw: RawSpec, errors: PathError[]): ImageSource | undefined {
+  if (typeof raw.image === 'string') {
+    const r = parseReference(raw.image);
+    if ('error' in r) {
+      errors.push({ path: ['image'], message: `image ${JSON.stringify(raw.image)}: ${r.error}` });
+      return undefined;
+    }
+    return { reference: formatReference(r) };
+  }
+  if (raw.pull !== undefined) errors.push({ path: ['pull'], message: 'pull applies to registry images (image: NAME[:TAG]) only' });
+  if (raw.image.ref !== undefined) return { ref: raw.image.ref };
+  if (raw.command === undefined)
+    errors.push({ path: ['image'], message: 'image.layers has no image config to take a command from: give command' });
+  return { layers: [...(raw.image.layers ?? [])] };
 }
 
 /** Bridge-only fields only with bridge; one host port per protocol and address. */
@@ -186,10 +220,19 @@ function userNetwork(net: NonNullable<RawSpec['network']>): NonNullable<UserSpec
 export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spec: ContainerSpec } | { errors: PathError[] } {
   const errors: PathError[] = [];
   checkNetwork(raw.network, errors);
-  if (raw.command[0] === '') errors.push({ path: ['command', 0], message: 'command[0] (the program) is empty' });
-  raw.command.forEach((arg, i) => {
-    if (arg.includes('\0')) errors.push({ path: ['command', i], message: 'command arguments cannot contain a NUL byte' });
-  });
+  const image = normalizeImage(raw, errors);
+  if (raw.command?.[0] === '') errors.push({ path: ['command', 0], message: 'command[0] (the program) is empty' });
+  for (const key of ['command', 'args'] as const) {
+    raw[key]?.forEach((arg, i) => {
+      if (arg.includes('\0')) errors.push({ path: [key, i], message: `${key} arguments cannot contain a NUL byte` });
+    });
+  }
+  let stopSignal: string | undefined;
+  if (raw.stopSignal !== undefined) {
+    const r = canonicalSignal(raw.stopSignal);
+    if ('error' in r) errors.push({ path: ['stopSignal'], message: `stopSignal: ${r.error}` });
+    else stopSignal = r.name;
+  }
   for (const [k, v] of Object.entries(raw.env ?? {})) {
     if (v.includes('\0')) errors.push({ path: ['env', k], message: `env ${k} cannot contain a NUL byte` });
   }
@@ -249,8 +292,10 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   const user: UserSpec = {
     name,
     ...(raw.hostname !== undefined && { hostname: raw.hostname }),
-    image: raw.image.ref !== undefined ? { ref: raw.image.ref } : { layers: [...(raw.image.layers ?? [])] },
-    command: [...raw.command],
+    image: image!,
+    ...(raw.pull !== undefined && raw.pull !== 'missing' && { pull: raw.pull }),
+    ...(raw.command !== undefined && { command: [...raw.command] }),
+    ...(raw.args !== undefined && { args: [...raw.args] }),
     ...(env && { env }),
     ...(raw.workingDir !== undefined && { workingDir: raw.workingDir }),
     ...(resources && Object.keys(resources).length > 0 && { resources }),
@@ -259,6 +304,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(mounts && mounts.length > 0 && { mounts }),
     ...(raw.restart !== undefined && { restart: raw.restart }),
     ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
+    ...(stopSignal !== undefined && { stopSignal }),
     ...(Object.keys(backoff).length > 0 && { restartBackoff: backoff }),
     ...(healthcheck && { healthcheck }),
     ...(raw.privileged !== undefined && { privileged: raw.privileged }),
@@ -279,7 +325,8 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     name: user.name,
     hostname: user.hostname ?? user.name,
     layers: 'layers' in user.image ? user.image.layers : [],
-    command: user.command,
+    image: null,
+    command: 'layers' in user.image ? [...(user.command ?? []), ...(user.args ?? [])] : [],
     env: user.env ?? {},
     workingDir: user.workingDir ?? DEFAULTS.workingDir,
     resources: { pids: DEFAULTS.pids, ...user.resources },
@@ -292,6 +339,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     restart: user.restart ?? DEFAULTS.restart,
     stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,
+    stopSignal: user.stopSignal ?? DEFAULT_STOP_SIGNAL,
     restartBackoff: user.restartBackoff ?? {},
     healthcheck: user.healthcheck ? { ...DEFAULTS.health, ...user.healthcheck } : null,
     privileged: user.privileged ?? false,

@@ -103,7 +103,8 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
       for (const e of result.errors) errors.push(locate(doc, lc, path, e));
       continue;
     }
-    const refAt = raw.image.ref !== undefined ? locate(doc, lc, path, { path: ['image', 'ref'], message: '' }) : null;
+    const refPath = typeof raw.image === 'string' ? ['image'] : raw.image.ref !== undefined ? ['image', 'ref'] : null;
+    const refAt = refPath ? locate(doc, lc, path, { path: refPath, message: '' }) : null;
     specs.push({
       spec: result.spec,
       user: result.user,

@@ -85,13 +85,76 @@ function patternMessage(path: Array<string | number>, value: unknown, schemaPath
   return `${fieldName(path)} ${v} does not have the form the schema asks for`;
 }
 
+const IMAGE = '#/properties/image/';
+const IMAGE_OBJECT = '#/properties/image/oneOf/1';
+
+/**
+ * The errors of a spec's `image`, which is a registry reference (a string) or a mapping: for a
+ * string one message about the reference; for a mapping its own errors (unknown keys, bad layer
+ * paths) as if the mapping were the only form, else "exactly one of layers or ref"; for anything
+ * else what it must be. Returns the messages made here and the errors left to translate.
+ */
+function imageErrors(errors: readonly SchemaError[], doc: unknown): { items: LocatedPathError[]; rest: SchemaError[] } {
+  const onImage = (e: SchemaError): boolean => e.instancePath === '/image' || e.instancePath.startsWith('/image/');
+  const rest = errors.filter((e) => !onImage(e));
+  if (rest.length === errors.length || !(doc !== null && typeof doc === 'object' && 'image' in doc))
+    return { items: [], rest: [...errors] };
+  const value = (doc as { image: unknown }).image;
+  const at = { path: ['image'], at: 'value' as const };
+  if (typeof value === 'string') {
+    const dir = value.startsWith('/') ? `; a layer directory is written image: {layers: [${value}]}` : '';
+    return {
+      items: [
+        {
+          ...at,
+          message: `image ${JSON.stringify(value)} is not a registry reference (examples: nginx:1.27, ghcr.io/o/app:2, registry.local:5000/app@sha256:...)${dir}`,
+        },
+      ],
+      rest,
+    };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return {
+      items: [
+        { ...at, message: `image must be a registry reference (nginx:1.27) or a mapping with "layers" or "ref", not ${describe(value)}` },
+      ],
+      rest,
+    };
+  }
+  const own = errors
+    .filter(onImage)
+    .filter(
+      (e) =>
+        !e.schemaPath.startsWith(`${IMAGE}oneOf/0`) &&
+        e.schemaPath !== `${IMAGE}oneOf` &&
+        !e.schemaPath.startsWith(`${IMAGE_OBJECT}/oneOf`),
+    )
+    .map((e) =>
+      e.schemaPath.startsWith(`${IMAGE_OBJECT}/`)
+        ? { ...e, schemaPath: `#/properties/image${e.schemaPath.slice(IMAGE_OBJECT.length)}` }
+        : e,
+    );
+  if (own.length) return { items: [], rest: [...rest, ...own] };
+  const both = 'layers' in value && 'ref' in value;
+  return {
+    items: [
+      {
+        ...at,
+        message: `image needs exactly one of "layers" (layer directories) or "ref" (an imported image, NAME:TAG)${both ? ', not both' : ''}`,
+      },
+    ],
+    rest,
+  };
+}
+
 /** Turns ajv's errors into one clear message per problem, with the path to point at. */
 export function translateSchemaErrors(
-  errors: readonly SchemaError[],
+  allErrors: readonly SchemaError[],
   doc: unknown,
   schema: SchemaName = 'container.v1',
 ): LocatedPathError[] {
-  const out: LocatedPathError[] = [];
+  const { items, rest: errors } = schema === 'container.v1' ? imageErrors(allErrors, doc) : { items: [], rest: [...allErrors] };
+  const out: LocatedPathError[] = [...items];
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   const seen = new Set<string>();
   for (const e of errors) {

@@ -92,12 +92,23 @@ export interface Resources {
 }
 
 /**
- * Where the root filesystem comes from: layer directories (bottom first), or an image of the image
- * store by reference. `digest` is the manifest digest the reference resolved to when the spec was
- * loaded by a controller (not written by users): it is hashed, so importing another image under
- * the same reference recreates the containers that use it.
+ * Where the root filesystem comes from: layer directories (bottom first); an image of the image
+ * store by reference (`ref`; `digest` is the manifest digest it resolved to when a controller
+ * loaded the spec: it is hashed, so importing another image under the same reference recreates
+ * the containers that use it); or a registry reference (`reference`, canonical, e.g.
+ * `docker.io/library/nginx:1.27`): pulled when missing, and pinned to a digest per container, which
+ * is not hashed (a tag that moves recreates nothing by itself).
  */
-export type ImageSource = { layers: string[] } | { ref: string; digest?: string };
+export type ImageSource = { layers: string[] } | { ref: string; digest?: string } | { reference: string };
+
+/** When a registry image is pulled: when the store lacks it, or never (only what the store has). */
+export type PullPolicy = 'missing' | 'never';
+
+/** The registry image a container runs: its reference and the manifest digest it is pinned to. */
+export interface ImagePin {
+  reference: string;
+  digest: string;
+}
 
 /**
  * The user's spec after normalization: exactly the fields the user wrote, in canonical units
@@ -108,7 +119,11 @@ export interface UserSpec {
   name: string;
   hostname?: string;
   image: ImageSource;
-  command: string[];
+  pull?: PullPolicy;
+  /** Kubernetes' command: replaces the image's Entrypoint (and its Cmd). */
+  command?: string[];
+  /** Kubernetes' args: replace the image's Cmd. */
+  args?: string[];
   env?: Record<string, string>;
   workingDir?: string;
   resources?: Resources;
@@ -117,6 +132,8 @@ export interface UserSpec {
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriodMs?: number;
+  /** Canonical signal name (SIGQUIT). */
+  stopSignal?: string;
   restartBackoff?: Partial<RestartBackoff>;
   healthcheck?: Partial<HealthCheck> & { exec: string[] };
   privileged?: boolean;
@@ -130,9 +147,13 @@ export interface UserSpec {
 export interface ContainerSpec {
   name: string;
   hostname: string;
-  /** Layer directories, bottom first (an image ref's are filled in when a controller loads the spec; empty until then). */
+  /** Layer directories, bottom first (an image's are filled in when a controller loads the spec; empty until then). */
   layers: string[];
+  /** The registry image and the digest it is pinned to (null for layers and imported refs, and until resolved). */
+  image: ImagePin | null;
+  /** The workload's argv: the spec's command and args over the image's Entrypoint and Cmd (empty until an image's config is known). */
   command: string[];
+  /** The image's Env with the spec's env over it. */
   env: Record<string, string>;
   workingDir: string;
   resources: Resources;
@@ -142,6 +163,8 @@ export interface ContainerSpec {
   mounts: BindMount[];
   restart: RestartPolicy;
   stopGracePeriodMs: number;
+  /** The signal that asks the workload to stop (canonical name). */
+  stopSignal: string;
   /** Only the fields the spec sets; the controller's defaults fill the rest. */
   restartBackoff: Partial<RestartBackoff>;
   healthcheck: HealthCheck | null;
@@ -170,8 +193,10 @@ export interface DesiredContainer {
   /** Versioned hash of the normalized user spec. */
   hash: string;
   source: SpecSource;
-  /** Where `image.ref` is written in the file (for errors of its resolution). */
+  /** Where `image` (or `image.ref`) is written in the file (for errors of its resolution). */
   imageRefAt?: { line: number; col: number };
+  /** A registry image the store does not have yet: the controller pulls it (or says why it cannot) before the container can start. */
+  pendingImage?: PendingImage;
 }
 
 /** A problem in a spec file, located as precisely as the YAML allows. */
@@ -187,4 +212,13 @@ export interface SpecError {
 /** Formats a spec error as `file:line:col: message`. */
 export function formatSpecError(e: SpecError): string {
   return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+}
+
+/** A registry image a desired container waits for. */
+export interface PendingImage {
+  /** What to pull: the spec's reference, or reference@digest when a pinned digest left the store. */
+  pull: string;
+  policy: PullPolicy;
+  /** Why the last pull failed, when it did. */
+  error?: string;
 }

@@ -153,7 +153,7 @@ describeKernel('pocker run (ad-hoc containers)', () => {
     expect(pocker(i, 'run', ['-m', '64m', '--memory-swap', '32m', i.layer, 'true']).stderr).toMatch(/memsw .* must be at least memory/);
     expect(pocker(i, 'run', ['-d', '--rm', i.layer, 'true']).status).toBe(2);
   });
-  it('runs an imported image by reference; an unknown reference is refused before anything is made', () => {
+  it('runs an imported image by reference; an unknown reference is pulled, and refused before anything is made when it cannot be', () => {
     const i = inst();
     const file = join(i.root, 'busybox.tar');
     createTar({ cwd: i.layer, sync: true, file, portable: true }, ['.']);
@@ -164,9 +164,13 @@ describeKernel('pocker run (ad-hoc containers)', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('from-image\n');
     expect(r.status).toBe(0);
+    const never = pocker(i, 'run', ['--rm', '--pull', 'never', 'local/nothing', 'true']);
+    expect(never.status).toBe(125);
+    expect(never.stderr).toMatch(/image docker\.io\/local\/nothing:latest is not in the image store and the spec says pull: never/);
+    // Not in the store: pulled from its registry, which this host cannot reach.
     const missing = pocker(i, 'run', ['--rm', 'local/nothing', 'true']);
     expect(missing.status).toBe(125);
-    expect(missing.stderr).toMatch(/image ref "local\/nothing:latest" not found/);
+    expect(missing.stderr).toMatch(/pocker run: pull of docker\.io\/local\/nothing:latest failed: /);
     expect(i.actual().containers.size).toBe(0);
     expect(pocker(i, 'image', ['rm', 'local/busybox:1']).status).toBe(0);
   });

@@ -98,7 +98,10 @@ describe('parseSpecFile', () => {
   });
 
   it('reports missing required keys', () => {
-    expect(errorsOf('name: web\nimage: {layers: [/l]}\n')).toEqual([expect.stringMatching(/:1:1: missing required key "command"/)]);
+    expect(errorsOf('name: web\ncommand: [sh]\n')).toEqual([expect.stringMatching(/:1:1: missing required key "image"/)]);
+    expect(errorsOf('name: web\nimage: {layers: [/l]}\n')).toEqual([
+      expect.stringMatching(/:2:8: image\.layers has no image config to take a command from: give command/),
+    ]);
   });
 
   it('enforces memsw >= memory and memsw needing memory', () => {

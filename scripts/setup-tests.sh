@@ -1,0 +1,19 @@
+#!/bin/sh
+# What only the tests need, on top of scripts/setup.sh (run by scripts/test.sh; a user who only
+# wants pocker never installs these): a local OCI registry, image build and copy tools, htpasswd
+# for registry auth, openssl for a test CA. Safe to run again: it only installs what is missing.
+set -eu
+[ "$(id -u)" = 0 ] || { echo "setup-tests: run as root" >&2; exit 1; }
+packages="docker-registry skopeo umoci apache2-utils openssl"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup-tests: installing OS packages:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq </dev/null
+  apt-get install -y -qq --no-install-recommends $missing </dev/null >/dev/null
+fi
+# Debian's docker-registry package starts a system service where systemd runs; the tests start
+# their own registries on free ports of 127.0.0.1 and never use it.

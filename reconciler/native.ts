@@ -25,6 +25,8 @@ export interface NativeAddon {
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
   /** Creates a network namespace kept alive by a bind mount on path (a new file), as `ip netns add` does. */
   netnsPin(path: string): void;
+  /** A TCP connection to 127.0.0.1:port made inside the network namespace nsPath; resolves to the connected fd. */
+  netnsConnect(nsPath: string, port: number, timeoutMs: number): Promise<number>;
   /** umount2(path, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)). */
   umount(path: string, detach?: boolean): void;
   /** mknod(2): mode holds the file type (S_IFCHR, S_IFIFO, ...) and the permissions. */

@@ -1,3 +1,4 @@
+import { isCompleted } from '../plan/dependencies.js';
 import { observedStatus, type ActualContainer } from '../observe/types.js';
 import { describeSource } from '../state/adhoc.js';
 import type { Limits } from '../limits/limits.js';
@@ -84,6 +85,7 @@ function describeState(a: ActualContainer, now: number): string {
   if (s !== 'exited' && s !== 'lost') return s;
   const r = a.record!;
   if (r.stoppedAtMs !== undefined) return 'stopped';
+  if (isCompleted(a)) return 'completed';
   if (wantsRestart(r.spec.restart, a.exit)) {
     const t = restartTiming(a, r.backoff ?? effectiveBackoff(r.spec, DEFAULT_BACKOFF));
     if (now < t.notBefore) return `backoff (retry in ${formatWait(t.notBefore - now)})`;

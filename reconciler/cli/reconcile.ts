@@ -26,6 +26,9 @@ once.
 Options:
   --once                 do one pass and exit
   --dry-run              with --once: print the plan, change nothing
+  --wait[=TIMEOUT]       with --once: return only when every container runs (healthy where it has a
+                         health check) and every job completed, running the health checks meanwhile
+                         and starting dependents as their dependencies get there (default 5m)
   --allow-empty          when --dir holds no spec files, remove its containers (otherwise nothing is removed)
   --max-deletions N      refuse removals when more than N containers would go at once
   --resync DURATION      full resync period (default 30s)
@@ -46,7 +49,8 @@ Options:
                          10.89.0.0/24); refused when it overlaps a host route
 
 Exit status (--once): 0 when everything converged, 1 when a spec was invalid or an action failed,
-2 on usage errors.
+2 on usage errors; with --wait, 3 when at TIMEOUT something is unhealthy, still starting or waiting,
+or a job failed (at once when a job failed for good: it exited non-zero with restart: never).
 
 ${GLOBAL_HELP}`;
 
@@ -77,8 +81,13 @@ function duration(flag: string, v: string | undefined, fallback: number): number
   return d.ms;
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
+  // --wait takes an optional value (--wait=2m); parseArgs takes none, so it is spelled out here.
+  const args = argv.flatMap((a) =>
+    a === '--wait' ? ['--wait-timeout', '5m'] : a.startsWith('--wait=') ? ['--wait-timeout', a.slice(7)] : [a],
+  );
   const cmd = parseCommand(args, {
+    'wait-timeout': { type: 'string' },
     once: { type: 'boolean' },
     'dry-run': { type: 'boolean' },
     'allow-empty': { type: 'boolean' },
@@ -128,6 +137,9 @@ export async function main(args: string[]): Promise<number> {
     ...(v['cni-bin-dir'] && { binDir: v['cni-bin-dir'] }),
   };
   const trust = { uids: trustedUids(v['trusted-owner']) };
+  const waitMs = v['wait-timeout'] === undefined ? undefined : duration('wait', v['wait-timeout'], 0);
+  if (waitMs !== undefined && !v.once) throw new UsageError('--wait needs --once (the watching controller keeps converging by itself)');
+  if (waitMs !== undefined && v['dry-run']) throw new UsageError('--wait and --dry-run do not go together');
   const log = createLogger(cmd.logLevel);
   if (v.once) {
     const { reconcileOnce } = await import('../controller/once.js');
@@ -146,6 +158,7 @@ export async function main(args: string[]): Promise<number> {
       network,
       trust,
       ...(maxDeletions !== undefined && { maxDeletions }),
+      ...(waitMs !== undefined && { waitMs }),
     });
     const passMs = performance.now() - startupMs;
     log.debug(
@@ -153,7 +166,16 @@ export async function main(args: string[]): Promise<number> {
       `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`,
     );
     printPass(result, dryRun, (s) => console.log(s));
-    return result.ok ? 0 : 1;
+    if (!result.ok) return 1;
+    if (result.converged && !result.converged.done) {
+      const c = result.converged;
+      console.log(
+        `not converged${c.failed.length ? `: failed: ${c.failed.join('; ')}` : ''}${c.pending.length ? `${c.failed.length ? ';' : ':'} waiting: ${c.pending.join('; ')}` : ''}`,
+      );
+      return 3;
+    }
+    if (result.converged) console.log('converged: every container runs, healthy where it has a health check, and every job completed');
+    return 0;
   }
   if (v['dry-run']) throw new UsageError('--dry-run needs --once (or use pocker plan)');
   const { WatchController } = await import('../controller/watch.js');

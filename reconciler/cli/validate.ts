@@ -24,7 +24,8 @@ export async function main(args: string[]): Promise<number> {
   let fileCount: number;
   if (cmd.positionals.length) {
     fileCount = cmd.positionals.length;
-    result = loadSpecFiles(dirname(cmd.positionals[0]!), cmd.positionals, (f) => f);
+    result = loadSpecFiles(dirname(cmd.positionals[0]!), cmd.positionals, (f) => f, undefined, undefined, undefined, true);
+    for (const w of result.warnings) console.log(`warning: ${w}`);
     for (const d of result.desired) d.source = { ...d.source, dir: dirname(d.source.file), file: basename(d.source.file) };
   } else {
     const load = loadSpecDir(cmd.dir);

@@ -13,6 +13,7 @@ import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer } from '../spec/types.js';
 import { silentLogger } from '../log/logger.js';
 import { buildPass } from './pass.js';
+import { refreshHosts } from '../network/names.js';
 import { describeSource, isAdhoc } from '../state/adhoc.js';
 import { locksDir, type InstanceDirs } from '../state/layout.js';
 import type { ContainerRecord, ExitRecord } from '../state/records.js';
@@ -47,13 +48,21 @@ function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach):
   }).ctx;
 }
 
-/** Runs fn with the container's lock held and its state observed from the kernel. */
+/**
+ * Runs fn with the container's lock held and its state observed from the kernel; afterwards the
+ * bridge containers' /etc/hosts follow what it started, stopped or removed.
+ */
 async function underLock<T>(c: AdhocContext, name: string, fn: (a: ActualContainer | null) => Promise<T>): Promise<T> {
   const release = await c.host.lock(join(locksDir(c.dirs), name), (c.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
   try {
     return await fn(observeContainer(c.host, c.dirs, c.driver, name));
   } finally {
     release();
+    try {
+      refreshHosts(c.host, c.dirs);
+    } catch {
+      /* the next pass brings them up to date */
+    }
   }
 }
 

@@ -10,8 +10,10 @@ export class ContainerWatches {
   private readonly exitWatches = new Map<string, { pid: number; stop: () => void }>();
 
   /** Exit watches, and health checks unless healthChecks is false; onChange(name) when a container exits or turns unhealthy. */
-  static create(o: Omit<HealthOptions, 'onUnhealthy'> & { healthChecks: boolean; onChange: (name: string) => void }): ContainerWatches {
-    const health = o.healthChecks ? new HealthChecker({ ...o, onUnhealthy: o.onChange }) : null;
+  static create(
+    o: Omit<HealthOptions, 'onUnhealthy' | 'onStatus'> & { healthChecks: boolean; onChange: (name: string) => void },
+  ): ContainerWatches {
+    const health = o.healthChecks ? new HealthChecker({ ...o, onUnhealthy: o.onChange, onStatus: o.onChange }) : null;
     return new ContainerWatches(o.host, health, o.onChange);
   }
 

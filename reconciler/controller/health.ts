@@ -18,6 +18,13 @@ export interface HealthOptions {
   log: Logger;
   /** Called when a container turns unhealthy (its worker plans the restart). */
   onUnhealthy: (name: string) => void;
+  /** Called whenever a container's health status changes (the containers that wait on it look again). */
+  onStatus?: (name: string, status: HealthRecord['status']) => void;
+}
+
+/** Whether an HTTP status means healthy: the expected one, else any 2xx or 3xx (Kubernetes' httpGet). */
+export function healthyStatus(status: number, expect?: number): boolean {
+  return expect !== undefined ? status === expect : status >= 200 && status < 400;
 }
 
 /** Result of one check: exit code (-1 when it timed out or could not run) and the start of its output. */
@@ -72,7 +79,7 @@ export class HealthChecker {
       initPid: a.pids.initPid,
       running: false,
       timer: setInterval(() => {
-        const p = this.check(a, spec, hc);
+        const p = this.check(a, spec);
         this.inFlight.add(p);
         void p.finally(() => this.inFlight.delete(p));
       }, hc.intervalMs),
@@ -93,10 +100,20 @@ export class HealthChecker {
   }
 
   /**
-   * Runs the check once inside the container, with its timeout, in a child cgroup of the
-   * container's: when it ends (or times out) everything it started there is killed.
+   * Runs the check once, with its timeout: an exec check inside the container, in a child cgroup
+   * of the container's (when it ends or times out everything it started there is killed); an http
+   * or tcp check from inside the container's network namespace (nothing runs in the container).
    */
   async run(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<CheckResult> {
+    if (!hc.exec) {
+      const init = { pid: a.pids!.initPid, startTime: a.pids!.initStart };
+      const port = (hc.http ?? hc.tcp)!.port;
+      const r = await this.o.host.probe(init, { port, ...(hc.http && { httpPath: hc.http.path }) }, hc.timeoutMs);
+      if (!r.connected) return { exitCode: -1, output: r.error ?? `no connection to port ${port}` };
+      if (!hc.http) return { exitCode: 0, output: `port ${port} accepted a connection` };
+      if (r.status === undefined) return { exitCode: -1, output: r.error ?? 'no HTTP status' };
+      return { exitCode: healthyStatus(r.status, hc.http.expectStatus) ? 0 : 1, output: `GET ${hc.http.path}: HTTP ${r.status}` };
+    }
     const group = await this.o.driver.checkGroup(a.name, this.o.host);
     const config = execConfig(spec, a.pids!, group.placement, { argv: hc.exec });
     try {
@@ -106,14 +123,30 @@ export class HealthChecker {
     }
   }
 
-  private async check(a: ActualContainer, spec: ContainerSpec, hc: HealthCheck): Promise<void> {
+  private async check(a: ActualContainer, spec: ContainerSpec): Promise<void> {
     const entry = this.timers.get(a.name);
     if (!entry || entry.running) return;
     entry.running = true;
     try {
+      await this.checkOnce(a, spec, () => this.timers.get(a.name) === entry);
+    } finally {
+      entry.running = false;
+    }
+  }
+
+  /**
+   * One check of a running container now, its result recorded in health.json (and told to
+   * onUnhealthy and onStatus); `current` says whether the result is still wanted when it comes
+   * (the container may have been restarted meanwhile). Returns the new health, or null.
+   */
+  async checkOnce(a: ActualContainer, spec: ContainerSpec, current: () => boolean = () => true): Promise<HealthRecord | null> {
+    const hc = spec.healthcheck;
+    if (!hc || !a.pids) return null;
+    const initPid = a.pids.initPid;
+    try {
       const paths = containerPaths(this.o.dirs, a.name);
       const result = await this.run(a, spec, hc);
-      if (this.timers.get(a.name) !== entry) return;
+      if (!current()) return null;
       const prevText = this.o.host.readFile(paths.health);
       let prev: HealthRecord | null = null;
       try {
@@ -121,16 +154,18 @@ export class HealthChecker {
       } catch {
         prev = null;
       }
-      if (prev && prev.initPid !== entry.initPid) prev = null;
-      const next = nextHealth(prev, result, hc, entry.initPid, a.pids!.startedAtMs, Date.now());
+      if (prev && prev.initPid !== initPid) prev = null;
+      const next = nextHealth(prev, result, hc, initPid, a.pids.startedAtMs, Date.now());
       this.o.host.writeFileAtomic(paths.health, `${JSON.stringify(next)}\n`, 0o600);
-      if (next.status !== prev?.status)
+      if (next.status !== prev?.status) {
         this.o.log.info({ container: a.name, health: next.status, exitCode: result.exitCode }, `${a.name} is ${next.status}`);
+        this.o.onStatus?.(a.name, next.status);
+      }
       if (next.status === 'unhealthy' && prev?.status !== 'unhealthy') this.o.onUnhealthy(a.name);
+      return next;
     } catch (e) {
       this.o.log.warn({ container: a.name, error: describeError(e) }, `health check of ${a.name}: ${describeError(e)}`);
-    } finally {
-      entry.running = false;
+      return null;
     }
   }
 }

@@ -19,6 +19,9 @@ import { prepareInstance } from '../instance/privateDirs.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import type { ControllerOptions } from './options.js';
 import { reconcileOne } from './reconcileOne.js';
+import type { Convergence } from './convergence.js';
+import { followUp, heldByDependencies } from './followUp.js';
+import { refreshHosts } from '../network/names.js';
 import { ImagePulls, pendingPulls, withPullErrors } from './imagePulls.js';
 import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
 import { controllerPass } from './pass.js';
@@ -29,6 +32,12 @@ import { recordSourceStatus } from './sourceStatus.js';
 export interface OnceOptions extends ControllerOptions {
   /** Plan only. */
   dryRun?: boolean;
+  /**
+   * Wait this long for convergence (`--wait`): every container running and healthy where it has a
+   * health check, every job completed; health checks run meanwhile. Without it the pass starts what
+   * it can (dependents whose dependencies got there during the pass included) and returns.
+   */
+  waitMs?: number;
   /** Use this desired set instead of reading the dir (`down` passes an empty one). */
   load?: DirLoad;
 }
@@ -44,6 +53,8 @@ export interface PassResult {
   revision: string | null;
   /** No spec error, no plan error, no failed action. */
   ok: boolean;
+  /** With waitMs: where the containers stood when the pass returned. */
+  converged?: Convergence;
 }
 
 /**
@@ -94,16 +105,35 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   });
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
   let results: ActionResult[] = [];
+  let converged: Convergence | undefined;
   if (!opts.dryRun) {
     const removable = new Set(plan.actions.filter((a) => a.kind === 'remove').map((a) => a.name));
     const pass = controllerPass(opts, { load, host, driver, log, revision, facts, mayRemove: (name) => removable.has(name) });
-    const outcomes = await Promise.all(plan.actions.filter((a) => a.kind !== 'none').map((a) => reconcileOne(pass, a.name)));
-    results = outcomes.map((o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 });
+    const run = async (names: string[]): Promise<ActionResult[]> =>
+      (await Promise.all(names.map((n) => reconcileOne(pass, n)))).map(
+        (o) => o.result ?? { name: o.name, kind: o.action.kind, reason: o.action.reason, ok: true, durationMs: 0 },
+      );
+    results = await run(plan.actions.filter((a) => a.kind !== 'none').map((a) => a.name));
+    const waited = await followUp({
+      host,
+      dirs: opts.dirs,
+      driver,
+      load,
+      pass,
+      run,
+      log,
+      done: results,
+      held: new Set(plan.actions.filter(heldByDependencies).map((a) => a.name)),
+      ...(opts.waitMs !== undefined && { waitMs: opts.waitMs }),
+    });
+    results.push(...waited.results);
+    converged = waited.converged;
+    refreshHosts(host, opts.dirs);
     if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);
   }
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);
   if (!opts.dryRun && !opts.load) recordSourceStatus(host, opts.dirs.stateDir, load, revision, ok, plan.held);
-  return { load, plan, results, revision, ok };
+  return { load, plan, results, revision, ok, ...(converged && { converged }) };
 }
 
 /** Where `reconcile --once` keeps the parses of one spec dir's files (see SpecCache). */

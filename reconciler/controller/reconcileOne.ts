@@ -72,6 +72,11 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
     const a = observeContainer(host, dirs, driver, name);
     const actual: ActualSet = { containers: a ? new Map([[name, a]]) : new Map(), leftovers: [], strangers: [] };
     const desired = pass.load.desired.filter((d) => d.spec.name === name);
+    const dependencies = new Map<string, ActualContainer>();
+    for (const dep of desired[0]?.spec.dependsOn ?? []) {
+      const o = observeContainer(host, dirs, driver, dep.name);
+      if (o) dependencies.set(dep.name, o);
+    }
     const p = plan({
       source: pass.source,
       load: { ...pass.load, desired },
@@ -81,6 +86,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
       now: Date.now(),
       backoff: pass.backoff,
       ...(pass.movePins && { movePins: true }),
+      dependencies,
     });
     let action: Action = p.actions.find((x) => x.name === name) ?? {
       kind: 'none',

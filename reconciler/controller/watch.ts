@@ -4,34 +4,31 @@ import { plan } from '../plan/plan.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { detectDriver } from '../cgroups/detect.js';
-import { describeError } from '../host/errors.js';
 import type { Host } from '../host/host.js';
 import { NodeHost } from '../host/nodeHost.js';
-import { monitorBinary } from '../native.js';
 import type { DirLoad } from '../spec/load.js';
 import type { RestartBackoff } from '../spec/types.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { prepareInstance } from '../instance/privateDirs.js';
-import { ContainerWatches } from './containerWatches.js';
+import type { ContainerWatches } from './containerWatches.js';
 import { FailureLog } from './failureLog.js';
-import { ImagePulls, pendingPulls, withPullErrors } from './imagePulls.js';
-import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
+import { pendingPulls, withPullErrors, type ImagePulls } from './imagePulls.js';
 import { collectLeftovers, reportStrangers } from './gc.js';
 import type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
 export type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
 import { controllerPass } from './pass.js';
 import { resyncKicks } from './resyncKicks.js';
 import { reconcileOne, type PassState } from './reconcileOne.js';
-import { RemovalGate } from './removalGate.js';
+import type { RemovalGate } from './removalGate.js';
 import { gitRevision } from './revision.js';
-import { ReloadScheduler } from './reloadScheduler.js';
+import type { ReloadScheduler } from './reloadScheduler.js';
+import { watchParts } from './watchParts.js';
+import { refreshHosts } from '../network/names.js';
+import { dependentsOf } from '../plan/dependencies.js';
 import { recordSourceStatus } from './sourceStatus.js';
-import { SpecReader } from './specReader.js';
-import { SpecSources } from './specSources.js';
-import { WorkQueue, type WorkResult } from './workQueue.js';
-
-/** Delay of the reload that follows a burst of events (longer than chokidar's 50 ms change throttle). */
-const TRAILING_RELOAD_MS = 75;
+import type { SpecReader } from './specReader.js';
+import type { SpecSources } from './specSources.js';
+import type { WorkQueue, WorkResult } from './workQueue.js';
 
 /**
  * The watching controller (`pocker reconcile`): every change of the spec dir (SpecSources) reads
@@ -59,6 +56,8 @@ export class WatchController {
   private resyncTimer: NodeJS.Timeout | null = null;
   private parentReady = false;
   private readonly reloads: ReloadScheduler;
+  /** Brings the bridge containers' /etc/hosts up to date, once per burst of starts and removals. */
+  private readonly names: ReloadScheduler;
   private stopping = false;
   private readonly failures: FailureLog;
   private readonly pulls: ImagePulls;
@@ -75,56 +74,34 @@ export class WatchController {
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.failures = new FailureLog(this.log, opts.dir);
     this.load = { dir: opts.dir, status: 'missing', files: [], desired: [], errors: [], failedFiles: new Set() };
-    this.queue = new WorkQueue(
-      (name) => this.reconcileContainer(name),
-      (name, e) => this.log.error({ container: name, error: describeError(e) }, `reconciling ${name}: ${describeError(e)}`),
-      () => this.reloads.pending || this.gate.pending || this.pulls.busy,
-    );
-    this.watches = ContainerWatches.create({
+    const parts = watchParts(opts, {
       host: this.host,
-      dirs: opts.dirs,
       driver: this.driver,
-      monitorBinary: opts.monitorBinary ?? monitorBinary(),
       log: this.log,
-      healthChecks: opts.healthChecks !== false,
-      onChange: (n) => this.queue.add(n),
-    });
-    this.gate = new RemovalGate({
-      dir: opts.dir,
-      rules: { allowEmpty: !!opts.allowEmpty, ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }) },
-      delayMs: this.removalDelayMs,
-      log: this.log,
-      onHeldChange: () => this.recordStatus(),
-      onQuiet: () =>
+      removalDelayMs: this.removalDelayMs,
+      reconcile: (name) => this.reconcileContainer(name),
+      changed: (name) => this.changed(name),
+      reload: () => this.reload(),
+      recordStatus: () => this.recordStatus(),
+      decideRemovals: () =>
         this.guarded('deciding removals', () => {
           if (this.stopping) return;
           this.compareWhole();
           for (const name of this.gate.decide(this.load)) this.queue.add(name);
         }),
+      refreshNames: () => this.guarded('updating /etc/hosts of the bridge containers', () => refreshHosts(this.host, opts.dirs)),
+      failed: (what, e) => this.failures.failed(what, e),
     });
-    this.reloads = new ReloadScheduler(() => this.reload(), TRAILING_RELOAD_MS);
-    this.pulls = new ImagePulls({
-      host: this.host,
-      dirs: opts.dirs,
-      client: opts.registry ?? registryClientFactory(opts.registries),
-      concurrency: (opts.registries ?? DEFAULT_REGISTRY_SETTINGS).concurrency,
-      log: this.log,
-      onPulled: () => this.reloads.request(),
-    });
-    this.reader = new SpecReader({
-      dir: opts.dir,
-      host: this.host,
-      dataDir: opts.dirs.dataDir,
-      log: this.log,
-      ...(opts.trust && { trust: opts.trust }),
-    });
-    this.sources = new SpecSources({
-      dir: opts.dir,
-      dataDir: opts.dirs.dataDir,
-      log: this.log,
-      onChange: () => this.reloads.request(),
-      onError: (what, e) => this.failures.failed(what, e),
-    });
+    ({
+      queue: this.queue,
+      watches: this.watches,
+      gate: this.gate,
+      reloads: this.reloads,
+      names: this.names,
+      pulls: this.pulls,
+      reader: this.reader,
+      sources: this.sources,
+    } = parts);
   }
 
   /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
@@ -142,6 +119,7 @@ export class WatchController {
     this.stopping = true;
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.reloads.cancel();
+    this.names.cancel();
     this.gate.cancel();
     await this.sources.close();
     await this.queue.stop();
@@ -221,10 +199,20 @@ export class WatchController {
     else this.gate.clear();
   }
 
+  /** A container exited, turned healthy or unhealthy, or was acted on: it and the containers that depend on it look again. */
+  private changed(name: string): void {
+    this.queue.add(name);
+    for (const d of dependentsOf(this.load.desired, name)) this.queue.add(d);
+  }
+
   /** One container's work: reconcile it under its lock, then watch what it became; reconcileOne says when to look again. */
   private async reconcileContainer(name: string): Promise<WorkResult> {
     const o = await reconcileOne(this.pass, name);
-    if (o.result?.ok && o.action.kind !== 'none') this.counts[o.action.kind]++;
+    if (o.result?.ok && o.action.kind !== 'none') {
+      this.counts[o.action.kind]++;
+      for (const d of dependentsOf(this.load.desired, name)) this.queue.add(d);
+      this.names.request();
+    }
     const ours = this.noteObservation(
       name,
       o.after !== undefined ? o.after : observeContainer(this.host, this.opts.dirs, this.driver, name),
@@ -271,6 +259,7 @@ export class WatchController {
     for (const name of kicks) this.queue.add(name);
     const kicked = kicks.length;
     if (this.gate.candidates(this.load).length) this.gate.ensureDecision();
+    this.names.request();
     if (actual.leftovers.length)
       void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log, this.opts.timeouts);
     const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };

@@ -1,5 +1,6 @@
 import type { CniExec } from './cniExec.js';
 import type { ExecResult } from './execProcess.js';
+import type { NetProbeResult } from './netProbe.js';
 import type { NetAdmin } from './netAdmin.js';
 
 /** A process identified by pid and start time (clock ticks since boot), immune to pid reuse. */
@@ -82,6 +83,11 @@ export interface Host extends HostReader {
   writeFileAtomic(path: string, data: string | Buffer, mode?: number): void;
   /** writeFileAtomic that also survives a power loss: the file and its directory are fsynced. */
   writeFileDurable(path: string, data: string | Buffer, mode?: number): void;
+  /**
+   * Replaces the content of an existing file keeping its inode (written from the start, then
+   * truncated): for files bind-mounted elsewhere, which a rename would leave behind.
+   */
+  writeFileInPlace(path: string, data: string): void;
   /** rename(2), then an fsync of the destination's directory: the move survives a power loss. */
   rename(from: string, to: string): void;
   /** syncfs(2) of the filesystem holding path: everything written there is on disk. */
@@ -107,6 +113,12 @@ export interface Host extends HostReader {
    * runs inside it, its output is captured; after timeoutMs the host-side process is killed.
    */
   runExec(binary: string, config: Buffer, timeoutMs: number): Promise<ExecResult>;
+  /**
+   * Connects to 127.0.0.1:port from inside the network namespace of a running process (a
+   * container's init), and for an HTTP probe reads the status of `GET httpPath`; bounded by
+   * timeoutMs. Reads nothing of the host; a probe of a process that is gone fails.
+   */
+  probe(proc: ProcessRef, target: { port: number; httpPath?: string }, timeoutMs: number): Promise<NetProbeResult>;
   /** Send a signal if the process is still the one referred to; false when it is gone. */
   signal(proc: ProcessRef, signal: number): boolean;
   /** Resolves true once the process has exited, false after timeoutMs. */
@@ -132,6 +144,7 @@ export const MUTATING_METHODS = [
   'writeFile',
   'writeFileAtomic',
   'writeFileDurable',
+  'writeFileInPlace',
   'rename',
   'removeFile',
   'rmdir',

@@ -4,6 +4,7 @@ import {
   closeSync,
   constants,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -21,6 +22,7 @@ import { dirname } from 'node:path';
 import { native } from '../native.js';
 import { NodeCniExec, type CniExec } from './cniExec.js';
 import { runExecCaptured, type ExecResult } from './execProcess.js';
+import { probeInNetns, type NetProbeResult } from './netProbe.js';
 import { CommandNetAdmin, type NetAdmin } from './netAdmin.js';
 import {
   mountPointsUnder,
@@ -283,6 +285,17 @@ export class NodeHost implements Host {
     writeReplacing(path, data, mode, true);
   }
 
+  writeFileInPlace(path: string, data: string): void {
+    const fd = openSync(path, 'r+');
+    try {
+      const buf = Buffer.from(data);
+      writeSync(fd, buf, 0, buf.length, 0);
+      ftruncateSync(fd, buf.length);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   rename(from: string, to: string): void {
     renameSync(from, to);
     fsyncDir(dirname(to));
@@ -339,6 +352,11 @@ export class NodeHost implements Host {
 
   runExec(binary: string, config: Buffer, timeoutMs: number): Promise<ExecResult> {
     return runExecCaptured(binary, config, timeoutMs);
+  }
+
+  async probe(proc: ProcessRef, target: { port: number; httpPath?: string }, timeoutMs: number): Promise<NetProbeResult> {
+    if (this.procStartTime(proc.pid) !== proc.startTime) return { connected: false, error: `process ${proc.pid} is gone` };
+    return probeInNetns(proc.pid, target, timeoutMs);
   }
 
   signal(proc: ProcessRef, signal: number): boolean {

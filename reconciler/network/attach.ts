@@ -153,7 +153,7 @@ export async function attachNetwork(
     host.writeFileDurable(paths.record, JSON.stringify({ ...rec, result, address, ...(hostVeth && { hostVeth }) }), 0o600);
   }
   const rec = readNetworkRecord(host, dirs, spec.name)!;
-  const files = etcFiles(spec.hostname, rec.address!, host.readFile('/etc/resolv.conf'));
+  const files = etcFiles(spec.hostname, rec.address!, host.readFile('/etc/resolv.conf'), [spec.name, ...spec.network.aliases]);
   host.mkdir(paths.etcDir, 0o755);
   const binds: AttachedNetwork['binds'] = [];
   for (const [file, text] of [

@@ -17,11 +17,25 @@ function withoutLoopbackResolvers(hostResolvConf: string): string {
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-/** hostname, hosts and resolv.conf for a container with this hostname and IPv4 address. */
-export function etcFiles(hostname: string, address: string, hostResolvConf: string | null): EtcFiles {
+/** A container on a network, as another container's /etc/hosts lists it. */
+export interface HostsEntry {
+  container: string;
+  address: string;
+  names: string[];
+}
+
+/** The /etc/hosts of one container: loopback, its own names on its address, then the others of its network by container name. */
+export function hostsFile(self: { address: string; names: readonly string[] }, peers: readonly HostsEntry[]): string {
+  const lines = ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', `${self.address}\t${self.names.join(' ')}`];
+  for (const p of [...peers].sort((a, b) => (a.container < b.container ? -1 : 1))) lines.push(`${p.address}\t${p.names.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** hostname, hosts and resolv.conf for a container with this hostname, its other names (name, aliases) and IPv4 address. */
+export function etcFiles(hostname: string, address: string, hostResolvConf: string | null, names: readonly string[] = []): EtcFiles {
   return {
     hostname: `${hostname}\n`,
-    hosts: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${address}\t${hostname}\n`,
+    hosts: hostsFile({ address, names: [...new Set([hostname, ...names])] }, []),
     resolvConf: withoutLoopbackResolvers(hostResolvConf ?? ''),
   };
 }

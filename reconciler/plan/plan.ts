@@ -8,6 +8,7 @@ import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
 import type { Action, Plan, PlanProblem, RestartAction } from './types.js';
 import { isAdhoc } from '../state/adhoc.js';
+import { dependencyRuns, isCompleted, recreatedDependencies, unmetDependencies } from './dependencies.js';
 import { pinnedTo } from './pins.js';
 import { decideRemovals, type HeldRemovals } from './removals.js';
 
@@ -26,6 +27,8 @@ export interface PlanInput {
   backoff: RestartBackoff;
   /** Refuse every removal of this plan when more than this many would go. */
   maxDeletions?: number;
+  /** The other containers dependencies are looked up in (default: actual.containers). */
+  dependencies?: ReadonlyMap<string, ActualContainer>;
   /**
    * A registry image resolved to another digest than its container is pinned to moves it
    * (`pocker image update`); otherwise the container's pin wins (a load made before a pin moved).
@@ -55,7 +58,10 @@ function sameSource(a: SpecSource, b: SpecSource): boolean {
 
 /** User-spec fields that differ and force a recreate. */
 export function recreateFields(was: UserSpec, now: UserSpec): string[] {
-  return RECREATE_FIELDS.filter((f) => stableJson(was[f]) !== stableJson(now[f]));
+  // Aliases are the other containers' business (their /etc/hosts), not this process's.
+  const seen = (u: UserSpec, f: (typeof RECREATE_FIELDS)[number]): string =>
+    stableJson(f === 'network' && u.network ? { ...u.network, aliases: undefined } : u[f]);
+  return RECREATE_FIELDS.filter((f) => seen(was, f) !== seen(now, f));
 }
 
 /** Whether the restart policy asks for another run after this exit (null = exit unknown). */
@@ -217,6 +223,7 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     if (exiting) return exiting;
     if (rec.stoppedAtMs !== undefined) return restart(d, a, input.facts, `state: ${d.spec.state} (was stopped)`);
     if (state === 'lost' && a.rebooted) return restart(d, a, input.facts, 'it was running when the host went down (another boot since)');
+    if (isCompleted(a)) return { kind: 'none', name, reason: `completed (exited with code 0; restart: ${d.spec.restart})` };
     if (!wantsRestart(d.spec.restart, a.exit)) return { kind: 'none', name, reason: `${describeExit(a)}; restart: ${d.spec.restart}` };
     const t = restartTiming(a, effectiveBackoff(d.spec, input.backoff));
     if (input.now < t.notBefore) {
@@ -263,6 +270,30 @@ function isAction(x: Action | PlanProblem): x is Action {
   return 'kind' in x;
 }
 
+/** Dependents wait while a dependency is polled this often (events wake them sooner). */
+const DEPENDENCY_POLL_MS = 2_000;
+
+/**
+ * planOne with the dependencies of the spec: a start (create, recreate, restart) waits until
+ * every dependency meets its condition, and records which run of each it followed; a running
+ * container restarts when a restartWith dependency was recreated since it started.
+ */
+function planWithDependencies(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
+  const r = planOne(d, a, input);
+  if (!d.spec.dependsOn.length || !isAction(r)) return r;
+  const others = input.dependencies ?? input.actual.containers;
+  const view = (n: string): ActualContainer | undefined => others.get(n);
+  const starts = r.kind === 'create' || r.kind === 'recreate' || r.kind === 'restart';
+  const moved = !starts && a?.record && a.initAlive ? recreatedDependencies(d, a.record, view) : [];
+  if (!starts && !moved.length) return r;
+  const waiting = unmetDependencies(d, view);
+  if (waiting.length)
+    return { kind: 'none', name: d.spec.name, reason: `waiting: ${waiting.join(', ')}`, retryAt: input.now + DEPENDENCY_POLL_MS };
+  const runs = dependencyRuns(d, view);
+  if (starts) return { ...r, dependencyRuns: runs };
+  return { ...restart(d, a!, input.facts, `${moved.join(', ')} recreated (restartWith)`), dependencyRuns: runs };
+}
+
 /**
  * Plans one pass: for every spec of this source, create/update/recreate/restart/none; for every
  * container of this source without a spec, remove — unless its file failed to load, the spec dir
@@ -274,7 +305,7 @@ export function plan(input: PlanInput): Plan {
   const wanted = new Set<string>();
   for (const d of input.load.desired) {
     wanted.add(d.spec.name);
-    const r = planOne(d, input.actual.containers.get(d.spec.name), input);
+    const r = planWithDependencies(d, input.actual.containers.get(d.spec.name), input);
     if (isAction(r)) actions.push(r);
     else problems.push(r);
   }

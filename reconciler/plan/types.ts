@@ -17,6 +17,8 @@ interface ActionBase {
 export interface CreateAction extends ActionBase {
   kind: 'create';
   desired: DesiredContainer;
+  /** The run of each dependency the start follows (recorded for restartWith). */
+  dependencyRuns?: Record<string, number>;
   /** Limits to start it with, exactly as the kernel will hold them. */
   limits: Limits;
 }
@@ -35,6 +37,8 @@ export interface UpdateAction extends ActionBase {
 export interface RecreateAction extends ActionBase {
   kind: 'recreate';
   desired: DesiredContainer;
+  /** The run of each dependency the start follows (recorded for restartWith). */
+  dependencyRuns?: Record<string, number>;
   actual: ActualContainer;
   /** Limits to start the new container with. */
   limits: Limits;
@@ -50,6 +54,8 @@ export interface RecreateAction extends ActionBase {
 export interface RestartAction extends ActionBase {
   kind: 'restart';
   desired: DesiredContainer;
+  /** The run of each dependency the start follows (recorded for restartWith). */
+  dependencyRuns?: Record<string, number>;
   actual: ActualContainer;
   /** Limits to start it again with. */
   limits: Limits;

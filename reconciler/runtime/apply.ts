@@ -43,12 +43,14 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       checkHost(ctx, a.desired, orphan);
       if (orphan)
         ctx.warn?.(a.name, `starting on the writable layer found at ${containerPaths(ctx.dirs, a.name).dataDir}, which had no record`);
-      return (await startContainer(ctx, a.desired, a.limits, { keepLayer: orphan })).initPid;
+      return (
+        await startContainer(ctx, a.desired, a.limits, { keepLayer: orphan, ...(a.dependencyRuns && { dependencyRuns: a.dependencyRuns }) })
+      ).initPid;
     }
     case 'recreate': {
       checkHost(ctx, a.desired);
       await removeContainer(ctx, a.actual);
-      return (await startContainer(ctx, a.desired, a.limits)).initPid;
+      return (await startContainer(ctx, a.desired, a.limits, { ...(a.dependencyRuns && { dependencyRuns: a.dependencyRuns }) })).initPid;
     }
     case 'restart': {
       checkHost(ctx, a.desired, true);
@@ -60,6 +62,7 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
           restartOf: a.actual.record,
           backoffStep: a.backoffStep,
           lastExit: a.actual.exit,
+          ...(a.dependencyRuns && { dependencyRuns: a.dependencyRuns }),
         })
       ).initPid;
     }

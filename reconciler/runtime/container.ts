@@ -108,6 +108,7 @@ function newRecord(
     bootId: ctx.host.bootId(),
     ...(ctx.revision ? { revision: ctx.revision } : base?.revision ? { revision: base.revision } : {}),
     ...(last && { lastExit: last }),
+    ...(base?.dependencyRuns && { dependencyRuns: base.dependencyRuns }),
   };
 }
 
@@ -145,6 +146,8 @@ export interface StartOptions {
   backoffStep?: number;
   /** The exit of the run this one follows (kept in the record: the exit file is cleared for the new run). */
   lastExit?: ExitRecord | null;
+  /** The run of each dependency this start follows (recorded for restartWith). */
+  dependencyRuns?: Record<string, number>;
 }
 
 /**
@@ -209,6 +212,7 @@ export async function startContainer(
     const record = newRecord(ctx, d, 'created', o.restartOf, o.lastExit);
     if (o.restartOf) record.restartCount = o.restartOf.restartCount + 1;
     record.backoffStep = o.backoffStep ?? 0;
+    if (o.dependencyRuns) record.dependencyRuns = o.dependencyRuns;
     host.removeFile(paths.health);
     writeRecord(ctx, paths, record);
     faultPoint('create:recorded', name);

@@ -1,6 +1,7 @@
 import { lstatSync, readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { SpecCache } from './cache.js';
+import { crossFileProblems } from './crossChecks.js';
 import { resolveImageRefs, type ImageResolver } from './imageRef.js';
 import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile, type ParsedFile } from './parse.js';
 import type { DesiredContainer, SpecError } from './types.js';
@@ -99,7 +100,8 @@ export function loadSpecFiles(
   trust?: Trust,
   cache?: SpecCache,
   images?: ImageResolver,
-): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> {
+  partial = false,
+): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> & { warnings: string[] } {
   const errors: SpecError[] = [];
   const failedFiles = new Set<string>();
   const perFile = new Map<string, DesiredContainer[]>();
@@ -129,48 +131,13 @@ export function loadSpecFiles(
       perFile.set(file, parsed.specs);
     }
   }
-  const byName = new Map<string, DesiredContainer[]>();
-  for (const specs of perFile.values()) for (const s of specs) byName.set(s.spec.name, [...(byName.get(s.spec.name) ?? []), s]);
-  for (const [name, claims] of byName) {
-    if (claims.length < 2) continue;
-    const names = claims.map((c) => pathOf(c.source.file));
-    for (const c of claims) {
-      const others = names.filter((n) => n !== pathOf(c.source.file));
-      errors.push({
-        file: pathOf(c.source.file),
-        line: 1,
-        col: 1,
-        message: `container name "${name}" is also defined in ${others.join(', ')}`,
-      });
-      failedFiles.add(c.source.file);
-    }
-  }
-  const ports = new Map<string, DesiredContainer[]>();
-  for (const specs of perFile.values()) {
-    for (const s of specs)
-      for (const p of s.spec.network.mode === 'bridge' ? s.spec.network.ports : [])
-        ports.set(`${p.protocol}/${p.host}`, [...(ports.get(`${p.protocol}/${p.host}`) ?? []), s]);
-  }
-  for (const [port, claims] of ports) {
-    const names = [...new Set(claims.map((c) => c.spec.name))];
-    if (names.length < 2) continue;
-    for (const c of claims) {
-      errors.push({
-        file: pathOf(c.source.file),
-        line: 1,
-        col: 1,
-        message: `host port ${port} of "${c.spec.name}" is also published by ${names
-          .filter((n) => n !== c.spec.name)
-          .map((n) => `"${n}"`)
-          .join(', ')}`,
-      });
-      failedFiles.add(c.source.file);
-    }
-  }
+  const cross = crossFileProblems(perFile, pathOf, partial);
+  errors.push(...cross.errors);
+  for (const f of cross.failedFiles) failedFiles.add(f);
   const desired: DesiredContainer[] = [];
   for (const [file, specs] of perFile) if (!failedFiles.has(file)) desired.push(...specs);
   desired.sort((a, b) => (a.spec.name < b.spec.name ? -1 : a.spec.name > b.spec.name ? 1 : 0));
-  return { desired, errors, failedFiles };
+  return { desired, errors, failedFiles, warnings: cross.warnings };
 }
 
 /**

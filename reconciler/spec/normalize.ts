@@ -48,6 +48,7 @@ export interface RawSpec {
     mode?: NetworkMode;
     name?: string;
     ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }>;
+    aliases?: string[];
   };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
@@ -55,13 +56,16 @@ export interface RawSpec {
   stopSignal?: string;
   restartBackoff?: { initial?: string; max?: string; resetAfter?: string };
   healthcheck?: {
-    exec: string[];
+    exec?: string[];
+    http?: { port: number; path?: string; expectStatus?: number };
+    tcp?: { port: number };
     interval?: string;
     timeout?: string;
     retries?: number;
     startPeriod?: string;
     onUnhealthy?: 'restart' | 'none';
   };
+  dependsOn?: Array<{ name: string; condition?: 'started' | 'healthy' | 'completed'; restartWith?: boolean }>;
   privileged?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
@@ -186,6 +190,8 @@ function checkNetwork(net: RawSpec['network'], errors: PathError[]): void {
       errors.push({ path: ['network', 'name'], message: `network.name needs network.mode bridge (mode is ${mode})` });
     if (net.ports?.length)
       errors.push({ path: ['network', 'ports'], message: `network.ports needs network.mode bridge (mode is ${mode})` });
+    if (net.aliases?.length)
+      errors.push({ path: ['network', 'aliases'], message: `network.aliases needs network.mode bridge (mode is ${mode})` });
   }
   const seen = new Map<string, number>();
   (net.ports ?? []).forEach((p, i) => {
@@ -202,6 +208,7 @@ function userNetwork(net: NonNullable<RawSpec['network']>): NonNullable<UserSpec
   return {
     ...(net.mode !== undefined && { mode: net.mode }),
     ...(net.name !== undefined && { name: net.name }),
+    ...(net.aliases?.length && { aliases: [...net.aliases] }),
     ...(net.ports?.length && {
       ports: net.ports.map((p) => ({
         host: p.host,
@@ -250,8 +257,8 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   let healthcheck: UserSpec['healthcheck'];
   if (raw.healthcheck) {
     const h = raw.healthcheck;
-    if (h.exec[0] === '') errors.push({ path: ['healthcheck', 'exec', 0], message: 'healthcheck.exec[0] (the program) is empty' });
-    h.exec.forEach((arg, i) => {
+    if (h.exec?.[0] === '') errors.push({ path: ['healthcheck', 'exec', 0], message: 'healthcheck.exec[0] (the program) is empty' });
+    h.exec?.forEach((arg, i) => {
       if (arg.includes('\0')) errors.push({ path: ['healthcheck', 'exec', i], message: 'healthcheck arguments cannot contain a NUL byte' });
     });
     const d = durations(
@@ -265,7 +272,15 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     if (d.timeoutMs !== undefined && d.timeoutMs < 10)
       errors.push({ path: ['healthcheck', 'timeout'], message: 'healthcheck.timeout must be at least 10ms' });
     healthcheck = {
-      exec: [...h.exec],
+      ...(h.exec && { exec: [...h.exec] }),
+      ...(h.http && {
+        http: {
+          port: h.http.port,
+          path: h.http.path ?? '/',
+          ...(h.http.expectStatus !== undefined && { expectStatus: h.http.expectStatus }),
+        },
+      }),
+      ...(h.tcp && { tcp: { port: h.tcp.port } }),
       ...d,
       ...(h.retries !== undefined && { retries: h.retries }),
       ...(h.onUnhealthy !== undefined && { onUnhealthy: h.onUnhealthy }),
@@ -279,6 +294,12 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
       else caps![kind][i] = n;
     });
   }
+  const seenDeps = new Set<string>();
+  (raw.dependsOn ?? []).forEach((dep, i) => {
+    if (dep.name === name) errors.push({ path: ['dependsOn', i, 'name'], message: `dependsOn[${i}]: a container cannot depend on itself` });
+    if (seenDeps.has(dep.name)) errors.push({ path: ['dependsOn', i, 'name'], message: `dependsOn[${i}]: ${dep.name} is named twice` });
+    seenDeps.add(dep.name);
+  });
   let stopGracePeriodMs: number | undefined;
   if (raw.stopGracePeriod !== undefined) {
     const r = parseDuration(raw.stopGracePeriod);
@@ -307,6 +328,13 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(stopSignal !== undefined && { stopSignal }),
     ...(Object.keys(backoff).length > 0 && { restartBackoff: backoff }),
     ...(healthcheck && { healthcheck }),
+    ...(raw.dependsOn?.length && {
+      dependsOn: raw.dependsOn.map((d) => ({
+        name: d.name,
+        ...(d.condition !== undefined && d.condition !== 'started' && { condition: d.condition }),
+        ...(d.restartWith && { restartWith: true }),
+      })),
+    }),
     ...(raw.privileged !== undefined && { privileged: raw.privileged }),
     ...(caps &&
       (caps.add.length || caps.drop.length) && {
@@ -335,6 +363,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
       mode: user.network?.mode ?? DEFAULTS.network,
       name: user.network?.name ?? DEFAULT_NETWORK_NAME,
       ports: (user.network?.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })),
+      aliases: user.network?.aliases ?? [],
     },
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     restart: user.restart ?? DEFAULTS.restart,
@@ -342,6 +371,11 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     stopSignal: user.stopSignal ?? DEFAULT_STOP_SIGNAL,
     restartBackoff: user.restartBackoff ?? {},
     healthcheck: user.healthcheck ? { ...DEFAULTS.health, ...user.healthcheck } : null,
+    dependsOn: (user.dependsOn ?? []).map((d) => ({
+      name: d.name,
+      condition: d.condition ?? 'started',
+      restartWith: d.restartWith ?? false,
+    })),
     privileged: user.privileged ?? false,
     capabilities: { add: user.capabilities?.add ?? [], drop: user.capabilities?.drop ?? [] },
     user: user.user ?? null,

@@ -215,6 +215,23 @@ export function translateSchemaErrors(
           };
           break;
         }
+        if (last === 'healthcheck') {
+          if (
+            errors.some(
+              (x) =>
+                x.instancePath.startsWith(`${e.instancePath}/`) ||
+                (x.instancePath === e.instancePath && x.keyword === 'additionalProperties'),
+            )
+          )
+            continue;
+          const kinds = ['exec', 'http', 'tcp'].filter((k) => value !== null && typeof value === 'object' && k in value);
+          item = {
+            path,
+            at: 'value',
+            message: `healthcheck needs exactly one of exec (a command), http ({port, path}) or tcp ({port})${kinds.length > 1 ? `, not ${kinds.join(' and ')}` : ''}`,
+          };
+          break;
+        }
         const unlimited = last === 'memsw' ? ' or "unlimited"' : '';
         item = {
           path,

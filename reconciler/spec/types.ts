@@ -27,6 +27,18 @@ export interface NetworkSpec {
   /** bridge: name of the CNI network (conflist). */
   name: string;
   ports: PortMapping[];
+  /** bridge: more names the other containers of the network resolve to this one. */
+  aliases: string[];
+}
+
+/** What a dependency must be before its dependent starts (compose's depends_on conditions). */
+export type DependencyCondition = 'started' | 'healthy' | 'completed';
+
+/** A container this one starts after, and whether it restarts when that one is recreated. */
+export interface Dependency {
+  name: string;
+  condition: DependencyCondition;
+  restartWith: boolean;
 }
 
 /** Default CNI network of bridge mode. */
@@ -49,9 +61,19 @@ export interface RestartBackoff {
   resetAfterMs: number;
 }
 
-/** A health check run inside the container by the watching controller. */
+/** An HTTP GET of 127.0.0.1:port inside the container's network namespace. */
+export interface HttpProbe {
+  port: number;
+  path: string;
+  /** The status that means healthy (default: any 2xx or 3xx). */
+  expectStatus?: number;
+}
+
+/** A health check of a container; exactly one of exec (inside the container), http or tcp (from inside its network namespace). */
 export interface HealthCheck {
-  exec: string[];
+  exec?: string[];
+  http?: HttpProbe;
+  tcp?: { port: number };
   intervalMs: number;
   timeoutMs: number;
   retries: number;
@@ -128,14 +150,20 @@ export interface UserSpec {
   workingDir?: string;
   resources?: Resources;
   state?: RunState;
-  network?: { mode?: NetworkMode; name?: string; ports?: Array<Omit<PortMapping, 'protocol'> & { protocol?: PortMapping['protocol'] }> };
+  network?: {
+    mode?: NetworkMode;
+    name?: string;
+    ports?: Array<Omit<PortMapping, 'protocol'> & { protocol?: PortMapping['protocol'] }>;
+    aliases?: string[];
+  };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   restart?: RestartPolicy;
   stopGracePeriodMs?: number;
   /** Canonical signal name (SIGQUIT). */
   stopSignal?: string;
   restartBackoff?: Partial<RestartBackoff>;
-  healthcheck?: Partial<HealthCheck> & { exec: string[] };
+  healthcheck?: Partial<HealthCheck>;
+  dependsOn?: Array<{ name: string; condition?: DependencyCondition; restartWith?: boolean }>;
   privileged?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
@@ -168,6 +196,8 @@ export interface ContainerSpec {
   /** Only the fields the spec sets; the controller's defaults fill the rest. */
   restartBackoff: Partial<RestartBackoff>;
   healthcheck: HealthCheck | null;
+  /** Containers of the same spec dir this one starts after. */
+  dependsOn: Dependency[];
   /** No default protections (all capabilities, no seccomp, no masked paths, devices open). */
   privileged: boolean;
   /** Capability names (canonical, without CAP_) added to and dropped from the default set. */

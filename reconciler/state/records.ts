@@ -50,6 +50,8 @@ export interface ContainerRecord {
   bootId: string;
   /** The exit that ended the run before the current one (kept when a restart removes exit.json). */
   lastExit?: ExitRecord;
+  /** The run (record creation time) of each dependency this start followed (restartWith compares them). */
+  dependencyRuns?: Record<string, number>;
 }
 
 /** What release 1 kept in `<state-dir>/<name>/record.json`: read once, to migrate it to the data dir. */

@@ -110,7 +110,7 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
         command: [
           'sh',
           '-c',
-          'sleep 0.3; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line $i ........................................"; sleep 0.002; done; exec sleep 3600',
+          'echo ready; while [ ! -e /tmp/go ]; do sleep 0.02; done; i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo "line $i ........................................"; sleep 0.002; done; exec sleep 3600',
         ],
       }),
     );
@@ -119,10 +119,12 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     daemons.push(follow);
     let out = '';
     follow.stdout!.on('data', (d: Buffer) => (out += d));
+    await until(() => out.includes('ready'), 'the follower is attached', 20_000);
+    expect(pocker('exec', 'talk', '--', 'touch', '/tmp/go').status).toBe(0);
     await until(() => out.includes('line 400 '), 'the follower saw the last line', 20_000);
     follow.kill('SIGINT');
     const lines = out.trim().split('\n');
-    expect(lines).toEqual(Array.from({ length: 400 }, (_, i) => `line ${i + 1} ........................................`));
+    expect(lines).toEqual(['ready', ...Array.from({ length: 400 }, (_, i) => `line ${i + 1} ........................................`)]);
     const log = containerPaths(inst.dirs, 'talk').log;
     const files = readdirSync(join(log, '..'))
       .filter((f) => f.startsWith('container.log'))

@@ -158,4 +158,24 @@ describe('the watching controller against a fake host', () => {
     writeFileSync(join(dir, 'big.yaml'), spec('big'));
     await until(() => running().has('big'), 'big running once its spec is fixed', 10_000, 20);
   }, 30_000);
+
+  it('starts dependents as their dependencies get there: healthy, then completed, from events alone', async () => {
+    let healthy = false;
+    fake.execAnswer = () => ({ exitCode: healthy ? 0 : 1, output: '' });
+    await start();
+    writeFileSync(join(dir, 'db.yaml'), spec('db', { healthcheck: { exec: ['check'], interval: '100ms', retries: 100 } }));
+    writeFileSync(join(dir, 'job.yaml'), spec('job', { restart: 'never', dependsOn: [{ name: 'db', condition: 'healthy' }] }));
+    writeFileSync(join(dir, 'web.yaml'), spec('web', { dependsOn: [{ name: 'job', condition: 'completed' }] }));
+    await until(() => running().has('db'), 'db running', 10_000, 20);
+    await sleep(300);
+    expect([...running().keys()]).toEqual(['db']);
+    healthy = true;
+    await until(() => running().has('job'), 'job started once db is healthy', 10_000, 20);
+    expect(running().has('web')).toBe(false);
+    fake.exit(running().get('job')!, 0, 0);
+    await until(() => running().has('web'), 'web started once the job completed', 10_000, 20);
+    await sleep(300);
+    expect(running().has('job')).toBe(false);
+    expect(ctl!.counts.create).toBe(3);
+  }, 30_000);
 });

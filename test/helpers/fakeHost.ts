@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/host/host.js';
 import { LIMIT_FILES } from '../../reconciler/cgroups/limitFiles.js';
 import type { ExecResult } from '../../reconciler/host/execProcess.js';
+import type { NetProbeResult } from '../../reconciler/host/netProbe.js';
 import { FakeCni, FakeNetAdmin, type FakeNetworkHost } from './fakeNetwork.js';
 
 type Node = { type: 'dir' } | { type: 'file'; data: string };
@@ -399,6 +400,10 @@ export class FakeHost implements Host, FakeNetworkHost {
   writeFileDurable(path: string, data: string | Buffer): void {
     this.writeFileAtomic(path, data);
   }
+  writeFileInPlace(path: string, data: string): void {
+    if (this.nodes.get(path)?.type !== 'file') throw errno('ENOENT', 'open', path);
+    this.put(path, data);
+  }
   rename(from: string, to: string): void {
     if (!this.nodes.has(from)) throw errno('ENOENT', 'rename', from);
     if (this.nodes.get(posix.dirname(to))?.type !== 'dir') throw errno('ENOENT', 'rename', to);
@@ -495,6 +500,15 @@ export class FakeHost implements Host, FakeNetworkHost {
     for (let i = 0; i + 1 < parts.length; i += 2) if (parts[i] === 'arg') argv.push(parts[i + 1]!);
     this.execs.push(argv);
     return this.execAnswer(argv);
+  }
+  /** What `probe` answers (network health checks): by default a connection and HTTP 200. */
+  probeAnswer: (target: { port: number; httpPath?: string }) => NetProbeResult = (t) => ({
+    connected: true,
+    ...(t.httpPath !== undefined && { status: 200 }),
+  });
+  async probe(proc: ProcessRef, target: { port: number; httpPath?: string }): Promise<NetProbeResult> {
+    if (this.procStartTime(proc.pid) !== proc.startTime) return { connected: false, error: `process ${proc.pid} is gone` };
+    return this.probeAnswer(target);
   }
   signal(proc: ProcessRef, signal: number): boolean {
     if (this.procStartTime(proc.pid) !== proc.startTime) return false;

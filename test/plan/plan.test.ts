@@ -180,7 +180,10 @@ describe('plan', () => {
       record: recordOf(never),
       exit: { exitCode: 0, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 },
     };
-    expect(plan(input([never], [exitedBefore])).actions[0]).toMatchObject({ kind: 'none', reason: 'exited with code 0; restart: never' });
+    expect(plan(input([never], [exitedBefore])).actions[0]).toMatchObject({
+      kind: 'none',
+      reason: 'completed (exited with code 0; restart: never)',
+    });
   });
 
   it('adopts processes whose pids record was lost, and moves a release-1 record, in place', () => {

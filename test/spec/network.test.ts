@@ -13,7 +13,12 @@ describe('network section', () => {
   it('fills in the default network and tcp for bridge ports', () => {
     const r = parse(`${base}network: {mode: bridge, ports: [{host: 8080, container: 80}]}\n`);
     expect(r.errors).toEqual([]);
-    expect(r.specs[0]!.spec.network).toEqual({ mode: 'bridge', name: 'pocker', ports: [{ host: 8080, container: 80, protocol: 'tcp' }] });
+    expect(r.specs[0]!.spec.network).toEqual({
+      mode: 'bridge',
+      name: 'pocker',
+      ports: [{ host: 8080, container: 80, protocol: 'tcp' }],
+      aliases: [],
+    });
   });
 
   it('keeps the hash of specs written before bridge mode existed', () => {

@@ -2,7 +2,7 @@
 // pocker's benchmarks against runc, measured side by side in one run on the same busybox layer
 // and limits. Prints markdown tables (medians, p99, ratios) and the targets met or missed, and
 // writes bench/results/bench-<time>.json and bench/results/bench-<time>.md.
-//   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update,network]
+//   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update,network,run,pull]
 // --quick: fewer runs and sizes (finishes in under 2 minutes). Needs root, runc and a built pocker.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { scaleSuite } from './suites/scale.mjs';
 import { startSuite } from './suites/start.mjs';
 import { updateSuite } from './suites/update.mjs';
 import { networkSuite } from './suites/network.mjs';
+import { pullSuite } from './suites/pull.mjs';
 import { watchSuite } from './suites/watch.mjs';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
@@ -29,6 +30,7 @@ const PLAN = {
   update: (env) => updateSuite(env, { tries: quick ? 20 : 50 }),
   network: (env) => networkSuite(env, { tries: quick ? 5 : 20 }),
   run: (env) => runSuite(env, { tries: quick ? 10 : 30 }),
+  pull: (env) => pullSuite(env, { runs: quick ? 2 : 5 }),
 };
 const only = values.only ? values.only.split(',') : Object.keys(PLAN);
 for (const s of only) if (!PLAN[s]) throw new Error(`bench: unknown suite ${s} (have: ${Object.keys(PLAN).join(', ')})`);

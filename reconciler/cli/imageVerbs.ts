@@ -1,13 +1,5 @@
-import { detectDriver } from '../cgroups/detect.js';
-import { listSourceStatuses } from '../controller/sourceStatus.js';
-import { updateImages } from '../controller/imageUpdate.js';
 import { shortDigest } from '../image/digest.js';
-import { pruneImages } from '../image/prune.js';
-import { registryClientFactory } from '../image/registrySettings.js';
 import type { Host } from '../host/host.js';
-import { createLogger } from '../log/logger.js';
-import { observe } from '../observe/observe.js';
-import { loadSpecDir } from '../spec/load.js';
 import { formatSize } from './image.js';
 import { UsageError, type Parsed } from './options.js';
 import { pullWithProgress } from './pullProgress.js';
@@ -30,6 +22,12 @@ export async function pull(host: Host, cmd: Parsed<unknown>, rest: string[]): Pr
 
 /** `pocker image update [NAME...]`. */
 export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): Promise<number> {
+  const [{ detectDriver }, { updateImages }, { registryClientFactory }, { createLogger }] = await Promise.all([
+    import('../cgroups/detect.js'),
+    import('../controller/imageUpdate.js'),
+    import('../image/registrySettings.js'),
+    import('../log/logger.js'),
+  ]);
   const settings = cmd.config.registries;
   const results = await updateImages({
     host,
@@ -52,23 +50,21 @@ export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): 
 /** `pocker image prune`. */
 export async function prune(host: Host, cmd: Parsed<unknown>, rest: string[]): Promise<number> {
   if (rest.length) throw new UsageError('usage: pocker image prune');
-  const dirs = new Set(listSourceStatuses(host, cmd.dirs.stateDir).map((s) => s.dir));
-  const actual = observe(host, cmd.dirs, detectDriver(host, cmd.dirs.cgroupParent));
-  for (const a of actual.containers.values()) if (a.record?.source.dir) dirs.add(a.record.source.dir);
+  const [{ detectDriver }, { knownSpecs }, { pruneImages }] = await Promise.all([
+    import('../cgroups/detect.js'),
+    import('../controller/knownSpecs.js'),
+    import('../image/prune.js'),
+  ]);
+  const known = knownSpecs(host, cmd.dirs, detectDriver(host, cmd.dirs.cgroupParent));
+  if ('error' in known) {
+    console.error(`pocker image prune: ${known.error}: nothing is pruned`);
+    return 1;
+  }
   const refs = new Set<string>();
-  for (const dir of dirs) {
-    const load = loadSpecDir(dir);
-    if (load.status !== 'ok' || load.errors.length) {
-      console.error(
-        `pocker image prune: spec dir ${dir} cannot be read whole (${load.statusError ?? `${load.errors.length} error(s)`}): nothing is pruned`,
-      );
-      return 1;
-    }
-    for (const d of load.desired) {
-      const image = d.user.image;
-      if ('reference' in image) refs.add(image.reference);
-      else if ('ref' in image) refs.add(image.ref);
-    }
+  for (const d of known.desired) {
+    const image = d.user.image;
+    if ('reference' in image) refs.add(image.reference);
+    else if ('ref' in image) refs.add(image.ref);
   }
   const r = await pruneImages(host, cmd.dirs, refs);
   if (r.keptBecause) {

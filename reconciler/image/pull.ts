@@ -110,30 +110,35 @@ export async function pullImage(host: Host, dirs: InstanceDirs, reference: strin
         ? presentLayers(host, paths, image.layers)
         : await fetchLayers(host, paths, remote, image.layers, ref, o);
     const size = sumUnique(layers);
-    writeManifestRecord(host, paths, {
-      version: STORE_VERSION,
-      manifest: image.manifestDigest,
-      config: image.configDigest,
-      layers: image.layers.map((l) => l.diffId),
-      size,
-      imageConfig: image.imageConfig,
-      source: `registry ${ref}`,
-      storedAtMs: Date.now(),
-    });
+    if (!have)
+      writeManifestRecord(host, paths, {
+        version: STORE_VERSION,
+        manifest: image.manifestDigest,
+        config: image.configDigest,
+        layers: image.layers.map((l) => l.diffId),
+        size,
+        imageConfig: image.imageConfig,
+        source: `registry ${ref}`,
+        storedAtMs: Date.now(),
+      });
     const refs = readRefs(host, paths);
     const name = storeName(parsed);
-    const replaced = refs.refs[name]?.manifest;
-    refs.refs[name] = {
-      manifest: image.manifestDigest,
-      config: image.configDigest,
-      layers: image.layers.map((l) => l.diffId),
-      size,
-      importedAtMs: Date.now(),
-      source: `registry ${ref}`,
-      ...(remote.indexDigest && { repoDigest: remote.indexDigest }),
-    };
-    writeRefs(host, paths, refs);
-    const removedLayers = collectUnusedLayers(host, paths, dirs).removed;
+    const current = refs.refs[name];
+    const replaced = current?.manifest;
+    const unchanged = !!have && replaced === image.manifestDigest && current?.repoDigest === remote.indexDigest;
+    if (!unchanged) {
+      refs.refs[name] = {
+        manifest: image.manifestDigest,
+        config: image.configDigest,
+        layers: image.layers.map((l) => l.diffId),
+        size,
+        importedAtMs: Date.now(),
+        source: `registry ${ref}`,
+        ...(remote.indexDigest && { repoDigest: remote.indexDigest }),
+      };
+      writeRefs(host, paths, refs);
+    }
+    const removedLayers = unchanged ? [] : collectUnusedLayers(host, paths, dirs).removed;
     return {
       reference: ref,
       manifest: image.manifestDigest,

@@ -13,6 +13,7 @@ import {
   lutimesSync,
   mkdirSync,
   openSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   unlinkSync,
@@ -24,7 +25,7 @@ import { join } from 'node:path';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { native } from '../native.js';
 import { DigestStream, parseDigest } from './digest.js';
 import { planEntry, type EntryMeta, type PlannedEntry } from './entry.js';
@@ -50,13 +51,25 @@ export interface UnpackStats {
 class Refusal extends Error {}
 
 function lstatOrNull(path: string): Stats | null {
-  try {
-    return lstatSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
+  return lstatSync(path, { throwIfNoEntry: false }) ?? null;
 }
+
+/** What this layer put at a path of its tree. */
+type Kind = 'dir' | 'file' | 'symlink' | 'other';
+
+let umaskBits: number | null = null;
+
+/** This process's umask, read once from /proc (process.umask() without an argument is deprecated). */
+function umask(): number {
+  if (umaskBits === null) {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    umaskBits = m ? parseInt(m[1]!, 8) : 0o777;
+  }
+  return umaskBits;
+}
+
+/** Whether new files are owned by 0:0 without a chown (this process runs as root). */
+const ROOT_OWNS_NEW_FILES = process.geteuid?.() === 0 && process.getegid?.() === 0;
 
 function writeAll(fd: number, chunk: Buffer): void {
   let off = 0;
@@ -64,14 +77,17 @@ function writeAll(fd: number, chunk: Buffer): void {
 }
 
 /**
- * Writes one layer's entries into a fresh directory tree. Every path is checked component by
- * component with lstat: nothing is ever created through a symlink or outside the root, and a
- * hard link can only point at a file this layer already holds. Directory metadata is applied
- * last, deepest first, so a read-only directory does not block its own entries.
+ * Writes one layer's entries into a fresh, empty directory tree that nothing else writes to, so
+ * what is at each path is known from the entries already written: every path is checked component
+ * by component against them, nothing is ever created through a symlink or outside the root, and
+ * a hard link can only point at a file this layer already holds. Every create is exclusive
+ * (O_EXCL, mkdir, symlink, link), so a path that is not what the writer believes fails instead of
+ * being followed. Directory metadata is applied last, deepest first, so a read-only directory does
+ * not block its own entries.
  */
 class TreeWriter {
-  /** Relative paths known to be real directories of this tree (not symlinks). */
-  private readonly dirs = new Set<string>(['']);
+  /** What this layer wrote at each relative path ('' is the root). */
+  private readonly kinds = new Map<string, Kind>([['', 'dir']]);
   private readonly dirMeta = new Map<string, EntryMeta>();
   readonly stats: UnpackStats = { entries: 0, fileBytes: 0 };
 
@@ -88,32 +104,29 @@ class TreeWriter {
     let cur = '';
     for (const p of parts) {
       cur = cur ? `${cur}/${p}` : p;
-      if (this.dirs.has(cur)) continue;
-      const st = lstatOrNull(this.abs(cur));
-      if (!st) {
-        mkdirSync(this.abs(cur));
-        chmodSync(this.abs(cur), 0o755);
-      } else if (st.isSymbolicLink()) {
+      const kind = this.kinds.get(cur);
+      if (kind === 'dir') continue;
+      if (kind === 'symlink')
         throw new Refusal(`its parent ${cur} is a symbolic link of this layer: writing through it could leave the layer`);
-      } else if (!st.isDirectory()) {
-        throw new Refusal(`its parent ${cur} is not a directory`);
-      }
-      this.dirs.add(cur);
+      if (kind) throw new Refusal(`its parent ${cur} is not a directory`);
+      mkdirSync(this.abs(cur), 0o755);
+      if (umask() & 0o755) chmodSync(this.abs(cur), 0o755);
+      this.kinds.set(cur, 'dir');
     }
   }
 
   /** Forgets rel and everything below it (it was replaced). */
   private forget(rel: string): void {
-    for (const d of [...this.dirs]) if (d === rel || d.startsWith(`${rel}/`)) this.dirs.delete(d);
+    for (const d of [...this.kinds.keys()]) if (d === rel || d.startsWith(`${rel}/`)) this.kinds.delete(d);
     for (const d of [...this.dirMeta.keys()]) if (d === rel || d.startsWith(`${rel}/`)) this.dirMeta.delete(d);
   }
 
   /** Removes what is at rel unless it is a directory and keepDir; returns whether a directory was kept. */
   private clear(rel: string, keepDir: boolean): boolean {
-    const st = lstatOrNull(this.abs(rel));
-    if (!st) return false;
-    if (st.isDirectory() && keepDir) return true;
-    if (st.isDirectory()) rmSync(this.abs(rel), { recursive: true });
+    const kind = this.kinds.get(rel);
+    if (!kind) return false;
+    if (kind === 'dir' && keepDir) return true;
+    if (kind === 'dir') rmSync(this.abs(rel), { recursive: true });
     else unlinkSync(this.abs(rel));
     this.forget(rel);
     return false;
@@ -125,17 +138,18 @@ class TreeWriter {
     let cur = '';
     for (const p of parts.slice(0, -1)) {
       cur = cur ? `${cur}/${p}` : p;
-      if (this.dirs.has(cur)) continue;
-      const st = lstatOrNull(this.abs(cur));
-      if (!st) throw new Refusal(`hard link target ${target} is not in this layer`);
-      if (!st.isDirectory())
-        throw new Refusal(
-          `hard link target ${target} goes through ${cur}, which is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}`,
-        );
+      const kind = this.kinds.get(cur);
+      if (kind === 'dir') continue;
+      if (!kind) throw new Refusal(`hard link target ${target} is not in this layer`);
+      throw new Refusal(
+        `hard link target ${target} goes through ${cur}, which is ${kind === 'symlink' ? 'a symbolic link' : 'not a directory'}`,
+      );
     }
+    const kind = this.kinds.get(target);
+    if (!kind) throw new Refusal(`hard link target ${target} is not in this layer`);
+    if (kind === 'dir') throw new Refusal(`hard link target ${target} is a directory`);
     const st = lstatOrNull(this.abs(target));
     if (!st) throw new Refusal(`hard link target ${target} is not in this layer`);
-    if (st.isDirectory()) throw new Refusal(`hard link target ${target} is a directory`);
     if (st.isCharacterDevice() || st.isBlockDevice()) throw new Refusal(`hard link target ${target} is a whiteout`);
   }
 
@@ -154,7 +168,7 @@ class TreeWriter {
         if (p.path !== '') {
           this.parents(p.path);
           if (!this.clear(p.path, true)) mkdirSync(this.abs(p.path), 0o700);
-          this.dirs.add(p.path);
+          this.kinds.set(p.path, 'dir');
         }
         this.dirMeta.set(p.path, p.meta);
         return;
@@ -163,7 +177,11 @@ class TreeWriter {
         this.parents(p.path);
         this.clear(p.path, false);
         const abs = this.abs(p.path);
-        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        const perm = p.meta.mode & 0o777;
+        const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, perm);
+        this.kinds.set(p.path, 'file');
+        const chown = !(ROOT_OWNS_NEW_FILES && p.meta.uid === 0 && p.meta.gid === 0);
+        const chmod = p.meta.mode !== perm || (perm & umask()) !== 0;
         let open = true;
         const close = (): void => {
           if (open) closeSync(fd);
@@ -182,8 +200,8 @@ class TreeWriter {
         entry.on('end', () => {
           if (!open) return;
           try {
-            fchownSync(fd, p.meta.uid, p.meta.gid);
-            fchmodSync(fd, p.meta.mode);
+            if (chown) fchownSync(fd, p.meta.uid, p.meta.gid);
+            if (chmod) fchmodSync(fd, p.meta.mode);
             if (p.meta.mtime) futimesSync(fd, p.meta.mtime, p.meta.mtime);
             close();
           } catch (e) {
@@ -198,6 +216,7 @@ class TreeWriter {
         this.clear(p.path, false);
         const abs = this.abs(p.path);
         symlinkSync(p.target, abs);
+        this.kinds.set(p.path, 'symlink');
         lchownSync(abs, p.meta.uid, p.meta.gid);
         TreeWriter.setTimes(abs, p.meta, true);
         return;
@@ -207,6 +226,7 @@ class TreeWriter {
         this.checkLinkTarget(p.target);
         this.clear(p.path, false);
         linkSync(this.abs(p.target), this.abs(p.path));
+        this.kinds.set(p.path, 'file');
         return;
       }
       case 'fifo': {
@@ -214,6 +234,7 @@ class TreeWriter {
         this.clear(p.path, false);
         const abs = this.abs(p.path);
         native().mknod(abs, constants.S_IFIFO | 0o600, 0, 0);
+        this.kinds.set(p.path, 'other');
         lchownSync(abs, p.meta.uid, p.meta.gid);
         chmodSync(abs, p.meta.mode);
         TreeWriter.setTimes(abs, p.meta);
@@ -221,8 +242,9 @@ class TreeWriter {
       }
       case 'whiteout': {
         this.parents(p.path);
-        if (lstatOrNull(this.abs(p.path))) return;
+        if (this.kinds.has(p.path)) return;
         makeWhiteout(this.abs(p.path));
+        this.kinds.set(p.path, 'other');
         return;
       }
       case 'opaque': {
@@ -269,6 +291,7 @@ function entryError(where: LayerLabel, entry: string, e: unknown): ImageError {
  */
 export async function unpackTar(sources: Array<Readable | Transform>, root: string, where: LayerLabel): Promise<UnpackStats> {
   const w = new TreeWriter(root);
+  const { Parser } = await import('tar');
   const parser = new Parser({ strict: true, brotli: false, zstd: false });
   let failure: ImageError | null = null;
   let current = '';
@@ -353,7 +376,7 @@ export async function unpackLayer(
 ): Promise<UnpackStats & { tarBytes: number }> {
   const where: LayerLabel = { image, layer: diffId };
   const decompress: Transform[] = [];
-  if (compression === 'gzip') decompress.push(zlib.createGunzip());
+  if (compression === 'gzip') decompress.push(zlib.createGunzip({ chunkSize: 256 * 1024 }));
   if (compression === 'zstd') {
     const z = zstdDecompressor();
     if (!z)

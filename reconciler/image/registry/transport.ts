@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
+import type * as Tls from 'node:tls';
 import { ImageError } from '../errors.js';
 
 /** One HTTP request. Headers may carry credentials: implementations never log them. */
@@ -57,6 +58,13 @@ function flattenHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
   return out;
 }
 
+let httpsModule: typeof Https | null = null;
+
+/** node:https, loaded on first use: a pull from a plain-HTTP registry never pays for TLS. */
+function https(): typeof Https {
+  return (httpsModule ??= createRequire(import.meta.url)('node:https') as typeof Https);
+}
+
 /**
  * HTTP over node:http/https. TLS trusts Node's default CA store plus, per registry host
  * (`host:port` or `host`), an extra CA file read when constructed. Every hop is bounded by the
@@ -66,8 +74,8 @@ function flattenHeaders(h: http.IncomingHttpHeaders): Record<string, string> {
  */
 export class NodeTransport implements Transport {
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
-  private readonly caAgents = new Map<string, https.Agent>();
+  private httpsAgentLazy: Https.Agent | null = null;
+  private readonly caAgents = new Map<string, Https.Agent>();
 
   /** Throws REGISTRY_UNREACHABLE naming the file when a CA file cannot be read. */
   constructor(opts: { caFiles?: Record<string, string> } = {}) {
@@ -82,7 +90,14 @@ export class NodeTransport implements Transport {
           { path: file, cause: e },
         );
       }
-      this.caAgents.set(host.toLowerCase(), new https.Agent({ keepAlive: true, maxSockets: 16, ca: [...rootCertificates, pem] }));
+      this.caAgents.set(
+        host.toLowerCase(),
+        new (https().Agent)({
+          keepAlive: true,
+          maxSockets: 16,
+          ca: [...(createRequire(import.meta.url)('node:tls') as typeof Tls).rootCertificates, pem],
+        }),
+      );
     }
   }
 
@@ -115,13 +130,17 @@ export class NodeTransport implements Transport {
   /** Ends the kept-alive connections. */
   close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.httpsAgentLazy?.destroy();
     for (const a of this.caAgents.values()) a.destroy();
   }
 
   private agentFor(url: URL): http.Agent {
     if (url.protocol === 'http:') return this.httpAgent;
-    return this.caAgents.get(url.host.toLowerCase()) ?? this.caAgents.get(url.hostname.toLowerCase()) ?? this.httpsAgent;
+    return (
+      this.caAgents.get(url.host.toLowerCase()) ??
+      this.caAgents.get(url.hostname.toLowerCase()) ??
+      (this.httpsAgentLazy ??= new (https().Agent)({ keepAlive: true, maxSockets: 16 }))
+    );
   }
 
   private once(req: HttpRequest, url: URL, headers: Record<string, string>): Promise<HttpResponse> {
@@ -129,7 +148,7 @@ export class NodeTransport implements Transport {
       const timeout = (): NodeJS.ErrnoException =>
         codedError('ETIMEDOUT', `${req.method} ${safeUrl(url)}: no data for ${req.timeoutMs} ms (timed out)`);
       let response: http.IncomingMessage | null = null;
-      const send = url.protocol === 'https:' ? https.request : http.request;
+      const send = url.protocol === 'https:' ? https().request : http.request;
       const r = send({
         protocol: url.protocol,
         hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),

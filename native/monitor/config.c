@@ -74,6 +74,14 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 		b->is_dir = strstr(v, "dir") != NULL;
 		*pending_src = *pending_dst = NULL;
 	}
+	else if (!strcmp(k, "tmpfs_dst")) *pending_dst = v;
+	else if (!strcmp(k, "tmpfs_data")) {
+		if (!*pending_dst || *pending_src || c->n_tmpfs >= MAX_LIST)
+			return -1;
+		c->tmpfs[c->n_tmpfs].target = *pending_dst;
+		c->tmpfs[c->n_tmpfs++].data = v;
+		*pending_dst = NULL;
+	}
 	else if (!strcmp(k, "env")) return push(c->env, &c->n_env, MAX_LIST, v);
 	else if (!strcmp(k, "arg")) return push(c->argv, &c->n_argv, MAX_LIST, v);
 	else if (!strcmp(k, "path")) c->path = v;

@@ -20,6 +20,12 @@ struct bind_mount {
 	int is_dir;
 };
 
+/* One tmpfs mount: target (absolute path inside the rootfs) and its mount data ("size=N,mode=M"). */
+struct tmpfs_mount {
+	const char *target;
+	const char *data;
+};
+
 /* Everything the monitor and init need to create one container. */
 struct config {
 	char *raw;                 /* owns all strings below */
@@ -42,6 +48,7 @@ struct config {
 	const char *monitor_cgroup2_dir; /* v2 cgroup dir the detached monitor is cloned into */
 	const char *oom_file;      /* memory.oom_control (v1) or memory.events (v2): "oom_kill N" */
 	struct bind_mount binds[MAX_LIST]; size_t n_binds;
+	struct tmpfs_mount tmpfs[MAX_LIST]; size_t n_tmpfs; /* mounted after the binds, nosuid and nodev */
 	const char *env[MAX_LIST + 1]; size_t n_env; /* NULL terminated */
 	const char *argv[MAX_LIST + 1]; size_t n_argv; /* NULL terminated */
 	const char *path;          /* PATH used to look up argv[0] when it has no '/' */

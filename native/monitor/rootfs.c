@@ -322,6 +322,14 @@ static int setup_binds(const struct config *c, int rootfd, struct pk_error *err)
 	return 0;
 }
 
+static int setup_tmpfs(const struct config *c, int rootfd, struct pk_error *err)
+{
+	for (size_t i = 0; i < c->n_tmpfs; i++)
+		if (mount_at(rootfd, c->tmpfs[i].target, 1, "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, c->tmpfs[i].data, err))
+			return -1;
+	return 0;
+}
+
 static int pivot(const char *rootfs, struct pk_error *err)
 {
 	if (chdir(rootfs) < 0)
@@ -354,6 +362,8 @@ int rootfs_setup(const struct config *c, struct pk_error *err)
 	if (protect_kernel_paths(c, rootfd, err))
 		goto out;
 	if (setup_binds(c, rootfd, err))
+		goto out;
+	if (setup_tmpfs(c, rootfd, err))
 		goto out;
 	int cwd = ensure_in_root(rootfd, c->cwd, 1);
 	if (cwd < 0) {

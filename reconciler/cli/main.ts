@@ -19,7 +19,10 @@ Commands:
   validate [FILE...] check spec files (host-independent)
   down               stop and remove every container of --dir
   network rm NAME    remove a CNI network's bridge and shared rules once no container uses it
-  image import|ls|rm import OCI images (layout dir or archive), list them, remove them
+  image pull|update|import|ls|rm|prune
+                     registry and OCI images: pull, move pinned containers, import, list, remove
+  volume ls|inspect|rm|prune
+                     named volumes: list them, show one, remove those nothing uses
   run IMAGE CMD...   create and start a container from flags (ad hoc; -it for a shell, -d detached)
   stop|start NAME    stop (keeping its writable layer) or start again a container of pocker run
   rm [-f] NAME       remove a container of pocker run
@@ -46,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   status: () => import('./status.js'),
   network: () => import('./network.js'),
   image: () => import('./image.js'),
+  volume: () => import('./volume.js'),
   run: () => import('./run.js'),
   stop: () => import('./stop.js'),
   start: () => import('./start.js'),

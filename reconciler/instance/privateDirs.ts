@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Host } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
-import { containersDataDir, locksDir, netnsDir, type InstanceDirs } from '../state/layout.js';
+import { containersDataDir, locksDir, netnsDir, volumesDir, type InstanceDirs } from '../state/layout.js';
 import type { Logger } from '../log/logger.js';
 import { checkInstance } from './identity.js';
 import { seccompSupported } from '../runtime/security/seccomp.js';
@@ -22,6 +22,7 @@ export function privateDirs(host: Host, dirs: InstanceDirs): string[] {
     join(dirs.dataDir, 'images'),
     join(dirs.dataDir, 'layers'),
     join(dirs.dataDir, '.quarantine'),
+    volumesDir(dirs),
     dirs.stateDir,
     locksDir(dirs),
     netnsDir(dirs),

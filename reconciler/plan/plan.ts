@@ -45,6 +45,8 @@ export const RECREATE_FIELDS = [
   'workingDir',
   'network',
   'mounts',
+  'volumes',
+  'tmpfs',
   'privileged',
   'capabilities',
   'user',

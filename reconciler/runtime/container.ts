@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import type { Limits } from '../limits/limits.js';
 import { DEFAULT_BACKOFF, effectiveBackoff } from '../plan/backoff.js';
 import type { ActualContainer } from '../observe/types.js';
-import type { DesiredContainer, RestartBackoff } from '../spec/types.js';
+import type { ContainerSpec, DesiredContainer, RestartBackoff } from '../spec/types.js';
 import { DEFAULT_STOP_SIGNAL, signalNumber } from '../spec/signals.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
-import { containerPaths, locksDir, networkPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
+import { containerPaths, locksDir, networkPaths, volumePath, volumesDir, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import { RECORD_VERSION, type ContainerRecord, type ExitRecord } from '../state/records.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { RuntimeError, describeError } from '../host/errors.js';
@@ -151,6 +151,16 @@ export interface StartOptions {
 }
 
 /**
+ * Creates the named volumes a spec uses that do not exist yet (`<data-dir>/volumes` root-only,
+ * each volume's root 0755 root:root). A volume is never removed with its containers.
+ */
+export function ensureVolumes(host: Host, dirs: InstanceDirs, spec: ContainerSpec): void {
+  if (!spec.volumes.length) return;
+  if (host.lkind(volumesDir(dirs)) === null) host.mkdir(volumesDir(dirs), 0o700);
+  for (const v of spec.volumes) if (host.lkind(volumePath(dirs, v.name)) === null) host.mkdir(volumePath(dirs, v.name), 0o755);
+}
+
+/**
  * Starts a container: record (creating) -> cgroups with limits -> network -> monitor (which
  * creates the writable layer's dirs and the init, and reports) -> record (created). A fresh start
  * clears whatever an interrupted create left; keepLayer starts on the layer there is. On failure
@@ -187,10 +197,12 @@ export async function startContainer(
         ? await attachNetwork(host, ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, timeoutsOf(ctx))
         : undefined;
     faultPoint('create:network', name);
+    ensureVolumes(host, ctx.dirs, d.spec);
     const config = monitorConfig(d.spec, {
       paths,
       placement: driver.placement(name),
       sourceIsDir: (src) => host.kind(src) === 'dir',
+      volumePath: (v) => volumePath(ctx.dirs, v),
       bootId: host.bootId(),
       log: ctx.logPolicy ?? DEFAULT_LOG_POLICY,
       ...(net && { net }),

@@ -38,6 +38,8 @@ export interface MonitorSetup {
   placement: CgroupPlacement;
   /** Whether a mount source is a directory (the mount point created inside is a dir or an empty file). */
   sourceIsDir: (source: string) => boolean;
+  /** The host directory of a named volume (it exists when the monitor starts). */
+  volumePath: (name: string) => string;
   /** The kernel boot this start belongs to (recorded in pids.json). */
   bootId: string;
   log?: LogPolicy;
@@ -83,6 +85,10 @@ export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer 
       ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`],
     );
   }
+  for (const v of spec.volumes) {
+    pairs.push(['bind_src', setup.volumePath(v.name)], ['bind_dst', v.target], ['bind_flags', `${v.readOnly ? 'ro' : 'rw'},dir`]);
+  }
+  for (const t of spec.tmpfs) pairs.push(['tmpfs_dst', t.target], ['tmpfs_data', `size=${t.sizeBytes},mode=${t.mode.toString(8)}`]);
   for (const b of net?.binds ?? []) pairs.push(['bind_src', b.source], ['bind_dst', b.target], ['bind_flags', 'ro,file']);
   pairs.push(...mountPairs(spec), ...securityPairs(spec));
   const env = workloadEnv(spec);

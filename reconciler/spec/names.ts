@@ -8,3 +8,11 @@ export const CONTAINER_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export function isContainerName(s: string): boolean {
   return CONTAINER_NAME.test(s);
 }
+
+/** A volume name (as the schema's pattern): safe as one path component. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+/** Whether a string is a volume name. */
+export function isVolumeName(s: string): boolean {
+  return VOLUME_NAME.test(s);
+}

@@ -51,6 +51,8 @@ export interface RawSpec {
     aliases?: string[];
   };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
+  volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;
+  tmpfs?: Array<{ target: string; size?: string | number; mode?: string }>;
   restart?: RestartPolicy;
   stopGracePeriod?: string;
   stopSignal?: string;
@@ -85,6 +87,8 @@ export const DEFAULTS = {
   health: { intervalMs: 10_000, timeoutMs: 5_000, retries: 3, startPeriodMs: 0, onUnhealthy: 'restart' as const },
   /** Process limit of a container that sets none (a fork bomb stops there). */
   pids: 4096,
+  /** Size of a tmpfs that sets none (Docker's /dev/shm default is 64 MiB too). */
+  tmpfsBytes: 64 * 2 ** 20,
 };
 
 /** Parses the optional duration fields of an object into milliseconds under new names. */
@@ -148,16 +152,39 @@ function checkPaths(raw: RawSpec, errors: PathError[]): void {
     const p = absolutePathProblem(raw.workingDir);
     if (p) errors.push({ path: ['workingDir'], message: p });
   }
-  const targets = new Map<string, number>();
+  const targets = new Map<string, string>();
   (raw.mounts ?? []).forEach((m, i) => {
     const s = absolutePathProblem(m.source);
     if (s) errors.push({ path: ['mounts', i, 'source'], message: s });
     const t = mountTargetProblem(m.target);
     if (t) errors.push({ path: ['mounts', i, 'target'], message: t });
     const prev = targets.get(m.target);
-    if (prev !== undefined)
-      errors.push({ path: ['mounts', i, 'target'], message: `target ${m.target} is already mounted by mounts[${prev}]` });
-    targets.set(m.target, i);
+    if (prev !== undefined) errors.push({ path: ['mounts', i, 'target'], message: `target ${m.target} is already mounted by ${prev}` });
+    targets.set(m.target, `mounts[${i}]`);
+  });
+  for (const field of ['volumes', 'tmpfs'] as const) {
+    (raw[field] ?? []).forEach((m, i) => {
+      const t = mountTargetProblem(m.target);
+      if (t) errors.push({ path: [field, i, 'target'], message: t });
+      const prev = targets.get(m.target);
+      if (prev !== undefined) errors.push({ path: [field, i, 'target'], message: `target ${m.target} is already mounted by ${prev}` });
+      targets.set(m.target, `${field}[${i}]`);
+    });
+  }
+}
+
+/** tmpfs entries with their sizes in bytes and modes as numbers (defaults left out). */
+function normalizeTmpfs(raw: RawSpec, errors: PathError[]): UserSpec['tmpfs'] {
+  return (raw.tmpfs ?? []).map((t, i) => {
+    const out: NonNullable<UserSpec['tmpfs']>[number] = { target: t.target };
+    if (t.size !== undefined) {
+      const q = parseQuantity(t.size);
+      if ('error' in q) errors.push({ path: ['tmpfs', i, 'size'], message: q.error });
+      else if (q.bytes < 4096) errors.push({ path: ['tmpfs', i, 'size'], message: `size ${t.size} is below one page (4096 bytes)` });
+      else out.sizeBytes = q.bytes;
+    }
+    if (t.mode !== undefined) out.mode = parseInt(t.mode, 8);
+    return out;
   });
 }
 
@@ -306,10 +333,12 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     if ('error' in r) errors.push({ path: ['stopGracePeriod'], message: r.error });
     else stopGracePeriodMs = r.ms;
   }
+  const tmpfs = normalizeTmpfs(raw, errors);
   if (errors.length) return { errors };
 
   const env = raw.env ? Object.fromEntries(Object.entries(raw.env).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
   const mounts = raw.mounts?.map((m) => ({ source: m.source, target: m.target, ...(m.readOnly ? { readOnly: true } : {}) }));
+  const volumes = raw.volumes?.map((v) => ({ name: v.name, target: v.target, ...(v.readOnly ? { readOnly: true } : {}) }));
   const user: UserSpec = {
     name,
     ...(raw.hostname !== undefined && { hostname: raw.hostname }),
@@ -323,6 +352,8 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(raw.state !== undefined && raw.state !== 'running' && { state: raw.state }),
     ...(raw.network && Object.keys(raw.network).length > 0 && { network: userNetwork(raw.network) }),
     ...(mounts && mounts.length > 0 && { mounts }),
+    ...(volumes && volumes.length > 0 && { volumes }),
+    ...(tmpfs && tmpfs.length > 0 && { tmpfs }),
     ...(raw.restart !== undefined && { restart: raw.restart }),
     ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
     ...(stopSignal !== undefined && { stopSignal }),
@@ -366,6 +397,8 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
       aliases: user.network?.aliases ?? [],
     },
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
+    volumes: (user.volumes ?? []).map((v) => ({ name: v.name, target: v.target, readOnly: v.readOnly ?? false })),
+    tmpfs: (user.tmpfs ?? []).map((t) => ({ target: t.target, sizeBytes: t.sizeBytes ?? DEFAULTS.tmpfsBytes, mode: t.mode ?? 0o1777 })),
     restart: user.restart ?? DEFAULTS.restart,
     stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,
     stopSignal: user.stopSignal ?? DEFAULT_STOP_SIGNAL,

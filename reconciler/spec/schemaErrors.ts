@@ -147,6 +147,17 @@ function imageErrors(errors: readonly SchemaError[], doc: unknown): { items: Loc
   };
 }
 
+/** What a user coming from Docker or compose most likely meant by a value of the wrong type. */
+function typeHint(path: ReadonlyArray<string | number>, value: unknown): string {
+  if (path[0] === 'volumes' && path.length === 2 && typeof value === 'string') {
+    const [source, target] = value.split(':');
+    return source?.startsWith('/') || source?.startsWith('.')
+      ? ` (a host path is a bind mount: mounts: [{source: ${source}, target: ${target ?? '...'}}])`
+      : ` (a named volume is {name: ${source}, target: ${target ?? '...'}})`;
+  }
+  return '';
+}
+
 /** Turns ajv's errors into one clear message per problem, with the path to point at. */
 export function translateSchemaErrors(
   allErrors: readonly SchemaError[],
@@ -190,7 +201,7 @@ export function translateSchemaErrors(
         item = {
           path,
           at: 'value',
-          message: `${fieldName(path)} must be ${TYPE_WORDS[String(e.params.type)] ?? String(e.params.type)}, not ${describe(value)}`,
+          message: `${fieldName(path)} must be ${TYPE_WORDS[String(e.params.type)] ?? String(e.params.type)}, not ${describe(value)}${typeHint(path, value)}`,
         };
         break;
       case 'enum':

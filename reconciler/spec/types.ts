@@ -54,6 +54,23 @@ export interface BindMount {
   readOnly: boolean;
 }
 
+/** A named volume: `<data-dir>/volumes/NAME`, shared by the containers that name it, outliving them. */
+export interface VolumeMount {
+  name: string;
+  /** Absolute path inside the container. */
+  target: string;
+  readOnly: boolean;
+}
+
+/** A tmpfs inside the container; the kernel enforces its size. */
+export interface TmpfsMount {
+  /** Absolute path inside the container. */
+  target: string;
+  sizeBytes: number;
+  /** Mode of the mount's root (e.g. 0o1777). */
+  mode: number;
+}
+
 /** Restart delays in milliseconds: initial, doubling up to max; a run of resetAfter starts over. */
 export interface RestartBackoff {
   initialMs: number;
@@ -157,6 +174,8 @@ export interface UserSpec {
     aliases?: string[];
   };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
+  volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;
+  tmpfs?: Array<{ target: string; sizeBytes?: number; mode?: number }>;
   restart?: RestartPolicy;
   stopGracePeriodMs?: number;
   /** Canonical signal name (SIGQUIT). */
@@ -189,6 +208,8 @@ export interface ContainerSpec {
   state: RunState;
   network: NetworkSpec;
   mounts: BindMount[];
+  volumes: VolumeMount[];
+  tmpfs: TmpfsMount[];
   restart: RestartPolicy;
   stopGracePeriodMs: number;
   /** The signal that asks the workload to stop (canonical name). */

@@ -64,6 +64,16 @@ export function containersDataDir(dirs: InstanceDirs): string {
   return join(dirs.dataDir, 'containers');
 }
 
+/** The directory holding every named volume (root only: volumes hold container data). */
+export function volumesDir(dirs: InstanceDirs): string {
+  return join(dirs.dataDir, 'volumes');
+}
+
+/** Where a named volume's content lives; it is bind-mounted into the containers that name it. */
+export function volumePath(dirs: InstanceDirs, name: string): string {
+  return join(dirs.dataDir, 'volumes', name);
+}
+
 /** The data dir's record of which instance owns it (see instance/identity.ts). */
 export function instanceFile(dirs: InstanceDirs): string {
   return join(dirs.dataDir, 'instance.json');

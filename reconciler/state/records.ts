@@ -144,12 +144,20 @@ const isIdentity: Check = (v) =>
   isStr((v as InstanceIdentity).cgroupParent);
 
 export function parseContainerRecord(text: string): { value: ContainerRecord } | { problem: string } {
-  return parseChecked<ContainerRecord>(text, {
+  const r = parseChecked<ContainerRecord>(text, {
     version: (v) => v === RECORD_VERSION,
     ...COMMON_FIELDS,
     instance: isIdentity,
     bootId: isStr,
   });
+  if ('value' in r) withSpecDefaults(r.value.spec);
+  return r;
+}
+
+/** Fills the effective-spec fields a record written before they existed lacks (empty lists). */
+function withSpecDefaults(spec: ContainerSpec): void {
+  spec.volumes ??= [];
+  spec.tmpfs ??= [];
 }
 
 export function parseLegacyRecord(text: string): { value: LegacyRecord } | { problem: string } {
@@ -160,6 +168,7 @@ export function parseLegacyRecord(text: string): { value: LegacyRecord } | { pro
 export function migrateLegacyRecord(legacy: LegacyRecord, instance: InstanceIdentity, bootId: string): ContainerRecord {
   const { cgroupParent, version, ...rest } = legacy;
   void version;
+  withSpecDefaults(rest.spec);
   return { ...rest, version: RECORD_VERSION, instance: { ...instance, cgroupParent }, bootId };
 }
 

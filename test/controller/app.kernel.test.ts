@@ -2,7 +2,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { downSource } from '../../reconciler/controller/once.js';
 import { WatchController } from '../../reconciler/controller/watch.js';
 import { packageRoot } from '../../reconciler/native.js';
 import { readNetworkRecord } from '../../reconciler/network/attach.js';
@@ -52,10 +51,8 @@ describeNetwork('an app of three on one bridge: names, dependencies, a job, netw
     net = new TestNetwork(inst);
   });
   afterEach(async () => {
-    const down = await downSource({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, network: net.opts });
-    expect(down.results.filter((r) => !r.ok)).toEqual([]);
-    const left = net.leftovers();
-    net.close();
+    const { failed, left } = await net.tearDown();
+    expect(failed).toEqual([]);
     expect(left).toEqual([]);
   });
   const hosts = (name: string): string => readFileSync(join(networkPaths(inst.dirs, name).etcDir, 'hosts'), 'utf8');

@@ -120,6 +120,19 @@ export class TestNetwork {
     ];
   }
 
+  /**
+   * The end of a test: removes every container of the test's spec dir through pocker, then the
+   * network. Returns the removals that failed and what was left on the network before closing it.
+   */
+  async tearDown(): Promise<{ failed: string[]; left: string[] }> {
+    const { downSource } = await import('../../reconciler/controller/once.js');
+    const i = this.inst;
+    const down = await downSource({ dir: i.specDir, dirs: i.dirs, host: i.host, driver: i.driver, network: this.opts });
+    const left = this.leftovers();
+    this.close();
+    return { failed: down.results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error ?? 'failed'}`), left };
+  }
+
   /** Removes the network (bridge, shared chains when empty), restores ip_forward. */
   close(): void {
     try {

@@ -1,8 +1,10 @@
 import { parseSpecFile } from '../../reconciler/spec/parse.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
 import { stringify } from 'yaml';
-import type { ActualContainer } from '../../reconciler/observe/types.js';
-import type { Limits } from '../../reconciler/limits/limits.js';
+import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
+import type { LimitFacts, Limits } from '../../reconciler/limits/limits.js';
+import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
+import type { PlanInput } from '../../reconciler/plan/plan.js';
 import { RECORD_VERSION, type ContainerRecord } from '../../reconciler/state/records.js';
 
 /** Parses a spec object as if it were the only document of `<dir>/<name>.yaml`. */
@@ -47,6 +49,33 @@ export function running(d: DesiredContainer, limits: Limits, extra: Partial<Actu
     initAlive: true,
     monitorAlive: true,
     limits,
+    ...extra,
+  };
+}
+
+/** Host facts of a 2-CPU cgroup v1 host with memsw, for pure planning tests. */
+export const PLAN_FACTS: LimitFacts = {
+  pageSize: 4096,
+  cpuPeriodUs: 100_000,
+  defaultCpuset: '0-1',
+  memswSupported: true,
+  cpuWeightUnit: 'shares',
+};
+
+/** The clock of pure planning tests. */
+export const PLAN_NOW = 10_000_000;
+
+/** A plan input for these desired and actual containers of source /specs (allowEmpty off, default backoff). */
+export function planInput(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial<PlanInput> = {}): PlanInput {
+  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [], strangers: [] };
+  return {
+    source: '/specs',
+    load: { status: 'ok', files: ds.map((d) => d.source.file), desired: ds, failedFiles: new Set() },
+    actual: set,
+    facts: PLAN_FACTS,
+    allowEmpty: false,
+    now: PLAN_NOW,
+    backoff: DEFAULT_BACKOFF,
     ...extra,
   };
 }

@@ -1,7 +1,6 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { downSource } from '../../reconciler/controller/once.js';
 import { pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, TestNetwork } from '../helpers/network.js';
@@ -34,10 +33,8 @@ describeNetwork('CNI plugins that are gone or hang never block a pass', () => {
     for (const p of ['bridge', 'host-local', 'portmap', 'loopback']) symlinkSync(`/usr/lib/cni/${p}`, join(bin, p));
   });
   afterEach(async () => {
-    const down = await downSource({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, network: net.opts });
-    expect(down.results.filter((r) => !r.ok)).toEqual([]);
-    const left = net.leftovers();
-    net.close();
+    const { failed, left } = await net.tearDown();
+    expect(failed).toEqual([]);
     expect(left).toEqual([]);
   });
   const hang = (plugin: string): void => {

@@ -1,27 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
-import { desiredLimits, type LimitFacts } from '../../reconciler/limits/limits.js';
-import { plan, type PlanInput } from '../../reconciler/plan/plan.js';
-import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
+import { desiredLimits } from '../../reconciler/limits/limits.js';
+import { plan } from '../../reconciler/plan/plan.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
 import { convergence } from '../../reconciler/controller/convergence.js';
-import { desired, running, specObj } from '../helpers/specs.js';
+import { desired, planInput, PLAN_FACTS, PLAN_NOW, running, specObj } from '../helpers/specs.js';
 
-const FACTS: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' };
-const NOW = 10_000_000;
-
-function input(ds: DesiredContainer[], actual: ActualContainer[]): PlanInput {
-  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [], strangers: [] };
-  return {
-    source: '/specs',
-    load: { status: 'ok', files: ds.map((d) => d.source.file), desired: ds, failedFiles: new Set() },
-    actual: set,
-    facts: FACTS,
-    allowEmpty: false,
-    now: NOW,
-    backoff: DEFAULT_BACKOFF,
-  };
-}
+const FACTS = PLAN_FACTS;
+const NOW = PLAN_NOW;
+const input = planInput;
 const live = (d: DesiredContainer, extra: Partial<ActualContainer> = {}): ActualContainer =>
   running(d, desiredLimits(d.spec.resources, FACTS), extra);
 const exit = (code: number) => ({ exitCode: code, signal: 0, oomKilled: false, oomKillCount: 0, startedAtMs: 1, finishedAtMs: 2 });

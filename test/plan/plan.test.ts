@@ -1,26 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { ActualContainer, ActualSet } from '../../reconciler/observe/types.js';
-import { desiredLimits, type LimitFacts } from '../../reconciler/limits/limits.js';
-import { plan, type PlanInput } from '../../reconciler/plan/plan.js';
-import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
+import type { ActualContainer } from '../../reconciler/observe/types.js';
+import { desiredLimits } from '../../reconciler/limits/limits.js';
+import { plan } from '../../reconciler/plan/plan.js';
 import type { DesiredContainer } from '../../reconciler/spec/types.js';
-import { desired, recordOf, running, specObj } from '../helpers/specs.js';
+import { desired, planInput, PLAN_FACTS, recordOf, running, specObj } from '../helpers/specs.js';
 
-const FACTS: LimitFacts = { pageSize: 4096, cpuPeriodUs: 100_000, defaultCpuset: '0-1', memswSupported: true, cpuWeightUnit: 'shares' };
-
-function input(ds: DesiredContainer[], actual: ActualContainer[], extra: Partial<PlanInput> = {}): PlanInput {
-  const set: ActualSet = { containers: new Map(actual.map((a) => [a.name, a])), leftovers: [], strangers: [] };
-  return {
-    source: '/specs',
-    load: { status: 'ok', files: ds.map((d) => d.source.file), desired: ds, failedFiles: new Set() },
-    actual: set,
-    facts: FACTS,
-    allowEmpty: false,
-    now: 10_000_000,
-    backoff: DEFAULT_BACKOFF,
-    ...extra,
-  };
-}
+const FACTS = PLAN_FACTS;
+const input = planInput;
 const kinds = (p: ReturnType<typeof plan>): Array<[string, string]> => p.actions.map((a) => [a.name, a.kind]);
 const live = (d: DesiredContainer, extra: Partial<ActualContainer> = {}): ActualContainer =>
   running(d, desiredLimits(d.spec.resources, FACTS), extra);

@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { packageRoot } from '../../reconciler/native.js';
 import { volumePath } from '../../reconciler/state/layout.js';
+import { pocker as runPocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
 
@@ -13,25 +12,7 @@ describeKernel('named volumes and tmpfs on the real kernel', () => {
   beforeEach(() => {
     inst = current();
   });
-  const bin = join(packageRoot(), 'bin', 'pocker');
-  const pocker = (verb: string, ...args: string[]) =>
-    spawnSync(
-      process.execPath,
-      [
-        bin,
-        verb,
-        '--dir',
-        inst.specDir,
-        '--state-dir',
-        inst.dirs.stateDir,
-        '--data-dir',
-        inst.dirs.dataDir,
-        '--cgroup-parent',
-        inst.dirs.cgroupParent,
-        ...args,
-      ],
-      { encoding: 'utf8' },
-    );
+  const pocker = (verb: string, ...args: string[]) => runPocker(inst, verb, args);
   const sh = (name: string, script: string) => pocker('exec', name, '--', 'sh', '-c', script);
 
   it('a volume is shared, survives a recreate and the removal of its containers, and is refused to rm while used or named', () => {

@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { instanceFlags, POCKER_BIN } from '../helpers/cli.js';
 import { WatchController } from '../../reconciler/controller/watch.js';
-import { packageRoot } from '../../reconciler/native.js';
 import { setFaults } from '../../reconciler/host/faults.js';
 import { NodeHost } from '../../reconciler/host/nodeHost.js';
 import { parseSpecFile } from '../../reconciler/spec/parse.js';
@@ -63,22 +63,8 @@ describeNetwork('crash consistency: the controller killed anywhere, then one cle
     expect(left).toEqual([]);
   });
 
-  const bin = join(packageRoot(), 'bin', 'pocker');
-  const args = () => [
-    '--dir',
-    inst.specDir,
-    '--state-dir',
-    inst.dirs.stateDir,
-    '--data-dir',
-    inst.dirs.dataDir,
-    '--cgroup-parent',
-    inst.dirs.cgroupParent,
-    '--cni-conf-dir',
-    net.opts.confDir,
-    '--log-level',
-    'silent',
-    '--allow-empty',
-  ];
+  const bin = POCKER_BIN;
+  const args = () => [...instanceFlags(inst), '--cni-conf-dir', net.opts.confDir, '--log-level', 'silent', '--allow-empty'];
   const specText = (name: string, v: { mem: number; cmd: number }) =>
     stringify(
       inst.spec(name, {

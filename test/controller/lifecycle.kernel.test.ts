@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { packageRoot } from '../../reconciler/native.js';
+import { instanceFlags, POCKER_BIN } from '../helpers/cli.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
@@ -19,17 +19,8 @@ describeKernel('controller lifecycle, logs and exec on the real kernel', () => {
     for (const d of daemons.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
   });
 
-  const bin = join(packageRoot(), 'bin', 'pocker');
-  const common = (): string[] => [
-    '--dir',
-    inst.specDir,
-    '--state-dir',
-    inst.dirs.stateDir,
-    '--data-dir',
-    inst.dirs.dataDir,
-    '--cgroup-parent',
-    inst.dirs.cgroupParent,
-  ];
+  const bin = POCKER_BIN;
+  const common = (): string[] => [...instanceFlags(inst)];
   const pocker = (verb: string, ...args: string[]) => spawnSync(process.execPath, [bin, verb, ...common(), ...args], { encoding: 'utf8' });
   const daemon = (...extra: string[]): ChildProcess => {
     const d = spawn(process.execPath, [bin, 'reconcile', ...common(), '--log-level', 'info', '--removal-delay', '200ms', ...extra], {

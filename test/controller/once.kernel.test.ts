@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
-import { packageRoot } from '../../reconciler/native.js';
+import { instanceFlags, POCKER_BIN } from '../helpers/cli.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
 import type { NoneAction } from '../../reconciler/plan/types.js';
 import { rawLimits } from '../helpers/cgroupValues.js';
@@ -99,25 +98,9 @@ describeKernel('reconcile --once on the real kernel', () => {
     ]);
     expect(inst.pid('web')).toBe(pid);
 
-    const cli = spawnSync(
-      process.execPath,
-      [
-        join(packageRoot(), 'bin', 'pocker'),
-        'reconcile',
-        '--once',
-        '--dir',
-        inst.specDir,
-        '--state-dir',
-        inst.dirs.stateDir,
-        '--data-dir',
-        inst.dirs.dataDir,
-        '--cgroup-parent',
-        inst.dirs.cgroupParent,
-        '--log-level',
-        'silent',
-      ],
-      { encoding: 'utf8' },
-    );
+    const cli = spawnSync(process.execPath, [POCKER_BIN, 'reconcile', '--once', ...instanceFlags(inst), '--log-level', 'silent'], {
+      encoding: 'utf8',
+    });
     expect(cli.status).toBe(1);
     expect(cli.stdout).toContain(`error: ${path}:1:`);
     expect(inst.pid('web')).toBe(pid);
@@ -194,21 +177,7 @@ describeKernel('reconcile --once on the real kernel', () => {
 
   it('serializes concurrent passes on one state dir: exactly one container, both passes succeed', async () => {
     inst.writeSpec('web.yaml', inst.spec('web'));
-    const args = [
-      join(packageRoot(), 'bin', 'pocker'),
-      'reconcile',
-      '--once',
-      '--dir',
-      inst.specDir,
-      '--state-dir',
-      inst.dirs.stateDir,
-      '--data-dir',
-      inst.dirs.dataDir,
-      '--cgroup-parent',
-      inst.dirs.cgroupParent,
-      '--log-level',
-      'silent',
-    ];
+    const args = [POCKER_BIN, 'reconcile', '--once', ...instanceFlags(inst), '--log-level', 'silent'];
     const run = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const p = spawn(process.execPath, args);
@@ -226,45 +195,14 @@ describeKernel('reconcile --once on the real kernel', () => {
 
   it('leaves containers running after the pocker process that started them exits', async () => {
     inst.writeSpec('web.yaml', inst.spec('web'));
-    const cli = spawnSync(
-      process.execPath,
-      [
-        join(packageRoot(), 'bin', 'pocker'),
-        'reconcile',
-        '--once',
-        '--dir',
-        inst.specDir,
-        '--state-dir',
-        inst.dirs.stateDir,
-        '--data-dir',
-        inst.dirs.dataDir,
-        '--cgroup-parent',
-        inst.dirs.cgroupParent,
-        '--log-level',
-        'silent',
-      ],
-      { encoding: 'utf8' },
-    );
+    const cli = spawnSync(process.execPath, [POCKER_BIN, 'reconcile', '--once', ...instanceFlags(inst), '--log-level', 'silent'], {
+      encoding: 'utf8',
+    });
     expect(cli.status, cli.stdout + cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/create\s+web\s+ok pid \d+/);
     const pid = inst.pid('web');
     expect(inst.container('web').monitorAlive).toBe(true);
-    const ps = spawnSync(
-      process.execPath,
-      [
-        join(packageRoot(), 'bin', 'pocker'),
-        'ps',
-        '-o',
-        'json',
-        '--state-dir',
-        inst.dirs.stateDir,
-        '--data-dir',
-        inst.dirs.dataDir,
-        '--cgroup-parent',
-        inst.dirs.cgroupParent,
-      ],
-      { encoding: 'utf8' },
-    );
+    const ps = spawnSync(process.execPath, [POCKER_BIN, 'ps', '-o', 'json', ...instanceFlags(inst)], { encoding: 'utf8' });
     expect(JSON.parse(ps.stdout)).toEqual([expect.objectContaining({ name: 'web', state: 'running', pid })]);
   });
 });

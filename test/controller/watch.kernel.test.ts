@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { packageRoot } from '../../reconciler/native.js';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import { rawLimits } from '../helpers/cgroupValues.js';
 import { readLogs } from '../../reconciler/logs/read.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { sleep, until } from '../helpers/wait.js';
-import { startDaemon } from '../helpers/cli.js';
+import { instanceFlags, POCKER_BIN, startDaemon } from '../helpers/cli.js';
 
 describeKernel('pocker reconcile (watching) on the real kernel', () => {
   const current = useTestInstance();
@@ -214,20 +213,7 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     await until(() => running('sick') && running('noted'), 'both running');
     const pid = inst.pid('sick');
     await until(() => inst.container('sick').health?.status === 'healthy', 'sick healthy at first', 60_000);
-    spawnSync(process.execPath, [
-      join(packageRoot(), 'bin', 'pocker'),
-      'exec',
-      '--state-dir',
-      inst.dirs.stateDir,
-      '--data-dir',
-      inst.dirs.dataDir,
-      '--cgroup-parent',
-      inst.dirs.cgroupParent,
-      'sick',
-      '--',
-      'touch',
-      '/tmp/seen',
-    ]);
+    spawnSync(process.execPath, [POCKER_BIN, 'exec', ...instanceFlags(inst), 'sick', '--', 'touch', '/tmp/seen']);
     await until(
       () => running('sick') && inst.container('sick').pids?.initPid !== pid && inst.container('sick').record!.restartCount >= 1,
       'sick restarted after its checks failed',

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { instanceFlags, POCKER_BIN } from '../helpers/cli.js';
 import { downSource } from '../../reconciler/controller/once.js';
-import { packageRoot } from '../../reconciler/native.js';
 import { readNetworkRecord } from '../../reconciler/network/attach.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
@@ -134,23 +134,8 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
 
   it('a controller killed between CNI ADD and its record leaks no address and makes no second interface', async () => {
     inst.writeSpec('web.yaml', inst.spec('web', { command: HTTPD, network: net.spec() }));
-    const bin = join(packageRoot(), 'bin', 'pocker');
-    const args = [
-      'reconcile',
-      '--once',
-      '--dir',
-      inst.specDir,
-      '--state-dir',
-      inst.dirs.stateDir,
-      '--data-dir',
-      inst.dirs.dataDir,
-      '--cgroup-parent',
-      inst.dirs.cgroupParent,
-      '--cni-conf-dir',
-      net.opts.confDir,
-      '--log-level',
-      'silent',
-    ];
+    const bin = POCKER_BIN;
+    const args = ['reconcile', '--once', ...instanceFlags(inst), '--cni-conf-dir', net.opts.confDir, '--log-level', 'silent'];
     const child = spawn(process.execPath, [bin, ...args], {
       env: { ...process.env, POCKER_FAULT: 'create:cni-added:web=kill' },
       stdio: 'ignore',

@@ -27,8 +27,9 @@ Options:
   --once                 do one pass and exit
   --dry-run              with --once: print the plan, change nothing
   --wait[=TIMEOUT]       with --once: return only when every container runs (healthy where it has a
-                         health check) and every job completed, running the health checks meanwhile
-                         and starting dependents as their dependencies get there (default 5m)
+                         health check) and every job others wait on (condition: completed) has
+                         completed, running the health checks meanwhile and starting dependents as
+                         their dependencies get there (default 5m)
   --allow-empty          when --dir holds no spec files, remove its containers (otherwise nothing is removed)
   --max-deletions N      refuse removals when more than N containers would go at once
   --resync DURATION      full resync period (default 30s)
@@ -174,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
       );
       return 3;
     }
-    if (result.converged) console.log('converged: every container runs, healthy where it has a health check, and every job completed');
+    if (result.converged)
+      console.log('converged: every container runs, healthy where it has a health check, and every job others wait on completed');
     return 0;
   }
   if (v['dry-run']) throw new UsageError('--dry-run needs --once (or use pocker plan)');

@@ -4,7 +4,7 @@ import type { DirLoad } from '../spec/load.js';
 
 /** Where a spec dir's containers stand for `reconcile --once --wait`. */
 export interface Convergence {
-  /** Every container runs (healthy where it has a health check), every job completed. */
+  /** Every container runs (healthy where it has a health check), every job others wait on completed. */
   done: boolean;
   /** Containers that cannot get there without a change: a job that failed and is not restarted. */
   failed: string[];
@@ -16,6 +16,9 @@ export interface Convergence {
 export function convergence(load: Pick<DirLoad, 'desired'>, actual: ActualSet): Convergence {
   const failed: string[] = [];
   const pending: string[] = [];
+  // As compose's --wait: a container is waited for to complete only when another waits for that
+  // (condition: completed); otherwise running, and healthy where it has a check, is there.
+  const awaitedJobs = new Set(load.desired.flatMap((d) => d.spec.dependsOn.filter((x) => x.condition === 'completed').map((x) => x.name)));
   for (const d of load.desired) {
     const name = d.spec.name;
     const a = actual.containers.get(name);
@@ -24,7 +27,7 @@ export function convergence(load: Pick<DirLoad, 'desired'>, actual: ActualSet): 
       pending.push(`${name}: not created${d.pendingImage ? ` (image ${d.pendingImage.pull})` : ''}`);
       continue;
     }
-    const job = d.spec.restart !== 'always';
+    const job = d.spec.restart !== 'always' && awaitedJobs.has(name);
     if (isCompleted(a)) continue;
     if (!a.initAlive) {
       const e = a.exit;

@@ -34,7 +34,7 @@ export interface OnceOptions extends ControllerOptions {
   dryRun?: boolean;
   /**
    * Wait this long for convergence (`--wait`): every container running and healthy where it has a
-   * health check, every job completed; health checks run meanwhile. Without it the pass starts what
+   * health check, every job others wait on completed; health checks run meanwhile. Without it the pass starts what
    * it can (dependents whose dependencies got there during the pass included) and returns.
    */
   waitMs?: number;

@@ -76,5 +76,10 @@ describe('dependencies in the plan', () => {
       pending: ['db: starting', 'job: running (a job: it completes when it exits 0)', 'web: not created'],
     });
     expect(convergence(load, set(healthy(live(db)), exited(job, 1))).failed).toEqual(['job: exited with code 1']);
+    // Nothing waits for it to complete: a running restart-never service is there, as with compose's --wait.
+    const service = desired(specObj('svc', { restart: 'never' }));
+    expect(convergence({ desired: [service] }, set(live(service)))).toEqual({ done: true, failed: [], pending: [] });
+    expect(convergence({ desired: [service] }, set(exited(service, 0)))).toEqual({ done: true, failed: [], pending: [] });
+    expect(convergence({ desired: [service] }, set(exited(service, 2))).failed).toEqual(['svc: exited with code 2']);
   });
 });

@@ -17,6 +17,7 @@ Commands:
   restart NAME...    recreate containers now, spec unchanged
   status             git revision last applied per spec dir, and failed files
   validate [FILE...] check spec files (host-independent)
+  convert FILE       turn a docker compose file into spec files, one per service (-o DIR; --strict)
   down               stop and remove every container of --dir
   network rm NAME    remove a CNI network's bridge and shared rules once no container uses it
   image pull|update|import|ls|rm|prune
@@ -40,6 +41,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   reconcile: () => import('./reconcile.js'),
   ps: () => import('./ps.js'),
   validate: () => import('./validate.js'),
+  convert: () => import('./convert.js'),
   down: () => import('./down.js'),
   plan: () => import('./plan.js'),
   inspect: () => import('./inspect.js'),

@@ -11,7 +11,7 @@ const FLOORS: readonly string[][] = [
   ['native.ts', 'log', 'logs'],
   ['host'],
   ['spec'],
-  ['state', 'limits'],
+  ['state', 'limits', 'convert'],
   ['cgroups'],
   ['observe'],
   ['plan'],

@@ -7,7 +7,7 @@ import { netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
 import { collidingRoutes, formatIpv4, parseCidr, parseProcRoutes } from './cidr.js';
 import { checkPlugins, cniAdd, cniDel, type Attachment, type CniResult } from './cni.js';
 import { bridgeOf, hostLocalDir, loadNetwork, reservations, type CniConflist, type NetworkOptions } from './conflist.js';
-import { etcFiles } from './etcFiles.js';
+import { etcFiles, type HostsEntry } from './etcFiles.js';
 import { sweepNatRules } from './natSweep.js';
 
 /** The container's interface inside its namespace. */
@@ -101,6 +101,7 @@ export async function attachNetwork(
   spec: ContainerSpec,
   opts: NetworkOptions,
   timeouts: CniTimeouts,
+  peers: readonly HostsEntry[] = [],
 ): Promise<AttachedNetwork> {
   const paths = networkPaths(dirs, spec.name);
   const existing = readNetworkRecord(host, dirs, spec.name);
@@ -153,7 +154,13 @@ export async function attachNetwork(
     host.writeFileDurable(paths.record, JSON.stringify({ ...rec, result, address, ...(hostVeth && { hostVeth }) }), 0o600);
   }
   const rec = readNetworkRecord(host, dirs, spec.name)!;
-  const files = etcFiles(spec.hostname, rec.address!, host.readFile('/etc/resolv.conf'), [spec.name, ...spec.network.aliases]);
+  const files = etcFiles(
+    spec.hostname,
+    rec.address!,
+    host.readFile('/etc/resolv.conf'),
+    [spec.name, ...spec.network.aliases],
+    peers.filter((p) => p.container !== spec.name),
+  );
   host.mkdir(paths.etcDir, 0o755);
   const binds: AttachedNetwork['binds'] = [];
   for (const [file, text] of [

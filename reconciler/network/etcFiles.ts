@@ -31,11 +31,21 @@ export function hostsFile(self: { address: string; names: readonly string[] }, p
   return `${lines.join('\n')}\n`;
 }
 
-/** hostname, hosts and resolv.conf for a container with this hostname, its other names (name, aliases) and IPv4 address. */
-export function etcFiles(hostname: string, address: string, hostResolvConf: string | null, names: readonly string[] = []): EtcFiles {
+/**
+ * hostname, hosts and resolv.conf for a container with this hostname, its other names (name,
+ * aliases) and IPv4 address; its hosts file lists the peers already running on its network, so
+ * a container started after its dependencies resolves them from its first instruction.
+ */
+export function etcFiles(
+  hostname: string,
+  address: string,
+  hostResolvConf: string | null,
+  names: readonly string[] = [],
+  peers: readonly HostsEntry[] = [],
+): EtcFiles {
   return {
     hostname: `${hostname}\n`,
-    hosts: hostsFile({ address, names: [...new Set([hostname, ...names])] }, []),
+    hosts: hostsFile({ address, names: [...new Set([hostname, ...names])] }, peers),
     resolvConf: withoutLoopbackResolvers(hostResolvConf ?? ''),
   };
 }

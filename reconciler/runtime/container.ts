@@ -14,6 +14,7 @@ import type { Host, ProcessRef } from '../host/host.js';
 import { hostProblems, ioProblems, type LookupCache, unchangeableProblems } from './hostChecks.js';
 import { faultPoint } from '../host/faults.js';
 import { attachNetwork, detachNetwork } from '../network/attach.js';
+import { networkMembers } from '../network/names.js';
 import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
@@ -194,7 +195,14 @@ export async function startContainer(
     faultPoint('create:cgroup', name);
     const net =
       d.spec.network.mode === 'bridge'
-        ? await attachNetwork(host, ctx.dirs, d.spec, ctx.network ?? DEFAULT_NETWORK_OPTIONS, timeoutsOf(ctx))
+        ? await attachNetwork(
+            host,
+            ctx.dirs,
+            d.spec,
+            ctx.network ?? DEFAULT_NETWORK_OPTIONS,
+            timeoutsOf(ctx),
+            networkMembers(host, ctx.dirs).get(d.spec.network.name) ?? [],
+          )
         : undefined;
     faultPoint('create:network', name);
     ensureVolumes(host, ctx.dirs, d.spec);

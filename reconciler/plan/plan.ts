@@ -6,7 +6,7 @@ import { desiredLimits, formatLimit, limitDiff, type LimitFacts, type Limits } f
 import { ioDeviceProblems } from '../limits/io.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
-import type { Action, Plan, PlanProblem, RestartAction } from './types.js';
+import type { Action, Plan, PlanProblem, RecreateAction, RestartAction } from './types.js';
 import { isAdhoc } from '../state/adhoc.js';
 import { dependencyRuns, isCompleted, recreatedDependencies, unmetDependencies } from './dependencies.js';
 import { pinnedTo } from './pins.js';
@@ -121,6 +121,10 @@ function restart(
   return { kind: 'restart', name: a.name, desired: d, actual: a, limits: specLimits(d, facts), backoffStep: 0, reason, ...extra };
 }
 
+function recreate(d: DesiredContainer, a: ActualContainer, facts: LimitFacts, changed: string[], reason: string): RecreateAction {
+  return { kind: 'recreate', name: a.name, desired: d, actual: a, limits: specLimits(d, facts), changed, reason };
+}
+
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
   if (d.pendingImage) {
@@ -168,15 +172,13 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   const pin = rec.spec.image;
   if (pin && d.spec.image && pin.reference === d.spec.image.reference && pin.digest !== d.spec.image.digest) {
     if (input.movePins) {
-      return {
-        kind: 'recreate',
-        name,
-        desired: d,
-        actual: a,
-        limits: specLimits(d, input.facts),
-        changed: ['image'],
-        reason: `image ${pin.reference} moves from ${pin.digest} to ${d.spec.image.digest}; ${DISCARDS_LAYER}`,
-      };
+      return recreate(
+        d,
+        a,
+        input.facts,
+        ['image'],
+        `image ${pin.reference} moves from ${pin.digest} to ${d.spec.image.digest}; ${DISCARDS_LAYER}`,
+      );
     }
     d = pinnedTo(d, rec.spec);
   }
@@ -186,39 +188,13 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
       : `belongs to ${rec.source.dir}/${rec.source.file}`;
     return { name, severity: 'error', message: `container "${name}" ${owner}; ${d.source.dir}/${d.source.file} cannot take it over` };
   }
-  if (rec.phase === 'removing')
-    return {
-      kind: 'recreate',
-      name,
-      desired: d,
-      actual: a,
-      limits: specLimits(d, input.facts),
-      changed: [],
-      reason: `left half-removed by an interrupted pass; ${DISCARDS_LAYER}`,
-    };
+  if (rec.phase === 'removing') return recreate(d, a, input.facts, [], `left half-removed by an interrupted pass; ${DISCARDS_LAYER}`);
   if (d.spec.state === 'stopped') return planStopped(a, input.now);
   // Equal hashes mean equal normalized user specs: nothing to compare field by field.
   const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
-  if (changed.length)
-    return {
-      kind: 'recreate',
-      name,
-      desired: d,
-      actual: a,
-      limits: specLimits(d, input.facts),
-      changed,
-      reason: `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}`,
-    };
+  if (changed.length) return recreate(d, a, input.facts, changed, `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}`);
   if (state === 'creating') {
-    return {
-      kind: 'recreate',
-      name,
-      desired: d,
-      actual: a,
-      limits: specLimits(d, input.facts),
-      changed: [],
-      reason: 'left half-created by an interrupted pass',
-    };
+    return recreate(d, a, input.facts, [], 'left half-created by an interrupted pass');
   }
   if (state === 'exited' || state === 'lost') {
     const exiting = awaitingExitRecord(a, input.now);

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { readWhole } from './readWhole.js';
 import { join } from 'node:path';
 import { digestFile, digestOf, formatDigest, parseDigest } from './digest.js';
 import { parseImageConfig, type ImageConfig } from '../spec/imageConfig.js';
@@ -122,14 +123,7 @@ function readCapped(path: string, max: number, image: string, what: string): Buf
   try {
     const size = fstatSync(fd).size;
     if (size > max) throw new ImageError('IMAGE_LAYOUT', `image ${image}: ${what} ${path} is larger than ${max} bytes`, { image, path });
-    const buf = Buffer.alloc(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
+    return readWhole(fd, size);
   } finally {
     closeSync(fd);
   }

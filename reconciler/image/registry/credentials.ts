@@ -4,7 +4,8 @@
  * `{"username", "password"}`). Credential helpers (`credsStore`, `credHelpers`) and identity tokens
  * are not run or used: entries without a password are skipped.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { readWhole } from '../readWhole.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImageError } from '../errors.js';
@@ -83,14 +84,7 @@ function readAuthFile(file: string): Buffer | null {
   try {
     const size = fstatSync(fd).size;
     if (size > MAX_AUTH_FILE_BYTES) throw invalid(file, `is larger than ${MAX_AUTH_FILE_BYTES} bytes`);
-    const buf = Buffer.alloc(size);
-    let off = 0;
-    while (off < size) {
-      const n = readSync(fd, buf, off, size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
+    return readWhole(fd, size);
   } catch (e) {
     if (e instanceof ImageError) throw e;
     throw invalid(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e);

@@ -26,16 +26,19 @@ network_mode host|none, named volumes (<project>_<vol>), binds, tmpfs, depends_o
 conditions, healthcheck (onUnhealthy: none, Docker's 30s defaults written out), restart (default
 never), limits (deploy.resources.limits, cpus, cpu_quota, mem_limit, memswap_limit, pids_limit,
 cpu_shares, cpuset, blkio_config throttles), hostname, user, working_dir, stop_signal,
-stop_grace_period, read_only, privileged, cap_add/cap_drop, tty, pull_policy never, and configs
-and secrets that are files (read-only bind mounts at their targets, as compose mounts them
-outside a swarm; inline, environment and external ones are reported).
+stop_grace_period, read_only, privileged, cap_add/cap_drop, tty, pull_policy never, configs as
+files (a file config as its source, content and environment ones inline; external ones are
+reported) and secrets as secrets (file, environment and external ones; pocker reads each from its
+secrets dir), at compose's targets with uid, gid and mode (compose's default 0444 written out).
 
 Everything else is printed on stderr, one line each: SERVICE: FIELD: why. Lines starting with
-"note:" are what to do for the specs to run (a CNI conflist for each network other than
-pocker's); they are not losses. Services without an
+"note:" follow once the specs are written: what to do for them to run (each secret's value to
+put into the secrets dir, with the command for a file secret; a CNI conflist for each network
+other than pocker's); they are not losses, and --strict does not count them. Services without an
 image (build only) or with profiles are not converted. Before anything is written the specs are
 checked as pocker validate checks a dir holding only them. They hold the environment's values
-(env, env_file, interpolation) in clear.
+(env, env_file, interpolation, content and environment configs) in clear; a secret's value is
+never read.
 
 Options:
   -o, --output DIR   write the spec files into DIR (made when missing); without -o, or with
@@ -115,8 +118,13 @@ function writeAll(dir: string, texts: readonly SpecText[]): void {
   }
 }
 
-function report(io: ConvertIo, r: ConvertResult): void {
+/** What is not converted: printed first, before anything is written (--strict refuses it). */
+function printFindings(io: ConvertIo, r: ConvertResult): void {
   for (const f of r.findings) io.stderr(`${formatFinding(f)}\n`);
+}
+
+/** What the operator must do for the specs to run: printed once they are written. */
+function printNotes(io: ConvertIo, r: ConvertResult): void {
   for (const n of r.notes) io.stderr(`note: ${formatFinding(n)}\n`);
 }
 
@@ -127,7 +135,7 @@ function convertAndWrite(opts: ReturnType<typeof parse>, io: ConvertIo): void {
   const text = io.files.readText(composePath);
   if (text === null) throw ConvertError.at('READ', composePath, 'no such file');
   const result = convertCompose({ composePath, text, env: io.env, files: io.files });
-  report(io, result);
+  printFindings(io, result);
   if (!result.specs.length) throw ConvertError.at('NOTHING', composePath, 'no service could be converted (see above)');
   const texts = result.specs.map((c) => ({ file: c.file, text: renderSpec(c, composePath, result.project) }));
   const invalid = checkSpecTexts(dir ?? io.cwd, texts);
@@ -165,6 +173,7 @@ function convertAndWrite(opts: ReturnType<typeof parse>, io: ConvertIo): void {
       );
     }
   }
+  printNotes(io, result);
   io.stderr(
     `converted ${result.specs.length} service(s) of project ${result.project} to ${dir ?? 'stdout'}: ${result.findings.length} not converted, ${result.notes.length} note(s)\n`,
   );

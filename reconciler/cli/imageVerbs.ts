@@ -32,6 +32,7 @@ export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): 
   const results = await updateImages({
     host,
     dirs: cmd.dirs,
+    secretsDir: cmd.secretsDir,
     driver: detectDriver(host, cmd.dirs.cgroupParent),
     client: registryClientFactory(settings)(),
     concurrency: settings.concurrency,

@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG_PATH, loadInstanceConfig, type InstanceConfig } from '..
 import type { Timeouts } from '../host/timeouts.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
+import { DEFAULT_SECRETS_DIR } from '../state/contentReader.js';
 
 /** Resolves --trusted-owner values (user names from /etc/passwd, or uids) to uids; root is always trusted. */
 export function trustedUids(owners: readonly string[] | undefined): number[] {
@@ -42,6 +43,7 @@ export const GLOBAL_OPTIONS = {
   'state-dir': { type: 'string' },
   'data-dir': { type: 'string' },
   'cgroup-parent': { type: 'string' },
+  'secrets-dir': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -49,11 +51,12 @@ export const GLOBAL_OPTIONS = {
 /** Help text for the global options. */
 export const GLOBAL_HELP = `Global options (each one overrides the same key of the instance config):
   --config FILE         the instance config (default ${DEFAULT_CONFIG_PATH}, when it exists): state dir, data dir,
-                        cgroup parent, spec dir and timeouts, shared by the controller and every command
+                        cgroup parent, spec dir, secrets dir and timeouts, shared by the controller and every command
   --dir DIR             spec directory (default ${DEFAULT_SPEC_DIR}); made absolute, symlinks kept: it names the owner of its containers
   --state-dir DIR       what runs now: pids, health, locks (tmpfs; default ${DEFAULT_DIRS.stateDir})
   --data-dir DIR        what each container is: records, writable layers, logs, images (default ${DEFAULT_DIRS.dataDir})
   --cgroup-parent PATH  cgroup holding all pocker cgroups, relative to each hierarchy root (default ${DEFAULT_DIRS.cgroupParent})
+  --secrets-dir DIR     where the secrets specs name are read from, root's alone (default ${DEFAULT_SECRETS_DIR})
   --log-level LEVEL     ${LOG_LEVELS.join('|')} (default: info, or warn when stderr is a terminal); JSON logs go to stderr
   -h, --help            show help`;
 
@@ -63,6 +66,7 @@ export interface Parsed<V> {
   positionals: string[];
   dir: string;
   dirs: InstanceDirs;
+  secretsDir: string;
   timeouts: Timeouts;
   config: InstanceConfig;
   logLevel: LogLevel;
@@ -79,7 +83,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const level = (v['log-level'] as string | undefined) ?? (process.stderr.isTTY ? 'warn' : 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  for (const k of ['config', 'dir', 'state-dir', 'data-dir', 'cgroup-parent'] as const) {
+  for (const k of ['config', 'dir', 'state-dir', 'data-dir', 'cgroup-parent', 'secrets-dir'] as const) {
     if (v[k] === '') throw new UsageError(`--${k} must not be empty`);
   }
   const configPath = v.config as string | undefined;
@@ -93,6 +97,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
       dataDir: (v['data-dir'] as string | undefined) ?? config.dirs.dataDir ?? DEFAULT_DIRS.dataDir,
       cgroupParent: (v['cgroup-parent'] as string | undefined) ?? config.dirs.cgroupParent ?? DEFAULT_DIRS.cgroupParent,
     },
+    secretsDir: resolve((v['secrets-dir'] as string | undefined) ?? config.secretsDir ?? DEFAULT_SECRETS_DIR),
     timeouts: config.timeouts,
     config,
     logLevel: level as LogLevel,

@@ -20,6 +20,7 @@ export async function main(args: string[]): Promise<number> {
   const r = await reconcileOnce({
     dir: cmd.dir,
     dirs: cmd.dirs,
+    secretsDir: cmd.secretsDir,
     dryRun: true,
     allowEmpty: !!cmd.values['allow-empty'],
     trust: { uids: trustedUids(cmd.values['trusted-owner']) },

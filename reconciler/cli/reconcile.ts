@@ -149,6 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     const result = await reconcileOnce({
       dir: cmd.dir,
       dirs: cmd.dirs,
+      secretsDir: cmd.secretsDir,
       timeouts: cmd.timeouts,
       registries: cmd.config.registries,
       allowEmpty: !!v['allow-empty'],
@@ -184,6 +185,7 @@ export async function main(argv: string[]): Promise<number> {
   const controller = new WatchController({
     dir: cmd.dir,
     dirs: cmd.dirs,
+    secretsDir: cmd.secretsDir,
     timeouts: cmd.timeouts,
     registries: cmd.config.registries,
     allowEmpty: !!v['allow-empty'],

@@ -1,7 +1,7 @@
 import { createLogger } from '../log/logger.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { monitorBinary } from '../native.js';
-import { imageResolver } from '../image/resolve.js';
+import { hostLookups } from '../controller/hostLookups.js';
 import { loadSpecDir } from '../spec/load.js';
 import { findContainer } from './lookup.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
@@ -30,7 +30,12 @@ export async function main(args: string[]): Promise<number> {
     const source = actual.record?.source;
     if (!source)
       throw Object.assign(new Error(`container "${name}" has no readable record; reconcile its spec dir instead`), { code: 'NO_RECORD' });
-    const load = loadSpecDir(source.dir, undefined, undefined, imageResolver(host, cmd.dirs.dataDir));
+    const load = loadSpecDir(
+      source.dir,
+      undefined,
+      undefined,
+      hostLookups(host, { dataDir: cmd.dirs.dataDir, secretsDir: cmd.secretsDir }),
+    );
     if (load.failedFiles.has(source.file) || !load.desired.some((d) => d.spec.name === name)) {
       console.error(
         `pocker restart: ${name}: its spec (${source.dir}/${source.file}) has errors or is gone; run pocker plan --dir ${source.dir}`,

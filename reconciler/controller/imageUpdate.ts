@@ -4,7 +4,7 @@ import type { Host } from '../host/host.js';
 import type { Timeouts } from '../host/timeouts.js';
 import { pullImage } from '../image/pull.js';
 import type { RegistryClient } from '../image/registry/client.js';
-import { imageResolver } from '../image/resolve.js';
+import { hostLookups } from './hostLookups.js';
 import type { Logger } from '../log/logger.js';
 import { monitorBinary } from '../native.js';
 import { observe } from '../observe/observe.js';
@@ -36,6 +36,8 @@ export interface ImageUpdateOptions {
   concurrency: number;
   timeouts: Timeouts;
   log: Logger;
+  /** Where secrets are read from (default /etc/pocker/secrets). */
+  secretsDir?: string;
   /** Containers to update (default: every container of the instance that runs a registry image). */
   names?: string[];
 }
@@ -85,7 +87,12 @@ export async function updateImages(o: ImageUpdateOptions): Promise<ImageUpdate[]
       continue;
     }
     const source = a.record.source;
-    const load = loadSpecDir(source.dir, undefined, undefined, imageResolver(o.host, o.dirs.dataDir, { ignorePins: new Set([name]) }));
+    const load = loadSpecDir(
+      source.dir,
+      undefined,
+      undefined,
+      hostLookups(o.host, { dataDir: o.dirs.dataDir, secretsDir: o.secretsDir, ignorePins: new Set([name]) }),
+    );
     if (load.failedFiles.has(source.file) || !load.desired.some((d) => d.spec.name === name)) {
       out.push({ ...base, to, outcome: 'failed', message: `its spec (${source.dir}/${source.file}) has errors or is gone` });
       continue;

@@ -9,7 +9,7 @@ import type { ActionResult } from '../runtime/apply.js';
 import { detectDriver } from '../cgroups/detect.js';
 import { gatherFacts } from '../runtime/facts.js';
 import { NodeHost } from '../host/nodeHost.js';
-import { imageResolver } from '../image/resolve.js';
+import { hostLookups } from './hostLookups.js';
 import { loadSpecDir, type DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
 import { silentLogger } from '../log/logger.js';
@@ -72,7 +72,14 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const cachePath = !opts.load && !opts.dryRun ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
   const cache = cachePath ? SpecCache.load(host, cachePath) : undefined;
-  const read = (): DirLoad => opts.load ?? loadSpecDir(opts.dir, opts.trust, cache, imageResolver(host, opts.dirs.dataDir));
+  const read = (): DirLoad =>
+    opts.load ??
+    loadSpecDir(
+      opts.dir,
+      opts.trust,
+      cache,
+      hostLookups(host, { dataDir: opts.dirs.dataDir, secretsDir: opts.secretsDir, trust: opts.trust }),
+    );
   let load = read();
   const pulls = pendingPulls(load);
   if (pulls.length && !opts.dryRun) {

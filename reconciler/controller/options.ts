@@ -32,6 +32,8 @@ export interface ControllerOptions {
   monitorBinary?: string;
   /** Owners whose spec files are trusted (default: not checked; the CLI passes root and --trusted-owner). */
   trust?: Trust;
+  /** Where secrets are read from (default /etc/pocker/secrets). */
+  secretsDir?: string;
   /** Longest waits for CNI plugins, monitors and locks (default DEFAULT_TIMEOUTS). */
   timeouts?: Timeouts;
   /** How registry images are pulled (default: DEFAULT_REGISTRY_SETTINGS). */

@@ -7,8 +7,13 @@ import type { DirLoad } from '../spec/load.js';
 import type { DesiredContainer } from '../spec/types.js';
 import type { ContainerRecord } from '../state/records.js';
 
+/** The digests of a spec's files and secrets (their contents are not in the hash: a source changes without its spec). */
+const contentKey = (spec: Pick<DesiredContainer['spec'], 'files' | 'secrets'>): string =>
+  [...spec.files, ...spec.secrets].map((f) => f.digest).join(',');
+
 /** Key of what a container runs, or a spec asks for: a difference means "look at this container". */
-const specKey = (d: Pick<DesiredContainer, 'hash' | 'source'>): string => `${d.hash}|${d.source.file}|${d.source.doc}`;
+const specKey = (d: Pick<DesiredContainer, 'hash' | 'source' | 'spec'>): string =>
+  `${d.hash}|${d.source.file}|${d.source.doc}|${contentKey(d.spec)}`;
 const recordKey = (r: ContainerRecord): string => specKey(r);
 
 /** When the entries of a spec dir last changed: the latest mtime or ctime of the path and, for a symlink, of the dir it names. */

@@ -1,5 +1,5 @@
 import type { Host } from '../host/host.js';
-import { imageResolver } from '../image/resolve.js';
+import { hostLookups } from './hostLookups.js';
 import type { Logger } from '../log/logger.js';
 import { SpecCache } from '../spec/cache.js';
 import { loadSpecDir, type DirLoad, type Trust } from '../spec/load.js';
@@ -14,10 +14,10 @@ export class SpecReader {
   private readonly cache = new SpecCache();
   private lastErrors = '';
 
-  constructor(private readonly o: { dir: string; trust?: Trust; host: Host; dataDir: string; log: Logger }) {}
+  constructor(private readonly o: { dir: string; trust?: Trust; host: Host; dataDir: string; secretsDir?: string; log: Logger }) {}
 
   read(): DirLoad {
-    const load = loadSpecDir(this.o.dir, this.o.trust, this.cache, imageResolver(this.o.host, this.o.dataDir));
+    const load = loadSpecDir(this.o.dir, this.o.trust, this.cache, hostLookups(this.o.host, this.o));
     const errors = load.errors.map(formatSpecError).join('\n');
     if (errors !== this.lastErrors) {
       for (const e of load.errors) this.o.log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));

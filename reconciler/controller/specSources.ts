@@ -5,10 +5,12 @@ import { imageStorePaths } from '../image/store.js';
 import { describeError } from '../host/errors.js';
 import type { Logger } from '../log/logger.js';
 
-/** What the controller watches for spec changes: the spec dir, the dir's own entry, the image store's references. */
+/** What the controller watches for spec changes: the spec dir, the dir's own entry, the image store's references, the secrets dir. */
 export interface SpecSourceOptions {
   dir: string;
   dataDir: string;
+  /** Watched when it exists at start (a changed secret applies at once, not at the next resync). */
+  secretsDir?: string;
   log: Logger;
   /** Called on every event that may change the desired set. */
   onChange: () => void;
@@ -33,13 +35,15 @@ async function ready(w: FSWatcher): Promise<FSWatcher> {
 
 /**
  * The file watches of one watching controller (chokidar): the spec dir's entries, the dir's entry
- * in its parent (a dir symlink swapped by git-sync is watched anew), and the image store's
- * refs.json (an import under a reference a spec uses). Every event calls onChange; what changed
- * is decided by reading the whole dir again.
+ * in its parent (a dir symlink swapped by git-sync is watched anew), the image store's
+ * refs.json (an import under a reference a spec uses), and the secrets dir. Every event calls
+ * onChange; what changed is decided by reading the whole dir again. File sources at the spec dir's
+ * top level are seen by its watch; others by the periodic resync.
  */
 export class SpecSources {
   private watchers: FSWatcher[] = [];
   private refsWatcher: FSWatcher | null = null;
+  private secretsWatcher: FSWatcher | null = null;
   private closed = false;
 
   constructor(private readonly o: SpecSourceOptions) {}
@@ -47,12 +51,14 @@ export class SpecSources {
   async start(): Promise<void> {
     await this.watchDir();
     this.refsWatcher = await this.watchImageRefs();
+    this.secretsWatcher = await this.watchSecrets();
   }
 
   /** Closes every watcher (at most 2 s: a watcher chokidar cannot close is left behind, logged). */
   async close(): Promise<void> {
     this.closed = true;
-    const closing = Promise.all([...this.watchers, ...(this.refsWatcher ? [this.refsWatcher] : [])].map((w) => w.close()));
+    const extra = [this.refsWatcher, this.secretsWatcher].filter((w): w is FSWatcher => w !== null);
+    const closing = Promise.all([...this.watchers, ...extra].map((w) => w.close()));
     const closedInTime = await Promise.race([
       closing.then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
@@ -60,6 +66,7 @@ export class SpecSources {
     if (!closedInTime) this.o.log.warn({ dir: this.o.dir }, 'the file watcher did not close within 2 s; stopping anyway');
     this.watchers = [];
     this.refsWatcher = null;
+    this.secretsWatcher = null;
   }
 
   private async open(path: string, followSymlinks: boolean, depth: number): Promise<FSWatcher> {
@@ -100,6 +107,14 @@ export class SpecSources {
     });
     await ready(parent);
     this.watchers = [dirWatcher, parent];
+  }
+
+  private async watchSecrets(): Promise<FSWatcher | null> {
+    const dir = this.o.secretsDir;
+    if (!dir || inodeOf(dir) === 'missing') return null;
+    const w = await this.open(dir, false, 0);
+    w.on('all', () => this.o.onChange());
+    return ready(w);
   }
 
   /** The store's dir is made when missing (it is the instance's own). */

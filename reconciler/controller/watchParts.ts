@@ -94,10 +94,12 @@ export function watchParts(opts: WatchOptions, c: WatchCallbacks): WatchParts {
     dataDir: opts.dirs.dataDir,
     log: c.log,
     ...(opts.trust && { trust: opts.trust }),
+    ...(opts.secretsDir && { secretsDir: opts.secretsDir }),
   });
   parts.sources = new SpecSources({
     dir: opts.dir,
     dataDir: opts.dirs.dataDir,
+    ...(opts.secretsDir && { secretsDir: opts.secretsDir }),
     log: c.log,
     onChange: () => parts.reloads!.request(),
     onError: c.failed,

@@ -19,6 +19,8 @@ const KEY_ORDER: ReadonlyArray<keyof SpecDocument> = [
   'mounts',
   'volumes',
   'tmpfs',
+  'files',
+  'secrets',
   'restart',
   'stopGracePeriod',
   'stopSignal',

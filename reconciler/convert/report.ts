@@ -14,7 +14,7 @@ export class Report {
     this.push(this.findings, { service, field, message });
   }
 
-  /** Something the operator must do or know; not a loss. */
+  /** Something the operator must do or know (a secret's value to put in place); not a loss: `--strict` does not count it. */
   note(service: string, field: string, message: string): void {
     this.push(this.notes, { service, field, message });
   }

@@ -24,7 +24,11 @@ export interface Finding {
   message: string;
 }
 
-/** Something the operator must do or know for the specs to run as the compose file did (a secret's value to provide); not a loss. */
+/**
+ * Something the operator must do or know for the specs to run as the compose file did (a secret's
+ * value to put into the secrets dir, a CNI conflist); not a loss. Printed as `note: SERVICE: FIELD:
+ * what` once the specs are written; never a secret's value.
+ */
 export type Note = Finding;
 
 /** A named volume of a spec (`<data-dir>/volumes/NAME`). */
@@ -46,6 +50,25 @@ export interface SpecTmpfs {
   target: string;
   size?: string | number;
   mode?: string;
+}
+
+/** A file put into the container (read-only): inline content or a host file read at each pass. */
+export interface SpecFile {
+  target: string;
+  content?: string;
+  source?: string;
+  mode?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** A secret of the instance's secrets dir (`<secrets-dir>/NAME`), mounted read-only at target (default /run/secrets/NAME). */
+export interface SpecSecret {
+  name: string;
+  target?: string;
+  mode?: string;
+  uid?: number;
+  gid?: number;
 }
 
 /** A published port. */
@@ -109,6 +132,8 @@ export interface SpecDocument {
   mounts?: SpecMount[];
   volumes?: SpecVolume[];
   tmpfs?: SpecTmpfs[];
+  files?: SpecFile[];
+  secrets?: SpecSecret[];
   restart: 'always' | 'on-failure' | 'never';
   stopGracePeriod?: string;
   stopSignal?: string;

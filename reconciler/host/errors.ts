@@ -9,6 +9,7 @@ export type RuntimeErrorCode =
   | 'STATE'
   | 'CONFLICT'
   | 'NETWORK'
+  | 'FILES'
   | 'NOT_FOUND'
   | 'NO_RECORD'
   | 'EXISTS'

@@ -87,7 +87,7 @@ export interface Host extends HostReader {
    * Replaces the content of an existing file keeping its inode (written from the start, then
    * truncated): for files bind-mounted elsewhere, which a rename would leave behind.
    */
-  writeFileInPlace(path: string, data: string): void;
+  writeFileInPlace(path: string, data: string | Buffer): void;
   /** rename(2), then an fsync of the destination's directory: the move survives a power loss. */
   rename(from: string, to: string): void;
   /** syncfs(2) of the filesystem holding path: everything written there is on disk. */
@@ -100,6 +100,8 @@ export interface Host extends HostReader {
   removeTree(path: string): void;
   /** Detaches a mount (lazy unmount). */
   unmount(path: string): void;
+  /** Mounts a tmpfs of at most sizeBytes on the directory path (nosuid, nodev, noexec; its root has mode). */
+  mountTmpfs(path: string, sizeBytes: number, mode: number): void;
   /**
    * Spawn the monitor with its config (see runtime/monitorConfig.ts) and wait for its status
    * report, at most `timeoutMs` (then the monitor is killed and a timed-out failure returned).
@@ -150,6 +152,7 @@ export const MUTATING_METHODS = [
   'rmdir',
   'removeTree',
   'unmount',
+  'mountTmpfs',
   'pinNetns',
   'startMonitor',
   'runExec',

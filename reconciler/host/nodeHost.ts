@@ -34,6 +34,11 @@ import {
   type ProcessRef,
 } from './host.js';
 
+/** mount(2) flags (linux/mount.h). */
+const MS_NOSUID = 2;
+const MS_NODEV = 4;
+const MS_NOEXEC = 8;
+
 function ignoreMissing(fn: () => void): void {
   try {
     fn();
@@ -264,6 +269,10 @@ export class NodeHost implements Host {
     native().umount(path, true);
   }
 
+  mountTmpfs(path: string, sizeBytes: number, mode: number): void {
+    native().mount('tmpfs', path, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, `size=${sizeBytes},mode=${mode.toString(8)}`);
+  }
+
   mkdir(path: string, mode = 0o755): void {
     mkdirSync(path, { recursive: true, mode });
   }
@@ -285,10 +294,10 @@ export class NodeHost implements Host {
     writeReplacing(path, data, mode, true);
   }
 
-  writeFileInPlace(path: string, data: string): void {
+  writeFileInPlace(path: string, data: string | Buffer): void {
     const fd = openSync(path, 'r+');
     try {
-      const buf = Buffer.from(data);
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
       writeSync(fd, buf, 0, buf.length, 0);
       ftruncateSync(fd, buf.length);
     } finally {

@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
-import { readWhole } from './readWhole.js';
+import { readWhole } from '../host/readWhole.js';
 import { join } from 'node:path';
 import { digestFile, digestOf, formatDigest, parseDigest } from './digest.js';
 import { parseImageConfig, type ImageConfig } from '../spec/imageConfig.js';

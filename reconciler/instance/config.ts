@@ -18,6 +18,8 @@ export interface InstanceConfig {
   path: string | null;
   specDir?: string;
   dirs: Partial<InstanceDirs>;
+  /** Where secrets are read from. */
+  secretsDir?: string;
   timeouts: Timeouts;
   registries: RegistrySettings;
 }
@@ -36,6 +38,7 @@ interface RawConfig {
   stateDir?: string;
   dataDir?: string;
   cgroupParent?: string;
+  secretsDir?: string;
   timeouts?: { cni?: string; monitor?: string; lock?: string };
   registries?: {
     insecure?: string[];
@@ -97,6 +100,7 @@ export function parseInstanceConfig(text: string, path: string): InstanceConfig 
     registries,
     path,
     ...(raw.specDir !== undefined && { specDir: raw.specDir }),
+    ...(raw.secretsDir !== undefined && { secretsDir: raw.secretsDir }),
     dirs: {
       ...(raw.stateDir !== undefined && { stateDir: raw.stateDir }),
       ...(raw.dataDir !== undefined && { dataDir: raw.dataDir }),

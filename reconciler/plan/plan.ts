@@ -11,6 +11,7 @@ import { isAdhoc } from '../state/adhoc.js';
 import { dependencyRuns, isCompleted, recreatedDependencies, unmetDependencies } from './dependencies.js';
 import { pinnedTo } from './pins.js';
 import { decideRemovals, type HeldRemovals } from './removals.js';
+import { describeFileChanges, diffFiles, fileChangeEffect } from './files.js';
 
 /** Everything one planning pass looks at. Pure data: planning does no I/O. */
 export interface PlanInput {
@@ -127,6 +128,8 @@ function recreate(d: DesiredContainer, a: ActualContainer, facts: LimitFacts, ch
 
 function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: PlanInput): Action | PlanProblem {
   const name = d.spec.name;
+  if (d.contentProblem)
+    return { name, severity: 'error', message: `HOST_CHECK: ${d.contentProblem}; ${a ? 'the container is left as it is' : 'not created'}` };
   if (d.pendingImage) {
     const p = d.pendingImage;
     if (p.error) return { name, severity: 'error', message: `${p.error}${a ? ' (the container is left as it is)' : ''}` };
@@ -191,7 +194,8 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   if (rec.phase === 'removing') return recreate(d, a, input.facts, [], `left half-removed by an interrupted pass; ${DISCARDS_LAYER}`);
   if (d.spec.state === 'stopped') return planStopped(a, input.now);
   // Equal hashes mean equal normalized user specs: nothing to compare field by field.
-  const changed = rec.hash === d.hash ? [] : recreateFields(rec.user, d.user);
+  const files = diffFiles(rec.spec, d.spec);
+  const changed = [...(rec.hash === d.hash ? [] : recreateFields(rec.user, d.user)), ...files.layoutChanged];
   if (changed.length) return recreate(d, a, input.facts, changed, `changed: ${changed.join(', ')}; ${DISCARDS_LAYER}`);
   if (state === 'creating') {
     return recreate(d, a, input.facts, [], 'left half-created by an interrupted pass');
@@ -223,25 +227,43 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
   const limits = specLimits(d, input.facts);
   if (!a.limits) return restart(d, a, input.facts, 'its cgroup is missing');
   if (a.networkProblem) return restart(d, a, input.facts, `network: ${a.networkProblem}; attaching it again`);
+  const effect = fileChangeEffect(files.changed);
+  if (files.changed.length && effect.restart)
+    return restart(
+      d,
+      a,
+      input.facts,
+      `files changed: ${describeFileChanges(files.changed)}; rewritten, then restarted on its writable layer`,
+    );
   const diff = limitDiff(limits, a.limits);
-  const sameRecord = rec.hash === d.hash && rec.phase === 'created' && sameSource(rec.source, d.source) && !a.legacy && !a.pidsRecovered;
+  const sameRecord =
+    rec.hash === d.hash &&
+    rec.phase === 'created' &&
+    sameSource(rec.source, d.source) &&
+    !a.legacy &&
+    !a.pidsRecovered &&
+    !files.changed.length &&
+    !files.recordOnly;
   // A throttled device that does not resolve is left out of `limits`; the update fails at its host check.
   const ioProblem = ioDeviceProblems(d.spec.resources.io, input.facts.blockDevices)[0];
   if (diff.length === 0 && sameRecord && !ioProblem) return { kind: 'none', name, reason: 'up to date' };
+  const rewrite = files.changed.length && !effect.restart ? { changes: files.changed, signals: effect.signals } : undefined;
   const reason = ioProblem
     ? ioProblem.message
-    : diff.length
-      ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
-      : a.pidsRecovered
-        ? 'adopting it: its processes run, but their pids record was lost (state dir emptied)'
-        : a.legacy
-          ? 'moving its record to the data dir (written by an earlier release)'
-          : rec.phase === 'creating'
-            ? 'adopting it: started, but the controller that started it stopped before recording it'
-            : rec.hash !== d.hash
-              ? 'spec changed in fields that need no restart'
-              : 'spec moved to another file';
-  return { kind: 'update', name, desired: d, actual: a, limits, changed: diff, reason };
+    : rewrite
+      ? `files changed: ${describeFileChanges(rewrite.changes)}; rewritten in place${rewrite.signals.length ? `, then ${rewrite.signals.join(', ')}` : ''}`
+      : diff.length
+        ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
+        : a.pidsRecovered
+          ? 'adopting it: its processes run, but their pids record was lost (state dir emptied)'
+          : a.legacy
+            ? 'moving its record to the data dir (written by an earlier release)'
+            : rec.phase === 'creating'
+              ? 'adopting it: started, but the controller that started it stopped before recording it'
+              : rec.hash !== d.hash
+                ? 'spec changed in fields that need no restart'
+                : 'spec moved to another file';
+  return { kind: 'update', name, desired: d, actual: a, limits, changed: diff, reason, ...(rewrite && { files: rewrite }) };
 }
 
 function isAction(x: Action | PlanProblem): x is Action {

@@ -2,6 +2,7 @@ import type { ActualContainer } from '../observe/types.js';
 import type { DesiredContainer } from '../spec/types.js';
 import type { Limits } from '../limits/limits.js';
 import type { HeldRemovals } from './removals.js';
+import type { FileChange } from './files.js';
 
 /** What the plan does to one container. */
 export type ActionKind = 'create' | 'update' | 'recreate' | 'restart' | 'stop' | 'remove' | 'none';
@@ -31,6 +32,8 @@ export interface UpdateAction extends ActionBase {
   /** Limits to write (the whole desired set; only `changed` differ). */
   limits: Limits;
   changed: Array<keyof Limits>;
+  /** Files and secrets to rewrite in place, then the signals to send the workload (none of them asks for a restart). */
+  files?: { changes: FileChange[]; signals: string[] };
 }
 
 /** Replace a container: anything the running process already saw changed. */

@@ -1,4 +1,4 @@
-import type { Action } from '../plan/types.js';
+import type { Action, RestartAction } from '../plan/types.js';
 import { containerPaths } from '../state/layout.js';
 import { layerHasContent } from '../state/layerContent.js';
 import {
@@ -35,6 +35,22 @@ export function needsCgroupParent(a: Action): boolean {
   return a.kind === 'create' || a.kind === 'recreate' || a.kind === 'restart' || (a.kind === 'update' && a.changed.includes('io'));
 }
 
+/** Stops the container if it runs and starts it again on its writable layer. */
+async function restartOnLayer(ctx: RuntimeContext, a: RestartAction): Promise<number> {
+  checkHost(ctx, a.desired, true);
+  if (!a.actual.record) quarantineRecord(ctx, a.actual);
+  await terminateWorkload(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
+  return (
+    await startContainer(ctx, a.desired, a.limits, {
+      keepLayer: true,
+      restartOf: a.actual.record,
+      backoffStep: a.backoffStep,
+      lastExit: a.actual.exit,
+      ...(a.dependencyRuns && { dependencyRuns: a.dependencyRuns }),
+    })
+  ).initPid;
+}
+
 async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> {
   switch (a.kind) {
     case 'create': {
@@ -52,23 +68,12 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       await removeContainer(ctx, a.actual);
       return (await startContainer(ctx, a.desired, a.limits, { ...(a.dependencyRuns && { dependencyRuns: a.dependencyRuns }) })).initPid;
     }
-    case 'restart': {
-      checkHost(ctx, a.desired, true);
-      if (!a.actual.record) quarantineRecord(ctx, a.actual);
-      await terminateWorkload(ctx, a.actual, a.desired.spec.stopGracePeriodMs);
-      return (
-        await startContainer(ctx, a.desired, a.limits, {
-          keepLayer: true,
-          restartOf: a.actual.record,
-          backoffStep: a.backoffStep,
-          lastExit: a.actual.exit,
-          ...(a.dependencyRuns && { dependencyRuns: a.dependencyRuns }),
-        })
-      ).initPid;
-    }
+    case 'restart':
+      return restartOnLayer(ctx, a);
     case 'update':
-      updateContainer(ctx, a.desired, a.actual, a.limits, a.changed);
-      return a.actual.pids?.initPid;
+      if (updateContainer(ctx, a.desired, a.actual, a.limits, a.changed, a.files)) return a.actual.pids?.initPid;
+      ctx.warn?.(a.name, 'a file to rewrite in place has no host file any more: restarting the container instead');
+      return restartOnLayer(ctx, { ...a, kind: 'restart', backoffStep: 0 });
     case 'stop':
       await stopContainer(ctx, a.actual);
       return undefined;

@@ -18,6 +18,8 @@ import { networkMembers } from '../network/names.js';
 import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
+import { contentFilePath, rewriteContainerFiles, writeContainerFiles } from './files.js';
+import type { UpdateAction } from '../plan/types.js';
 
 /** Everything the runtime needs to change containers on this host. */
 export interface RuntimeContext {
@@ -206,11 +208,13 @@ export async function startContainer(
         : undefined;
     faultPoint('create:network', name);
     ensureVolumes(host, ctx.dirs, d.spec);
+    writeContainerFiles(host, paths, d);
     const config = monitorConfig(d.spec, {
       paths,
       placement: driver.placement(name),
       sourceIsDir: (src) => host.kind(src) === 'dir',
       volumePath: (v) => volumePath(ctx.dirs, v),
+      contentPath: (kind, target) => contentFilePath(paths, kind, target),
       bootId: host.bootId(),
       log: ctx.logPolicy ?? DEFAULT_LOG_POLICY,
       ...(net && { net }),
@@ -348,9 +352,11 @@ function migrateNetworkRecord(ctx: RuntimeContext, name: string): void {
 }
 
 /**
- * Applies new limits to the live cgroups and records the spec; the process is untouched. Also
- * records what the kernel says of a container whose state was lost: pids found in its cgroup,
- * a release-1 record moved to the data dir.
+ * Applies new limits to the live cgroups, rewrites changed files and secrets in place and sends
+ * the signals they ask for, then records the spec; the process is not restarted. Also records what
+ * the kernel says of a container whose state was lost: pids found in its cgroup, a release-1
+ * record moved to the data dir. Returns false, having changed nothing, when a file to rewrite has
+ * no host file any more (only a restart can bind a new one).
  */
 export function updateContainer(
   ctx: RuntimeContext,
@@ -358,11 +364,17 @@ export function updateContainer(
   a: ActualContainer,
   limits: Limits,
   changed: readonly string[],
-): void {
+  files?: UpdateAction['files'],
+): boolean {
   checkIo(ctx, d);
+  const paths = containerPaths(ctx.dirs, d.spec.name);
+  if (files && !rewriteContainerFiles(ctx.host, paths, d, files.changes)) return false;
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
   faultPoint('update:cgroup', d.spec.name);
-  const paths = containerPaths(ctx.dirs, d.spec.name);
+  if (files?.signals.length && a.pids) {
+    const init: ProcessRef = { pid: a.pids.initPid, startTime: a.pids.initStart };
+    for (const s of files.signals) ctx.host.signal(init, signalNumber(s));
+  }
   if (a.pidsRecovered && a.pids) {
     ctx.host.mkdir(ctx.dirs.stateDir, 0o700);
     ctx.host.mkdir(paths.stateDir, 0o700);
@@ -370,9 +382,17 @@ export function updateContainer(
   }
   if (a.legacy) migrateNetworkRecord(ctx, d.spec.name);
   const rec = a.record;
-  if (!rec || a.legacy || rec.hash !== d.hash || rec.phase !== 'created' || JSON.stringify(rec.source) !== JSON.stringify(d.source)) {
+  if (
+    !rec ||
+    a.legacy ||
+    rec.hash !== d.hash ||
+    rec.phase !== 'created' ||
+    JSON.stringify(rec.source) !== JSON.stringify(d.source) ||
+    JSON.stringify([rec.spec.files, rec.spec.secrets]) !== JSON.stringify([d.spec.files, d.spec.secrets])
+  ) {
     const stale = a.legacy && a.initAlive ? a.exit : null;
     writeRecord(ctx, paths, newRecord(ctx, d, 'created', rec, stale));
   }
   if (a.legacy) retireLegacyFiles(ctx, d.spec.name);
+  return true;
 }

@@ -40,6 +40,8 @@ export interface MonitorSetup {
   sourceIsDir: (source: string) => boolean;
   /** The host directory of a named volume (it exists when the monitor starts). */
   volumePath: (name: string) => string;
+  /** The host file of a file or secret bound at target (written before the monitor starts). */
+  contentPath: (kind: 'file' | 'secret', target: string) => string;
   /** The kernel boot this start belongs to (recorded in pids.json). */
   bootId: string;
   log?: LogPolicy;
@@ -88,6 +90,10 @@ export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer 
   for (const v of spec.volumes) {
     pairs.push(['bind_src', setup.volumePath(v.name)], ['bind_dst', v.target], ['bind_flags', `${v.readOnly ? 'ro' : 'rw'},dir`]);
   }
+  for (const f of spec.files)
+    pairs.push(['bind_src', setup.contentPath('file', f.target)], ['bind_dst', f.target], ['bind_flags', 'ro,file']);
+  for (const s of spec.secrets)
+    pairs.push(['bind_src', setup.contentPath('secret', s.target)], ['bind_dst', s.target], ['bind_flags', 'ro,file']);
   for (const t of spec.tmpfs) pairs.push(['tmpfs_dst', t.target], ['tmpfs_data', `size=${t.sizeBytes},mode=${t.mode.toString(8)}`]);
   for (const b of net?.binds ?? []) pairs.push(['bind_src', b.source], ['bind_dst', b.target], ['bind_flags', 'ro,file']);
   pairs.push(...mountPairs(spec), ...securityPairs(spec));

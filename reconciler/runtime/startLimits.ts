@@ -30,10 +30,10 @@ export function startSizeProblems(spec: ContainerSpec, paths: ContainerPaths, ar
     problems.push(`env has ${env.length} entries (with PATH, HOSTNAME and HOME): the monitor takes at most ${MONITOR_MAX_LIST}`);
   if (spec.command.length > MONITOR_MAX_LIST)
     problems.push(`command has ${spec.command.length} arguments: the monitor takes at most ${MONITOR_MAX_LIST}`);
-  const binds = spec.mounts.length + spec.volumes.length + extraBinds;
+  const binds = spec.mounts.length + spec.volumes.length + spec.files.length + spec.secrets.length + extraBinds;
   if (binds > MONITOR_MAX_LIST)
     problems.push(
-      `mounts: ${binds} bind mounts (with volumes and the network's /etc files): the monitor takes at most ${MONITOR_MAX_LIST}`,
+      `mounts: ${binds} bind mounts (with volumes, files, secrets and the network's /etc files): the monitor takes at most ${MONITOR_MAX_LIST}`,
     );
   if (spec.layers.length > MONITOR_MAX_LIST)
     problems.push(`the image has ${spec.layers.length} layers: the monitor takes at most ${MONITOR_MAX_LIST}`);

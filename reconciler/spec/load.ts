@@ -5,6 +5,7 @@ import { crossFileProblems } from './crossChecks.js';
 import { resolveImageRefs, type ImageResolver } from './imageRef.js';
 import { isSpecFileName, MAX_SPEC_FILE_BYTES, parseSpecFile, type ParsedFile } from './parse.js';
 import type { DesiredContainer, SpecError } from './types.js';
+import { resolveContents, type ContentReader } from './contents.js';
 
 /** State of the spec directory itself. `ok` means readable (possibly empty). */
 export type DirStatus = 'ok' | 'missing' | 'unreadable' | 'not-a-directory' | 'untrusted';
@@ -25,6 +26,15 @@ export function trustProblem(st: { uid: number; mode: number }, trust: Trust | u
   if (st.mode & 0o022)
     return `refusing ${what}: writable by ${st.mode & 0o020 ? 'its group' : ''}${(st.mode & 0o022) === 0o022 ? ' and ' : ''}${st.mode & 0o002 ? 'others' : ''} (mode ${(st.mode & 0o777).toString(8)}); chmod go-w`;
   return null;
+}
+
+/**
+ * What a controller's load looks up on the host: images in the store, and the contents of files
+ * and secrets (without a content reader their digests stay empty).
+ */
+export interface HostLookups {
+  images: ImageResolver;
+  contents?: ContentReader;
 }
 
 /** The desired set read from one spec directory, as a whole. */
@@ -99,7 +109,7 @@ export function loadSpecFiles(
   pathOf: (file: string) => string,
   trust?: Trust,
   cache?: SpecCache,
-  images?: ImageResolver,
+  lookups?: HostLookups,
   partial = false,
 ): Pick<DirLoad, 'desired' | 'errors' | 'failedFiles'> & { warnings: string[] } {
   const errors: SpecError[] = [];
@@ -120,9 +130,10 @@ export function loadSpecFiles(
       parsed = parseSpecFile(read.text, path, { dir, file });
       cache?.store(path, { dir, file }, read.stat, read.readAtMs, parsed);
     }
-    if (!parsed.errors.length && images) {
-      const r = resolveImageRefs(parsed.specs, path, images);
-      parsed = { specs: r.specs, errors: r.errors };
+    if (!parsed.errors.length && lookups) {
+      const r = resolveImageRefs(parsed.specs, path, lookups.images);
+      const contents = lookups.contents;
+      parsed = { specs: contents ? r.specs.map((d) => resolveContents(d, contents)) : r.specs, errors: r.errors };
     }
     if (parsed.errors.length) {
       errors.push(...parsed.errors);
@@ -144,7 +155,7 @@ export function loadSpecFiles(
  * Reads a spec directory as a whole: only top-level `*.yaml`/`*.yml` files (symlinks to files
  * count; dotfiles, `..data` style entries, backups and subdirectories do not).
  */
-export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache, images?: ImageResolver): DirLoad {
+export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache, lookups?: HostLookups): DirLoad {
   let names: string[];
   try {
     const st = statSync(dir);
@@ -174,7 +185,7 @@ export function loadSpecDir(dir: string, trust?: Trust, cache?: SpecCache, image
     }
   });
   files.sort();
-  const loaded = loadSpecFiles(dir, files, (f) => join(dir, f), trust, cache, images);
+  const loaded = loadSpecFiles(dir, files, (f) => join(dir, f), trust, cache, lookups);
   cache?.prune();
   return { dir, status: 'ok', files, ...loaded };
 }

@@ -6,6 +6,7 @@ import { absolutePathProblem, layerPathProblem, mountTargetProblem } from './pat
 import { parseQuantity } from './quantity.js';
 import { formatReference, parseReference } from './imageReference.js';
 import { canonicalSignal, DEFAULT_STOP_SIGNAL } from './signals.js';
+import { effectiveFiles, effectiveSecrets, normalizeFiles, type RawFiles } from './files.js';
 import {
   DEFAULT_NETWORK_NAME,
   type ContainerSpec,
@@ -24,7 +25,7 @@ export interface PathError {
 }
 
 /** The shape the JSON Schema guarantees; semantic checks happen here. */
-export interface RawSpec {
+export interface RawSpec extends RawFiles {
   apiVersion?: string;
   name?: string;
   hostname?: string;
@@ -143,7 +144,8 @@ function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: Path
   return out;
 }
 
-function checkPaths(raw: RawSpec, errors: PathError[]): void {
+/** Checks every path of the spec; returns each mount target with the field that mounts it. */
+function checkPaths(raw: RawSpec, errors: PathError[]): Map<string, string> {
   ((typeof raw.image === 'object' && raw.image.layers) || []).forEach((l, i) => {
     const p = layerPathProblem(l);
     if (p) errors.push({ path: ['image', 'layers', i], message: p });
@@ -171,6 +173,7 @@ function checkPaths(raw: RawSpec, errors: PathError[]): void {
       targets.set(m.target, `${field}[${i}]`);
     });
   }
+  return targets;
 }
 
 /** tmpfs entries with their sizes in bytes and modes as numbers (defaults left out). */
@@ -270,7 +273,8 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   for (const [k, v] of Object.entries(raw.env ?? {})) {
     if (v.includes('\0')) errors.push({ path: ['env', k], message: `env ${k} cannot contain a NUL byte` });
   }
-  checkPaths(raw, errors);
+  const mountTargets = checkPaths(raw, errors);
+  const fileEntries = normalizeFiles(raw, mountTargets, errors);
   const resources = raw.resources ? normalizeResources(raw.resources, errors) : undefined;
   const backoff = durations(
     raw.restartBackoff,
@@ -354,6 +358,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(mounts && mounts.length > 0 && { mounts }),
     ...(volumes && volumes.length > 0 && { volumes }),
     ...(tmpfs && tmpfs.length > 0 && { tmpfs }),
+    ...fileEntries,
     ...(raw.restart !== undefined && { restart: raw.restart }),
     ...(stopGracePeriodMs !== undefined && { stopGracePeriodMs }),
     ...(stopSignal !== undefined && { stopSignal }),
@@ -399,6 +404,8 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     volumes: (user.volumes ?? []).map((v) => ({ name: v.name, target: v.target, readOnly: v.readOnly ?? false })),
     tmpfs: (user.tmpfs ?? []).map((t) => ({ target: t.target, sizeBytes: t.sizeBytes ?? DEFAULTS.tmpfsBytes, mode: t.mode ?? 0o1777 })),
+    files: effectiveFiles(user),
+    secrets: effectiveSecrets(user),
     restart: user.restart ?? DEFAULTS.restart,
     stopGracePeriodMs: user.stopGracePeriodMs ?? DEFAULTS.stopGracePeriodMs,
     stopSignal: user.stopSignal ?? DEFAULT_STOP_SIGNAL,

@@ -71,6 +71,41 @@ export interface TmpfsMount {
   mode: number;
 }
 
+/** What a changed file or secret does to its running container: `restart`, `none`, or `signal:SIGHUP` (canonical signal name). */
+export type OnChange = 'restart' | 'none' | `signal:${string}`;
+
+/**
+ * A file put into the container, read-only, at target: inline content or a host file read at each
+ * pass. Its content is known by its digest (filled in when a controller loads the spec; empty until then).
+ */
+export interface ContainerFile {
+  /** Absolute path inside the container. */
+  target: string;
+  /** The host file as the spec writes it (absolute, or relative to the spec dir); absent for inline content. */
+  source?: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  onChange: OnChange;
+  /** `sha256:HEX` of the content. */
+  digest: string;
+}
+
+/**
+ * A secret from the instance's secrets dir, mounted read-only from a tmpfs at target. Its value is
+ * known only by a keyed digest (filled in when a controller loads the spec; empty until then).
+ */
+export interface ContainerSecret {
+  name: string;
+  target: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  onChange: OnChange;
+  /** `hmac-sha256:HEX` under the data dir's secret key: equal values compare equal, the value cannot be recovered. */
+  digest: string;
+}
+
 /** Restart delays in milliseconds: initial, doubling up to max; a run of resetAfter starts over. */
 export interface RestartBackoff {
   initialMs: number;
@@ -176,6 +211,8 @@ export interface UserSpec {
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;
   tmpfs?: Array<{ target: string; sizeBytes?: number; mode?: number }>;
+  files?: Array<{ target: string; content?: string; source?: string; mode?: number; uid?: number; gid?: number; onChange?: OnChange }>;
+  secrets?: Array<{ name: string; target?: string; mode?: number; uid?: number; gid?: number; onChange?: OnChange }>;
   restart?: RestartPolicy;
   stopGracePeriodMs?: number;
   /** Canonical signal name (SIGQUIT). */
@@ -210,6 +247,8 @@ export interface ContainerSpec {
   mounts: BindMount[];
   volumes: VolumeMount[];
   tmpfs: TmpfsMount[];
+  files: ContainerFile[];
+  secrets: ContainerSecret[];
   restart: RestartPolicy;
   stopGracePeriodMs: number;
   /** The signal that asks the workload to stop (canonical name). */
@@ -248,6 +287,34 @@ export interface DesiredContainer {
   imageRefAt?: { line: number; col: number };
   /** A registry image the store does not have yet: the controller pulls it (or says why it cannot) before the container can start. */
   pendingImage?: PendingImage;
+  /** The contents of its files and secrets, read by the controller's load (never serialized). */
+  contents?: FileContents;
+  /** Why a file source or a secret could not be read: nothing of the container is changed. */
+  contentProblem?: string;
+}
+
+/**
+ * The bytes of a container's files and secrets, by target. Kept out of every printed or stored
+ * form: JSON and util.inspect show only how many there are.
+ */
+export class FileContents {
+  readonly #byTarget = new Map<string, Buffer>();
+
+  set(target: string, data: Buffer): void {
+    this.#byTarget.set(target, data);
+  }
+
+  get(target: string): Buffer | undefined {
+    return this.#byTarget.get(target);
+  }
+
+  toJSON(): string {
+    return `[${this.#byTarget.size} contents withheld]`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `FileContents [${this.#byTarget.size} withheld]`;
+  }
 }
 
 /** A problem in a spec file, located as precisely as the YAML allows. */

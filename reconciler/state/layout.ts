@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 /** Directories of one pocker instance. Several instances can share a host with different values. */
@@ -35,6 +36,10 @@ export interface ContainerPaths {
   work: string;
   rootfs: string;
   log: string;
+  /** The host side of the container's `files` (one file per target, bind-mounted read-only). */
+  files: string;
+  /** A tmpfs holding the host side of its `secrets` (mounted by the controller; never on disk). */
+  secrets: string;
   /** Where the releases before the data-dir record kept the record and the exit (read to migrate). */
   legacyRecord: string;
   legacyExit: string;
@@ -54,6 +59,8 @@ export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths
     work: join(data, 'work'),
     rootfs: join(data, 'rootfs'),
     log: join(data, 'container.log'),
+    files: join(data, 'files'),
+    secrets: join(data, 'secrets'),
     legacyRecord: join(state, 'record.json'),
     legacyExit: join(state, 'exit.json'),
   };
@@ -102,4 +109,9 @@ export function networkPaths(dirs: InstanceDirs, name: string): { record: string
     etcDir: join(data, 'etc'),
     legacyRecord: join(dirs.stateDir, name, 'network.json'),
   };
+}
+
+/** The name, in a container's `files` or `secrets` dir, of the host file bind-mounted at target. */
+export function contentFileName(target: string): string {
+  return createHash('sha256').update(target).digest('hex').slice(0, 16);
 }

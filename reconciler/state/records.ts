@@ -158,6 +158,8 @@ export function parseContainerRecord(text: string): { value: ContainerRecord } |
 function withSpecDefaults(spec: ContainerSpec): void {
   spec.volumes ??= [];
   spec.tmpfs ??= [];
+  spec.files ??= [];
+  spec.secrets ??= [];
 }
 
 export function parseLegacyRecord(text: string): { value: LegacyRecord } | { problem: string } {

@@ -1,40 +1,18 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { WatchController } from '../../reconciler/controller/watch.js';
-import { packageRoot } from '../../reconciler/native.js';
 import { readNetworkRecord } from '../../reconciler/network/attach.js';
 import { networkPaths } from '../../reconciler/state/layout.js';
 import { instanceFlags, POCKER_BIN, pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeNetwork, TestNetwork } from '../helpers/network.js';
 import { until } from '../helpers/wait.js';
+import { appsLayer, LAYER_BUILD_TIMEOUT_MS, LAYER_CACHE } from '../helpers/debianLayer.js';
 
-/** A Debian 12 layer with redis-server (and redis-cli), built once by the project's debootstrap example and kept between runs. */
-const REDIS_LAYER = '/var/lib/pocker-test-cache/debian-redis';
-const BUILD_TIMEOUT_MS = 15 * 60_000;
-
-function buildRedisLayer(): Promise<void> {
-  if (existsSync(join(REDIS_LAYER, 'etc', 'pocker-layer'))) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const script = join(packageRoot(), 'examples', 'debian', 'make-debian-layer.sh');
-    const child = spawn('sh', [script, REDIS_LAYER], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, INCLUDE: 'redis-server' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (out += d));
-    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGTERM'), BUILD_TIMEOUT_MS);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new Error(`building the redis layer failed (${signal ?? `exit ${code}`}):\n${out}`));
-    });
-  });
-}
+/** A Debian 12 layer with redis-server (and redis-cli). */
+const REDIS_LAYER = join(LAYER_CACHE, 'debian-apps');
 
 const percentile = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,7 +23,7 @@ describeNetwork('an app of three on one bridge: names, dependencies, a job, netw
   const current = useTestInstance();
   let inst: TestInstance;
   let net: TestNetwork;
-  beforeAll(buildRedisLayer, BUILD_TIMEOUT_MS);
+  beforeAll(appsLayer, LAYER_BUILD_TIMEOUT_MS);
   beforeEach(() => {
     inst = current();
     net = new TestNetwork(inst);

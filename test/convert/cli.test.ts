@@ -120,10 +120,53 @@ describe('pocker convert', () => {
     expect(convert('shop/compose.yaml', '-o', 'out')).toBe(0);
     expect(loadSpecDir(join(dir, 'out')).errors.map(formatSpecError)).toEqual([]);
     expect(readFileSync(join(dir, 'out', 'api.yaml'), 'utf8')).toContain(
-      `source: ${join(dir, 'shop/secrets/db_password.txt')}\n    target: /run/secrets/db_password\n    readOnly: true`,
+      'secrets:\n  - name: db_password\n    mode: "0444"\n  - name: stripe_key\n    target: /run/secrets/stripe\n    mode: "0400"\n',
     );
-    expect(out.stderr).toContain('api: secrets[1]: secret stripe_key: its value is the environment variable STRIPE_KEY');
-    expect(out.stderr).toMatch(/converted 6 service\(s\) of project shop to .*\/out: 9 not converted, \d+ note\(s\)\n$/);
+    expect(readFileSync(join(dir, 'out', 'proxy.yaml'), 'utf8')).toContain(
+      `files:\n  - target: /etc/nginx/conf.d/default.conf\n    source: ${join(dir, 'shop/nginx/default.conf')}\n    mode: "0444"\n`,
+    );
+    expect(out.stderr).toContain(
+      `note: (top-level): secrets.db_password: pocker reads its value from /etc/pocker/secrets/db_password (the default secrets dir; --secrets-dir or the instance config can name another): as root, install -D -m 0400 -o root -g root ${join(dir, 'shop/secrets/db_password.txt')} /etc/pocker/secrets/db_password\n`,
+    );
+    expect(out.stderr).toContain('note: (top-level): secrets.stripe_key: pocker reads its value from /etc/pocker/secrets/stripe_key');
+    expect(out.stderr).toMatch(/converted 6 service\(s\) of project shop to .*\/out: 6 not converted, \d+ note\(s\)\n$/);
+  });
+
+  it('prints the notes (what the operator must do, such as putting each secret in place) after the specs are written; --strict does not count them', () => {
+    writeFileSync(join(dir, 'token.txt'), 'never printed\n');
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      'name: sec\nservices:\n  app:\n    image: busybox\n    secrets: [token, stripe]\nsecrets:\n  token:\n    file: ./token.txt\n  stripe:\n    environment: STRIPE_KEY\n',
+    );
+    const events: string[] = [];
+    out = { stdout: '', stderr: '' };
+    const code = runConvert(['compose.yaml', '--strict'], {
+      cwd: dir,
+      env: { STRIPE_KEY: 'sk-never-printed', HOME: '/home/ops' },
+      files: new NodeComposeFiles(),
+      stdout: (t) => events.push(`stdout ${t.split('\n')[0]}`),
+      stderr: (t) => events.push(`stderr ${t}`),
+    });
+    expect(code).toBe(0);
+    expect(events).toEqual([
+      'stdout # Converted by pocker convert from ' + join(dir, 'compose.yaml') + ', service "app" of project "sec".',
+      expect.stringMatching(/^stderr note: \(top-level\): networks\.default: /),
+      expect.stringMatching(
+        /^stderr note: \(top-level\): secrets\.token: .*: as root, install -D -m 0400 -o root -g root \S+\/token\.txt \/etc\/pocker\/secrets\/token\n$/,
+      ),
+      expect.stringMatching(/^stderr note: \(top-level\): secrets\.stripe: .*: write the value of the variable STRIPE_KEY .*\n$/),
+      'stderr converted 1 service(s) of project sec to stdout: 0 not converted, 3 note(s)\n',
+    ]);
+    expect(events.join('')).not.toMatch(/never-printed|never printed/);
+
+    writeFileSync(
+      join(dir, 'compose.yaml'),
+      'name: sec\nservices:\n  app:\n    image: busybox\n    labels: {a: b}\n    secrets: [token]\nsecrets:\n  token:\n    file: ./token.txt\n',
+    );
+    expect(convert('compose.yaml', '--strict', '-o', 'specs')).toBe(1);
+    expect(out.stderr).not.toContain('note:');
+    expect(out.stderr).toContain('error: STRICT: nothing written\n');
+    expect(existsSync(join(dir, 'specs'))).toBe(false);
   });
 
   it('takes its usage as the help says, usage errors for the CLI to exit 2 on', () => {

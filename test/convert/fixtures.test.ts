@@ -32,7 +32,7 @@ describe('real-world compose files', () => {
     return { ...r, spec: (service) => r.specs.find((c) => c.service === service)!.spec };
   }
 
-  it('a web shop: anchors and merge keys, env files, healthy and completed dependencies, named volumes, file configs and secrets mounted', () => {
+  it('a web shop: anchors and merge keys, env files, healthy and completed dependencies, named volumes, configs as files, secrets', () => {
     const r = convertAndValidate('shop/compose.yaml');
     expect(r.project).toBe('shop');
     expect(r.specs.map((c) => c.file)).toEqual(['proxy.yaml', 'api.yaml', 'worker.yaml', 'migrate.yaml', 'db.yaml', 'cache.yaml']);
@@ -52,9 +52,13 @@ describe('real-world compose files', () => {
         startPeriod: '20s',
         onUnhealthy: 'none',
       },
-      mounts: [{ source: join(FIXTURES, 'shop/secrets/db_password.txt'), target: '/run/secrets/db_password', readOnly: true }],
     });
-    expect(r.spec('api')).not.toHaveProperty('files');
+    expect(r.spec('api').files).toEqual([{ target: '/app_settings', content: '[shop]\ncurrency = EUR\ntag = 1.5.0\n', mode: '0444' }]);
+    expect(r.spec('api').secrets).toEqual([
+      { name: 'db_password', mode: '0444' },
+      { name: 'stripe_key', target: '/run/secrets/stripe', mode: '0400' },
+    ]);
+    expect(r.spec('api')).not.toHaveProperty('mounts');
     expect(r.spec('worker')).toMatchObject({
       env: { LOG_LEVEL: 'warning', C_FORCE_ROOT: '1' },
       stopGracePeriod: '1m30s',
@@ -63,10 +67,8 @@ describe('real-world compose files', () => {
     expect(r.spec('migrate')).toMatchObject({ restart: 'never', args: ['python', 'manage.py', 'migrate', '--noinput'] });
     expect(r.spec('db')).toMatchObject({
       volumes: [{ name: 'shop_db-data', target: '/var/lib/postgresql/data' }],
-      mounts: [
-        { source: join(FIXTURES, 'shop/initdb'), target: '/docker-entrypoint-initdb.d', readOnly: true },
-        { source: join(FIXTURES, 'shop/secrets/db_password.txt'), target: '/run/secrets/db_password', readOnly: true },
-      ],
+      mounts: [{ source: join(FIXTURES, 'shop/initdb'), target: '/docker-entrypoint-initdb.d', readOnly: true }],
+      secrets: [{ name: 'db_password', mode: '0444' }],
       healthcheck: { exec: ['sh', '-c', 'pg_isready -U ${POSTGRES_USER} -d shop'] },
       network: { name: 'shop-internal' },
     });
@@ -82,21 +84,27 @@ describe('real-world compose files', () => {
           { host: 8443, container: 443, hostIP: '127.0.0.1' },
         ],
       },
-      mounts: [{ source: join(FIXTURES, 'shop/nginx/default.conf'), target: '/etc/nginx/conf.d/default.conf', readOnly: true }],
+      files: [{ target: '/etc/nginx/conf.d/default.conf', source: join(FIXTURES, 'shop/nginx/default.conf'), mode: '0444' }],
       tmpfs: [{ target: '/var/cache/nginx', size: '32Mi' }, { target: '/var/run' }],
       readOnlyRootfs: true,
     });
     expect(r.findings.map(formatFinding)).toEqual([
       '(top-level): name: project name "Shop" is not a compose project name (lowercase letters, digits, "_", "-"): used as "shop"',
       'api: networks.backend: pocker attaches a container to one network: it is on shop_frontend (frontend) only, not on shop-internal',
-      'api: configs[0]: config app_settings: its content is inline or in an environment variable, and pocker has no inline files yet: write it to a file and mount that: left out',
-      "api: secrets[1].mode: a bind mount keeps the host file's mode: mode is not applied",
-      'api: secrets[1]: secret stripe_key: its value is the environment variable STRIPE_KEY, and pocker has no secrets yet: write it to a root-only file and mount that: left out',
       "api: logging: pocker keeps each container's output in its own rotated log (pocker logs); log drivers are not supported",
       "worker: logging: pocker keeps each container's output in its own rotated log (pocker logs); log drivers are not supported",
       "migrate: logging: pocker keeps each container's output in its own rotated log (pocker logs); log drivers are not supported",
       "db: shm_size: the size of /dev/shm is pocker's own",
     ]);
+    expect(r.spec('proxy')).not.toHaveProperty('mounts');
+    const where = (name: string) =>
+      `pocker reads its value from /etc/pocker/secrets/${name} (the default secrets dir; --secrets-dir or the instance config can name another)`;
+    expect(r.notes.map(formatFinding).filter((n) => n.includes(': secrets.'))).toEqual([
+      `(top-level): secrets.db_password: ${where('db_password')}: as root, install -D -m 0400 -o root -g root ${join(FIXTURES, 'shop/secrets/db_password.txt')} /etc/pocker/secrets/db_password`,
+      `(top-level): secrets.stripe_key: ${where('stripe_key')}: write the value of the variable STRIPE_KEY (the environment's, else .env's, as compose takes it) there, owned by root, mode 0400 (as root, with STRIPE_KEY set: umask 077; mkdir -p /etc/pocker/secrets; printf %s "$STRIPE_KEY" > /etc/pocker/secrets/stripe_key)`,
+    ]);
+    const written = r.specs.map((c) => readFileSync(join(dir, c.file), 'utf8')).join('\n');
+    expect([written, ...r.findings.map(formatFinding), ...r.notes.map(formatFinding)].join('\n')).not.toContain(ENV.STRIPE_KEY);
   });
 
   it('the WordPress quickstart: the default network, volumes and dependencies', () => {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { checkSpecTexts } from '../../reconciler/convert/check.js';
+import { SECRETS_DIR } from '../../reconciler/convert/configs.js';
 import { convertCompose } from '../../reconciler/convert/convert.js';
 import { renderSpec } from '../../reconciler/convert/emit.js';
 import { ConvertError } from '../../reconciler/convert/errors.js';
 import { MemoryFiles } from '../../reconciler/convert/files.js';
 import { formatFinding } from '../../reconciler/convert/report.js';
 import type { ConvertResult, Environment, SpecDocument } from '../../reconciler/convert/types.js';
+import { DEFAULT_SECRETS_DIR } from '../../reconciler/state/contentReader.js';
 
 const DIR = '/srv/app';
 
@@ -587,7 +589,7 @@ volumes:
     );
   });
 
-  it('mounts file-based configs and secrets read-only at compose default targets, as compose does outside a swarm, and reports the rest', () => {
+  it('maps configs to files at compose default targets: a file config as its source, content and environment ones inline', () => {
     const r = convert(
       `services:
   a:
@@ -598,8 +600,96 @@ volumes:
         target: /etc/app/app.ini
         mode: 0440
         uid: "1000"
+        gid: 33
       - source: fromenv
         target: relative.conf
+        mode: "0o640"
+      - source: dotenv
+        target: /etc/dotenv.conf
+        mode: "600"
+configs:
+  site:
+    file: ./site.conf
+  inline:
+    content: |
+      [app]
+      port = \${PORT:-8080}
+      price = $$5
+  fromenv:
+    environment: APP_CONF
+  dotenv:
+    environment: FROM_DOTENV
+`,
+      { env: { APP_CONF: 'x=1\ny=$HOME' }, files: { '/srv/app/.env': 'FROM_DOTENV=dotenv value\n' } },
+    );
+    expect(spec(r, 'a').files).toEqual([
+      { target: '/site', source: '/srv/app/site.conf', mode: '0444' },
+      { target: '/etc/app/app.ini', content: '[app]\nport = 8080\nprice = $5\n', mode: '0440', uid: 1000, gid: 33 },
+      { target: '/relative.conf', content: 'x=1\ny=$HOME', mode: '0640' },
+      { target: '/etc/dotenv.conf', content: 'dotenv value', mode: '0600' },
+    ]);
+    expect(spec(r, 'a')).not.toHaveProperty('mounts');
+    expect(spec(r, 'a')).not.toHaveProperty('secrets');
+    expect(r.findings).toEqual([]);
+    expect(noteLines(r).filter((n) => n.includes('configs.'))).toEqual([
+      '(top-level): configs.site: pocker reads /srv/app/site.conf at every pass: a regular file of at most 1 MiB, owned by root (or a --trusted-owner) and writable by nobody else, as spec files are',
+    ]);
+    const rendered = renderSpec(r.specs[0]!, `${DIR}/compose.yaml`, r.project);
+    expect(rendered).toContain('files:\n  - target: /site\n    source: /srv/app/site.conf\n    mode: "0444"\n');
+  });
+
+  it('reports configs it cannot carry: external ones, unset variables, templates, contents too large, bad owners and modes', () => {
+    const r = convert(
+      `services:
+  a:
+    image: busybox
+    configs:
+      - ext
+      - unset
+      - source: tpl
+        uid: www-data
+        gid: -1
+        mode: 04755
+      - big
+      - source: tpl
+        target: /tpl2
+        mode: rw
+configs:
+  ext:
+    external: true
+  unset:
+    environment: NOT_SET_ANYWHERE
+  tpl:
+    file: ./tpl.conf
+    template_driver: golang
+  big:
+    content: "${'x'.repeat(1024 * 1024)}é"
+`,
+    );
+    expect(spec(r, 'a').files).toEqual([
+      { target: '/tpl', source: '/srv/app/tpl.conf', mode: '0444' },
+      { target: '/tpl2', source: '/srv/app/tpl.conf', mode: '0444' },
+    ]);
+    expect(lines(r)).toEqual([
+      'a: configs[0]: config ext: it is external (it lives in a swarm): put its content in a file, or inline, as a files entry of the spec: left out',
+      'a: configs[1]: config unset: its content is the environment variable NOT_SET_ANYWHERE, which is not set: left out',
+      '(top-level): configs.tpl.template_driver: templates are not rendered: the content is used as written',
+      "a: configs[2].mode: 04755 is not a file mode (octal permission bits, at most 0777): compose's default 0444 is used",
+      'a: configs[2].uid: "www-data" is not a numeric uid (0 to 4294967294): root\'s (0) is used',
+      "a: configs[2].gid: -1 is not a numeric gid (0 to 4294967294): root's (0) is used",
+      'a: configs[3]: config big: its content is 1048578 bytes, more than the 1048576 pocker takes for a file: left out',
+      'a: configs[4].mode: "rw" is not a file mode (octal permission bits, at most 0777): compose\'s default 0444 is used',
+    ]);
+    expect(refusal('services:\n  a:\n    image: busybox\n    configs: [nope]\n')).toMatch(
+      /services\.a\.configs\.0: config "nope" is not defined under the top-level "configs"/,
+    );
+  });
+
+  it("maps secrets to pocker's secrets, read from its secrets dir, with a note per secret on putting the value there, never the value", () => {
+    const r = convert(
+      `services:
+  a:
+    image: busybox
     secrets:
       - db_password
       - source: api_key
@@ -609,43 +699,161 @@ volumes:
         gid: "33"
       - source: tls
         target: /etc/ssl/private/key.pem
-configs:
-  site:
-    file: ./site.conf
-  inline:
-    content: |
-      [app]
-      port = 8080
-  fromenv:
-    environment: APP_CONF
+      - source: renamed
+  b:
+    image: busybox
+    secrets: [db_password]
 secrets:
   db_password:
-    file: ./secrets/db.txt
+    file: ./secrets/db pass.txt
   api_key:
     environment: API_KEY
   tls:
     external: true
+  renamed:
+    file: /etc/app/token
+    name: app_token
 `,
-      { env: { APP_CONF: 'x=1' } },
+      { env: { API_KEY: 'sk-live-VERY-SECRET' } },
     );
-    expect(spec(r, 'a').mounts).toEqual([
-      { source: '/srv/app/site.conf', target: '/site', readOnly: true },
-      { source: '/srv/app/secrets/db.txt', target: '/run/secrets/db_password', readOnly: true },
+    expect(spec(r, 'a').secrets).toEqual([
+      { name: 'db_password', mode: '0444' },
+      { name: 'api_key', target: '/run/secrets/api', mode: '0400', uid: 33, gid: 33 },
+      { name: 'tls', target: '/etc/ssl/private/key.pem', mode: '0444' },
+      { name: 'app_token', target: '/run/secrets/renamed', mode: '0444' },
     ]);
+    expect(spec(r, 'b').secrets).toEqual([{ name: 'db_password', mode: '0444' }]);
+    expect(spec(r, 'a')).not.toHaveProperty('mounts');
+    expect(r.findings).toEqual([]);
+    const where = (name: string) =>
+      `pocker reads its value from /etc/pocker/secrets/${name} (the default secrets dir; --secrets-dir or the instance config can name another)`;
+    expect(noteLines(r).filter((n) => n.includes('secrets.'))).toEqual([
+      `(top-level): secrets.db_password: ${where('db_password')}: as root, install -D -m 0400 -o root -g root '/srv/app/secrets/db pass.txt' /etc/pocker/secrets/db_password`,
+      `(top-level): secrets.api_key: ${where('api_key')}: write the value of the variable API_KEY (the environment's, else .env's, as compose takes it) there, owned by root, mode 0400 (as root, with API_KEY set: umask 077; mkdir -p /etc/pocker/secrets; printf %s "$API_KEY" > /etc/pocker/secrets/api_key)`,
+      `(top-level): secrets.tls: ${where('tls')}: it is external (it lives in a swarm): put its value there, owned by root, mode 0400`,
+      `(top-level): secrets.renamed: ${where('app_token')}: as root, install -D -m 0400 -o root -g root /etc/app/token /etc/pocker/secrets/app_token`,
+    ]);
+    expect(SECRETS_DIR).toBe(DEFAULT_SECRETS_DIR);
+    const everything = [...r.specs.map((c) => renderSpec(c, `${DIR}/compose.yaml`, r.project)), ...lines(r), ...noteLines(r)].join('\n');
+    expect(everything).not.toContain('VERY-SECRET');
+    const secretless = convert('services:\n  a:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s: {}\n');
+    expect(spec(secretless, 'a')).not.toHaveProperty('secrets');
+    expect(lines(secretless)).toEqual(['a: secrets[0]: secret s: it has no file, environment or external: left out']);
+  });
+
+  it('derives a pocker secret name from a compose name that is none, distinct for each compose secret, and reports it', () => {
+    const r = convert(`services:
+  a:
+    image: busybox
+    secrets:
+      - spaced
+      - plain
+      - _hidden
+      - ext_one
+      - ext_two
+      - source: plain
+        target: /etc/plain-again
+  b:
+    image: busybox
+    secrets: [ext_two]
+secrets:
+  spaced:
+    file: ./a
+    name: my app/db
+  plain:
+    file: ./b
+    name: my_app_db
+  _hidden:
+    environment: HIDDEN
+  ext_one:
+    external: true
+    name: shared
+  ext_two:
+    external:
+      name: shared
+`);
+    expect(spec(r, 'a').secrets).toEqual([
+      { name: 'my_app_db-2', target: '/run/secrets/spaced', mode: '0444' },
+      { name: 'my_app_db', target: '/run/secrets/plain', mode: '0444' },
+      { name: 'hidden', target: '/run/secrets/_hidden', mode: '0444' },
+      { name: 'shared', target: '/run/secrets/ext_one', mode: '0444' },
+    ]);
+    expect(spec(r, 'b').secrets).toEqual([{ name: 'shared', target: '/run/secrets/ext_two', mode: '0444' }]);
     expect(lines(r)).toEqual([
-      "a: configs[1].uid: a bind mount keeps the host file's owner: uid is not applied",
-      "a: configs[1].mode: a bind mount keeps the host file's mode: mode is not applied",
-      'a: configs[1]: config inline: its content is inline or in an environment variable, and pocker has no inline files yet: write it to a file and mount that: left out',
-      'a: configs[2]: config fromenv: its content is inline or in an environment variable, and pocker has no inline files yet: write it to a file and mount that: left out',
-      "a: secrets[1].uid: a bind mount keeps the host file's owner: uid is not applied",
-      "a: secrets[1].gid: a bind mount keeps the host file's owner: gid is not applied",
-      "a: secrets[1].mode: a bind mount keeps the host file's mode: mode is not applied",
-      'a: secrets[1]: secret api_key: its value is the environment variable API_KEY, and pocker has no secrets yet: write it to a root-only file and mount that: left out',
-      'a: secrets[2]: secret tls: it is external (it lives in a swarm): write it to a root-only file and mount that: left out',
+      '(top-level): secrets.spaced.name: "my app/db" is not a pocker secret name (letters, digits, "_", ".", "-", a letter or digit first; at most 63): it is my_app_db-2 in pocker\'s secrets dir',
+      '(top-level): secrets._hidden: "_hidden" is not a pocker secret name (letters, digits, "_", ".", "-", a letter or digit first; at most 63): it is hidden in pocker\'s secrets dir',
+      'a: secrets[4]: secret ext_two: secrets[3] gives the container secret shared already, and pocker gives a secret once per container: left out',
+      'a: secrets[5]: secret plain: secrets[1] gives the container secret my_app_db already, and pocker gives a secret once per container: left out',
     ]);
-    expect(refusal('services:\n  a:\n    image: busybox\n    secrets: [nope]\n')).toMatch(
-      /services\.a\.secrets\.0: secret "nope" is not defined under the top-level "secrets"/,
+    expect(noteLines(r)).toContain(
+      '(top-level): secrets._hidden: pocker reads its value from /etc/pocker/secrets/hidden (the default secrets dir; --secrets-dir or the instance config can name another): write the value of the variable HIDDEN (the environment\'s, else .env\'s, as compose takes it) there, owned by root, mode 0400 (as root, with HIDDEN set: umask 077; mkdir -p /etc/pocker/secrets; printf %s "$HIDDEN" > /etc/pocker/secrets/hidden)',
     );
+  });
+
+  it('reports a file or secret whose target is taken, cannot be mounted over, or lies inside a mount, volume or tmpfs', () => {
+    const r = convert(`services:
+  a:
+    image: busybox
+    volumes:
+      - ./conf:/etc/app
+      - data:/var/lib/app
+    tmpfs: /run
+    configs:
+      - source: c
+        target: /etc/app/app.ini
+      - source: c
+        target: /etc/app
+      - source: c
+        target: /proc/sys/x
+      - source: c
+        target: /srv/c.conf
+      - source: c
+        target: /srv/c.conf
+      - source: c
+        target: /var/lib/app/seed.sql
+      - source: c
+        target: /etc/app-other.ini
+      - source: c
+        target: /var/lib
+    secrets:
+      - s
+      - source: t
+        target: ../../etc/passwd
+      - source: t
+        target: /srv/c.conf
+      - source: t
+        target: /etc/app-other.ini/x
+      - source: t
+        target: /etc/ssl/t.pem
+volumes:
+  data:
+configs:
+  c:
+    content: hello
+secrets:
+  s:
+    external: true
+  t:
+    external: true
+`);
+    expect(spec(r, 'a').files).toEqual([
+      { target: '/srv/c.conf', content: 'hello', mode: '0444' },
+      { target: '/etc/app-other.ini', content: 'hello', mode: '0444' },
+    ]);
+    expect(spec(r, 'a').secrets).toEqual([{ name: 't', target: '/etc/ssl/t.pem', mode: '0444' }]);
+    const inside = ", and pocker puts no file inside another mount (its mount point would be made in that mount's source): left out";
+    expect(lines(r)).toEqual([
+      `a: configs[0]: config c: /etc/app/app.ini lies inside the mount at /etc/app${inside}`,
+      'a: configs[1]: config c: /etc/app is mounted already: left out',
+      'a: configs[2]: config c: target /proc/sys/x: "/proc/sys/x" is inside /proc, /sys or /dev, which pocker sets up itself: left out',
+      'a: configs[4]: config c: /srv/c.conf is mounted already: left out',
+      `a: configs[5]: config c: /var/lib/app/seed.sql lies inside the mount at /var/lib/app${inside}`,
+      'a: configs[7]: config c: /var/lib would be a file, and /var/lib/app is mounted below it: left out',
+      `a: secrets[0]: secret s: /run/secrets/s lies inside the mount at /run${inside}`,
+      'a: secrets[1]: secret t: target /run/secrets/../../etc/passwd: "/run/secrets/../../etc/passwd" contains ".."; write the path without . or .. parts: left out',
+      'a: secrets[2]: secret t: /srv/c.conf is mounted already: left out',
+      'a: secrets[3]: secret t: /etc/app-other.ini/x lies below /etc/app-other.ini, which is a file of the container: left out',
+    ]);
   });
 });
 

@@ -80,6 +80,42 @@ const service = fc.record(
     stop_signal: fc.constantFrom(undefined, 'SIGINT', 'KILL', 'WHAT', '3'),
     stop_grace_period: duration,
     cap_add: fc.subarray(['NET_ADMIN', 'sys_time', 'ALL', 'FLY']),
+    configs: fc.array(
+      fc.constantFrom(
+        'site',
+        'inline',
+        'env',
+        'unset',
+        'ext',
+        { source: 'inline', target: '/etc/x.conf', mode: 0o440, uid: '1000', gid: 1000 },
+        { source: 'env', target: 'rel/x', mode: '0o600' },
+        { source: 'site', target: '/data/in-volume' },
+        { source: 'site', target: '/x' },
+        { source: 'inline', target: '/t' },
+        { source: 'inline', target: '/' },
+        { source: 'inline', target: '/etc/dir/' },
+        { source: 'inline', target: '/proc/x', mode: 'rw', uid: 'app' },
+        { source: 'site', target: '/run/secrets/db' },
+        { source: 'inline', target: '/etc' },
+      ),
+      { maxLength: 4 },
+    ),
+    secrets: fc.array(
+      fc.constantFrom(
+        'db',
+        'env',
+        'ext',
+        'weird',
+        'weird2',
+        { source: 'db', target: '/run/x' },
+        { source: 'ext', target: '../x' },
+        { source: 'env', target: 'api', mode: 0o400, uid: '33', gid: '33' },
+        { source: 'db', target: '/data' },
+        { source: 'ext', target: '/etc/x.conf/key' },
+        { source: 'weird', target: '/etc/x.conf', mode: 0o4755 },
+      ),
+      { maxLength: 4 },
+    ),
   },
   { requiredKeys: [] },
 );
@@ -106,6 +142,20 @@ const compose = fc.record({
   services,
   networks: fc.constant({ front: null, back: { name: 'shared' } }),
   volumes: fc.constant({ data: null, logs: { name: 'central' } }),
+  configs: fc.constant({
+    site: { file: './site.conf' },
+    inline: { content: 'a=${HOME}\n' },
+    env: { environment: 'HOME' },
+    unset: { environment: 'NOT_SET' },
+    ext: { external: true },
+  }),
+  secrets: fc.constant({
+    db: { file: './db.txt' },
+    env: { environment: 'HOME' },
+    ext: { external: true },
+    weird: { file: '/s', name: 'my secret!' },
+    weird2: { external: true, name: 'my_secret_' },
+  }),
 });
 
 describe('any compose file', () => {

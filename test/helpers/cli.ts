@@ -17,6 +17,8 @@ export function instanceFlags(inst: TestInstance): string[] {
     inst.dirs.dataDir,
     '--cgroup-parent',
     inst.dirs.cgroupParent,
+    '--secrets-dir',
+    inst.secretsDir,
   ];
 }
 

@@ -352,8 +352,10 @@ export class FakeHost implements Host, FakeNetworkHost {
     const p = this.procs.get(pid);
     return p && p.alive ? p.start : null;
   }
+  /** Mount points made by mountTmpfs (and not unmounted since). */
+  readonly mounts = new Set<string>();
   mountsUnder(dir: string): string[] {
-    return mountPointsUnder('', dir);
+    return mountPointsUnder([...this.mounts].map((m) => `0 0 0:0 / ${m} rw - tmpfs tmpfs rw`).join('\n'), dir);
   }
   bootId(): string {
     return this.boot;
@@ -400,9 +402,9 @@ export class FakeHost implements Host, FakeNetworkHost {
   writeFileDurable(path: string, data: string | Buffer): void {
     this.writeFileAtomic(path, data);
   }
-  writeFileInPlace(path: string, data: string): void {
+  writeFileInPlace(path: string, data: string | Buffer): void {
     if (this.nodes.get(path)?.type !== 'file') throw errno('ENOENT', 'open', path);
-    this.put(path, data);
+    this.put(path, typeof data === 'string' ? data : data.toString('latin1'));
   }
   rename(from: string, to: string): void {
     if (!this.nodes.has(from)) throw errno('ENOENT', 'rename', from);
@@ -455,7 +457,13 @@ export class FakeHost implements Host, FakeNetworkHost {
   removeTree(path: string): void {
     for (const k of [...this.nodes.keys()]) if (k === path || k.startsWith(`${path}/`)) this.nodes.delete(k);
   }
-  unmount(): void {}
+  unmount(path: string): void {
+    this.mounts.delete(path);
+  }
+  mountTmpfs(path: string): void {
+    if (this.nodes.get(path)?.type !== 'dir') throw errno('ENOENT', 'mount', path);
+    this.mounts.add(path);
+  }
 
   async startMonitor(_binary: string, config: Buffer): Promise<MonitorStart> {
     if (this.failStarts.count > 0) {

@@ -82,6 +82,8 @@ export class TestInstance {
   readonly root: string;
   readonly specDir: string;
   readonly dirs: InstanceDirs;
+  /** The instance's secrets dir (root only, empty at first). */
+  readonly secretsDir: string;
   readonly layer: string;
   readonly host: Host = new NodeHost();
   readonly driver: CgroupDriver;
@@ -92,6 +94,8 @@ export class TestInstance {
     mkdirSync(this.specDir);
     const id = this.root.slice(this.root.lastIndexOf('-') + 1);
     this.dirs = { stateDir: join(this.root, 'state'), dataDir: join(this.root, 'data'), cgroupParent: `pocker-test-${id}` };
+    this.secretsDir = join(this.root, 'secrets');
+    mkdirSync(this.secretsDir, { mode: 0o700 });
     this.layer = process.env.POCKER_TEST_LAYER ?? '/nonexistent';
     this.driver = wrongDriverForControl(this.dirs.cgroupParent) ?? detectDriver(this.host, this.dirs.cgroupParent);
   }
@@ -113,7 +117,14 @@ export class TestInstance {
   }
 
   reconcile(extra: Partial<OnceOptions> = {}): Promise<PassResult> {
-    return reconcileOnce({ dir: this.specDir, dirs: this.dirs, host: this.host, driver: this.driver, ...extra });
+    return reconcileOnce({
+      dir: this.specDir,
+      dirs: this.dirs,
+      secretsDir: this.secretsDir,
+      host: this.host,
+      driver: this.driver,
+      ...extra,
+    });
   }
 
   actual(): ActualSet {

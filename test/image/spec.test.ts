@@ -83,7 +83,7 @@ describe('loading specs with the image store', () => {
     writeFileSync(join(layerDir(paths, D('e')), 'layer.json'), JSON.stringify({ diffId: D('e'), size: 1, entries: 1, unpackedAtMs: 1 }));
     writeFileSync(join(root, 'specs', 'good.yaml'), WITH_REF.replace('name: web', 'name: good'));
     writeFileSync(join(root, 'specs', 'bad.yaml'), 'name: bad\ncommand: [sh]\nimage: {ref: "nothere:1"}\n');
-    const load = loadSpecDir(join(root, 'specs'), undefined, undefined, imageResolver(new NodeHost(), data));
+    const load = loadSpecDir(join(root, 'specs'), undefined, undefined, { images: imageResolver(new NodeHost(), data) });
     expect(load.desired.map((d) => [d.spec.name, d.spec.layers])).toEqual([['good', [layerTree(paths, D('e'))]]]);
     expect(load.errors.map(formatSpecError)).toEqual([
       `${join(root, 'specs', 'bad.yaml')}:3:14: image ref "nothere:1" not found: pocker image import it first`,
@@ -103,7 +103,7 @@ describe('loading specs with the image store', () => {
       refs: { 'busybox:1.36': { manifest: D('c'), config: D('d'), layers: [D('e')], size: 1, importedAtMs: 1, source: '/x' } },
     });
     writeFileSync(join(root, 'specs', 'good.yaml'), WITH_REF);
-    const load = loadSpecDir(join(root, 'specs'), undefined, undefined, imageResolver(new NodeHost(), data));
+    const load = loadSpecDir(join(root, 'specs'), undefined, undefined, { images: imageResolver(new NodeHost(), data) });
     expect(load.errors.map((e) => e.message)).toEqual([
       expect.stringMatching(/image ref "busybox:1\.36": its layer sha256:e+ is missing from the image store/),
     ]);

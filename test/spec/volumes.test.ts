@@ -46,6 +46,7 @@ describe('volumes and tmpfs', () => {
       placement: { taskFiles: [], monitorTaskFiles: [], oomFile: '/x' },
       sourceIsDir: () => true,
       volumePath: (n) => `/var/lib/p/volumes/${n}`,
+      contentPath: () => '/unused',
       bootId: 'b',
     })
       .toString()

@@ -5,7 +5,7 @@
  * are not run or used: entries without a password are skipped.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { readWhole } from '../readWhole.js';
+import { readWhole } from '../../host/readWhole.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImageError } from '../errors.js';

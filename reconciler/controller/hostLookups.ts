@@ -1,0 +1,23 @@
+import type { HostReader } from '../host/host.js';
+import { imageResolver } from '../image/resolve.js';
+import type { HostLookups, Trust } from '../spec/load.js';
+import { DEFAULT_SECRETS_DIR, hostContentReader } from '../state/contentReader.js';
+
+/**
+ * What a controller's load looks up on this host: images in the data dir's store (a container's
+ * pin wins unless ignorePins names it), file sources, and secrets of secretsDir (default
+ * /etc/pocker/secrets) with digests keyed by the data dir's secret key.
+ */
+export function hostLookups(
+  host: HostReader,
+  o: { dataDir: string; secretsDir?: string | undefined; trust?: Trust | undefined; ignorePins?: ReadonlySet<string> },
+): HostLookups {
+  return {
+    images: imageResolver(host, o.dataDir, o.ignorePins ? { ignorePins: o.ignorePins } : {}),
+    contents: hostContentReader({
+      dataDir: o.dataDir,
+      secretsDir: o.secretsDir ?? DEFAULT_SECRETS_DIR,
+      ...(o.trust && { trust: o.trust }),
+    }),
+  };
+}

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "setup: run as root (pocker manages namespaces, mounts and cgroups)" >&2; exit 1; }
 command -v node >/dev/null || { echo "setup: Node.js 20 or later is needed (https://nodejs.org or NodeSource's Debian packages)" >&2; exit 1; }
 
-packages="busybox-static musl-tools make g++ python3 util-linux procps kmod runc qemu-system-x86 linux-image-amd64 cpio containernetworking-plugins iptables iproute2 debootstrap"
+packages="busybox-static musl-tools make g++ python3 util-linux procps kmod runc qemu-system-x86 linux-image-amd64 cpio containernetworking-plugins iptables iproute2 nftables debootstrap"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -10,6 +10,7 @@ import { detectDriver } from '../cgroups/detect.js';
 import { gatherFacts } from '../runtime/facts.js';
 import { NodeHost } from '../host/nodeHost.js';
 import { hostLookups } from './hostLookups.js';
+import { firewallViews, followingNames } from './firewalls.js';
 import { loadSpecDir, type DirLoad } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
 import { silentLogger } from '../log/logger.js';
@@ -100,6 +101,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   const facts = gatherFacts(host, driver, load.desired);
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const revision = opts.load ? null : gitRevision(opts.dir);
+  const firewalls = await firewallViews(host, opts.dirs, load.desired, actual.containers);
   const plan = makePlan({
     source: opts.dir,
     load,
@@ -108,6 +110,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
     allowEmpty: !!opts.allowEmpty,
     now: Date.now(),
     backoff,
+    firewalls,
     ...(opts.maxDeletions !== undefined && { maxDeletions: opts.maxDeletions }),
   });
   for (const p of plan.problems) (p.severity === 'error' ? log.error : log.warn).call(log, { container: p.name }, p.message);
@@ -136,6 +139,16 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
     results.push(...waited.results);
     converged = waited.converged;
     refreshHosts(host, opts.dirs);
+    // Tables that name containers follow the addresses this pass gave them.
+    const following = followingNames(load.desired);
+    if (following.length && results.some((r) => r.ok && r.kind !== 'none')) {
+      for (const r of (await run(following)).filter((x) => x.kind !== 'none')) {
+        // A start that failed for want of its peer and succeeds now is what the pass did.
+        const i = results.findIndex((x) => x.name === r.name && !x.ok);
+        if (i >= 0 && r.ok) results[i] = r;
+        else results.push(r);
+      }
+    }
     if (actual.leftovers.length) await collectLeftovers(host, opts.dirs, driver, actual.leftovers, log, timeouts);
   }
   const ok = load.errors.length === 0 && !plan.problems.some((p) => p.severity === 'error') && results.every((r) => r.ok);

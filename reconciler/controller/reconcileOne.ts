@@ -11,6 +11,7 @@ import { locksDir } from '../state/layout.js';
 import type { Logger } from '../log/logger.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import type { WorkResult } from './workQueue.js';
+import { firewallViews } from './firewalls.js';
 
 /** What every container of one pass (or of the watching controller) is reconciled against. */
 export interface PassState {
@@ -77,6 +78,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
       const o = observeContainer(host, dirs, driver, dep.name);
       if (o) dependencies.set(dep.name, o);
     }
+    const firewalls = await firewallViews(host, dirs, desired, actual.containers);
     const p = plan({
       source: pass.source,
       load: { ...pass.load, desired },
@@ -87,6 +89,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
       backoff: pass.backoff,
       ...(pass.movePins && { movePins: true }),
       dependencies,
+      firewalls,
     });
     let action: Action = p.actions.find((x) => x.name === name) ?? {
       kind: 'none',

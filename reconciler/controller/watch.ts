@@ -24,6 +24,8 @@ import { gitRevision } from './revision.js';
 import type { ReloadScheduler } from './reloadScheduler.js';
 import { watchParts } from './watchParts.js';
 import { refreshHosts } from '../network/names.js';
+import { hasFirewall } from '../network/firewall.js';
+import { followingNames } from './firewalls.js';
 import { dependentsOf } from '../plan/dependencies.js';
 import { recordSourceStatus } from './sourceStatus.js';
 import type { SpecReader } from './specReader.js';
@@ -89,7 +91,12 @@ export class WatchController {
           this.compareWhole();
           for (const name of this.gate.decide(this.load)) this.queue.add(name);
         }),
-      refreshNames: () => this.guarded('updating /etc/hosts of the bridge containers', () => refreshHosts(this.host, opts.dirs)),
+      refreshNames: () =>
+        this.guarded('updating /etc/hosts of the bridge containers', () => {
+          refreshHosts(this.host, opts.dirs);
+          // Tables that name containers follow their addresses: their workers compare them under their locks.
+          for (const n of followingNames(this.load.desired)) this.queue.add(n);
+        }),
       failed: (what, e) => this.failures.failed(what, e),
     });
     ({
@@ -256,6 +263,8 @@ export class WatchController {
     });
     for (const a of actual.containers.values()) if (a.record?.source.dir === this.opts.dir) this.noteObservation(a.name, a);
     const kicks = resyncKicks([...this.gate.ownedNames(), ...this.load.desired.map((d) => d.spec.name)], p.actions, this.queue);
+    // Firewall tables are read back (drift) by each worker under its lock, not by the resync's one plan.
+    for (const d of this.load.desired) if (hasFirewall(d.spec.network) && !kicks.includes(d.spec.name)) kicks.push(d.spec.name);
     for (const name of kicks) this.queue.add(name);
     const kicked = kicks.length;
     if (this.gate.candidates(this.load).length) this.gate.ensureDecision();

@@ -1,3 +1,4 @@
+import type { NetnsFirewall } from './firewall.js';
 import type { CniExec } from './cniExec.js';
 import type { ExecResult } from './execProcess.js';
 import type { NetProbeResult } from './netProbe.js';
@@ -65,6 +66,8 @@ export interface Host extends HostReader {
   readonly cni: CniExec;
   /** The nat table and links. */
   readonly net: NetAdmin;
+  /** nftables inside containers' network namespaces (their firewall rules). */
+  readonly firewall: NetnsFirewall;
   /** Makes a network namespace kept alive by a bind mount on path (a new file), as `ip netns add` does. */
   pinNetns(path: string): void;
   /** mkdir -p. */

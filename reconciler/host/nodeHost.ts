@@ -1,3 +1,4 @@
+import { CommandFirewall, type NetnsFirewall } from './firewall.js';
 import {
   chmodSync,
   chownSync,
@@ -161,6 +162,7 @@ function fsyncDir(dir: string): void {
 export class NodeHost implements Host {
   readonly cni: CniExec = new NodeCniExec();
   readonly net: NetAdmin = new CommandNetAdmin();
+  readonly firewall: NetnsFirewall = new CommandFirewall();
   /** Locks this process holds, by path: their fds are shared with the monitors it starts under them. */
   private readonly heldLocks = new Map<string, number>();
   private bootIdOfKernel: string | undefined;

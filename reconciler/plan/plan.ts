@@ -6,7 +6,7 @@ import { desiredLimits, formatLimit, limitDiff, type LimitFacts, type Limits } f
 import { ioDeviceProblems } from '../limits/io.js';
 import { effectiveBackoff, formatWait, restartTiming } from './backoff.js';
 import type { RestartBackoff } from '../spec/types.js';
-import type { Action, Plan, PlanProblem, RecreateAction, RestartAction } from './types.js';
+import type { Action, FirewallView, Plan, PlanProblem, RecreateAction, RestartAction } from './types.js';
 import { isAdhoc } from '../state/adhoc.js';
 import { dependencyRuns, isCompleted, recreatedDependencies, unmetDependencies } from './dependencies.js';
 import { pinnedTo } from './pins.js';
@@ -35,6 +35,8 @@ export interface PlanInput {
    * (`pocker image update`); otherwise the container's pin wins (a load made before a pin moved).
    */
   movePins?: boolean;
+  /** Firewall tables of running bridge containers, read back by the pass (absent: not compared). */
+  firewalls?: ReadonlyMap<string, FirewallView>;
 }
 
 /** Spec fields the running process has already seen: changing any of them recreates. */
@@ -61,9 +63,10 @@ function sameSource(a: SpecSource, b: SpecSource): boolean {
 
 /** User-spec fields that differ and force a recreate. */
 export function recreateFields(was: UserSpec, now: UserSpec): string[] {
-  // Aliases are the other containers' business (their /etc/hosts), not this process's.
+  // Aliases are the other containers' business (their /etc/hosts), not this process's; firewall
+  // rules are replaced in place.
   const seen = (u: UserSpec, f: (typeof RECREATE_FIELDS)[number]): string =>
-    stableJson(f === 'network' && u.network ? { ...u.network, aliases: undefined } : u[f]);
+    stableJson(f === 'network' && u.network ? { ...u.network, aliases: undefined, ingress: undefined, egress: undefined } : u[f]);
   return RECREATE_FIELDS.filter((f) => seen(was, f) !== seen(now, f));
 }
 
@@ -246,24 +249,38 @@ function planOne(d: DesiredContainer, a: ActualContainer | undefined, input: Pla
     !files.recordOnly;
   // A throttled device that does not resolve is left out of `limits`; the update fails at its host check.
   const ioProblem = ioDeviceProblems(d.spec.resources.io, input.facts.blockDevices)[0];
-  if (diff.length === 0 && sameRecord && !ioProblem) return { kind: 'none', name, reason: 'up to date' };
   const rewrite = files.changed.length && !effect.restart ? { changes: files.changed, signals: effect.signals } : undefined;
+  const fw = input.firewalls?.get(name);
+  const firewall = fw?.diff ? fw : undefined;
+  if (diff.length === 0 && sameRecord && !ioProblem && !rewrite && !firewall) return { kind: 'none', name, reason: 'up to date' };
   const reason = ioProblem
     ? ioProblem.message
-    : rewrite
-      ? `files changed: ${describeFileChanges(rewrite.changes)}; rewritten in place${rewrite.signals.length ? `, then ${rewrite.signals.join(', ')}` : ''}`
-      : diff.length
-        ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
-        : a.pidsRecovered
-          ? 'adopting it: its processes run, but their pids record was lost (state dir emptied)'
-          : a.legacy
-            ? 'moving its record to the data dir (written by an earlier release)'
-            : rec.phase === 'creating'
-              ? 'adopting it: started, but the controller that started it stopped before recording it'
-              : rec.hash !== d.hash
-                ? 'spec changed in fields that need no restart'
-                : 'spec moved to another file';
-  return { kind: 'update', name, desired: d, actual: a, limits, changed: diff, reason, ...(rewrite && { files: rewrite }) };
+    : firewall && !rewrite && !diff.length
+      ? firewall.diff
+      : rewrite
+        ? `files changed: ${describeFileChanges(rewrite.changes)}; rewritten in place${rewrite.signals.length ? `, then ${rewrite.signals.join(', ')}` : ''}`
+        : diff.length
+          ? `resources: ${diff.map((k) => `${k} ${formatLimit(k, a.limits!)} -> ${formatLimit(k, limits)}`).join(', ')}`
+          : a.pidsRecovered
+            ? 'adopting it: its processes run, but their pids record was lost (state dir emptied)'
+            : a.legacy
+              ? 'moving its record to the data dir (written by an earlier release)'
+              : rec.phase === 'creating'
+                ? 'adopting it: started, but the controller that started it stopped before recording it'
+                : rec.hash !== d.hash
+                  ? 'spec changed in fields that need no restart'
+                  : 'spec moved to another file';
+  return {
+    kind: 'update',
+    name,
+    desired: d,
+    actual: a,
+    limits,
+    changed: diff,
+    reason: firewall && (rewrite || diff.length) ? `${reason}; ${firewall.diff}` : reason,
+    ...(rewrite && { files: rewrite }),
+    ...(firewall && { firewall: firewall.script }),
+  };
 }
 
 function isAction(x: Action | PlanProblem): x is Action {

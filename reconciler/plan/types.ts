@@ -34,6 +34,16 @@ export interface UpdateAction extends ActionBase {
   changed: Array<keyof Limits>;
   /** Files and secrets to rewrite in place, then the signals to send the workload (none of them asks for a restart). */
   files?: { changes: FileChange[]; signals: string[] };
+  /** The nft script to replace the container's firewall table with (its rules changed, or the table drifted). */
+  firewall?: string;
+}
+
+/** How a running bridge container's firewall table compares with what its rules ask for now (read by the pass). */
+export interface FirewallView {
+  /** The nft script its rules give with the addresses of now. */
+  script: string;
+  /** Why the table must be replaced, as a plan shows it (the rule lines that change, or the drift found); empty when it is as it should be. */
+  diff: string;
 }
 
 /** Replace a container: anything the running process already saw changed. */

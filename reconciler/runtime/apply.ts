@@ -71,7 +71,7 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
     case 'restart':
       return restartOnLayer(ctx, a);
     case 'update':
-      if (updateContainer(ctx, a.desired, a.actual, a.limits, a.changed, a.files)) return a.actual.pids?.initPid;
+      if (await updateContainer(ctx, a.desired, a.actual, a.limits, a.changed, a)) return a.actual.pids?.initPid;
       ctx.warn?.(a.name, 'a file to rewrite in place has no host file any more: restarting the container instead');
       return restartOnLayer(ctx, { ...a, kind: 'restart', backoffStep: 0 });
     case 'stop':

@@ -11,10 +11,11 @@ import type { CgroupDriver } from '../cgroups/driver.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import type { HostFacts } from './facts.js';
 import type { Host, ProcessRef } from '../host/host.js';
-import { hostProblems, ioProblems, type LookupCache, unchangeableProblems } from './hostChecks.js';
+import { firewallToolProblem, hostProblems, ioProblems, type LookupCache, unchangeableProblems } from './hostChecks.js';
 import { faultPoint } from '../host/faults.js';
 import { attachNetwork, detachNetwork } from '../network/attach.js';
 import { networkMembers } from '../network/names.js';
+import { applyFirewall, firewallToSet, wantedScript } from '../network/firewallState.js';
 import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
 import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
@@ -195,6 +196,7 @@ export async function startContainer(
     // A paused spec is frozen only once its init has reported: a frozen cgroup would stop the init mid-setup.
     driver.create(name, { ...limits, frozen: false }, host, d.spec.privileged ? null : DEVICE_ALLOW_RULES);
     faultPoint('create:cgroup', name);
+    const members = d.spec.network.mode === 'bridge' ? networkMembers(host, ctx.dirs) : new Map();
     const net =
       d.spec.network.mode === 'bridge'
         ? await attachNetwork(
@@ -203,9 +205,12 @@ export async function startContainer(
             d.spec,
             ctx.network ?? DEFAULT_NETWORK_OPTIONS,
             timeoutsOf(ctx),
-            networkMembers(host, ctx.dirs).get(d.spec.network.name) ?? [],
+            members.get(d.spec.network.name) ?? [],
           )
         : undefined;
+    // The workload never runs a moment without its firewall.
+    if (firewallToSet(host, ctx.dirs, name, d.spec.network))
+      await applyFirewall(host, ctx.dirs, name, wantedScript(host, ctx.dirs, name, d.spec.network, members));
     faultPoint('create:network', name);
     ensureVolumes(host, ctx.dirs, d.spec);
     writeContainerFiles(host, paths, d);
@@ -353,22 +358,26 @@ function migrateNetworkRecord(ctx: RuntimeContext, name: string): void {
 
 /**
  * Applies new limits to the live cgroups, rewrites changed files and secrets in place and sends
- * the signals they ask for, then records the spec; the process is not restarted. Also records what
+ * the signals they ask for, replaces the firewall table, then records the spec; the process is not restarted. Also records what
  * the kernel says of a container whose state was lost: pids found in its cgroup, a release-1
  * record moved to the data dir. Returns false, having changed nothing, when a file to rewrite has
  * no host file any more (only a restart can bind a new one).
  */
-export function updateContainer(
+export async function updateContainer(
   ctx: RuntimeContext,
   d: DesiredContainer,
   a: ActualContainer,
   limits: Limits,
   changed: readonly string[],
-  files?: UpdateAction['files'],
-): boolean {
+  extra: Pick<UpdateAction, 'files' | 'firewall'> = {},
+): Promise<boolean> {
   checkIo(ctx, d);
+  const nft = extra.firewall !== undefined ? firewallToolProblem(d.spec, ctx.host) : null;
+  if (nft) throw new RuntimeError('HOST_CHECK', nft, { container: d.spec.name });
+  const { files } = extra;
   const paths = containerPaths(ctx.dirs, d.spec.name);
   if (files && !rewriteContainerFiles(ctx.host, paths, d, files.changes)) return false;
+  if (extra.firewall !== undefined) await applyFirewall(ctx.host, ctx.dirs, d.spec.name, extra.firewall);
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
   faultPoint('update:cgroup', d.spec.name);
   if (files?.signals.length && a.pids) {

@@ -98,10 +98,22 @@ export function unchangeableProblems(spec: ContainerSpec, facts: HostFacts, site
   return problems;
 }
 
+/** Where Debian's nftables puts nft. */
+const NFT_PATHS = ['/usr/sbin/nft', '/sbin/nft'];
+
+/** Why a spec's firewall rules cannot be applied on this host (no nft), or null. */
+export function firewallToolProblem(spec: ContainerSpec, host: HostReader): string | null {
+  if (!spec.network.ingress.length && !spec.network.egress.length) return null;
+  return NFT_PATHS.some((p) => host.kind(p) === 'file')
+    ? null
+    : 'network.ingress/egress need nft, which is not installed (apt-get install nftables)';
+}
+
 /**
  * Checks of everything a start depends on that can be checked before anything is changed (and
- * before a recreate stops the old container): layers, mount sources, CPUs, swap accounting, sizes
- * the kernel or the monitor would refuse, the user and group in the image, the program itself.
+ * before a recreate stops the old container): layers, mount sources, nft for firewall rules, CPUs,
+ * swap accounting, sizes the kernel or the monitor would refuse, the user and group in the image,
+ * the program itself.
  */
 export function hostProblems(
   spec: ContainerSpec,
@@ -117,6 +129,8 @@ export function hostProblems(
     else if (k !== 'dir') problems.push(`layer ${layer} is not a directory`);
   }
   for (const m of spec.mounts) if (host.kind(m.source) === null) problems.push(`mount source ${m.source} does not exist`);
+  const nft = firewallToolProblem(spec, host);
+  if (nft) problems.push(nft);
   const r = spec.resources;
   if (r.cpuset !== undefined) {
     const parsed = parseCpuList(r.cpuset);

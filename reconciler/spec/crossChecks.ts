@@ -89,6 +89,22 @@ export function crossFileProblems(
         );
     }
   }
+  const peerNames = new Set(all.flatMap((d) => [d.spec.name, d.spec.hostname, ...d.spec.network.aliases]));
+  for (const d of all) {
+    const n = d.spec.network;
+    if (!n.ingress.length && !n.egress.length) continue;
+    const caps = d.spec.capabilities;
+    const netAdmin = (caps.add.includes('ALL') || caps.add.includes('NET_ADMIN')) && !caps.drop.includes('NET_ADMIN');
+    if (d.spec.privileged || netAdmin)
+      warnings.push(
+        `${pathOf(d.source.file)}: "${d.spec.name}" has ${d.spec.privileged ? 'privileged: true' : `capabilities.add ${caps.add.includes('NET_ADMIN') ? 'NET_ADMIN' : 'ALL'}`}: it can lift its own network.ingress/egress rules`,
+      );
+    for (const r of [...n.ingress, ...n.egress])
+      if ('name' in r.peer && !peerNames.has(r.peer.name))
+        warnings.push(
+          `${pathOf(d.source.file)}: "${d.spec.name}": network rule names "${r.peer.name}", which is not a container of ${partial ? 'the files checked' : 'this spec dir'}: it matches only while a container of that name runs`,
+        );
+  }
   for (const cycle of dependencyCycles(all)) {
     const text = [...cycle, cycle[0]!].map((c) => c.spec.name).join(' -> ');
     for (const c of cycle)

@@ -7,6 +7,7 @@ import { parseQuantity } from './quantity.js';
 import { formatReference, parseReference } from './imageReference.js';
 import { canonicalSignal, DEFAULT_STOP_SIGNAL } from './signals.js';
 import { effectiveFiles, effectiveSecrets, normalizeFiles, type RawFiles } from './files.js';
+import { effectiveRules, normalizeRules, type RawFirewallRule } from './firewall.js';
 import {
   DEFAULT_NETWORK_NAME,
   type ContainerSpec,
@@ -50,6 +51,8 @@ export interface RawSpec extends RawFiles {
     name?: string;
     ports?: Array<{ host: number; container: number; protocol?: 'tcp' | 'udp'; hostIP?: string }>;
     aliases?: string[];
+    ingress?: RawFirewallRule[];
+    egress?: RawFirewallRule[];
   };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;
@@ -222,6 +225,12 @@ function checkNetwork(net: RawSpec['network'], errors: PathError[]): void {
       errors.push({ path: ['network', 'ports'], message: `network.ports needs network.mode bridge (mode is ${mode})` });
     if (net.aliases?.length)
       errors.push({ path: ['network', 'aliases'], message: `network.aliases needs network.mode bridge (mode is ${mode})` });
+    for (const k of ['ingress', 'egress'] as const)
+      if (net[k]?.length)
+        errors.push({
+          path: ['network', k],
+          message: `network.${k} needs network.mode bridge (mode is ${mode}${mode === 'host' ? ": rules would change the host's own firewall" : ''})`,
+        });
   }
   const seen = new Map<string, number>();
   (net.ports ?? []).forEach((p, i) => {
@@ -234,8 +243,12 @@ function checkNetwork(net: RawSpec['network'], errors: PathError[]): void {
 }
 
 /** The network section as the user wrote it, in canonical form (for the hash). */
-function userNetwork(net: NonNullable<RawSpec['network']>): NonNullable<UserSpec['network']> {
+function userNetwork(net: NonNullable<RawSpec['network']>, errors: PathError[]): NonNullable<UserSpec['network']> {
+  const ingress = normalizeRules(net.ingress, 'ingress', errors);
+  const egress = normalizeRules(net.egress, 'egress', errors);
   return {
+    ...(ingress.length > 0 && { ingress }),
+    ...(egress.length > 0 && { egress }),
     ...(net.mode !== undefined && { mode: net.mode }),
     ...(net.name !== undefined && { name: net.name }),
     ...(net.aliases?.length && { aliases: [...net.aliases] }),
@@ -338,6 +351,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     else stopGracePeriodMs = r.ms;
   }
   const tmpfs = normalizeTmpfs(raw, errors);
+  const userNet = raw.network ? userNetwork(raw.network, errors) : undefined;
   if (errors.length) return { errors };
 
   const env = raw.env ? Object.fromEntries(Object.entries(raw.env).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
@@ -354,7 +368,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(raw.workingDir !== undefined && { workingDir: raw.workingDir }),
     ...(resources && Object.keys(resources).length > 0 && { resources }),
     ...(raw.state !== undefined && raw.state !== 'running' && { state: raw.state }),
-    ...(raw.network && Object.keys(raw.network).length > 0 && { network: userNetwork(raw.network) }),
+    ...(userNet && Object.keys(userNet).length > 0 && { network: userNet }),
     ...(mounts && mounts.length > 0 && { mounts }),
     ...(volumes && volumes.length > 0 && { volumes }),
     ...(tmpfs && tmpfs.length > 0 && { tmpfs }),
@@ -400,6 +414,8 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
       name: user.network?.name ?? DEFAULT_NETWORK_NAME,
       ports: (user.network?.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'tcp' })),
       aliases: user.network?.aliases ?? [],
+      ingress: effectiveRules(user.network?.ingress),
+      egress: effectiveRules(user.network?.egress),
     },
     mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
     volumes: (user.volumes ?? []).map((v) => ({ name: v.name, target: v.target, readOnly: v.readOnly ?? false })),

@@ -167,13 +167,25 @@ export function translateSchemaErrors(
   const { items, rest: errors } = schema === 'container.v1' ? imageErrors(allErrors, doc) : { items: [], rest: [...allErrors] };
   const out: LocatedPathError[] = [...items];
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+  const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
   const seen = new Set<string>();
   for (const e of errors) {
     const path = decodePointer(e.instancePath);
     const value = valueAt(doc, path);
     let item: LocatedPathError | null = null;
     if (oneOfPaths.has(e.instancePath) && e.keyword !== 'oneOf' && e.schemaPath.includes('/oneOf/')) continue;
+    if (anyOfPaths.has(e.instancePath) && e.keyword !== 'anyOf' && e.schemaPath.includes('/anyOf/')) continue;
     switch (e.keyword) {
+      case 'anyOf':
+        item = {
+          path,
+          at: 'value',
+          message:
+            path[path.length - 2] === 'ports'
+              ? `${fieldName(path)} must be a port (1-65535) or a range "lo-hi", not ${describe(value)}`
+              : `${fieldName(path)} has none of the forms the schema allows (${describe(value)})`,
+        };
+        break;
       case 'additionalProperties': {
         const key = String(e.params.additionalProperty);
         item = {

@@ -29,6 +29,27 @@ export interface NetworkSpec {
   ports: PortMapping[];
   /** bridge: more names the other containers of the network resolve to this one. */
   aliases: string[];
+  /** bridge: connections allowed in; any rule denies the others (enforced inside the container's network namespace). */
+  ingress: FirewallRule[];
+  /** bridge: connections allowed out; any rule denies the others. */
+  egress: FirewallRule[];
+}
+
+/** One firewall rule: traffic from (ingress) or to (egress) a peer, on some ports of a protocol. */
+export interface FirewallRule {
+  /** A container name (followed to its current addresses) or an IPv4 CIDR in canonical form (10.0.0.5/32). */
+  peer: { name: string } | { cidr: string };
+  /** Port ranges, lowest first; empty = every port. */
+  ports: Array<[number, number]>;
+  /** null = any protocol (a rule without ports). */
+  protocol: 'tcp' | 'udp' | 'icmp' | null;
+}
+
+/** A firewall rule as the user spec keeps it (canonical: ports as numbers or "lo-hi", CIDRs canonical). */
+export interface UserFirewallRule {
+  peer: string;
+  ports?: Array<number | string>;
+  protocol?: 'tcp' | 'udp' | 'icmp';
 }
 
 /** What a dependency must be before its dependent starts (compose's depends_on conditions). */
@@ -207,6 +228,8 @@ export interface UserSpec {
     name?: string;
     ports?: Array<Omit<PortMapping, 'protocol'> & { protocol?: PortMapping['protocol'] }>;
     aliases?: string[];
+    ingress?: UserFirewallRule[];
+    egress?: UserFirewallRule[];
   };
   mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
   volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;

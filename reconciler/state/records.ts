@@ -159,6 +159,8 @@ function withSpecDefaults(spec: ContainerSpec): void {
   spec.volumes ??= [];
   spec.tmpfs ??= [];
   spec.files ??= [];
+  spec.network.ingress ??= [];
+  spec.network.egress ??= [];
   spec.secrets ??= [];
 }
 

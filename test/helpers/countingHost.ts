@@ -1,6 +1,7 @@
 import type { CniExec } from '../../reconciler/host/cniExec.js';
 import { MUTATING_METHODS, type Host } from '../../reconciler/host/host.js';
 import type { NetAdmin } from '../../reconciler/host/netAdmin.js';
+import type { NetnsFirewall } from '../../reconciler/host/firewall.js';
 
 /** A pass's record of itself (the source status `pocker status` shows, the parse cache), not a change to any container. */
 const BOOKKEEPING =
@@ -8,8 +9,8 @@ const BOOKKEEPING =
 
 /**
  * A Host that records every mutating call (method and first argument) before passing it on:
- * its own mutating methods, every CNI plugin run, and every nat or link change (listing the nat
- * table is not one). A pass's writes of its own status and parse cache are kept apart in
+ * its own mutating methods, every CNI plugin run, every nat or link change (listing the nat
+ * table is not one) and every firewall table applied. A pass's writes of its own status and parse cache are kept apart in
  * `bookkeeping`.
  */
 export function countingHost(inner: Host): { host: Host; calls: string[]; bookkeeping: string[] } {
@@ -33,10 +34,18 @@ export function countingHost(inner: Host): { host: Host; calls: string[]; bookke
       return inner.net.deleteLink(name);
     },
   };
+  const firewall: NetnsFirewall = {
+    apply: (netns, script) => {
+      calls.push(`nft -f ${netns}`);
+      return inner.firewall.apply(netns, script);
+    },
+    list: (netns, table) => inner.firewall.list(netns, table),
+  };
   const host = new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === 'cni') return cni;
       if (prop === 'net') return net;
+      if (prop === 'firewall') return firewall;
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       const fn = value as (...args: unknown[]) => unknown;

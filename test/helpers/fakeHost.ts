@@ -3,7 +3,7 @@ import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type P
 import { LIMIT_FILES } from '../../reconciler/cgroups/limitFiles.js';
 import type { ExecResult } from '../../reconciler/host/execProcess.js';
 import type { NetProbeResult } from '../../reconciler/host/netProbe.js';
-import { FakeCni, FakeNetAdmin, type FakeNetworkHost } from './fakeNetwork.js';
+import { FakeCni, FakeFirewall, FakeNetAdmin, type FakeNetworkHost } from './fakeNetwork.js';
 
 type Node = { type: 'dir' } | { type: 'file'; data: string };
 
@@ -58,6 +58,8 @@ export class FakeHost implements Host, FakeNetworkHost {
   readonly net: FakeNetAdmin = new FakeNetAdmin(this);
   /** The bridge, host-local and portmap plugins. */
   readonly cni: FakeCni = new FakeCni(this, this.net);
+  /** nftables inside the pinned namespaces. */
+  readonly firewall: FakeFirewall = new FakeFirewall();
   /** Pinned network namespaces, and the links that live or end in each (a link goes with its namespace). */
   private linkOwners = new Map<string, string | null>();
   private procs = new Map<number, FakeProc>();

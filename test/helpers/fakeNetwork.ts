@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { CniExec, PluginRun } from '../../reconciler/host/cniExec.js';
 import type { NetAdmin } from '../../reconciler/host/netAdmin.js';
+import type { NetnsFirewall, NftResult } from '../../reconciler/host/firewall.js';
 
 /** What the fake plugins need of the fake host: files, and whether a namespace is pinned. */
 export interface FakeNetworkHost {
@@ -264,5 +265,37 @@ export class FakeCni implements CniExec {
       chain,
     ]);
     return prev;
+  }
+}
+
+/** nftables of each pinned namespace kept in memory: the script applied last per namespace, listed back as JSON. */
+export class FakeFirewall implements NetnsFirewall {
+  /** Namespace path → the table's script (absent: no table). */
+  readonly tables = new Map<string, string>();
+  /** Every apply, in order. */
+  readonly applied: Array<{ netns: string; script: string }> = [];
+  /** Makes the next applies fail with this message (nft refusing a script). */
+  failNext: string | null = null;
+
+  apply(netns: string, script: string): Promise<NftResult> {
+    this.applied.push({ netns, script });
+    if (this.failNext) {
+      const out = this.failNext;
+      this.failNext = null;
+      return Promise.resolve({ ok: false, out });
+    }
+    const body = script.split('\n').slice(2).join('\n').trim();
+    if (body) this.tables.set(netns, body);
+    else this.tables.delete(netns);
+    return Promise.resolve({ ok: true, out: '' });
+  }
+
+  list(netns: string): Promise<NftResult & { missing?: boolean }> {
+    const t = this.tables.get(netns);
+    if (t === undefined) return Promise.resolve({ ok: false, out: 'Error: No such file or directory', missing: true });
+    return Promise.resolve({
+      ok: true,
+      out: JSON.stringify({ nftables: [{ metainfo: { version: 'fake' } }, { table: { body: t, handle: 1 } }] }),
+    });
   }
 }

@@ -21,8 +21,9 @@ export function networkRequirements(): string[] {
       missing.push(`CNI plugin ${p} missing (apt-get install containernetworking-plugins)`);
     }
   }
-  for (const tool of ['iptables', 'ip'])
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) missing.push(`${tool} missing (apt-get install iptables iproute2)`);
+  for (const tool of ['iptables', 'ip', 'nft', 'nsenter'])
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      missing.push(`${tool} missing (apt-get install iptables iproute2 nftables util-linux)`);
   return missing;
 }
 
@@ -140,5 +141,58 @@ export class TestNetwork {
     } finally {
       writeFileSync('/proc/sys/net/ipv4/ip_forward', this.ipForward);
     }
+  }
+}
+
+/**
+ * A network namespace a test makes to act as an outside client: wired to the host by a veth with
+ * its own /30 (the host end `hostAddr`, the client `address`). `remove()` deletes both.
+ */
+export class ClientNamespace {
+  readonly name: string;
+  readonly hostAddr: string;
+  readonly address: string;
+  private readonly hostEnd: string;
+
+  constructor() {
+    const tag = Math.random().toString(36).slice(2, 7);
+    this.name = `ptc-${tag}`;
+    this.hostEnd = `pth${tag}`;
+    const nsEnd = `ptn${tag}`;
+    this.hostAddr = `10.199.${Math.floor(Math.random() * 250)}.1`;
+    this.address = this.hostAddr.replace(/\.1$/, '.2');
+    for (const argv of [
+      ['ip', 'netns', 'add', this.name],
+      ['ip', 'link', 'add', this.hostEnd, 'type', 'veth', 'peer', 'name', nsEnd, 'netns', this.name],
+      ['ip', 'addr', 'add', `${this.hostAddr}/30`, 'dev', this.hostEnd],
+      ['ip', 'link', 'set', this.hostEnd, 'up'],
+      ['ip', '-n', this.name, 'addr', 'add', `${this.address}/30`, 'dev', nsEnd],
+      ['ip', '-n', this.name, 'link', 'set', nsEnd, 'up'],
+      ['ip', '-n', this.name, 'link', 'set', 'lo', 'up'],
+    ]) {
+      const r = sh(argv);
+      if (r.status !== 0) {
+        this.remove();
+        throw new Error(`${argv.join(' ')}: ${r.out}`);
+      }
+    }
+  }
+
+  /** GET url from inside the namespace (2 s at most): the body, or the error's message. */
+  get(url: string): string {
+    return sh([
+      'ip',
+      'netns',
+      'exec',
+      this.name,
+      process.execPath,
+      '-e',
+      `require('http').get(${JSON.stringify(url)}, { timeout: 2000 }, (r) => r.pipe(process.stdout)).on('timeout', function () { this.destroy(new Error('timeout')); }).on('error', (e) => console.log(e.message))`,
+    ]).out;
+  }
+
+  remove(): void {
+    sh(['ip', 'link', 'delete', this.hostEnd]);
+    sh(['ip', 'netns', 'delete', this.name]);
   }
 }

@@ -9,7 +9,7 @@ import { readNetworkRecord } from '../../reconciler/network/attach.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
-import { describeNetwork, sh, TestNetwork } from '../helpers/network.js';
+import { ClientNamespace, describeNetwork, sh, TestNetwork } from '../helpers/network.js';
 import { sleep, until } from '../helpers/wait.js';
 
 /** GET over TCP from this (host) process; the body, or the error. */
@@ -79,37 +79,13 @@ describeNetwork('network.mode bridge through the CNI plugins', () => {
     expect(body).toBe('web\n');
 
     // From a client namespace this test made, wired to the host by a veth with its own /30.
-    const tag = Math.random().toString(36).slice(2, 7);
-    const ns = `ptc-${tag}`;
-    const [hostEnd, nsEnd] = [`pth${tag}`, `ptn${tag}`];
-    const hostAddr = `10.199.${Math.floor(Math.random() * 250)}.1`;
-    const nsAddr = hostAddr.replace(/\.1$/, '.2');
+    const client = new ClientNamespace();
     try {
-      for (const argv of [
-        ['ip', 'netns', 'add', ns],
-        ['ip', 'link', 'add', hostEnd, 'type', 'veth', 'peer', 'name', nsEnd, 'netns', ns],
-        ['ip', 'addr', 'add', `${hostAddr}/30`, 'dev', hostEnd],
-        ['ip', 'link', 'set', hostEnd, 'up'],
-        ['ip', '-n', ns, 'addr', 'add', `${nsAddr}/30`, 'dev', nsEnd],
-        ['ip', '-n', ns, 'link', 'set', nsEnd, 'up'],
-        ['ip', '-n', ns, 'link', 'set', 'lo', 'up'],
-      ])
-        expect(sh(argv).status, argv.join(' ')).toBe(0);
       let got = '';
-      for (let i = 0; i < 20 && !got.includes('web'); i++, await sleep(100))
-        got = sh([
-          'ip',
-          'netns',
-          'exec',
-          ns,
-          process.execPath,
-          '-e',
-          `require('http').get('http://${hostAddr}:${hostPort}/', { timeout: 2000 }, (r) => r.pipe(process.stdout)).on('error', (e) => console.log(e.message))`,
-        ]).out;
+      for (let i = 0; i < 20 && !got.includes('web'); i++, await sleep(100)) got = client.get(`http://${client.hostAddr}:${hostPort}/`);
       expect(got).toBe('web\n');
     } finally {
-      sh(['ip', 'link', 'delete', hostEnd]);
-      sh(['ip', 'netns', 'delete', ns]);
+      client.remove();
     }
     expect(net.allocations().sort()).toEqual([webIp, clientIp].sort());
     expect(net.ports()).toHaveLength(2);

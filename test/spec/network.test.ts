@@ -18,6 +18,8 @@ describe('network section', () => {
       name: 'pocker',
       ports: [{ host: 8080, container: 80, protocol: 'tcp' }],
       aliases: [],
+      ingress: [],
+      egress: [],
     });
   });
 

@@ -4,6 +4,7 @@ import { table } from './table.js';
 
 export const IMAGE_HELP = `Usage: pocker image pull REF
        pocker image update [NAME...]
+       pocker image updates [-o table|json]
        pocker image import DIR|TAR [--name NAME[:TAG]] [--select NAME|DIGEST]
        pocker image ls [-o table|json]
        pocker image rm REF
@@ -30,7 +31,12 @@ pull    Pulls REF (Docker's defaults: nginx = docker.io/library/nginx:latest) fr
 update  Pulls the references the named containers (default: every container running a
         registry image) run, and recreates those whose pinned digest differs from what the
         reference names now; the others are left alone. A digest in the spec
-        (image: app@sha256:...) pins for good: change the spec to move it.
+        (image: app@sha256:...) pins for good: change the spec to move it. A container with
+        autoUpdate moves as the watching controller moves it: a digest marked bad for it is
+        not tried, and its rollback window is watched before the command returns (exit 1 when
+        it rolled back; Ctrl-C leaves the window to the controller).
+updates Lists every container with autoUpdate: the digest it runs, the one its tag names at the
+        registry now (resolved, nothing pulled), and what an update would do; changes nothing.
 import  Imports an image from an OCI image layout: a directory (oci-layout, index.json,
         blobs/) as "skopeo copy docker://... oci:DIR" or umoci write it, or a tar archive of one
         ("oci-archive:", or "docker save" of Docker 25 and later, which writes an OCI layout; the
@@ -118,8 +124,14 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (v.name !== undefined || v.select !== undefined) throw new UsageError('--name and --select are options of image import');
+  if (verb === 'updates') {
+    const output = v.output ?? 'table';
+    if (output !== 'table' && output !== 'json') throw new UsageError('-o must be table or json');
+    const verbs = await import('./imageVerbs.js');
+    return verbs.updates(host, cmd, rest, output);
+  }
   if (verb === 'pull' || verb === 'update' || verb === 'prune') {
-    if (v.output !== undefined) throw new UsageError('-o is an option of image ls');
+    if (v.output !== undefined) throw new UsageError('-o is an option of image ls and image updates');
     const verbs = await import('./imageVerbs.js');
     return verbs[verb](host, cmd, rest);
   }
@@ -160,7 +172,7 @@ export async function main(args: string[]): Promise<number> {
   }
   throw new UsageError(
     verb === undefined
-      ? 'name a subcommand: pull, update, import, ls, rm or prune'
-      : `unknown subcommand "${verb}" (pull, update, import, ls, rm or prune)`,
+      ? 'name a subcommand: pull, update, updates, import, ls, rm or prune'
+      : `unknown subcommand "${verb}" (pull, update, updates, import, ls, rm or prune)`,
   );
 }

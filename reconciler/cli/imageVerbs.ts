@@ -29,23 +29,68 @@ export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): 
     import('../log/logger.js'),
   ]);
   const settings = cmd.config.registries;
-  const results = await updateImages({
+  const { observe } = await import('../observe/observe.js');
+  const { autoUpdateNow } = await import('../controller/imageUpdate.js');
+  const driver = detectDriver(host, cmd.dirs.cgroupParent);
+  const o = {
     host,
     dirs: cmd.dirs,
     secretsDir: cmd.secretsDir,
-    driver: detectDriver(host, cmd.dirs.cgroupParent),
+    driver,
     client: registryClientFactory(settings)(),
     concurrency: settings.concurrency,
     timeouts: cmd.timeouts,
     log: createLogger(cmd.logLevel),
-    ...(rest.length && { names: rest }),
-  });
-  if (!results.length) console.log('no container runs a registry image');
+  };
+  const actual = observe(host, cmd.dirs, driver);
+  const named = rest.length ? rest : [...actual.containers.values()].filter((a) => a.record?.spec.image).map((a) => a.name);
+  const auto = named.filter((n) => actual.containers.get(n)?.record?.spec.autoUpdate);
+  let failed = false;
+  for (const name of auto) {
+    const r = await autoUpdateNow({ ...o, name, progress: (line) => console.error(`${name}: ${line}`) });
+    console.log(`${name}: ${r.ok ? 'ok' : 'failed'}: ${r.message}`);
+    failed ||= !r.ok;
+  }
+  const others = named.filter((n) => !auto.includes(n));
+  const results = others.length ? await updateImages({ ...o, names: others }) : [];
+  if (!results.length && !auto.length) console.log('no container runs a registry image');
   for (const r of results) {
     const move = r.to && r.to !== r.from ? ` ${shortDigest(r.from)} -> ${shortDigest(r.to)}` : r.from ? ` ${shortDigest(r.from)}` : '';
     console.log(`${r.name}: ${r.outcome}${r.reference ? ` ${r.reference}` : ''}${move}: ${r.message}`);
   }
-  return results.some((r) => r.outcome === 'failed') ? 1 : 0;
+  return failed || results.some((r) => r.outcome === 'failed') ? 1 : 0;
+}
+
+/** `pocker image updates [-o table|json]`. */
+export async function updates(host: Host, cmd: Parsed<unknown>, rest: string[], output: 'table' | 'json'): Promise<number> {
+  if (rest.length) throw new UsageError('usage: pocker image updates [-o table|json]');
+  const [{ detectDriver }, { previewUpdates }, { registryClientFactory }, { table }] = await Promise.all([
+    import('../cgroups/detect.js'),
+    import('../controller/imageUpdate.js'),
+    import('../image/registrySettings.js'),
+    import('./table.js'),
+  ]);
+  const rows = await previewUpdates({
+    host,
+    dirs: cmd.dirs,
+    driver: detectDriver(host, cmd.dirs.cgroupParent),
+    client: registryClientFactory(cmd.config.registries)(),
+  });
+  if (output === 'json') {
+    console.log(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  if (!rows.length) {
+    console.log('no container has autoUpdate');
+    return 0;
+  }
+  console.log(
+    table(
+      ['NAME', 'REFERENCE', 'RUNS', 'TAG NAMES', 'ACTION', 'WHY'],
+      rows.map((r) => [r.name, r.reference, shortDigest(r.pinned), r.current ? shortDigest(r.current) : '-', r.action, r.message]),
+    ),
+  );
+  return rows.some((r) => r.action === 'failed') ? 1 : 0;
 }
 
 /** `pocker image prune`. */

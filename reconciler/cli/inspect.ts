@@ -1,3 +1,4 @@
+import { readAutoUpdate } from '../state/autoUpdate.js';
 import { readFileSync } from 'node:fs';
 import { containerPaths } from '../state/layout.js';
 import { findContainer } from './lookup.js';
@@ -41,11 +42,11 @@ export async function main(args: string[]): Promise<number> {
   }
   if (cmd.positionals.length !== 1) throw new UsageError('name exactly one container');
   const name = cmd.positionals[0]!;
-  const { driver, actual } = findContainer(cmd.dirs, name);
+  const { host, driver, actual } = findContainer(cmd.dirs, name);
   const paths = containerPaths(cmd.dirs, name);
   const r = actual.record;
   const out = {
-    ...psEntry(actual),
+    ...psEntry(actual, Date.now(), readAutoUpdate(host, cmd.dirs, name)),
     hash: r?.hash ?? null,
     revision: r?.revision ?? null,
     createdAt: r ? new Date(r.createdAtMs).toISOString() : null,

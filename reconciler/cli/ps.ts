@@ -1,3 +1,4 @@
+import { autoUpdateMarker, listAutoUpdates, type AutoUpdateState, type Rollback } from '../state/autoUpdate.js';
 import { isCompleted } from '../plan/dependencies.js';
 import { observedStatus, type ActualContainer } from '../observe/types.js';
 import { describeSource } from '../state/adhoc.js';
@@ -52,6 +53,8 @@ export interface PsEntry {
   source: string | null;
   /** What it runs: a registry reference with the digest it is pinned to, an imported ref with its digest, or "layers". */
   image: string | null;
+  /** Its auto-update: where it stands (updating, watching, rolling back, rolled back) and the last rollback; null without one. */
+  autoUpdate: { marker: string | null; phase: AutoUpdateState['phase']; lastRollback: Rollback | null; bad: string[] } | null;
 }
 
 /** The image of a record as ps shows it. */
@@ -102,7 +105,7 @@ function shortImage(image: string): string {
   return image.replace(/^docker\.io\/(library\/)?/, '').replace(/@sha256:([0-9a-f]{12})[0-9a-f]+$/, '@$1');
 }
 
-export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
+export function psEntry(a: ActualContainer, now = Date.now(), update: AutoUpdateState | null = null): PsEntry {
   const running = observedStatus(a) === 'running';
   const r = a.record;
   return {
@@ -124,6 +127,9 @@ export function psEntry(a: ActualContainer, now = Date.now()): PsEntry {
     limits: limitsView(a.limits),
     source: r ? describeSource(r.source) : null,
     image: imageView(r),
+    autoUpdate: update
+      ? { marker: autoUpdateMarker(update), phase: update.phase, lastRollback: update.lastRollback ?? null, bad: update.bad }
+      : null,
   };
 }
 
@@ -142,7 +148,8 @@ export async function main(args: string[]): Promise<number> {
   const host = new NodeHost();
   checkInstance(host, cmd.dirs, false);
   const actual = observe(host, cmd.dirs, detectDriver(host, cmd.dirs.cgroupParent));
-  const entries = [...actual.containers.values()].map((a) => psEntry(a));
+  const updates = listAutoUpdates(host, cmd.dirs);
+  const entries = [...actual.containers.values()].map((a) => psEntry(a, Date.now(), updates.get(a.name) ?? null));
   if (format === 'json') {
     console.log(JSON.stringify(entries, null, 2));
     return 0;
@@ -159,7 +166,7 @@ export async function main(args: string[]): Promise<number> {
     e.limits?.memsw == null ? '-' : formatBytes(e.limits.memsw),
     dash(e.limits?.pids),
     String(e.restartCount),
-    e.image === null ? '-' : shortImage(e.image),
+    e.image === null ? '-' : `${shortImage(e.image)}${e.autoUpdate?.marker ? ` [${e.autoUpdate.marker}]` : ''}`,
     dash(e.source),
   ]);
   console.log(table(['NAME', 'STATE', 'PID', 'UPTIME', 'CPUS', 'CPUSET', 'MEMORY', 'MEMSW', 'PIDS', 'RESTARTS', 'IMAGE', 'SOURCE'], rows));

@@ -5,15 +5,24 @@ import { DEFAULT_SECRETS_DIR, hostContentReader } from '../state/contentReader.j
 
 /**
  * What a controller's load looks up on this host: images in the data dir's store (a container's
- * pin wins unless ignorePins names it), file sources, and secrets of secretsDir (default
+ * pin wins unless ignorePins names it; forcePins pins some to a digest of their own), file sources, and secrets of secretsDir (default
  * /etc/pocker/secrets) with digests keyed by the data dir's secret key.
  */
 export function hostLookups(
   host: HostReader,
-  o: { dataDir: string; secretsDir?: string | undefined; trust?: Trust | undefined; ignorePins?: ReadonlySet<string> },
+  o: {
+    dataDir: string;
+    secretsDir?: string | undefined;
+    trust?: Trust | undefined;
+    ignorePins?: ReadonlySet<string>;
+    forcePins?: ReadonlyMap<string, string>;
+  },
 ): HostLookups {
   return {
-    images: imageResolver(host, o.dataDir, o.ignorePins ? { ignorePins: o.ignorePins } : {}),
+    images: imageResolver(host, o.dataDir, {
+      ...(o.ignorePins && { ignorePins: o.ignorePins }),
+      ...(o.forcePins && { forcePins: o.forcePins }),
+    }),
     contents: hostContentReader({
       dataDir: o.dataDir,
       secretsDir: o.secretsDir ?? DEFAULT_SECRETS_DIR,

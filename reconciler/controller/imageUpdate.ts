@@ -14,6 +14,10 @@ import { isAdhoc } from '../state/adhoc.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { buildPass } from './pass.js';
 import { reconcileOne } from './reconcileOne.js';
+import { AutoUpdater } from './autoUpdater.js';
+import { updateDecision, type UpdateDecision } from '../plan/autoUpdate.js';
+import { readAutoUpdate, type AutoUpdateState } from '../state/autoUpdate.js';
+import { parseReference } from '../spec/imageReference.js';
 
 /** What `pocker image update` did to one container. */
 export interface ImageUpdate {
@@ -116,4 +120,100 @@ export async function updateImages(o: ImageUpdateOptions): Promise<ImageUpdate[]
     else out.push({ ...base, to, outcome: 'failed', message: r ? `${r.kind} failed: ${r.error}` : 'the pass found nothing to do' });
   }
   return out;
+}
+
+/** What `pocker image updates` says of one container with autoUpdate. */
+export interface UpdatePreview {
+  name: string;
+  reference: string;
+  /** The digest it runs. */
+  pinned: string;
+  /** The digest the tag names at the registry now (null when the check failed). */
+  current: string | null;
+  /** What an update would do now: update, current, bad (marked bad for it), busy (an update under way), failed (see message). */
+  action: UpdateDecision | 'failed';
+  message: string;
+  state: AutoUpdateState | null;
+}
+
+/**
+ * For every container with autoUpdate, what its tag names now at the registry (resolved, nothing
+ * pulled) and what an update would do, changing nothing (`podman auto-update --dry-run`).
+ */
+export async function previewUpdates(o: Pick<ImageUpdateOptions, 'host' | 'dirs' | 'driver' | 'client'>): Promise<UpdatePreview[]> {
+  const actual = observe(o.host, o.dirs, o.driver);
+  const out: UpdatePreview[] = [];
+  const resolved = new Map<string, Promise<string>>();
+  for (const a of [...actual.containers.values()].sort((x, y) => (x.name < y.name ? -1 : 1))) {
+    const pin = a.record?.spec.image;
+    if (!a.record?.spec.autoUpdate || !pin) continue;
+    const state = readAutoUpdate(o.host, o.dirs, a.name);
+    const base = { name: a.name, reference: pin.reference, pinned: pin.digest, state };
+    const ref = parseReference(pin.reference);
+    if ('error' in ref) {
+      out.push({ ...base, current: null, action: 'failed', message: ref.error });
+      continue;
+    }
+    if (!resolved.has(pin.reference))
+      resolved.set(
+        pin.reference,
+        o.client.resolve(ref).then((r) => r.manifestDigest),
+      );
+    try {
+      const current = await resolved.get(pin.reference)!;
+      const action = updateDecision(state, pin.digest, current);
+      const message =
+        action === 'update'
+          ? `would pull ${current} and recreate ${a.name} on it, then watch it for ${Math.round(a.record.spec.autoUpdate.rollbackWindowMs / 1000)} s`
+          : action === 'current'
+            ? 'up to date'
+            : action === 'bad'
+              ? `${current} is marked bad for ${a.name} (rolled back before): not tried again until the tag moves on`
+              : `an update is under way (${state!.phase})`;
+      out.push({ ...base, current, action, message });
+    } catch (e) {
+      out.push({ ...base, current: null, action: 'failed', message: `check of ${pin.reference} failed: ${describeError(e)}` });
+    }
+  }
+  return out;
+}
+
+/**
+ * `pocker image update NAME` for a container with autoUpdate: the controller's update with its
+ * rollback, through the container's spec dir, its window watched before returning.
+ */
+export async function autoUpdateNow(
+  o: ImageUpdateOptions & { name: string; progress: (line: string) => void },
+): Promise<{ ok: boolean; message: string }> {
+  const a = observe(o.host, o.dirs, o.driver).containers.get(o.name);
+  if (!a?.record) return { ok: false, message: 'no such container' };
+  const source = a.record.source;
+  const lookups = () => hostLookups(o.host, { dataDir: o.dirs.dataDir, secretsDir: o.secretsDir });
+  const load = loadSpecDir(source.dir, undefined, undefined, lookups());
+  const updater = new AutoUpdater({
+    dir: source.dir,
+    host: o.host,
+    dirs: o.dirs,
+    driver: o.driver,
+    log: o.log,
+    ...(o.secretsDir && { secretsDir: o.secretsDir }),
+    client: () => o.client,
+    concurrency: o.concurrency,
+    pass: (l) =>
+      buildPass({
+        source: source.dir,
+        load: l,
+        host: o.host,
+        driver: o.driver,
+        dirs: o.dirs,
+        backoff: DEFAULT_BACKOFF,
+        timeouts: o.timeouts,
+        monitorBinary: monitorBinary(),
+        allowEmpty: false,
+        log: o.log,
+        mayRemove: () => false,
+      }),
+    desired: () => load.desired,
+  });
+  return updater.updateNow(o.name, o.progress);
 }

@@ -27,6 +27,8 @@ import { refreshHosts } from '../network/names.js';
 import { hasFirewall } from '../network/firewall.js';
 import { followingNames } from './firewalls.js';
 import { dependentsOf } from '../plan/dependencies.js';
+import { AutoUpdater } from './autoUpdater.js';
+import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
 import { recordSourceStatus } from './sourceStatus.js';
 import type { SpecReader } from './specReader.js';
 import type { SpecSources } from './specSources.js';
@@ -63,6 +65,8 @@ export class WatchController {
   private stopping = false;
   private readonly failures: FailureLog;
   private readonly pulls: ImagePulls;
+  /** Registry images that move by themselves (autoUpdate), and their rollbacks. */
+  private readonly updates: AutoUpdater;
   private readonly strangersSeen = new Set<string>();
   /** What was done so far, by kind. */
   readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, stop: 0, remove: 0 };
@@ -109,6 +113,21 @@ export class WatchController {
       reader: this.reader,
       sources: this.sources,
     } = parts);
+    this.updates = new AutoUpdater({
+      dir: opts.dir,
+      host: this.host,
+      dirs: opts.dirs,
+      driver: this.driver,
+      log: this.log,
+      ...(opts.secretsDir && { secretsDir: opts.secretsDir }),
+      ...(opts.trust && { trust: opts.trust }),
+      client: opts.registry ?? registryClientFactory(opts.registries),
+      concurrency: (opts.registries ?? DEFAULT_REGISTRY_SETTINGS).concurrency,
+      pass: (load) =>
+        controllerPass(this.opts, { load, host: this.host, driver: this.driver, log: this.log, revision: null, mayRemove: () => false }),
+      desired: () => this.load.desired,
+      moved: (name) => this.changed(name),
+    });
   }
 
   /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
@@ -117,6 +136,7 @@ export class WatchController {
     this.rebuildPass(this.reader.read());
     this.resync();
     await this.sources.start();
+    await this.updates.start();
     this.resyncTimer = setInterval(() => void this.resync(), this.resyncMs);
     this.log.info({ dir: this.opts.dir, resyncMs: this.resyncMs, removalDelayMs: this.removalDelayMs }, `watching ${this.opts.dir}`);
   }
@@ -124,6 +144,7 @@ export class WatchController {
   /** Stops watching and waits for every container's current step to finish (containers keep running). */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.updates.stop();
     if (this.resyncTimer) clearInterval(this.resyncTimer);
     this.reloads.cancel();
     this.names.cancel();

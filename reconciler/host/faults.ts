@@ -23,11 +23,19 @@ export const FAULT_STEPS = [
   'remove:state',
 ] as const;
 
+/** The steps of an auto-update and of its rollback (the auto-update fault test kills the controller at each). */
+export const AUTO_UPDATE_STEPS = [
+  'auto-update:updating',
+  'auto-update:moved',
+  'auto-update:rolling-back',
+  'auto-update:rolled-back',
+] as const;
+
 /** Operations a rule can make fail with an errno (the disk full, the kernel refusing a write). */
 export const FAULT_OPERATIONS = ['write-record', 'cgroup-write', 'unmount'] as const;
 
 /** A point faultPoint() can be called at. */
-export type FaultPoint = (typeof FAULT_STEPS)[number] | (typeof FAULT_OPERATIONS)[number];
+export type FaultPoint = (typeof FAULT_STEPS)[number] | (typeof AUTO_UPDATE_STEPS)[number] | (typeof FAULT_OPERATIONS)[number];
 
 interface Rule {
   point: string;
@@ -48,7 +56,7 @@ function parse(text: string): Rule[] {
       const [lhs, rhs = 'kill'] = r.split('=');
       const parts = lhs!.split(':');
       // Steps are "phase:step" (create:cgroup); failing operations are one word (unmount).
-      const stepNames = parts.length > 1 && ['create', 'update', 'remove'].includes(parts[0]!);
+      const stepNames = parts.length > 1 && ['create', 'update', 'remove', 'auto-update'].includes(parts[0]!);
       const point = stepNames ? parts.slice(0, 2).join(':') : parts[0]!;
       const container = parts[stepNames ? 2 : 1] ?? null;
       const [action, count] = rhs.split('*');

@@ -21,9 +21,14 @@ import {
  * place. A registry image resolves to the digest its container is pinned to (its record's), while
  * the store has it; else to what the store holds under the reference (or its short Docker name,
  * as an import with --name wrote it); else it is to be pulled. `ignorePins`: containers whose pin
- * is not used (`pocker image update` resolves their tags anew).
+ * is not used (`pocker image update` resolves their tags anew); `forcePins`: containers pinned to
+ * another digest than their record's (an auto-update, a rollback).
  */
-export function imageResolver(host: HostReader, dataDir: string, o: { ignorePins?: ReadonlySet<string> } = {}): ImageResolver {
+export function imageResolver(
+  host: HostReader,
+  dataDir: string,
+  o: { ignorePins?: ReadonlySet<string>; forcePins?: ReadonlyMap<string, string> } = {},
+): ImageResolver {
   const paths = imageStorePaths(dataDir);
   let refs: RefsFile | ImageError | undefined;
   const present = new Map<string, boolean>();
@@ -52,6 +57,8 @@ export function imageResolver(host: HostReader, dataDir: string, o: { ignorePins
     return { digest: entry.manifest, layers: entry.layers.map((l) => layerTree(paths, l)), config: m?.imageConfig ?? null };
   };
   const pinOf = (container: string, reference: string): string | null => {
+    const forced = o.forcePins?.get(container);
+    if (forced) return forced;
     if (o.ignorePins?.has(container)) return null;
     const text = host.readFile(containerPaths({ stateDir: '', dataDir, cgroupParent: '' }, container).record);
     const rec = text ? parseContainerRecord(text) : null;

@@ -2,6 +2,7 @@ import { readRecord } from '../observe/observe.js';
 import type { HostReader } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { containersDataDir, type InstanceDirs } from '../state/layout.js';
+import { listAutoUpdates } from '../state/autoUpdate.js';
 
 /** What one container record says about the image it runs. */
 export interface ContainerImageUse {
@@ -33,5 +34,7 @@ export function containerImageUse(host: HostReader, dirs: InstanceDirs): { uses:
     const pin = r.record.spec.image;
     uses.push({ name, layers: r.record.spec.layers, ...(ref && { ref }), ...(pin && { pinned: pin.digest }) });
   }
+  // The digest an auto-update may roll back to stays in the store until its window passes.
+  for (const [name, s] of listAutoUpdates(host, dirs)) if (s.phase !== 'idle' && s.from) uses.push({ name, layers: [], pinned: s.from });
   return { uses, unreadable };
 }

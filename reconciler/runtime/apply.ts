@@ -1,5 +1,6 @@
 import type { Action, RestartAction } from '../plan/types.js';
 import { containerPaths } from '../state/layout.js';
+import { removeAutoUpdate } from '../state/autoUpdate.js';
 import { layerHasContent } from '../state/layerContent.js';
 import {
   checkHost,
@@ -79,6 +80,7 @@ async function run(ctx: RuntimeContext, a: Action): Promise<number | undefined> 
       return undefined;
     case 'remove':
       await removeContainer(ctx, a.actual);
+      removeAutoUpdate(ctx.host, ctx.dirs, a.name);
       return undefined;
     case 'none':
       return undefined;

@@ -32,6 +32,7 @@ export interface RawSpec extends RawFiles {
   hostname?: string;
   image: string | { layers?: string[]; ref?: string };
   pull?: PullPolicy;
+  autoUpdate?: { interval?: string; rollbackWindow?: string };
   command?: string[];
   args?: string[];
   env?: Record<string, string>;
@@ -91,6 +92,9 @@ export const DEFAULTS = {
   health: { intervalMs: 10_000, timeoutMs: 5_000, retries: 3, startPeriodMs: 0, onUnhealthy: 'restart' as const },
   /** Process limit of a container that sets none (a fork bomb stops there). */
   pids: 4096,
+  /** How often an autoUpdate tag is checked, and how long a new version is watched. */
+  autoUpdateIntervalMs: 6 * 3600_000,
+  rollbackWindowMs: 5 * 60_000,
   /** Size of a tmpfs that sets none (Docker's /dev/shm default is 64 MiB too). */
   tmpfsBytes: 64 * 2 ** 20,
 };
@@ -111,6 +115,22 @@ function durations<K extends string>(
     else out[outKey] = r.ms;
   }
   return out;
+}
+
+/** autoUpdate's durations; only a registry image named by a tag can move by itself. */
+function normalizeAutoUpdate(raw: RawSpec, image: ImageSource | undefined, errors: PathError[]): UserSpec['autoUpdate'] {
+  const d = durations(raw.autoUpdate, { interval: 'intervalMs', rollbackWindow: 'rollbackWindowMs' }, 'autoUpdate', errors);
+  if (d.intervalMs !== undefined && d.intervalMs < 1000)
+    errors.push({ path: ['autoUpdate', 'interval'], message: 'autoUpdate.interval must be at least 1s' });
+  if (image && !('reference' in image))
+    errors.push({
+      path: ['autoUpdate'],
+      message: 'autoUpdate needs a registry image (image: REGISTRY/NAME:TAG); layers and imported refs never move',
+    });
+  else if (image && 'reference' in image && image.reference.includes('@'))
+    errors.push({ path: ['autoUpdate'], message: `autoUpdate needs a tag: ${image.reference} names a digest, which never moves` });
+  else if (raw.pull === 'never') errors.push({ path: ['autoUpdate'], message: 'autoUpdate pulls: it cannot be used with pull: never' });
+  return d;
 }
 
 function normalizeResources(raw: NonNullable<RawSpec['resources']>, errors: PathError[]): Resources {
@@ -351,6 +371,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     else stopGracePeriodMs = r.ms;
   }
   const tmpfs = normalizeTmpfs(raw, errors);
+  const autoUpdate = raw.autoUpdate ? normalizeAutoUpdate(raw, image, errors) : undefined;
   const userNet = raw.network ? userNetwork(raw.network, errors) : undefined;
   if (errors.length) return { errors };
 
@@ -362,6 +383,7 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
     ...(raw.hostname !== undefined && { hostname: raw.hostname }),
     image: image!,
     ...(raw.pull !== undefined && raw.pull !== 'missing' && { pull: raw.pull }),
+    ...(autoUpdate && { autoUpdate }),
     ...(raw.command !== undefined && { command: [...raw.command] }),
     ...(raw.args !== undefined && { args: [...raw.args] }),
     ...(env && { env }),
@@ -404,6 +426,12 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     hostname: user.hostname ?? user.name,
     layers: 'layers' in user.image ? user.image.layers : [],
     image: null,
+    autoUpdate: user.autoUpdate
+      ? {
+          intervalMs: user.autoUpdate.intervalMs ?? DEFAULTS.autoUpdateIntervalMs,
+          rollbackWindowMs: user.autoUpdate.rollbackWindowMs ?? DEFAULTS.rollbackWindowMs,
+        }
+      : null,
     command: 'layers' in user.image ? [...(user.command ?? []), ...(user.args ?? [])] : [],
     env: user.env ?? {},
     workingDir: user.workingDir ?? DEFAULTS.workingDir,

@@ -199,6 +199,12 @@ export type ImageSource = { layers: string[] } | { ref: string; digest?: string 
 /** When a registry image is pulled: when the store lacks it, or never (only what the store has). */
 export type PullPolicy = 'missing' | 'never';
 
+/** How a registry image moves by itself: its tag checked every interval, each new version watched for rollbackWindow. */
+export interface AutoUpdatePolicy {
+  intervalMs: number;
+  rollbackWindowMs: number;
+}
+
 /** The registry image a container runs: its reference and the manifest digest it is pinned to. */
 export interface ImagePin {
   reference: string;
@@ -215,6 +221,7 @@ export interface UserSpec {
   hostname?: string;
   image: ImageSource;
   pull?: PullPolicy;
+  autoUpdate?: { intervalMs?: number; rollbackWindowMs?: number };
   /** Kubernetes' command: replaces the image's Entrypoint (and its Cmd). */
   command?: string[];
   /** Kubernetes' args: replace the image's Cmd. */
@@ -258,6 +265,8 @@ export interface ContainerSpec {
   layers: string[];
   /** The registry image and the digest it is pinned to (null for layers and imported refs, and until resolved). */
   image: ImagePin | null;
+  /** Registry image updates the watching controller makes by itself, and how long it watches each (null: none). */
+  autoUpdate: AutoUpdatePolicy | null;
   /** The workload's argv: the spec's command and args over the image's Entrypoint and Cmd (empty until an image's config is known). */
   command: string[];
   /** The image's Env with the spec's env over it. */

@@ -159,6 +159,7 @@ function withSpecDefaults(spec: ContainerSpec): void {
   spec.volumes ??= [];
   spec.tmpfs ??= [];
   spec.files ??= [];
+  spec.autoUpdate ??= null;
   spec.network.ingress ??= [];
   spec.network.egress ??= [];
   spec.secrets ??= [];

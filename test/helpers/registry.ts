@@ -6,12 +6,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { makeTar, type TarItem } from '../image/oci.js';
 
 /** A registry started by startRegistry. */
@@ -471,4 +471,23 @@ export async function pushTestIndex(
 export function registryBlobPath(reg: TestRegistry, digest: string): string {
   const hex = digest.replace(/^sha256:/, '');
   return join(reg.root, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+}
+
+/** The busybox layer of the tests as a test image layer (files and symlinks). */
+export function layerFiles(dir: string): Record<string, TestFile> {
+  const out: Record<string, TestFile> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      const rel = relative(dir, p);
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) out[rel] = { type: 'symlink', linkpath: readlinkSync(p) };
+      else if (st.isDirectory()) {
+        out[rel] = { type: 'dir', mode: st.mode & 0o7777 };
+        walk(p);
+      } else if (st.isFile()) out[rel] = { data: readFileSync(p), mode: st.mode & 0o7777 };
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { WatchController } from '../../reconciler/controller/watch.js';
 import { NodeTransport } from '../../reconciler/image/registry/transport.js';
@@ -12,28 +12,17 @@ import { imageStorePaths, readRefs, storedLayers } from '../../reconciler/image/
 import { POCKER_BIN, instanceFlags, pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { pushTestImage, pushTestIndex, registryBlobPath, startRegistry, type TestFile, type TestRegistry } from '../helpers/registry.js';
+import {
+  layerFiles,
+  pushTestImage,
+  pushTestIndex,
+  registryBlobPath,
+  startRegistry,
+  type TestFile,
+  type TestRegistry,
+} from '../helpers/registry.js';
 import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
 import { until } from '../helpers/wait.js';
-
-/** The busybox layer of the tests as a test image layer (files and symlinks). */
-function layerFiles(dir: string): Record<string, TestFile> {
-  const out: Record<string, TestFile> = {};
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      const rel = relative(dir, p);
-      const st = lstatSync(p);
-      if (st.isSymbolicLink()) out[rel] = { type: 'symlink', linkpath: readlinkSync(p) };
-      else if (st.isDirectory()) {
-        out[rel] = { type: 'dir', mode: st.mode & 0o7777 };
-        walk(p);
-      } else if (st.isFile()) out[rel] = { data: readFileSync(p), mode: st.mode & 0o7777 };
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const RUN_SH =
   '#!/bin/sh\necho "args=$*"\necho "greeting=$GREETING"\necho "pwd=$(pwd)"\necho "uid=$(id -u)"\necho "marker=$(cat /marker)"\nexec sleep 3600\n';

@@ -18,6 +18,7 @@ Commands:
   status             git revision last applied per spec dir, and failed files
   validate [FILE...] check spec files (host-independent)
   convert FILE       turn a docker compose file into spec files, one per service (-o DIR; --strict)
+  export kube        write the specs of --dir as Kubernetes objects for kubectl apply (-o FILE|DIR; --strict)
   down               stop and remove every container of --dir
   network rm NAME    remove a CNI network's bridge and shared rules once no container uses it
   image pull|update|import|ls|rm|prune
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   ps: () => import('./ps.js'),
   validate: () => import('./validate.js'),
   convert: () => import('./convert.js'),
+  export: () => import('./export.js'),
   down: () => import('./down.js'),
   plan: () => import('./plan.js'),
   inspect: () => import('./inspect.js'),

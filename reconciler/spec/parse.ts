@@ -6,6 +6,7 @@ import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
 import { translateSchemaErrors, type LocatedPathError } from './schemaErrors.js';
 import { schemaValidator } from './schemaValidator.js';
 import type { DesiredContainer, SpecError, SpecSource } from './types.js';
+import { importKubeDocuments, isKubeDocument, type KubeDocument } from './kube/import.js';
 
 /** Largest spec file read; anything bigger is refused before parsing. */
 export const MAX_SPEC_FILE_BYTES = 1 << 20;
@@ -55,6 +56,37 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
   const nonEmpty = docs.map((d, i) => ({ d, i })).filter(({ d }) => !isEmpty(d) || d.errors.length > 0);
   const multi = nonEmpty.length > 1;
 
+  /** Where a spec's field is written: in its own document, or where the Kubernetes objects it was read from say it. */
+  type Where = (p: Array<string | number>) => { doc: Document; path: Array<string | number>; field?: string };
+  const place = (where: Where, e: PathError & { at?: 'key' | 'value' }): SpecError => {
+    const w = where(e.path);
+    return locate(w.doc, lc, path, w.field === undefined ? e : { path: w.path, message: `${w.field}: ${e.message}` });
+  };
+  const valid = (value: unknown, where: Where): value is RawSpec => {
+    const validate = schemaValidator();
+    if (validate(value)) return true;
+    const located: LocatedPathError[] = translateSchemaErrors(validate.errors ?? [], value);
+    for (const e of located) errors.push(place(where, e));
+    return false;
+  };
+  const admit = (raw: RawSpec, name: string, i: number, where: Where): void => {
+    const result = normalizeSpec(raw, name);
+    if ('errors' in result) {
+      for (const e of result.errors) errors.push(place(where, e));
+      return;
+    }
+    const refPath = typeof raw.image === 'string' ? ['image'] : raw.image.ref !== undefined ? ['image', 'ref'] : null;
+    const refAt = refPath ? place(where, { path: refPath, message: '' }) : null;
+    specs.push({
+      spec: result.spec,
+      user: result.user,
+      hash: specHash(result.user),
+      source: { ...source, doc: i },
+      ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }),
+    });
+  };
+  const kube: KubeDocument[] = [];
+
   for (const { d: doc, i } of nonEmpty) {
     if (doc.errors.length) {
       for (const e of doc.errors) {
@@ -75,13 +107,13 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
       errors.push(locate(doc, lc, path, { path: [], message: `cannot read document: ${(e as Error).message}` }));
       continue;
     }
-    const validate = schemaValidator();
-    if (!validate(value)) {
-      const located: LocatedPathError[] = translateSchemaErrors(validate.errors ?? [], value);
-      for (const e of located) errors.push(locate(doc, lc, path, e));
+    if (isKubeDocument(value)) {
+      kube.push({ doc, index: i, value });
       continue;
     }
-    const raw = value as RawSpec;
+    const own: Where = (p) => ({ doc, path: p });
+    if (!valid(value, own)) continue;
+    const raw = value;
     let name = raw.name;
     if (name === undefined) {
       if (multi) {
@@ -98,22 +130,18 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
         continue;
       }
     }
-    const result = normalizeSpec(raw, name);
-    if ('errors' in result) {
-      for (const e of result.errors) errors.push(locate(doc, lc, path, e));
-      continue;
+    admit(raw, name, i, own);
+  }
+  if (kube.length) {
+    const imported = importKubeDocuments(kube);
+    for (const p of imported.problems) errors.push(locate(p.doc, lc, path, p));
+    for (const s of imported.specs) {
+      const where: Where = (p) => ({ ...s.origin(p), field: s.describe(p) });
+      if (valid(s.value, where)) admit(s.value, s.name, s.index, where);
     }
-    const refPath = typeof raw.image === 'string' ? ['image'] : raw.image.ref !== undefined ? ['image', 'ref'] : null;
-    const refAt = refPath ? locate(doc, lc, path, { path: refPath, message: '' }) : null;
-    specs.push({
-      spec: result.spec,
-      user: result.user,
-      hash: specHash(result.user),
-      source: { ...source, doc: i },
-      ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }),
-    });
   }
 
+  specs.sort((a, b) => a.source.doc - b.source.doc);
   const byName = new Map<string, DesiredContainer>();
   for (const s of specs) {
     const prev = byName.get(s.spec.name);

@@ -11,7 +11,7 @@ const FLOORS: readonly string[][] = [
   ['native.ts', 'log', 'logs'],
   ['host'],
   ['spec'],
-  ['state', 'limits', 'convert'],
+  ['state', 'limits', 'convert', 'kube'],
   ['cgroups'],
   ['observe'],
   ['plan'],

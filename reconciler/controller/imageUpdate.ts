@@ -9,11 +9,11 @@ import type { Logger } from '../log/logger.js';
 import { monitorBinary } from '../native.js';
 import { observe } from '../observe/observe.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
-import { loadSpecDir } from '../spec/load.js';
+import { loadSpecDir, type DirLoad } from '../spec/load.js';
 import { isAdhoc } from '../state/adhoc.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { buildPass } from './pass.js';
-import { reconcileOne } from './reconcileOne.js';
+import { reconcileOne, type PassState } from './reconcileOne.js';
 import { AutoUpdater } from './autoUpdater.js';
 import { updateDecision, type UpdateDecision } from '../plan/autoUpdate.js';
 import { readAutoUpdate, type AutoUpdateState } from '../state/autoUpdate.js';
@@ -44,6 +44,23 @@ export interface ImageUpdateOptions {
   secretsDir?: string;
   /** Containers to update (default: every container of the instance that runs a registry image). */
   names?: string[];
+}
+
+/** The pass an image update moves one container through: its spec dir's, removing nothing. */
+function movePass(o: ImageUpdateOptions, dir: string, load: DirLoad): PassState {
+  return buildPass({
+    source: dir,
+    load,
+    host: o.host,
+    driver: o.driver,
+    dirs: o.dirs,
+    backoff: DEFAULT_BACKOFF,
+    timeouts: o.timeouts,
+    monitorBinary: monitorBinary(),
+    allowEmpty: false,
+    log: o.log,
+    mayRemove: () => false,
+  });
 }
 
 /**
@@ -101,21 +118,7 @@ export async function updateImages(o: ImageUpdateOptions): Promise<ImageUpdate[]
       out.push({ ...base, to, outcome: 'failed', message: `its spec (${source.dir}/${source.file}) has errors or is gone` });
       continue;
     }
-    const pass = buildPass({
-      movePins: true,
-      source: source.dir,
-      load,
-      host: o.host,
-      driver: o.driver,
-      dirs: o.dirs,
-      backoff: DEFAULT_BACKOFF,
-      timeouts: o.timeouts,
-      monitorBinary: monitorBinary(),
-      allowEmpty: false,
-      log: o.log,
-      mayRemove: () => false,
-    });
-    const r = (await reconcileOne(pass, name)).result;
+    const r = (await reconcileOne({ ...movePass(o, source.dir, load), movePins: true }, name)).result;
     if (r?.ok) out.push({ ...base, to, outcome: 'moved', message: `${r.kind}: ${r.reason}` });
     else out.push({ ...base, to, outcome: 'failed', message: r ? `${r.kind} failed: ${r.error}` : 'the pass found nothing to do' });
   }
@@ -188,8 +191,7 @@ export async function autoUpdateNow(
   const a = observe(o.host, o.dirs, o.driver).containers.get(o.name);
   if (!a?.record) return { ok: false, message: 'no such container' };
   const source = a.record.source;
-  const lookups = () => hostLookups(o.host, { dataDir: o.dirs.dataDir, secretsDir: o.secretsDir });
-  const load = loadSpecDir(source.dir, undefined, undefined, lookups());
+  const load = loadSpecDir(source.dir, undefined, undefined, hostLookups(o.host, { dataDir: o.dirs.dataDir, secretsDir: o.secretsDir }));
   const updater = new AutoUpdater({
     dir: source.dir,
     host: o.host,
@@ -199,20 +201,7 @@ export async function autoUpdateNow(
     ...(o.secretsDir && { secretsDir: o.secretsDir }),
     client: () => o.client,
     concurrency: o.concurrency,
-    pass: (l) =>
-      buildPass({
-        source: source.dir,
-        load: l,
-        host: o.host,
-        driver: o.driver,
-        dirs: o.dirs,
-        backoff: DEFAULT_BACKOFF,
-        timeouts: o.timeouts,
-        monitorBinary: monitorBinary(),
-        allowEmpty: false,
-        log: o.log,
-        mayRemove: () => false,
-      }),
+    pass: (l) => movePass(o, source.dir, l),
     desired: () => load.desired,
   });
   return updater.updateNow(o.name, o.progress);

@@ -1,13 +1,10 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { WatchController } from '../../reconciler/controller/watch.js';
-import { NodeTransport } from '../../reconciler/image/registry/transport.js';
-import { RegistryClient } from '../../reconciler/image/registry/client.js';
-import { loadCredentials } from '../../reconciler/image/registry/credentials.js';
 import { readAutoUpdate } from '../../reconciler/state/autoUpdate.js';
 import { pocker, startDaemon } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
-import { layerFiles, pushTestImage, startRegistry, type TestFile, type TestImageSpec, type TestRegistry } from '../helpers/registry.js';
+import { pushTestImage, useTestRegistry, type TestFile, type TestImageSpec, type TestRegistry } from '../helpers/registry.js';
 import { sleep, until } from '../helpers/wait.js';
 
 /** A version of the app: prints its version; `exit` makes it fail after 1 s; `healthy: false` serves no /ok. */
@@ -28,25 +25,16 @@ const SAMPLES = Math.max(3, Number(process.env.AUTO_UPDATE_SAMPLES ?? 3));
 describeKernel('auto-update from a registry with health-gated rollback', () => {
   const current = useTestInstance();
   let inst: TestInstance;
+  const registry = useTestRegistry({ timeoutMs: 3_000, attempts: 1 });
   let reg: TestRegistry;
   let base: Record<string, TestFile>;
-  const transports: NodeTransport[] = [];
-  beforeAll(async () => {
-    reg = await startRegistry();
-    base = layerFiles(process.env.POCKER_TEST_LAYER!);
-  }, 60_000);
-  afterAll(async () => {
-    for (const t of transports) t.close();
-    await reg?.stop();
+  beforeAll(() => {
+    ({ reg, base } = registry);
   });
   beforeEach(() => {
     inst = current();
   });
-  const client = (): RegistryClient => {
-    const transport = new NodeTransport({});
-    transports.push(transport);
-    return new RegistryClient({ transport, credentials: loadCredentials([]), timeoutMs: 3_000, attempts: 1, backoffMs: 50 });
-  };
+  const client = registry.client;
   const spec = (repo: string) => ({
     name: 'web',
     image: `${reg.host}/test/${repo}:1`,

@@ -12,6 +12,10 @@ import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { RegistryClient } from '../../reconciler/image/registry/client.js';
+import { loadCredentials } from '../../reconciler/image/registry/credentials.js';
+import { NodeTransport } from '../../reconciler/image/registry/transport.js';
 import { makeTar, type TarItem } from '../image/oci.js';
 
 /** A registry started by startRegistry. */
@@ -490,4 +494,46 @@ export function layerFiles(dir: string): Record<string, TestFile> {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * A test registry for one describe block: started before its tests and stopped after them, with
+ * the busybox test layer as image files, and registry clients (`client()`) whose connections are
+ * closed at the end.
+ */
+export function useTestRegistry(o: { timeoutMs: number; attempts: number }): {
+  readonly reg: TestRegistry;
+  readonly base: Record<string, TestFile>;
+  client: () => RegistryClient;
+} {
+  let reg: TestRegistry | undefined;
+  let base: Record<string, TestFile> | undefined;
+  const transports: NodeTransport[] = [];
+  beforeAll(async () => {
+    reg = await startRegistry();
+    base = layerFiles(process.env.POCKER_TEST_LAYER!);
+  }, 60_000);
+  afterAll(async () => {
+    for (const t of transports) t.close();
+    await reg?.stop();
+  });
+  return {
+    get reg() {
+      return reg!;
+    },
+    get base() {
+      return base!;
+    },
+    client: () => {
+      const transport = new NodeTransport({});
+      transports.push(transport);
+      return new RegistryClient({
+        transport,
+        credentials: loadCredentials([]),
+        timeoutMs: o.timeoutMs,
+        attempts: o.attempts,
+        backoffMs: 50,
+      });
+    },
+  };
 }

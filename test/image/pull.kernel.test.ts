@@ -3,24 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { WatchController } from '../../reconciler/controller/watch.js';
-import { NodeTransport } from '../../reconciler/image/registry/transport.js';
-import { RegistryClient } from '../../reconciler/image/registry/client.js';
-import { loadCredentials } from '../../reconciler/image/registry/credentials.js';
 import { imageStorePaths, readRefs, storedLayers } from '../../reconciler/image/store.js';
 import { POCKER_BIN, instanceFlags, pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
-import {
-  layerFiles,
-  pushTestImage,
-  pushTestIndex,
-  registryBlobPath,
-  startRegistry,
-  type TestFile,
-  type TestRegistry,
-} from '../helpers/registry.js';
+import { pushTestImage, pushTestIndex, registryBlobPath, useTestRegistry, type TestFile, type TestRegistry } from '../helpers/registry.js';
 import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
 import { until } from '../helpers/wait.js';
 
@@ -56,26 +45,17 @@ function appImage(base: Record<string, TestFile>, marker: string, extra: Record<
 describeKernel('registry images: pulled, run with their config, pinned', () => {
   const current = useTestInstance();
   let inst: TestInstance;
+  const registry = useTestRegistry({ timeoutMs: 5_000, attempts: 2 });
   let reg: TestRegistry;
   let base: Record<string, TestFile>;
-  const clients: NodeTransport[] = [];
-  beforeAll(async () => {
-    reg = await startRegistry();
-    base = layerFiles(process.env.POCKER_TEST_LAYER!);
-  }, 60_000);
-  afterAll(async () => {
-    for (const t of clients) t.close();
-    await reg?.stop();
+  beforeAll(() => {
+    ({ reg, base } = registry);
   });
   beforeEach(() => {
     inst = current();
   });
   afterEach(() => restoreBootId());
-  const client = (): RegistryClient => {
-    const transport = new NodeTransport({});
-    clients.push(transport);
-    return new RegistryClient({ transport, credentials: loadCredentials([]), timeoutMs: 5_000, attempts: 2, backoffMs: 50 });
-  };
+  const client = registry.client;
   const pass = (extra = {}) => inst.reconcile({ registry: client, ...extra });
   const image = (name: string) => `${reg.host}/test/${name}`;
   const psImage = (name: string): string => {

@@ -1,3 +1,4 @@
+import type { CgroupUsage } from './usage.js';
 import { join } from 'node:path';
 import type { Limits } from '../limits/limits.js';
 import { CONTAINER_NAME } from '../spec/names.js';
@@ -62,6 +63,8 @@ export interface CgroupDriver {
   update(name: string, want: Limits, have: Limits, host: Host): void;
   /** Reads the limits back; null when the container has no cgroup. */
   read(name: string, host: HostReader): Limits | null;
+  /** What the container uses now (CPU time, memory, swap, pids, block I/O); null when it has no cgroup. */
+  usage(name: string, host: HostReader): CgroupUsage | null;
   /** Kills whatever is left in the container's cgroups and removes them. */
   remove(name: string, host: Host): Promise<void>;
   /** Names of container cgroups under the parent. */

@@ -1,3 +1,4 @@
+import { fileNumber, limitValue, statValue, v1IoBytes, type CgroupUsage } from './usage.js';
 import { join } from 'node:path';
 import { canonicalCpuList } from '../spec/cpuset.js';
 import { DEFAULT_CPU_PERIOD_US, type Limits } from '../limits/limits.js';
@@ -243,6 +244,25 @@ export class V1Driver implements CgroupDriver {
             wiops: file('blkio', V1_IO_FILES.wiops),
           })
         : [],
+    };
+  }
+
+  usage(name: string, host: HostReader): CgroupUsage | null {
+    const file = (c: string, f: string): string | null => (this.mounts.has(c) ? host.readFile(join(this.ctrl(c, name), f)) : null);
+    const memoryBytes = fileNumber(file('memory', 'memory.usage_in_bytes'));
+    if (memoryBytes === null) return null;
+    const memsw = this.memswSupported(host) ? fileNumber(file('memory', 'memory.memsw.usage_in_bytes')) : null;
+    const stat = file('memory', 'memory.stat');
+    const io = v1IoBytes(file('blkio', 'blkio.throttle.io_service_bytes'));
+    return {
+      cpuNs: fileNumber(file('cpuacct', 'cpuacct.usage')) ?? 0,
+      memoryBytes,
+      memoryLimit: limitValue(file('memory', 'memory.limit_in_bytes')),
+      swapBytes: memsw === null ? null : Math.max(0, memsw - memoryBytes),
+      inactiveFileBytes: statValue(stat, 'total_inactive_file') ?? statValue(stat, 'inactive_file') ?? 0,
+      pids: fileNumber(file('pids', 'pids.current')) ?? 0,
+      ioReadBytes: io.read,
+      ioWriteBytes: io.write,
     };
   }
 

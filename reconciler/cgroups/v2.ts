@@ -1,3 +1,4 @@
+import { fileNumber, limitValue, statValue, v2IoBytes, type CgroupUsage } from './usage.js';
 import { join } from 'node:path';
 import { DEFAULT_CPU_PERIOD_US, type Limits } from '../limits/limits.js';
 import { RuntimeError, describeError } from '../host/errors.js';
@@ -206,6 +207,23 @@ export class V2Driver implements CgroupDriver {
       ...readSimpleLimits('v2', (f) => file(f.v2.file)),
       frozen: file('cgroup.freeze')?.trim() === '1',
       io: parseIoMax(file('io.max') ?? ''),
+    };
+  }
+
+  usage(name: string, host: HostReader): CgroupUsage | null {
+    const file = (f: string): string | null => host.readFile(join(this.dir(name), f));
+    const memoryBytes = fileNumber(file('memory.current'));
+    if (memoryBytes === null) return null;
+    const io = v2IoBytes(file('io.stat'));
+    return {
+      cpuNs: (statValue(file('cpu.stat'), 'usage_usec') ?? 0) * 1000,
+      memoryBytes,
+      memoryLimit: limitValue(file('memory.max')),
+      swapBytes: this.swapSupported(host) ? fileNumber(file('memory.swap.current')) : null,
+      inactiveFileBytes: statValue(file('memory.stat'), 'inactive_file') ?? 0,
+      pids: fileNumber(file('pids.current')) ?? 0,
+      ioReadBytes: io.read,
+      ioWriteBytes: io.write,
     };
   }
 

@@ -11,6 +11,7 @@ Commands:
   reconcile          watch --dir and keep the containers converged to its specs (--once: one pass)
   plan               show what a pass would do (exit 0 nothing, 2 changes, 1 errors)
   ps                 list containers, their state and limits
+  stats              what each container uses: CPU, memory, working set, swap, pids, block and network I/O
   inspect NAME       everything about one container, as JSON
   logs NAME          a container's output (-f to follow)
   exec NAME -- CMD   run a command inside a running container (-it for a terminal)
@@ -41,6 +42,7 @@ type CommandModule = { main(args: string[]): Promise<number> };
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   reconcile: () => import('./reconcile.js'),
   ps: () => import('./ps.js'),
+  stats: () => import('./stats.js'),
   validate: () => import('./validate.js'),
   convert: () => import('./convert.js'),
   export: () => import('./export.js'),

@@ -1,0 +1,72 @@
+/** What a container uses now, read from its cgroups (the same on v1, hybrid and v2). */
+export interface CgroupUsage {
+  /** CPU time used by every process since the cgroup was made, in nanoseconds. */
+  cpuNs: number;
+  memoryBytes: number;
+  /** The memory limit, or 'max'. */
+  memoryLimit: number | 'max';
+  /** Swap in use (null where the kernel does not account it). */
+  swapBytes: number | null;
+  /** Page cache that can be dropped at once: what the working set leaves out. */
+  inactiveFileBytes: number;
+  pids: number;
+  /** Bytes read from and written to block devices. */
+  ioReadBytes: number;
+  ioWriteBytes: number;
+}
+
+/** Usage minus inactive file cache: what cAdvisor and `docker stats` call the working set. */
+export function workingSet(u: CgroupUsage): number {
+  return Math.max(0, u.memoryBytes - u.inactiveFileBytes);
+}
+
+/** A number of a flat-keyed stat file (`memory.stat`, `cpu.stat`): `key value` lines. */
+export function statValue(text: string | null, key: string): number | null {
+  if (!text) return null;
+  for (const line of text.split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k === key && v !== undefined && /^[0-9]+$/.test(v)) return Number(v);
+  }
+  return null;
+}
+
+/** A whole-number file (`memory.current`, `pids.current`, `cpuacct.usage`), or null. */
+export function fileNumber(text: string | null): number | null {
+  const t = text?.trim();
+  return t && /^[0-9]+$/.test(t) ? Number(t) : null;
+}
+
+/** A limit file: a number, or 'max' (v2 `max`, v1's near-2^63 "unlimited"). */
+export function limitValue(text: string | null): number | 'max' {
+  const t = text?.trim();
+  if (!t || t === 'max') return 'max';
+  const n = Number(t);
+  return Number.isFinite(n) && n < 2 ** 62 ? n : 'max';
+}
+
+/** Read and write bytes of v1's `blkio.throttle.io_service_bytes` (`MAJ:MIN Read N` lines; Total lines ignored). */
+export function v1IoBytes(text: string | null): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const line of (text ?? '').split('\n')) {
+    const [dev, op, n] = line.trim().split(/\s+/);
+    if (!dev?.includes(':') || n === undefined) continue;
+    if (op === 'Read') read += Number(n);
+    else if (op === 'Write') write += Number(n);
+  }
+  return { read, write };
+}
+
+/** Read and write bytes of v2's `io.stat` (`MAJ:MIN rbytes=N wbytes=N ...` lines). */
+export function v2IoBytes(text: string | null): { read: number; write: number } {
+  let read = 0;
+  let write = 0;
+  for (const line of (text ?? '').split('\n')) {
+    for (const kv of line.trim().split(/\s+/).slice(1)) {
+      const [k, v] = kv.split('=');
+      if (k === 'rbytes') read += Number(v);
+      else if (k === 'wbytes') write += Number(v);
+    }
+  }
+  return { read, write };
+}

@@ -141,13 +141,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const format = cmd.values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError('-o must be table or json');
-  const { NodeHost } = await import('../host/nodeHost.js');
-  const { detectDriver } = await import('../cgroups/detect.js');
-  const { observe } = await import('../observe/observe.js');
-  const { checkInstance } = await import('../instance/identity.js');
-  const host = new NodeHost();
-  checkInstance(host, cmd.dirs, false);
-  const actual = observe(host, cmd.dirs, detectDriver(host, cmd.dirs.cgroupParent));
+  const { observeInstance } = await import('./lookup.js');
+  const { host, actual } = observeInstance(cmd.dirs);
   const updates = listAutoUpdates(host, cmd.dirs);
   const entries = [...actual.containers.values()].map((a) => psEntry(a, Date.now(), updates.get(a.name) ?? null));
   if (format === 'json') {

@@ -50,15 +50,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const format = cmd.values.output ?? 'table';
   if (format !== 'table' && format !== 'json') throw new UsageError('-o must be table or json');
-  const { NodeHost } = await import('../host/nodeHost.js');
-  const { detectDriver } = await import('../cgroups/detect.js');
-  const { observe } = await import('../observe/observe.js');
-  const { checkInstance } = await import('../instance/identity.js');
+  const { observeInstance } = await import('./lookup.js');
   const { sampleUsage, statsRow } = await import('../controller/stats.js');
-  const host = new NodeHost();
-  checkInstance(host, cmd.dirs, false);
-  const driver = detectDriver(host, cmd.dirs.cgroupParent);
-  const running = [...observe(host, cmd.dirs, driver).containers.values()].filter((a) => a.initAlive).map((a) => a.name);
+  const { host, driver, actual } = observeInstance(cmd.dirs);
+  const running = [...actual.containers.values()].filter((a) => a.initAlive).map((a) => a.name);
   const unknown = cmd.positionals.filter((n) => !running.includes(n));
   if (unknown.length) throw Object.assign(new Error(`no running container ${unknown.join(', ')}`), { code: 'NOT_FOUND' });
   const names = cmd.positionals.length ? cmd.positionals : running;

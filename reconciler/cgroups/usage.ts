@@ -13,6 +13,15 @@ export interface CgroupUsage {
   /** Bytes read from and written to block devices. */
   ioReadBytes: number;
   ioWriteBytes: number;
+  /** CFS quota and period in µs (quota 'max': none), as the cgroup holds them now. */
+  cpuQuotaUs: number | 'max';
+  cpuPeriodUs: number;
+  /** CFS periods elapsed, periods throttled and time throttled (ns), from `cpu.stat`. */
+  cpuPeriods: number;
+  cpuThrottledPeriods: number;
+  cpuThrottledNs: number;
+  /** Processes the kernel's OOM killer killed in the cgroup (`oom_kill`). */
+  oomKills: number;
 }
 
 /** Usage minus inactive file cache: what cAdvisor and `docker stats` call the working set. */

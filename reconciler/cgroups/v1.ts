@@ -254,8 +254,15 @@ export class V1Driver implements CgroupDriver {
     const memsw = this.memswSupported(host) ? fileNumber(file('memory', 'memory.memsw.usage_in_bytes')) : null;
     const stat = file('memory', 'memory.stat');
     const io = v1IoBytes(file('blkio', 'blkio.throttle.io_service_bytes'));
+    const cpuStat = file('cpu', 'cpu.stat');
     return {
       cpuNs: fileNumber(file('cpuacct', 'cpuacct.usage')) ?? 0,
+      cpuQuotaUs: parseMax(file('cpu', 'cpu.cfs_quota_us')) ?? 'max',
+      cpuPeriodUs: Number(file('cpu', 'cpu.cfs_period_us') ?? DEFAULT_CPU_PERIOD_US),
+      cpuPeriods: statValue(cpuStat, 'nr_periods') ?? 0,
+      cpuThrottledPeriods: statValue(cpuStat, 'nr_throttled') ?? 0,
+      cpuThrottledNs: statValue(cpuStat, 'throttled_time') ?? 0,
+      oomKills: statValue(file('memory', 'memory.oom_control'), 'oom_kill') ?? 0,
       memoryBytes,
       memoryLimit: limitValue(file('memory', 'memory.limit_in_bytes')),
       swapBytes: memsw === null ? null : Math.max(0, memsw - memoryBytes),

@@ -215,8 +215,16 @@ export class V2Driver implements CgroupDriver {
     const memoryBytes = fileNumber(file('memory.current'));
     if (memoryBytes === null) return null;
     const io = v2IoBytes(file('io.stat'));
+    const cpuStat = file('cpu.stat');
+    const [quota, period] = (file('cpu.max') ?? `max ${DEFAULT_CPU_PERIOD_US}`).trim().split(/\s+/);
     return {
-      cpuNs: (statValue(file('cpu.stat'), 'usage_usec') ?? 0) * 1000,
+      cpuNs: (statValue(cpuStat, 'usage_usec') ?? 0) * 1000,
+      cpuQuotaUs: quota === 'max' || quota === undefined ? 'max' : Number(quota),
+      cpuPeriodUs: Number(period ?? DEFAULT_CPU_PERIOD_US),
+      cpuPeriods: statValue(cpuStat, 'nr_periods') ?? 0,
+      cpuThrottledPeriods: statValue(cpuStat, 'nr_throttled') ?? 0,
+      cpuThrottledNs: (statValue(cpuStat, 'throttled_usec') ?? 0) * 1000,
+      oomKills: statValue(file('memory.events'), 'oom_kill') ?? 0,
       memoryBytes,
       memoryLimit: limitValue(file('memory.max')),
       swapBytes: this.swapSupported(host) ? fileNumber(file('memory.swap.current')) : null,

@@ -9,9 +9,16 @@ import { formatCliError, parseCommand, UsageError } from './options.js';
 import { prepareInstance } from '../instance/privateDirs.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { Timeouts } from '../host/timeouts.js';
+import type { InstanceConfig } from '../instance/config.js';
+import { eventJournal } from './journal.js';
 
-/** What the ad-hoc commands act with on this host, for the instance dirs (checked against its data dir). */
-export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts, log: Logger): AdhocContext {
+/** What the ad-hoc commands act with on this host, for the instance dirs (checked against its data dir); events go to the journal. */
+export function adhocContext(
+  cmd: { dirs: InstanceDirs; timeouts: Timeouts; config: InstanceConfig },
+  by: string,
+  log: Logger,
+): AdhocContext {
+  const { dirs, timeouts } = cmd;
   const host = new NodeHost();
   prepareInstance(host, dirs, log);
   return {
@@ -21,6 +28,7 @@ export function adhocContext(dirs: InstanceDirs, timeouts: Timeouts, log: Logger
     monitorBinary: monitorBinary(),
     network: DEFAULT_NETWORK_OPTIONS,
     timeouts,
+    events: eventJournal(cmd, by, log),
   };
 }
 
@@ -42,7 +50,7 @@ export async function adhocMain<O extends NonNullable<ParseArgsConfig['options']
     return 0;
   }
   if (!cmd.positionals.length) throw new UsageError('name at least one container');
-  const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
+  const c = adhocContext(cmd, `pocker ${verb}`, createLogger(cmd.logLevel));
   let failed = 0;
   for (const name of cmd.positionals) {
     try {

@@ -14,6 +14,7 @@ Commands:
   stats              what each container uses: CPU, memory, working set, swap, pids, block and network I/O
   inspect NAME       everything about one container, as JSON
   logs NAME          a container's output (-f to follow)
+  events             what happened: starts, exits, OOM kills, restarts, health, failures (-f to follow)
   exec NAME -- CMD   run a command inside a running container (-it for a terminal)
   restart NAME...    recreate containers now, spec unchanged
   status             git revision last applied per spec dir, and failed files
@@ -50,6 +51,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   plan: () => import('./plan.js'),
   inspect: () => import('./inspect.js'),
   logs: () => import('./logs.js'),
+  events: () => import('./events.js'),
   exec: () => import('./exec.js'),
   restart: () => import('./restart.js'),
   status: () => import('./status.js'),

@@ -9,6 +9,9 @@ import { DEFAULT_LOG_POLICY } from '../runtime/monitorConfig.js';
 import { table } from './table.js';
 import { DEFAULT_NETWORK_OPTIONS } from '../network/conflist.js';
 import { parseCidr } from '../network/cidr.js';
+import { EVENT_TYPES } from '../state/events.js';
+import { eventJournal } from './journal.js';
+import { watchingOptions } from './watchingOptions.js';
 
 export const RECONCILE_HELP = `Usage: pocker reconcile [--once] [--dir DIR] [options]
 
@@ -48,6 +51,23 @@ Options:
   --subnet CIDR          subnet of the default network "pocker" (bridge pocker0) when pocker writes its
                          conflist, i.e. when the CNI config dir has none named pocker (default
                          10.89.0.0/24); refused when it overlaps a host route
+
+Watching only (each overrides the instance config's metrics: and notify: keys):
+  --metrics-addr ADDR    serve Prometheus metrics on /metrics and a status page on / at ADDR:
+                         HOST:PORT (127.0.0.1:9464, [::1]:9464) or a unix socket path; off by default
+  --metrics-allow-remote allow an ADDR other hosts can reach (0.0.0.0:9464, :9464): the page and the
+                         metrics name every container, with no authentication
+  --notify-exec PATH     run PATH (no arguments, no shell) for each event of --notify-on, the event as
+                         one JSON line on stdin; one at a time, never delaying the controller (a full
+                         queue of 100 drops events, counted in pocker_notify_dropped_total). PATH must be
+                         root's and writable by nobody else. Example: examples/hooks/notify-command
+  --notify-on TYPES      event types that run it (default oom,restart,unhealthy,apply-failed,rolled-back;
+                         all: ${EVENT_TYPES.join(',')})
+  --notify-timeout DURATION
+                         kill a hook run after this long (default 10s)
+
+Every pass (and pocker run, stop, start, rm, restart) records what it did in the events journal,
+<data-dir>/events/: see pocker events.
 
 Exit status (--once): 0 when everything converged, 1 when a spec was invalid or an action failed,
 2 on usage errors; with --wait, 3 when at TIMEOUT something is unhealthy, still starting or waiting,
@@ -104,6 +124,11 @@ export async function main(argv: string[]): Promise<number> {
     'cni-conf-dir': { type: 'string' },
     'cni-bin-dir': { type: 'string' },
     subnet: { type: 'string' },
+    'metrics-addr': { type: 'string' },
+    'metrics-allow-remote': { type: 'boolean' },
+    'notify-exec': { type: 'string' },
+    'notify-on': { type: 'string' },
+    'notify-timeout': { type: 'string' },
   });
   if (cmd.values.help) {
     console.log(RECONCILE_HELP);
@@ -142,6 +167,13 @@ export async function main(argv: string[]): Promise<number> {
   if (waitMs !== undefined && !v.once) throw new UsageError('--wait needs --once (the watching controller keeps converging by itself)');
   if (waitMs !== undefined && v['dry-run']) throw new UsageError('--wait and --dry-run do not go together');
   const log = createLogger(cmd.logLevel);
+  if (
+    v.once &&
+    (['metrics-addr', 'metrics-allow-remote', 'notify-exec', 'notify-on', 'notify-timeout'] as const).some((k) => v[k] !== undefined)
+  )
+    throw new UsageError('--metrics-addr and --notify-exec are for the watching controller (drop --once)');
+  const watching = v.once ? {} : watchingOptions(v, cmd.config);
+  const events = eventJournal(cmd, v.once ? 'reconcile --once' : 'controller', log);
   if (v.once) {
     const { reconcileOnce } = await import('../controller/once.js');
     const dryRun = !!v['dry-run'];
@@ -159,6 +191,7 @@ export async function main(argv: string[]): Promise<number> {
       logPolicy,
       network,
       trust,
+      ...(!dryRun && { events }),
       ...(maxDeletions !== undefined && { maxDeletions }),
       ...(waitMs !== undefined && { waitMs }),
     });
@@ -197,6 +230,8 @@ export async function main(argv: string[]): Promise<number> {
     resyncMs: duration('resync', v.resync, 30_000),
     removalDelayMs: duration('removal-delay', v['removal-delay'], 500),
     ...(maxDeletions !== undefined && { maxDeletions }),
+    events,
+    ...watching,
   });
   // Handlers go in before start(): a signal during start-up waits for it, then stops cleanly.
   const stopped = new Promise<string>((resolve) => {

@@ -4,6 +4,7 @@ import { monitorBinary } from '../native.js';
 import { hostLookups } from '../controller/hostLookups.js';
 import { loadSpecDir } from '../spec/load.js';
 import { findContainer } from './lookup.js';
+import { eventJournal } from './journal.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 
 export const RESTART_HELP = `Usage: pocker restart NAME...
@@ -55,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
       allowEmpty: false,
       log,
       mayRemove: () => false,
+      events: eventJournal(cmd, 'pocker restart', log),
     });
     const outcome = await reconcileOne(pass, name, 'restart');
     const r = outcome.result;

@@ -146,7 +146,7 @@ export async function main(args: string[]): Promise<number> {
   };
   const checked = desiredFromObject(raw, name, adhocSource(name));
   if ('errors' in checked) throw new UsageError(checked.errors.map(formatPathError).join('; '));
-  const c = adhocContext(cmd.dirs, cmd.timeouts, createLogger(cmd.logLevel));
+  const c = adhocContext(cmd, 'pocker run', createLogger(cmd.logLevel));
   const { host } = c;
   const resolve = () => resolveImageRefs([checked.desired], imageArg, imageResolver(host, cmd.dirs.dataDir));
   let resolved = resolve();

@@ -18,6 +18,9 @@ import { describeSource, isAdhoc } from '../state/adhoc.js';
 import { locksDir, type InstanceDirs } from '../state/layout.js';
 import type { ContainerRecord, ExitRecord } from '../state/records.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
+import { describeError } from '../host/errors.js';
+import type { EventSink, EventType } from '../state/events.js';
+import { reportExit } from './events.js';
 
 /** What the ad-hoc commands (`pocker run`, `stop`, `start`, `rm`) act with. */
 export interface AdhocContext {
@@ -27,6 +30,8 @@ export interface AdhocContext {
   monitorBinary: string;
   network?: NetworkOptions;
   timeouts?: Timeouts;
+  /** Where what the command did is told (the events journal). */
+  events?: EventSink;
 }
 
 /** The runtime context of one ad-hoc command, made where every pass's is (buildPass). */
@@ -55,7 +60,9 @@ function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach):
 async function underLock<T>(c: AdhocContext, name: string, fn: (a: ActualContainer | null) => Promise<T>): Promise<T> {
   const release = await c.host.lock(join(locksDir(c.dirs), name), (c.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
   try {
-    return await fn(observeContainer(c.host, c.dirs, c.driver, name));
+    const a = observeContainer(c.host, c.dirs, c.driver, name);
+    if (a && c.events) reportExit(c.host, c.dirs, a, c.events);
+    return await fn(a);
   } finally {
     release();
     try {
@@ -82,6 +89,26 @@ function adhocOnly(a: ActualContainer | null, name: string, verb: string): Actua
     );
   }
   return a as ActualContainer & { record: ContainerRecord };
+}
+
+/** Runs one ad-hoc step and tells the events sink what it did (type, reason) or that it failed. */
+async function told<T>(c: AdhocContext, name: string, type: EventType, reason: string, step: () => Promise<T>): Promise<T> {
+  try {
+    const r = await step();
+    c.events?.emit({ type, name, source: '', reason });
+    return r;
+  } catch (e) {
+    c.events?.emit({
+      type: 'apply-failed',
+      name,
+      source: '',
+      action: type,
+      reason,
+      error: describeError(e),
+      code: (e as { code?: string }).code,
+    });
+    throw e;
+  }
 }
 
 /** Where a started container's processes are. */
@@ -130,7 +157,7 @@ export async function runAdhoc(c: AdhocContext, desired: DesiredContainer, attac
         container: name,
       });
     }
-    await start(c, desired, attach);
+    await told(c, name, 'create', 'pocker run', () => start(c, desired, attach));
     return startedRefs(c, name);
   });
 }
@@ -153,7 +180,7 @@ export async function stopAdhoc(c: AdhocContext, name: string): Promise<boolean>
   return underLock(c, name, async (found) => {
     const a = adhocOnly(found, name, 'stop');
     if (observedStatus(a) !== 'running') return false;
-    await stopContainer(runtime(c), a);
+    await told(c, name, 'stop', 'pocker stop', () => stopContainer(runtime(c), a));
     return true;
   });
 }
@@ -164,7 +191,9 @@ export async function startAdhoc(c: AdhocContext, name: string): Promise<boolean
     const a = adhocOnly(found, name, 'start');
     if (observedStatus(a) === 'running') return false;
     const rec = a.record;
-    await start(c, { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source }, undefined, a);
+    await told(c, name, 'restart', 'pocker start', () =>
+      start(c, { spec: rec.spec, user: rec.user, hash: rec.hash, source: rec.source }, undefined, a),
+    );
     return true;
   });
 }
@@ -175,6 +204,6 @@ export async function removeAdhoc(c: AdhocContext, name: string, force: boolean)
     const a = adhocOnly(found, name, 'rm');
     if (observedStatus(a) === 'running' && !force)
       throw new RuntimeError('RUNNING', `container "${name}" is running: pocker stop it first, or pocker rm -f`, { container: name });
-    await removeContainer(runtime(c), a);
+    await told(c, name, 'removed', 'pocker rm', () => removeContainer(runtime(c), a));
   });
 }

@@ -1,3 +1,4 @@
+import type { EventSink } from '../state/events.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
@@ -36,6 +37,8 @@ export interface AutoUpdaterOptions {
   now?: () => number;
   /** Jitter source in [0, 1) (tests fix it). */
   random?: () => number;
+  /** Where updates and rollbacks are told. */
+  events?: EventSink;
 }
 
 /** Share of an interval a check may come early or late, so containers of one reference do not all check at once. */
@@ -190,6 +193,7 @@ export class AutoUpdater {
       const a = observeContainer(this.o.host, this.o.dirs, this.o.driver, name);
       this.save(name, { ...s, phase: 'watching', sinceMs: this.now(), restartsAtStart: a?.record?.restartCount ?? 0 });
       this.o.log.info({ container: name, digest: s.to }, `auto-update: ${name} runs ${s.to}; watching it for its rollback window`);
+      this.o.events?.emit({ type: 'image-updated', name, source: this.o.dir, reference: s.reference, from: s.from, to: s.to });
     } else {
       this.save(name, { ...s, phase: 'idle', lastCheck: { atMs: this.now(), digest: s.to!, error: `update failed: ${r.message}` } });
       this.o.log.error({ container: name, error: r.message }, `auto-update: ${name}: update to ${s.to} failed: ${r.message}`);
@@ -241,6 +245,15 @@ export class AutoUpdater {
       { container: name, bad: s.to, digest: s.from },
       `auto-update: ${name} rolled back to ${s.from}; ${s.to} is marked bad for it`,
     );
+    this.o.events?.emit({
+      type: 'rolled-back',
+      name,
+      source: this.o.dir,
+      reference: s.reference,
+      from: s.to,
+      to: s.from,
+      reason: s.lastRollback?.reason,
+    });
   }
 
   /**

@@ -59,6 +59,7 @@ export async function followUp(o: FollowUpOptions): Promise<{ results: ActionRes
           monitorBinary: o.pass.ctx.monitorBinary ?? monitorBinary(),
           log: o.log,
           onUnhealthy: () => {},
+          ...(o.pass.events && { events: o.pass.events }),
         });
   const lastCheck = new Map<string, number>();
   const failed = new Set(o.done.filter((r) => !r.ok).map((r) => r.name));

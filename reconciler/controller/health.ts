@@ -8,6 +8,7 @@ import type { ContainerSpec, HealthCheck } from '../spec/types.js';
 import { containerPaths, type InstanceDirs } from '../state/layout.js';
 import type { HealthRecord } from '../state/records.js';
 import type { Logger } from '../log/logger.js';
+import type { EventSink } from '../state/events.js';
 
 /** Where health checks run and whom to tell. */
 export interface HealthOptions {
@@ -20,6 +21,8 @@ export interface HealthOptions {
   onUnhealthy: (name: string) => void;
   /** Called whenever a container's health status changes (the containers that wait on it look again). */
   onStatus?: (name: string, status: HealthRecord['status']) => void;
+  /** Where a turn to healthy or unhealthy is told. */
+  events?: EventSink;
 }
 
 /** Whether an HTTP status means healthy: the expected one, else any 2xx or 3xx (Kubernetes' httpGet). */
@@ -160,6 +163,15 @@ export class HealthChecker {
       if (next.status !== prev?.status) {
         this.o.log.info({ container: a.name, health: next.status, exitCode: result.exitCode }, `${a.name} is ${next.status}`);
         this.o.onStatus?.(a.name, next.status);
+        if (next.status !== 'starting')
+          this.o.events?.emit({
+            type: next.status,
+            name: a.name,
+            ...(a.record && { source: a.record.source.dir }),
+            exitCode: result.exitCode,
+            output: result.output,
+            failingStreak: next.failingStreak,
+          });
       }
       if (next.status === 'unhealthy' && prev?.status !== 'unhealthy') this.o.onUnhealthy(a.name);
       return next;

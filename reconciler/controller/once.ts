@@ -26,6 +26,7 @@ import { refreshHosts } from '../network/names.js';
 import { ImagePulls, pendingPulls, withPullErrors } from './imagePulls.js';
 import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
 import { controllerPass } from './pass.js';
+import { specErrorEvents } from './events.js';
 import { gitRevision } from './revision.js';
 import { recordSourceStatus } from './sourceStatus.js';
 
@@ -96,6 +97,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   }
   if (cachePath && host.kind(opts.dirs.stateDir) === 'dir') cache!.save(host, cachePath);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
+  if (!opts.dryRun && opts.events) for (const e of specErrorEvents(opts.dir, load.errors, new Set())) opts.events.emit(e);
   const actual = observe(host, opts.dirs, driver);
   reportStrangers(actual.strangers, log);
   const facts = gatherFacts(host, driver, load.desired);

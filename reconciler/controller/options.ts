@@ -9,6 +9,10 @@ import type { RestartBackoff } from '../spec/types.js';
 import type { InstanceDirs } from '../state/layout.js';
 import type { RegistryClient } from '../image/registry/client.js';
 import type { RegistrySettings } from '../image/registrySettings.js';
+import type { EventSink } from '../state/events.js';
+import type { HookRunner } from '../host/hookRunner.js';
+import type { MetricsAddress } from './metricsAddress.js';
+import type { NotifyOptions } from './notifier.js';
 
 /** What `reconcile --once` and the watching controller are both given. */
 export interface ControllerOptions {
@@ -40,6 +44,8 @@ export interface ControllerOptions {
   registries?: RegistrySettings;
   /** The registry client (default: one made from `registries` and the standard credential files). */
   registry?: () => RegistryClient;
+  /** Where events go: the journal, hooks, metrics (default: nowhere). */
+  events?: EventSink;
 }
 
 /** Options of the watching controller. */
@@ -50,6 +56,12 @@ export interface WatchOptions extends ControllerOptions {
   removalDelayMs?: number;
   /** Run health checks (default true). */
   healthChecks?: boolean;
+  /** The hook run for events (`--notify-exec`). */
+  notify?: NotifyOptions;
+  /** Runs the hook (default: a real process). */
+  hookRunner?: HookRunner;
+  /** Where `/metrics` and the status page are served (default: nowhere). */
+  metricsAddress?: MetricsAddress;
 }
 
 /** What one resync did: containers observed, how many were handed to their workers, how long it took. */

@@ -14,6 +14,7 @@ import type { ControllerOptions } from './options.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import { monitorBinary } from '../native.js';
+import type { EventSink } from '../state/events.js';
 
 /** Everything a pass over one spec dir (or one ad-hoc command) acts with. */
 export interface PassOptions {
@@ -41,6 +42,8 @@ export interface PassOptions {
   logPolicy?: LogPolicy;
   network?: NetworkOptions;
   attach?: Attach;
+  /** Where what the pass does is told (default: nowhere). */
+  events?: EventSink;
 }
 
 /**
@@ -72,6 +75,7 @@ export function buildPass(o: PassOptions): PassState {
     log: o.log,
     ...(o.mayRemove && { mayRemove: o.mayRemove }),
     ...(o.movePins && { movePins: true }),
+    ...(o.events && { events: o.events }),
     ensureParent:
       o.ensureParent ??
       (() => {
@@ -105,5 +109,6 @@ export function controllerPass(o: ControllerOptions, parts: ControllerPassParts)
     ...parts,
     ...(o.logPolicy && { logPolicy: o.logPolicy }),
     ...(o.network && { network: o.network }),
+    ...(o.events && { events: o.events }),
   });
 }

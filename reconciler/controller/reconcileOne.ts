@@ -12,6 +12,8 @@ import type { Logger } from '../log/logger.js';
 import { DEFAULT_TIMEOUTS } from '../host/timeouts.js';
 import type { WorkResult } from './workQueue.js';
 import { firewallViews } from './firewalls.js';
+import type { EventSink } from '../state/events.js';
+import { actionEvent, reportExit } from './events.js';
 
 /** What every container of one pass (or of the watching controller) is reconciled against. */
 export interface PassState {
@@ -28,6 +30,8 @@ export interface PassState {
   ensureParent: () => void;
   /** Registry images move their containers to the digest the load resolved (`pocker image update`). */
   movePins?: boolean;
+  /** Where what happens is told (the events journal, hooks, metrics); none when absent. */
+  events?: EventSink;
 }
 
 /** What reconciling one container did. */
@@ -71,6 +75,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
   const release = await host.lock(join(locksDir(dirs), name), (pass.ctx.timeouts ?? DEFAULT_TIMEOUTS).lockMs);
   try {
     const a = observeContainer(host, dirs, driver, name);
+    if (a && pass.events) reportExit(host, dirs, a, pass.events);
     const actual: ActualSet = { containers: a ? new Map([[name, a]]) : new Map(), leftovers: [], strangers: [] };
     const desired = pass.load.desired.filter((d) => d.spec.name === name);
     const dependencies = new Map<string, ActualContainer>();
@@ -128,6 +133,8 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
     if (needsCgroupParent(action)) pass.ensureParent();
     const result = await runAction(pass.ctx, action);
     logResult(pass.log, result);
+    const event = pass.events && actionEvent(pass.source, action, result);
+    if (event) pass.events!.emit(event);
     if (!result.ok)
       return { name, action, result, problems: p.problems, requeue: { failed: true, ...(result.terminal && { terminal: true }) } };
     if (action.kind !== 'create' && action.kind !== 'recreate' && action.kind !== 'restart')

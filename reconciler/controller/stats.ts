@@ -1,7 +1,7 @@
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { workingSet, type CgroupUsage } from '../cgroups/usage.js';
 import type { HostReader } from '../host/host.js';
-import { readNetworkRecord } from '../network/attach.js';
+import { vethCounters } from './snapshot.js';
 import type { InstanceDirs } from '../state/layout.js';
 
 /** One reading of a container: its cgroup usage, its veth's counters, its CPU limit, and when. */
@@ -34,11 +34,6 @@ export interface StatsRow {
   netTxBytes: number | null;
 }
 
-function counter(host: HostReader, dev: string, which: 'rx_bytes' | 'tx_bytes'): number | null {
-  const t = host.readFile(`/sys/class/net/${dev}/statistics/${which}`)?.trim();
-  return t && /^[0-9]+$/.test(t) ? Number(t) : null;
-}
-
 /** Reads a container's usage now; null when it has no cgroup. */
 export function sampleUsage(
   host: HostReader,
@@ -49,13 +44,8 @@ export function sampleUsage(
 ): UsageSample | null {
   const usage = driver.usage(name, host);
   if (!usage) return null;
-  const limits = driver.read(name, host);
-  const cpuLimit = limits && limits.cpuQuotaUs !== 'max' ? limits.cpuQuotaUs / limits.cpuPeriodUs : null;
-  const veth = readNetworkRecord(host, dirs, name)?.hostVeth;
-  // The host end's receive counter is what the container sent, and the other way round.
-  const rx = veth ? counter(host, veth, 'tx_bytes') : null;
-  const tx = veth ? counter(host, veth, 'rx_bytes') : null;
-  return { name, atMs: now, usage, cpuLimit, net: rx !== null && tx !== null ? { rx, tx } : null };
+  const cpuLimit = usage.cpuQuotaUs !== 'max' ? usage.cpuQuotaUs / usage.cpuPeriodUs : null;
+  return { name, atMs: now, usage, cpuLimit, net: vethCounters(host, dirs, name) };
 }
 
 /** The row of two samples of one container (CPU from their difference; the rest as of the second). */

@@ -33,6 +33,9 @@ import { recordSourceStatus } from './sourceStatus.js';
 import type { SpecReader } from './specReader.js';
 import type { SpecSources } from './specSources.js';
 import type { WorkQueue, WorkResult } from './workQueue.js';
+import { Observability } from './observability.js';
+import { specErrorEvents } from './events.js';
+import { takeSnapshot, type ControllerSnapshot } from './snapshot.js';
 
 /**
  * The watching controller (`pocker reconcile`): every change of the spec dir (SpecSources) reads
@@ -70,11 +73,21 @@ export class WatchController {
   private readonly strangersSeen = new Set<string>();
   /** What was done so far, by kind. */
   readonly counts: ActionCounts = { create: 0, update: 0, recreate: 0, restart: 0, stop: 0, remove: 0 };
+  /** Events, metrics and the listener. */
+  readonly observability: Observability;
+  /** The last observation of each container of this dir (what metrics and the status page show). */
+  private readonly observations = new Map<string, ActualContainer>();
+  private readonly specErrorsSeen = new Set<string>();
+  private revision: string | null = null;
+  private readonly opts: WatchOptions;
 
-  constructor(private readonly opts: WatchOptions) {
-    this.host = opts.host ?? new NodeHost();
+  constructor(options: WatchOptions) {
+    this.host = options.host ?? new NodeHost();
+    this.log = options.log ?? silentLogger;
+    this.observability = new Observability(options, this.log, () => this.snapshot());
+    const opts: WatchOptions = { ...options, events: this.observability.events };
+    this.opts = opts;
     this.driver = opts.driver ?? detectDriver(this.host, opts.dirs.cgroupParent);
-    this.log = opts.log ?? silentLogger;
     this.resyncMs = opts.resyncMs ?? 30_000;
     this.removalDelayMs = opts.removalDelayMs ?? 500;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
@@ -127,12 +140,14 @@ export class WatchController {
         controllerPass(this.opts, { load, host: this.host, driver: this.driver, log: this.log, revision: null, mayRemove: () => false }),
       desired: () => this.load.desired,
       moved: (name) => this.changed(name),
+      events: this.observability.events,
     });
   }
 
   /** Loads, observes, starts every worker, and begins watching. Resolves once watching. */
   async start(): Promise<void> {
     prepareInstance(this.host, this.opts.dirs, this.log);
+    await this.observability.start(this.log);
     this.rebuildPass(this.reader.read());
     this.resync();
     await this.sources.start();
@@ -154,6 +169,7 @@ export class WatchController {
     await this.pulls.stop();
     // Only now: a step that was finishing may have set up a watch.
     await this.watches.stopAll();
+    await this.observability.stop();
     this.log.debug({ dir: this.opts.dir }, 'stopped');
   }
 
@@ -184,6 +200,8 @@ export class WatchController {
     const load = withPullErrors(read, this.pulls.errors());
     this.pulls.request(pendingPulls(load));
     this.load = load;
+    this.revision = revision;
+    for (const e of specErrorEvents(this.opts.dir, load.errors, this.specErrorsSeen)) this.observability.events.emit(e);
     this.pass = controllerPass(this.opts, {
       load,
       host: this.host,
@@ -214,7 +232,7 @@ export class WatchController {
    */
   private reload(): void {
     if (this.stopping) return;
-    this.guarded('reloading the spec dir', () => this.compareWhole());
+    this.guarded('reloading the spec dir', () => this.observability.timedSync('reload', () => this.compareWhole()));
   }
 
   private compareWhole(): void {
@@ -235,9 +253,10 @@ export class WatchController {
 
   /** One container's work: reconcile it under its lock, then watch what it became; reconcileOne says when to look again. */
   private async reconcileContainer(name: string): Promise<WorkResult> {
-    const o = await reconcileOne(this.pass, name);
+    const o = await this.observability.timed('container', () => reconcileOne(this.pass, name));
     if (o.result?.ok && o.action.kind !== 'none') {
       this.counts[o.action.kind]++;
+      this.observability.metrics.countAction(o.action.kind);
       for (const d of dependentsOf(this.load.desired, name)) this.queue.add(d);
       this.names.request();
     }
@@ -253,6 +272,8 @@ export class WatchController {
   private noteObservation(name: string, now: ActualContainer | null | undefined): boolean {
     const ours = this.gate.note(name, now);
     this.watches.track(name, now ?? undefined, ours);
+    if (ours && now) this.observations.set(name, now);
+    else this.observations.delete(name);
     return ours;
   }
 
@@ -264,7 +285,21 @@ export class WatchController {
    */
   resync(): ResyncStats | null {
     if (this.stopping) return null;
-    return this.guarded('resync', () => this.resyncNow()) ?? null;
+    return this.guarded('resync', () => this.observability.timedSync('resync', () => this.resyncNow())) ?? null;
+  }
+
+  /** What the controller knows now, with usage read from the kernel (metrics and the status page). */
+  snapshot(): ControllerSnapshot {
+    return takeSnapshot({
+      host: this.host,
+      dirs: this.opts.dirs,
+      driver: this.driver,
+      dir: this.opts.dir,
+      observations: this.observations,
+      specErrors: this.load.failedFiles.size,
+      revision: this.revision,
+      events: this.observability.events.recent(),
+    });
   }
 
   private resyncNow(): ResyncStats {

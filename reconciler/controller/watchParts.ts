@@ -68,6 +68,7 @@ export function watchParts(opts: WatchOptions, c: WatchCallbacks): WatchParts {
     monitorBinary: opts.monitorBinary ?? monitorBinary(),
     log: c.log,
     healthChecks: opts.healthChecks !== false,
+    ...(opts.events && { events: opts.events }),
     onChange: c.changed,
   });
   parts.gate = new RemovalGate({

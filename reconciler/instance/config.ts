@@ -8,6 +8,9 @@ import { locate, yaml } from '../spec/yamlLocate.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../host/timeouts.js';
 import { DEFAULT_REGISTRY_SETTINGS, type RegistrySettings } from '../image/registrySettings.js';
+import { DEFAULT_JOURNAL_POLICY, type JournalPolicy } from '../state/eventJournal.js';
+import type { EventType } from '../state/events.js';
+import { parseQuantity } from '../spec/quantity.js';
 
 /** Where the instance config is read from when --config does not say. */
 export const DEFAULT_CONFIG_PATH = '/etc/pocker/pocker.yaml';
@@ -22,6 +25,12 @@ export interface InstanceConfig {
   secretsDir?: string;
   timeouts: Timeouts;
   registries: RegistrySettings;
+  /** How the events journal is rotated. */
+  events: JournalPolicy;
+  /** Where the watching controller serves metrics and its status page, if anywhere. */
+  metrics?: { address: string; allowRemote: boolean };
+  /** The hook run for events. */
+  notify?: { exec: string; on?: EventType[]; timeoutMs?: number };
 }
 
 /** A config file pocker cannot use: every problem as file:line:col. */
@@ -47,6 +56,9 @@ interface RawConfig {
     concurrency?: number;
     timeout?: string;
   };
+  metrics?: { address: string; allowRemote?: boolean };
+  events?: { maxSize?: number | string; maxFiles?: number };
+  notify?: { exec: string; on?: EventType[]; timeout?: string };
 }
 
 /** Parses the text of an instance config; every problem is located (file:line:col). */
@@ -95,9 +107,34 @@ export function parseInstanceConfig(text: string, path: string): InstanceConfig 
       errors.push(locate(doc, lc, path, { path: ['registries', 'timeout'], message: 'registries.timeout must be at least 100ms' }));
     else registries.timeoutMs = d.ms;
   }
+  const events = { ...DEFAULT_JOURNAL_POLICY, ...(raw.events?.maxFiles !== undefined && { maxFiles: raw.events.maxFiles }) };
+  if (raw.events?.maxSize !== undefined) {
+    const q = parseQuantity(String(raw.events.maxSize));
+    if ('error' in q) errors.push(locate(doc, lc, path, { path: ['events', 'maxSize'], message: `events.maxSize: ${q.error}` }));
+    else if (q.bytes < 4096)
+      errors.push(locate(doc, lc, path, { path: ['events', 'maxSize'], message: 'events.maxSize must be at least 4Ki' }));
+    else events.maxBytes = q.bytes;
+  }
+  let notifyTimeoutMs: number | undefined;
+  if (raw.notify?.timeout !== undefined) {
+    const d = parseDuration(raw.notify.timeout);
+    if ('error' in d) errors.push(locate(doc, lc, path, { path: ['notify', 'timeout'], message: `notify.timeout: ${d.error}` }));
+    else if (d.ms < 100)
+      errors.push(locate(doc, lc, path, { path: ['notify', 'timeout'], message: 'notify.timeout must be at least 100ms' }));
+    else notifyTimeoutMs = d.ms;
+  }
   if (errors.length) throw new ConfigError(errors);
   return {
     registries,
+    events,
+    ...(raw.metrics && { metrics: { address: raw.metrics.address, allowRemote: !!raw.metrics.allowRemote } }),
+    ...(raw.notify && {
+      notify: {
+        exec: raw.notify.exec,
+        ...(raw.notify.on && { on: raw.notify.on }),
+        ...(notifyTimeoutMs !== undefined && { timeoutMs: notifyTimeoutMs }),
+      },
+    }),
     path,
     ...(raw.specDir !== undefined && { specDir: raw.specDir }),
     ...(raw.secretsDir !== undefined && { secretsDir: raw.secretsDir }),
@@ -121,7 +158,13 @@ export function loadInstanceConfig(path: string, required: boolean): InstanceCon
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required)
-      return { path: null, dirs: {}, timeouts: { ...DEFAULT_TIMEOUTS }, registries: { ...DEFAULT_REGISTRY_SETTINGS } };
+      return {
+        path: null,
+        dirs: {},
+        timeouts: { ...DEFAULT_TIMEOUTS },
+        registries: { ...DEFAULT_REGISTRY_SETTINGS },
+        events: { ...DEFAULT_JOURNAL_POLICY },
+      };
     throw new ConfigError([{ file: path, line: 1, col: 1, message: `cannot read the instance config: ${code ?? (e as Error).message}` }]);
   }
   return parseInstanceConfig(text, path);

@@ -30,3 +30,8 @@ export function canonicalSignal(s: string): { name: string } | { error: string }
 export function signalNumber(name: string): number {
   return SIGNALS[name] ?? SIGNALS[DEFAULT_STOP_SIGNAL]!;
 }
+
+/** The name of a signal number (9: SIGKILL), or the number as text when the host's table has none. */
+export function signalName(n: number): string {
+  return Object.keys(SIGNALS).find((k) => SIGNALS[k] === n) ?? String(n);
+}

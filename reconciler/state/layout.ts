@@ -32,6 +32,8 @@ export interface ContainerPaths {
   record: string;
   /** The last run's exit, written by the monitor (durable). */
   exit: string;
+  /** Which exit the events journal was last told of (so each exit is reported once, by whichever pass saw it first). */
+  exitReported: string;
   upper: string;
   work: string;
   rootfs: string;
@@ -55,6 +57,7 @@ export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths
     dataDir: data,
     record: join(data, 'container.json'),
     exit: join(data, 'exit.json'),
+    exitReported: join(data, 'exit.reported'),
     upper: join(data, 'upper'),
     work: join(data, 'work'),
     rootfs: join(data, 'rootfs'),

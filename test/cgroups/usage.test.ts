@@ -34,6 +34,12 @@ describe('cgroup usage files', () => {
       pids: 1,
       ioReadBytes: 0,
       ioWriteBytes: 0,
+      cpuQuotaUs: 'max' as const,
+      cpuPeriodUs: 100_000,
+      cpuPeriods: 0,
+      cpuThrottledPeriods: 0,
+      cpuThrottledNs: 0,
+      oomKills: 0,
     };
     expect(workingSet(u)).toBe(700);
     expect(workingSet({ ...u, inactiveFileBytes: 5000 })).toBe(0);

@@ -3,8 +3,6 @@ export interface CgroupUsage {
   /** CPU time used by every process since the cgroup was made, in nanoseconds. */
   cpuNs: number;
   memoryBytes: number;
-  /** The memory limit, or 'max'. */
-  memoryLimit: number | 'max';
   /** Swap in use (null where the kernel does not account it). */
   swapBytes: number | null;
   /** Page cache that can be dropped at once: what the working set leaves out. */
@@ -13,9 +11,6 @@ export interface CgroupUsage {
   /** Bytes read from and written to block devices. */
   ioReadBytes: number;
   ioWriteBytes: number;
-  /** CFS quota and period in µs (quota 'max': none), as the cgroup holds them now. */
-  cpuQuotaUs: number | 'max';
-  cpuPeriodUs: number;
   /** CFS periods elapsed, periods throttled and time throttled (ns), from `cpu.stat`. */
   cpuPeriods: number;
   cpuThrottledPeriods: number;
@@ -32,25 +27,19 @@ export function workingSet(u: CgroupUsage): number {
 /** A number of a flat-keyed stat file (`memory.stat`, `cpu.stat`): `key value` lines. */
 export function statValue(text: string | null, key: string): number | null {
   if (!text) return null;
-  for (const line of text.split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k === key && v !== undefined && /^[0-9]+$/.test(v)) return Number(v);
-  }
-  return null;
+  // Found by position rather than by splitting every line: scrapes read memory.stat of each container.
+  const at = text.startsWith(`${key} `) ? 0 : text.indexOf(`\n${key} `);
+  if (at < 0) return null;
+  const start = at === 0 ? key.length + 1 : at + key.length + 2;
+  const end = text.indexOf('\n', start);
+  const v = text.slice(start, end < 0 ? undefined : end).trim();
+  return /^[0-9]+$/.test(v) ? Number(v) : null;
 }
 
 /** A whole-number file (`memory.current`, `pids.current`, `cpuacct.usage`), or null. */
 export function fileNumber(text: string | null): number | null {
   const t = text?.trim();
   return t && /^[0-9]+$/.test(t) ? Number(t) : null;
-}
-
-/** A limit file: a number, or 'max' (v2 `max`, v1's near-2^63 "unlimited"). */
-export function limitValue(text: string | null): number | 'max' {
-  const t = text?.trim();
-  if (!t || t === 'max') return 'max';
-  const n = Number(t);
-  return Number.isFinite(n) && n < 2 ** 62 ? n : 'max';
 }
 
 /** Read and write bytes of v1's `blkio.throttle.io_service_bytes` (`MAJ:MIN Read N` lines; Total lines ignored). */

@@ -1,4 +1,4 @@
-import { fileNumber, limitValue, statValue, v1IoBytes, type CgroupUsage } from './usage.js';
+import { fileNumber, statValue, v1IoBytes, type CgroupUsage } from './usage.js';
 import { join } from 'node:path';
 import { canonicalCpuList } from '../spec/cpuset.js';
 import { DEFAULT_CPU_PERIOD_US, type Limits } from '../limits/limits.js';
@@ -70,6 +70,9 @@ export class V1Driver implements CgroupDriver {
   private ctrl(controller: string, name: string): string {
     return join(this.mounts.get(controller)!, this.parent, name);
   }
+
+  /** The parent's dir in each mounted controller, joined once (usage is read per container at every scrape). */
+  private parentDirs: Map<string, string> | null = null;
 
   private unifiedDir(name: string): string | null {
     return this.unified ? join(this.unified, this.parent, name) : null;
@@ -248,7 +251,12 @@ export class V1Driver implements CgroupDriver {
   }
 
   usage(name: string, host: HostReader): CgroupUsage | null {
-    const file = (c: string, f: string): string | null => (this.mounts.has(c) ? host.readFile(join(this.ctrl(c, name), f)) : null);
+    this.parentDirs ??= new Map([...this.mounts].map(([c, m]) => [c, join(m, this.parent)]));
+    const dirs = this.parentDirs;
+    const file = (c: string, f: string): string | null => {
+      const d = dirs.get(c);
+      return d === undefined ? null : host.readFile(`${d}/${name}/${f}`);
+    };
     const memoryBytes = fileNumber(file('memory', 'memory.usage_in_bytes'));
     if (memoryBytes === null) return null;
     const memsw = this.memswSupported(host) ? fileNumber(file('memory', 'memory.memsw.usage_in_bytes')) : null;
@@ -257,14 +265,11 @@ export class V1Driver implements CgroupDriver {
     const cpuStat = file('cpu', 'cpu.stat');
     return {
       cpuNs: fileNumber(file('cpuacct', 'cpuacct.usage')) ?? 0,
-      cpuQuotaUs: parseMax(file('cpu', 'cpu.cfs_quota_us')) ?? 'max',
-      cpuPeriodUs: Number(file('cpu', 'cpu.cfs_period_us') ?? DEFAULT_CPU_PERIOD_US),
       cpuPeriods: statValue(cpuStat, 'nr_periods') ?? 0,
       cpuThrottledPeriods: statValue(cpuStat, 'nr_throttled') ?? 0,
       cpuThrottledNs: statValue(cpuStat, 'throttled_time') ?? 0,
       oomKills: statValue(file('memory', 'memory.oom_control'), 'oom_kill') ?? 0,
       memoryBytes,
-      memoryLimit: limitValue(file('memory', 'memory.limit_in_bytes')),
       swapBytes: memsw === null ? null : Math.max(0, memsw - memoryBytes),
       inactiveFileBytes: statValue(stat, 'total_inactive_file') ?? statValue(stat, 'inactive_file') ?? 0,
       pids: fileNumber(file('pids', 'pids.current')) ?? 0,

@@ -1,4 +1,4 @@
-import { fileNumber, limitValue, statValue, v2IoBytes, type CgroupUsage } from './usage.js';
+import { fileNumber, statValue, v2IoBytes, type CgroupUsage } from './usage.js';
 import { join } from 'node:path';
 import { DEFAULT_CPU_PERIOD_US, type Limits } from '../limits/limits.js';
 import { RuntimeError, describeError } from '../host/errors.js';
@@ -211,22 +211,19 @@ export class V2Driver implements CgroupDriver {
   }
 
   usage(name: string, host: HostReader): CgroupUsage | null {
-    const file = (f: string): string | null => host.readFile(join(this.dir(name), f));
+    const dir = `${this.dir(name)}/`;
+    const file = (f: string): string | null => host.readFile(dir + f);
     const memoryBytes = fileNumber(file('memory.current'));
     if (memoryBytes === null) return null;
     const io = v2IoBytes(file('io.stat'));
     const cpuStat = file('cpu.stat');
-    const [quota, period] = (file('cpu.max') ?? `max ${DEFAULT_CPU_PERIOD_US}`).trim().split(/\s+/);
     return {
       cpuNs: (statValue(cpuStat, 'usage_usec') ?? 0) * 1000,
-      cpuQuotaUs: quota === 'max' || quota === undefined ? 'max' : Number(quota),
-      cpuPeriodUs: Number(period ?? DEFAULT_CPU_PERIOD_US),
       cpuPeriods: statValue(cpuStat, 'nr_periods') ?? 0,
       cpuThrottledPeriods: statValue(cpuStat, 'nr_throttled') ?? 0,
       cpuThrottledNs: (statValue(cpuStat, 'throttled_usec') ?? 0) * 1000,
       oomKills: statValue(file('memory.events'), 'oom_kill') ?? 0,
       memoryBytes,
-      memoryLimit: limitValue(file('memory.max')),
       swapBytes: this.swapSupported(host) ? fileNumber(file('memory.swap.current')) : null,
       inactiveFileBytes: statValue(file('memory.stat'), 'inactive_file') ?? 0,
       pids: fileNumber(file('pids.current')) ?? 0,

@@ -1,6 +1,7 @@
 import { createLogger } from '../log/logger.js';
 import { GLOBAL_HELP, parseCommand } from './options.js';
 import { printPass } from './reconcile.js';
+import { eventJournal } from './journal.js';
 
 export const DOWN_HELP = `Usage: pocker down [--dir DIR] [--dry-run]
 
@@ -22,7 +23,14 @@ export async function main(args: string[]): Promise<number> {
   const log = createLogger(cmd.logLevel);
   const { downSource } = await import('../controller/once.js');
   const dryRun = !!cmd.values['dry-run'];
-  const result = await downSource({ dir: cmd.dir, dirs: cmd.dirs, timeouts: cmd.timeouts, dryRun, log });
+  const result = await downSource({
+    dir: cmd.dir,
+    dirs: cmd.dirs,
+    timeouts: cmd.timeouts,
+    dryRun,
+    log,
+    ...(!dryRun && { events: eventJournal(cmd, 'pocker down', log) }),
+  });
   printPass(result, dryRun, (s) => console.log(s));
   return result.ok ? 0 : 1;
 }

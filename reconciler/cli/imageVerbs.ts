@@ -3,6 +3,7 @@ import type { Host } from '../host/host.js';
 import { formatSize } from './image.js';
 import { UsageError, type Parsed } from './options.js';
 import { pullWithProgress } from './pullProgress.js';
+import { eventJournal } from './journal.js';
 
 /** `pocker image pull REF`. */
 export async function pull(host: Host, cmd: Parsed<unknown>, rest: string[]): Promise<number> {
@@ -42,17 +43,18 @@ export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): 
     timeouts: cmd.timeouts,
     log: createLogger(cmd.logLevel),
   };
+  const events = eventJournal(cmd, 'pocker image update', o.log);
   const actual = observe(host, cmd.dirs, driver);
   const named = rest.length ? rest : [...actual.containers.values()].filter((a) => a.record?.spec.image).map((a) => a.name);
   const auto = named.filter((n) => actual.containers.get(n)?.record?.spec.autoUpdate);
   let failed = false;
   for (const name of auto) {
-    const r = await autoUpdateNow({ ...o, name, progress: (line) => console.error(`${name}: ${line}`) });
+    const r = await autoUpdateNow({ ...o, events, name, progress: (line) => console.error(`${name}: ${line}`) });
     console.log(`${name}: ${r.ok ? 'ok' : 'failed'}: ${r.message}`);
     failed ||= !r.ok;
   }
   const others = named.filter((n) => !auto.includes(n));
-  const results = others.length ? await updateImages({ ...o, names: others }) : [];
+  const results = others.length ? await updateImages({ ...o, events, names: others }) : [];
   if (!results.length && !auto.length) console.log('no container runs a registry image');
   for (const r of results) {
     const move = r.to && r.to !== r.from ? ` ${shortDigest(r.from)} -> ${shortDigest(r.to)}` : r.from ? ` ${shortDigest(r.from)}` : '';

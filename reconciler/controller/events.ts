@@ -86,7 +86,11 @@ export function reportExit(host: Host, dirs: InstanceDirs, a: ActualContainer, e
   });
   if (exit.oomKilled)
     events.emit({ ...base, type: 'oom', oomKillCount: exit.oomKillCount, time: new Date(exit.finishedAtMs).toISOString() });
-  host.writeFileAtomic(marker, `${key}\n`, 0o600);
+  try {
+    host.writeFileAtomic(marker, `${key}\n`, 0o600);
+  } catch {
+    // No data dir to keep the mark in (a record release 1 left in the state dir): told again by the next pass.
+  }
 }
 
 /** The spec-invalid events of a load's errors not reported before (`seen` holds what was; it is updated). */

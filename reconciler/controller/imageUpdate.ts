@@ -1,3 +1,4 @@
+import type { EventSink } from '../state/events.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { describeError } from '../host/errors.js';
 import type { Host } from '../host/host.js';
@@ -44,6 +45,8 @@ export interface ImageUpdateOptions {
   secretsDir?: string;
   /** Containers to update (default: every container of the instance that runs a registry image). */
   names?: string[];
+  /** Where the recreates and rollbacks are told (the events journal). */
+  events?: EventSink;
 }
 
 /** The pass an image update moves one container through: its spec dir's, removing nothing. */
@@ -60,6 +63,7 @@ function movePass(o: ImageUpdateOptions, dir: string, load: DirLoad): PassState 
     allowEmpty: false,
     log: o.log,
     mayRemove: () => false,
+    ...(o.events && { events: o.events }),
   });
 }
 
@@ -203,6 +207,7 @@ export async function autoUpdateNow(
     concurrency: o.concurrency,
     pass: (l) => movePass(o, source.dir, l),
     desired: () => load.desired,
+    ...(o.events && { events: o.events }),
   });
   return updater.updateNow(o.name, o.progress);
 }

@@ -7,7 +7,64 @@ import { CONTAINER_STATES, type ControllerSnapshot } from './snapshot.js';
 /** What a reconcile duration is measured for: one container's work, a reload of the dir, a full resync. */
 export type PassKind = 'container' | 'reload' | 'resync';
 
-type Labels = 'name' | 'source';
+/**
+ * The label sets of one container's series, kept across scrapes: prom-client formats a shared
+ * labels object once, so each series of a scrape costs a lookup, not a formatting.
+ */
+interface ContainerLabels {
+  name: string;
+  source: string;
+  /** name and source alone. */
+  plain: Record<string, string>;
+  /** With each state, each health status, and the network interface. */
+  states: Array<Record<string, string>>;
+  health: Array<Record<string, string>>;
+  eth0: Record<string, string>;
+}
+
+const HEALTH_STATUSES = ['healthy', 'unhealthy', 'starting'] as const;
+
+function containerLabels(name: string, source: string): ContainerLabels {
+  return {
+    name,
+    source,
+    plain: { name, source },
+    states: CONTAINER_STATES.map((state) => ({ name, source, state })),
+    health: HEALTH_STATUSES.map((status) => ({ name, source, status })),
+    eth0: { name, source, interface: 'eth0' },
+  };
+}
+
+interface SeriesValue {
+  value: number;
+  labels: Record<string, string>;
+  sharedLabels: Record<string, string>;
+}
+
+const NO_LABELS: Record<string, string> = {};
+
+/**
+ * A metric with one series (or one per value of an extra label) per container, its values set in
+ * bulk at each scrape and read by prom-client's registry like any metric's. The container's labels
+ * go in as shared labels, which prom-client formats once per labels object.
+ */
+class ContainerSeries {
+  values: SeriesValue[] = [];
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'gauge' | 'counter',
+  ) {}
+  get(): { name: string; help: string; type: string; values: SeriesValue[]; aggregator: string } {
+    return { name: this.name, help: this.help, type: this.type, values: this.values, aggregator: 'sum' };
+  }
+  reset(): void {
+    this.values = [];
+  }
+  add(shared: Record<string, string>, value: number): void {
+    this.values.push({ value, labels: NO_LABELS, sharedLabels: shared });
+  }
+}
 
 /**
  * The controller's Prometheus metrics (prom-client): container metrics under cAdvisor's names
@@ -17,14 +74,10 @@ type Labels = 'name' | 'source';
  */
 export class ControllerMetrics implements EventSink {
   readonly registry = new Registry();
-  private readonly perContainer: Array<Gauge<Labels> | Counter<Labels>> = [];
-  private readonly g: Record<string, Gauge<Labels> | Counter<Labels>> = {};
-  private readonly state: Gauge<Labels | 'state'>;
-  private readonly health: Gauge<Labels | 'status'>;
-  private readonly network: Record<'rx' | 'tx', Counter<Labels | 'interface'>>;
+  private readonly series = new Map<string, ContainerSeries>();
+  private shared = new Map<string, ContainerLabels>();
   private readonly specErrors: Gauge<'dir'>;
   private readonly revision: Gauge<'dir' | 'revision'>;
-  private readonly updateAvailable: Gauge<Labels>;
   private readonly durations: Histogram<'kind'>;
   private readonly actions: Counter<'action'>;
   private readonly events: Counter<'type'>;
@@ -33,64 +86,45 @@ export class ControllerMetrics implements EventSink {
 
   constructor(notify?: () => { dropped: number; failures: number }) {
     const r = [this.registry];
-    const labelNames = ['name', 'source'] as const;
-    const gauge = (name: string, help: string): void => {
-      this.g[name] = new Gauge({ name, help, labelNames, registers: r });
-      this.perContainer.push(this.g[name]);
+    const series = (name: string, type: 'gauge' | 'counter', help: string): void => {
+      const m = new ContainerSeries(name, help, type);
+      this.series.set(name, m);
+      this.registry.registerMetric(m as never);
     };
-    const counter = (name: string, help: string): void => {
-      this.g[name] = new Counter({ name, help, labelNames, registers: r });
-      this.perContainer.push(this.g[name]);
-    };
-    counter('container_cpu_usage_seconds_total', 'Cumulative CPU time consumed, in seconds.');
-    counter('container_cpu_cfs_periods_total', 'Number of elapsed enforcement period intervals.');
-    counter('container_cpu_cfs_throttled_periods_total', 'Number of throttled period intervals.');
-    counter('container_cpu_cfs_throttled_seconds_total', 'Total time duration the container has been throttled.');
-    gauge('container_memory_usage_bytes', 'Current memory usage in bytes, including all memory regardless of when it was accessed.');
-    gauge('container_memory_working_set_bytes', 'Current working set in bytes (usage minus inactive file cache).');
-    gauge('container_memory_swap', 'Container swap usage in bytes.');
-    counter('container_oom_events_total', 'Count of out of memory events observed for the container.');
-    gauge('container_spec_memory_limit_bytes', 'Memory limit for the container (0: none).');
-    gauge('container_spec_cpu_quota', 'CPU quota of the container, in µs per period (0: none).');
-    gauge('container_spec_cpu_period', 'CPU period of the container, in µs.');
-    gauge('container_processes', 'Number of processes running inside the container.');
-    counter('container_fs_reads_bytes_total', 'Cumulative count of bytes read from block devices.');
-    counter('container_fs_writes_bytes_total', 'Cumulative count of bytes written to block devices.');
-    gauge('container_start_time_seconds', 'Start time of the container since unix epoch in seconds.');
-    counter('pocker_container_restarts_total', 'Restarts of the container since it was created.');
-    gauge('pocker_container_backoff_seconds', 'Seconds until the next restart of the container (0: none waiting).');
-    this.network = {
-      rx: new Counter({
-        name: 'container_network_receive_bytes_total',
-        help: 'Cumulative count of bytes received.',
-        labelNames: [...labelNames, 'interface'],
-        registers: r,
-      }),
-      tx: new Counter({
-        name: 'container_network_transmit_bytes_total',
-        help: 'Cumulative count of bytes transmitted.',
-        labelNames: [...labelNames, 'interface'],
-        registers: r,
-      }),
-    };
-    this.state = new Gauge({
-      name: 'pocker_container_state',
-      help: `Where the container is: 1 for its state, 0 for the others (${CONTAINER_STATES.join(', ')}).`,
-      labelNames: [...labelNames, 'state'],
-      registers: r,
-    });
-    this.health = new Gauge({
-      name: 'pocker_container_health',
-      help: 'Health of the container with a health check: 1 for its status, 0 for the others.',
-      labelNames: [...labelNames, 'status'],
-      registers: r,
-    });
-    this.updateAvailable = new Gauge({
-      name: 'pocker_image_update_available',
-      help: 'Containers with autoUpdate: 1 when their tag names a digest they do not run yet (and not marked bad).',
-      labelNames,
-      registers: r,
-    });
+    series('container_cpu_usage_seconds_total', 'counter', 'Cumulative CPU time consumed, in seconds.');
+    series('container_cpu_cfs_periods_total', 'counter', 'Number of elapsed enforcement period intervals.');
+    series('container_cpu_cfs_throttled_periods_total', 'counter', 'Number of throttled period intervals.');
+    series('container_cpu_cfs_throttled_seconds_total', 'counter', 'Total time duration the container has been throttled.');
+    series(
+      'container_memory_usage_bytes',
+      'gauge',
+      'Current memory usage in bytes, including all memory regardless of when it was accessed.',
+    );
+    series('container_memory_working_set_bytes', 'gauge', 'Current working set in bytes (usage minus inactive file cache).');
+    series('container_memory_swap', 'gauge', 'Container swap usage in bytes.');
+    series('container_oom_events_total', 'counter', 'Count of out of memory events observed for the container.');
+    series('container_spec_memory_limit_bytes', 'gauge', 'Memory limit for the container (0: none).');
+    series('container_spec_cpu_quota', 'gauge', 'CPU quota of the container, in µs per period (0: none).');
+    series('container_spec_cpu_period', 'gauge', 'CPU period of the container, in µs.');
+    series('container_processes', 'gauge', 'Number of processes running inside the container.');
+    series('container_fs_reads_bytes_total', 'counter', 'Cumulative count of bytes read from block devices.');
+    series('container_fs_writes_bytes_total', 'counter', 'Cumulative count of bytes written to block devices.');
+    series('container_network_receive_bytes_total', 'counter', 'Cumulative count of bytes received.');
+    series('container_network_transmit_bytes_total', 'counter', 'Cumulative count of bytes transmitted.');
+    series('container_start_time_seconds', 'gauge', 'Start time of the container since unix epoch in seconds.');
+    series('pocker_container_restarts_total', 'counter', 'Restarts of the container since it was created.');
+    series('pocker_container_backoff_seconds', 'gauge', 'Seconds until the next restart of the container (0: none waiting).');
+    series(
+      'pocker_container_state',
+      'gauge',
+      `Where the container is: 1 for its state, 0 for the others (${CONTAINER_STATES.join(', ')}).`,
+    );
+    series('pocker_container_health', 'gauge', 'Health of the container with a health check: 1 for its status, 0 for the others.');
+    series(
+      'pocker_image_update_available',
+      'gauge',
+      'Containers with autoUpdate: 1 when their tag names a digest they do not run yet (and not marked bad).',
+    );
     this.specErrors = new Gauge({ name: 'pocker_spec_errors', help: 'Spec files failing to load now.', labelNames: ['dir'], registers: r });
     this.revision = new Gauge({
       name: 'pocker_applied_revision_info',
@@ -164,50 +198,94 @@ export class ControllerMetrics implements EventSink {
   }
 
   private fill(s: ControllerSnapshot): void {
-    for (const m of this.perContainer) m.reset();
-    this.network.rx.reset();
-    this.network.tx.reset();
-    this.state.reset();
-    this.health.reset();
-    this.updateAvailable.reset();
+    for (const m of this.series.values()) m.reset();
     this.specErrors.reset();
     this.revision.reset();
-    const set = (name: string, labels: Record<Labels, string>, v: number): void => {
-      const m = this.g[name]!;
-      if (m instanceof Counter) m.inc(labels, v);
-      else m.set(labels, v);
-    };
+    const shared = new Map<string, ContainerLabels>();
+    const m = (name: string): ContainerSeries => this.series.get(name)!;
+    const [
+      cpu,
+      periods,
+      throttled,
+      throttledTime,
+      memory,
+      workingSetBytes,
+      swap,
+      oom,
+      memLimit,
+      quota,
+      period,
+      procs,
+      reads,
+      writes,
+      rx,
+      tx,
+    ] = [
+      'container_cpu_usage_seconds_total',
+      'container_cpu_cfs_periods_total',
+      'container_cpu_cfs_throttled_periods_total',
+      'container_cpu_cfs_throttled_seconds_total',
+      'container_memory_usage_bytes',
+      'container_memory_working_set_bytes',
+      'container_memory_swap',
+      'container_oom_events_total',
+      'container_spec_memory_limit_bytes',
+      'container_spec_cpu_quota',
+      'container_spec_cpu_period',
+      'container_processes',
+      'container_fs_reads_bytes_total',
+      'container_fs_writes_bytes_total',
+      'container_network_receive_bytes_total',
+      'container_network_transmit_bytes_total',
+    ].map(m) as ContainerSeries[];
+    const [state, health, restarts, backoff, update, started] = [
+      'pocker_container_state',
+      'pocker_container_health',
+      'pocker_container_restarts_total',
+      'pocker_container_backoff_seconds',
+      'pocker_image_update_available',
+      'container_start_time_seconds',
+    ].map(m) as ContainerSeries[];
     for (const c of s.containers) {
-      const l = { name: c.name, source: c.source };
-      for (const st of CONTAINER_STATES) this.state.set({ ...l, state: st }, st === c.state ? 1 : 0);
-      const h = c.actual.health?.status;
-      if (c.actual.record?.spec.healthcheck)
-        for (const status of ['healthy', 'unhealthy', 'starting'] as const) this.health.set({ ...l, status }, h === status ? 1 : 0);
-      set('pocker_container_restarts_total', l, c.actual.record?.restartCount ?? 0);
-      set('pocker_container_backoff_seconds', l, c.backoffSeconds);
-      if (c.updateAvailable !== null) this.updateAvailable.set(l, c.updateAvailable ? 1 : 0);
-      if (c.actual.pids && c.actual.initAlive) set('container_start_time_seconds', l, c.actual.pids.startedAtMs / 1000);
+      let labels = this.shared.get(c.name);
+      if (!labels || labels.source !== c.source) labels = containerLabels(c.name, c.source);
+      shared.set(c.name, labels);
+      const l = labels.plain;
+      for (let i = 0; i < CONTAINER_STATES.length; i++) state!.add(labels.states[i]!, CONTAINER_STATES[i] === c.state ? 1 : 0);
+      if (c.actual.record?.spec.healthcheck) {
+        const h = c.actual.health?.status;
+        for (let i = 0; i < HEALTH_STATUSES.length; i++) health!.add(labels.health[i]!, h === HEALTH_STATUSES[i] ? 1 : 0);
+      }
+      restarts!.add(l, c.actual.record?.restartCount ?? 0);
+      backoff!.add(l, c.backoffSeconds);
+      if (c.updateAvailable !== null) update!.add(l, c.updateAvailable ? 1 : 0);
+      if (c.actual.pids && c.actual.initAlive) started!.add(l, c.actual.pids.startedAtMs / 1000);
       const u = c.usage;
       if (!u) continue;
-      set('container_cpu_usage_seconds_total', l, u.cpuNs / 1e9);
-      set('container_cpu_cfs_periods_total', l, u.cpuPeriods);
-      set('container_cpu_cfs_throttled_periods_total', l, u.cpuThrottledPeriods);
-      set('container_cpu_cfs_throttled_seconds_total', l, u.cpuThrottledNs / 1e9);
-      set('container_memory_usage_bytes', l, u.memoryBytes);
-      set('container_memory_working_set_bytes', l, workingSet(u));
-      if (u.swapBytes !== null) set('container_memory_swap', l, u.swapBytes);
-      set('container_oom_events_total', l, u.oomKills);
-      set('container_spec_memory_limit_bytes', l, u.memoryLimit === 'max' ? 0 : u.memoryLimit);
-      set('container_spec_cpu_quota', l, u.cpuQuotaUs === 'max' ? 0 : u.cpuQuotaUs);
-      set('container_spec_cpu_period', l, u.cpuPeriodUs);
-      set('container_processes', l, u.pids);
-      set('container_fs_reads_bytes_total', l, u.ioReadBytes);
-      set('container_fs_writes_bytes_total', l, u.ioWriteBytes);
+      cpu!.add(l, u.cpuNs / 1e9);
+      periods!.add(l, u.cpuPeriods);
+      throttled!.add(l, u.cpuThrottledPeriods);
+      throttledTime!.add(l, u.cpuThrottledNs / 1e9);
+      memory!.add(l, u.memoryBytes);
+      workingSetBytes!.add(l, workingSet(u));
+      if (u.swapBytes !== null) swap!.add(l, u.swapBytes);
+      oom!.add(l, u.oomKills);
+      // Limits as the controller last read them back (each action and resync reads them again).
+      const lim = c.actual.limits;
+      if (lim) {
+        memLimit!.add(l, lim.memory === 'max' ? 0 : lim.memory);
+        quota!.add(l, lim.cpuQuotaUs === 'max' ? 0 : lim.cpuQuotaUs);
+        period!.add(l, lim.cpuPeriodUs);
+      }
+      procs!.add(l, u.pids);
+      reads!.add(l, u.ioReadBytes);
+      writes!.add(l, u.ioWriteBytes);
       if (c.net) {
-        this.network.rx.inc({ ...l, interface: 'eth0' }, c.net.rx);
-        this.network.tx.inc({ ...l, interface: 'eth0' }, c.net.tx);
+        rx!.add(labels.eth0, c.net.rx);
+        tx!.add(labels.eth0, c.net.tx);
       }
     }
+    this.shared = shared;
     this.specErrors.set({ dir: s.dir }, s.specErrors);
     for (const src of s.sources) if (src.lastApplied) this.revision.set({ dir: src.dir, revision: src.lastApplied.revision ?? '' }, 1);
   }

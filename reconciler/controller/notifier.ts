@@ -74,10 +74,11 @@ export class Notifier implements EventSink {
     }
   }
 
-  /** Stops taking events; waits up to waitMs for the hook under way (it is killed at its own timeout anyway). */
+  /** Stops taking events; waits up to waitMs for the hook under way, then kills it. */
   async close(waitMs = 1000): Promise<void> {
     this.closed = true;
     this.queue.length = 0;
     if (this.running) await Promise.race([this.running, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    this.runner.stopAll();
   }
 }

@@ -1,4 +1,4 @@
-import { processHookRunner } from '../host/hookRunner.js';
+import { ProcessHookRunner } from '../host/hookRunner.js';
 import type { Logger } from '../log/logger.js';
 import type { EventSink } from '../state/events.js';
 import { EventHub } from './events.js';
@@ -21,7 +21,7 @@ export class Observability {
   private readonly server: MetricsServer | null;
 
   constructor(opts: WatchOptions, log: Logger, snapshot: () => ControllerSnapshot) {
-    this.notifier = opts.notify ? new Notifier(opts.notify, opts.hookRunner ?? processHookRunner, log) : null;
+    this.notifier = opts.notify ? new Notifier(opts.notify, opts.hookRunner ?? new ProcessHookRunner(), log) : null;
     const n = this.notifier;
     this.metrics = new ControllerMetrics(n ? () => ({ dropped: n.dropped, failures: n.failures }) : undefined);
     const sinks: EventSink[] = [this.metrics];

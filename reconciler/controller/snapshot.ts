@@ -26,6 +26,8 @@ export interface ContainerView {
   backoffSeconds: number;
   /** Null when the container has no cgroup now. */
   usage: CgroupUsage | null;
+  /** CPU used since the previous snapshot, in % of one CPU (null: no previous one to compare with). */
+  cpuPercent: number | null;
   net: { rx: number; tx: number } | null;
   /** Whether the auto-updater saw its tag move to a digest it does not run yet (null: no autoUpdate). */
   updateAvailable: boolean | null;
@@ -83,24 +85,35 @@ export interface SnapshotSources {
   specErrors: number;
   revision: string | null;
   events: readonly PockerEvent[];
+  /** The CPU time of each container at the previous snapshot, for its CPU %; updated with this one's. */
+  cpuSeen?: Map<string, { cpuNs: number; atMs: number }>;
 }
 
 /** Reads a snapshot: the observations as they are, usage and network counters from the kernel now. */
 export function takeSnapshot(s: SnapshotSources, now = Date.now()): ControllerSnapshot {
   const updates = listAutoUpdates(s.host, s.dirs);
   const containers: ContainerView[] = [];
+  const seen = new Map<string, { cpuNs: number; atMs: number }>();
   for (const a of s.observations.values()) {
     const { state, backoffSeconds } = containerState(a, now);
     const live = state === 'running' || state === 'paused';
     const u = updates.get(a.name);
     const pinned = a.record?.spec.image?.digest;
+    const usage = s.driver.usage(a.name, s.host);
+    const before = s.cpuSeen?.get(a.name);
+    const cpuPercent =
+      usage && before && now - before.atMs >= 100 && usage.cpuNs >= before.cpuNs
+        ? ((usage.cpuNs - before.cpuNs) / ((now - before.atMs) * 1e6)) * 100
+        : null;
+    if (usage) seen.set(a.name, { cpuNs: usage.cpuNs, atMs: now });
     containers.push({
       name: a.name,
       source: a.record?.source.dir ?? s.dir,
       actual: a,
       state,
       backoffSeconds,
-      usage: s.driver.usage(a.name, s.host),
+      usage,
+      cpuPercent,
       net: live && a.record?.spec.network.mode === 'bridge' ? vethCounters(s.host, s.dirs, a.name) : null,
       updateAvailable: a.record?.spec.autoUpdate
         ? !!u?.lastCheck?.digest && u.lastCheck.digest !== pinned && !u.bad.includes(u.lastCheck.digest)
@@ -108,6 +121,10 @@ export function takeSnapshot(s: SnapshotSources, now = Date.now()): ControllerSn
     });
   }
   containers.sort((x, y) => x.name.localeCompare(y.name));
+  if (s.cpuSeen) {
+    s.cpuSeen.clear();
+    for (const [k, v] of seen) s.cpuSeen.set(k, v);
+  }
   return {
     dir: s.dir,
     atMs: now,

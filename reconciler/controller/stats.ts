@@ -11,6 +11,8 @@ export interface UsageSample {
   usage: CgroupUsage;
   /** CPUs its quota allows (null: no quota). */
   cpuLimit: number | null;
+  /** Its memory limit (null: none). */
+  memoryLimit: number | null;
   /** Bytes the container received and sent (bridge containers: its host veth's counters, seen from inside). */
   net: { rx: number; tx: number } | null;
 }
@@ -44,8 +46,10 @@ export function sampleUsage(
 ): UsageSample | null {
   const usage = driver.usage(name, host);
   if (!usage) return null;
-  const cpuLimit = usage.cpuQuotaUs !== 'max' ? usage.cpuQuotaUs / usage.cpuPeriodUs : null;
-  return { name, atMs: now, usage, cpuLimit, net: vethCounters(host, dirs, name) };
+  const limits = driver.read(name, host);
+  const cpuLimit = limits && limits.cpuQuotaUs !== 'max' ? limits.cpuQuotaUs / limits.cpuPeriodUs : null;
+  const memoryLimit = limits && limits.memory !== 'max' ? limits.memory : null;
+  return { name, atMs: now, usage, cpuLimit, memoryLimit, net: vethCounters(host, dirs, name) };
 }
 
 /** The row of two samples of one container (CPU from their difference; the rest as of the second). */
@@ -53,7 +57,7 @@ export function statsRow(before: UsageSample, after: UsageSample): StatsRow {
   const wallNs = Math.max(1, (after.atMs - before.atMs) * 1e6);
   const cpuPercent = (Math.max(0, after.usage.cpuNs - before.usage.cpuNs) / wallNs) * 100;
   const u = after.usage;
-  const limit = u.memoryLimit === 'max' ? null : u.memoryLimit;
+  const limit = after.memoryLimit;
   const round = (n: number): number => Math.round(n * 10) / 10;
   return {
     name: after.name,

@@ -54,11 +54,15 @@ function limitsCell(c: ContainerView): string {
   const u = c.usage;
   const lim = c.actual.limits;
   if (!u) return '<span class="detail">no cgroup</span>';
-  const cpu = u.cpuQuotaUs === 'max' ? 'no CPU limit' : `CPU limit ${(u.cpuQuotaUs / u.cpuPeriodUs).toFixed(2)}`;
+  const cpus = lim && lim.cpuQuotaUs !== 'max' ? lim.cpuQuotaUs / lim.cpuPeriodUs : null;
+  const cpu =
+    c.cpuPercent === null
+      ? `<div class="limit"><span>${escapeHtml(cpus === null ? 'no CPU limit' : `CPU limit ${cpus.toFixed(2)}`)}, ${(u.cpuNs / 1e9).toFixed(1)} s used</span></div>`
+      : bar('CPU', c.cpuPercent / 100, cpus, (n) => `${n.toFixed(2)} CPU`);
   return [
-    bar('memory', workingSet(u), u.memoryLimit === 'max' ? null : u.memoryLimit, bytes),
+    bar('memory', workingSet(u), lim && lim.memory !== 'max' ? lim.memory : null, bytes),
     bar('pids', u.pids, lim && lim.pids !== 'max' ? lim.pids : null, String),
-    `<div class="limit"><span>${escapeHtml(cpu)}, ${(u.cpuNs / 1e9).toFixed(1)} s used</span></div>`,
+    cpu,
   ].join('');
 }
 

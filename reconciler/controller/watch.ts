@@ -79,6 +79,8 @@ export class WatchController {
   private readonly observations = new Map<string, ActualContainer>();
   private readonly specErrorsSeen = new Set<string>();
   private revision: string | null = null;
+  /** CPU time per container at the last snapshot (the status page's CPU %). */
+  private readonly cpuSeen = new Map<string, { cpuNs: number; atMs: number }>();
   private readonly opts: WatchOptions;
 
   constructor(options: WatchOptions) {
@@ -299,6 +301,7 @@ export class WatchController {
       specErrors: this.load.failedFiles.size,
       revision: this.revision,
       events: this.observability.events.recent(),
+      cpuSeen: this.cpuSeen,
     });
   }
 

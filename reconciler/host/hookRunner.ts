@@ -15,13 +15,30 @@ export interface HookResult {
 /** Runs a notification hook: argv only, input on stdin, killed (its whole process group) after timeoutMs. */
 export interface HookRunner {
   run(path: string, input: string, timeoutMs: number): Promise<HookResult>;
+  /** Kills every run under way (the controller is stopping). */
+  stopAll(): void;
 }
 
 const OUTPUT_LIMIT = 2048;
 
+function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Gone already.
+  }
+}
+
 /** The real runner: the hook in its own process group, stdin the input, no shell, nothing inherited but the environment. */
-export const processHookRunner: HookRunner = {
-  run(path, input, timeoutMs) {
+export class ProcessHookRunner implements HookRunner {
+  private readonly running = new Set<number>();
+
+  stopAll(): void {
+    for (const pid of this.running) killGroup(pid);
+  }
+
+  run(path: string, input: string, timeoutMs: number): Promise<HookResult> {
     return new Promise((resolve) => {
       let output = '';
       let done = false;
@@ -34,13 +51,9 @@ export const processHookRunner: HookRunner = {
       child.stderr.on('data', take);
       child.stdin.on('error', () => {});
       child.stdin.end(input);
-      const kill = (): void => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      };
+      const pid = child.pid;
+      if (pid) this.running.add(pid);
+      const kill = (): void => killGroup(pid);
       const timer = setTimeout(() => {
         timedOut = true;
         kill();
@@ -49,6 +62,7 @@ export const processHookRunner: HookRunner = {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        if (pid) this.running.delete(pid);
         resolve(r);
       };
       child.on('error', (e) => finish({ exitCode: null, signal: null, timedOut: false, error: e.message, output: '' }));
@@ -58,5 +72,5 @@ export const processHookRunner: HookRunner = {
         if (timedOut) kill();
       });
     });
-  },
-};
+  }
+}

@@ -108,15 +108,20 @@ export class EventJournal implements EventSink {
     }
   }
 
-  /** Every readable event of every file (only the rotated ones: withCurrent false), oldest first; lines that are not events are skipped. */
+  /** Every event of every file (only the rotated ones: withCurrent false), oldest first; lines that are not events are skipped, a file that cannot be read (EACCES) throws EVENTS_READ. */
   read(sinceMs?: number, withCurrent = true): PockerEvent[] {
     const out: PockerEvent[] = [];
     for (const f of withCurrent ? this.files() : this.files().slice(0, -1)) {
       let text: string;
       try {
         text = readFileSync(f, 'utf8');
-      } catch {
-        continue;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue;
+        throw Object.assign(new Error(`cannot read the events journal ${f}: ${code ?? (e as Error).message}`), {
+          code: 'EVENTS_READ',
+          path: f,
+        });
       }
       for (const e of parseLines(text)) if (sinceMs === undefined || Date.parse(e.time) >= sinceMs) out.push(e);
     }

@@ -8,7 +8,15 @@ function series(text: string, name: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = SAMPLE.exec(line);
-    if (m && m[1] === name) out.set(m[2] ?? '', Number(m[3]));
+    if (!m || m[1] !== name) continue;
+    // Label order means nothing to Prometheus: compared in the order name, source, then the rest.
+    const pairs = (m[2] ?? '')
+      .replace(/^\{|\}$/g, '')
+      .split(',')
+      .filter(Boolean);
+    const rank = (p: string): number => (p.startsWith('name=') ? 0 : p.startsWith('source=') ? 1 : 2);
+    pairs.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    out.set(pairs.length ? `{${pairs.join(',')}}` : '', Number(m[3]));
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { processHookRunner, type HookResult, type HookRunner } from '../../reconciler/host/hookRunner.js';
+import { ProcessHookRunner, type HookResult, type HookRunner } from '../../reconciler/host/hookRunner.js';
 import { Notifier } from '../../reconciler/controller/notifier.js';
 import type { Logger } from '../../reconciler/log/logger.js';
 import { until } from '../helpers/wait.js';
@@ -12,6 +12,10 @@ class HeldRunner implements HookRunner {
   readonly runs: Array<{ path: string; input: string; timeoutMs: number; finish: (r: HookResult) => void }> = [];
   run(path: string, input: string, timeoutMs: number): Promise<HookResult> {
     return new Promise((finish) => this.runs.push({ path, input, timeoutMs, finish }));
+  }
+  stopped = 0;
+  stopAll(): void {
+    this.stopped++;
   }
 }
 
@@ -54,6 +58,16 @@ describe('the notify hook queue', () => {
     expect(n.dropped).toBe(1000 - 1 - 5);
     expect(warnings[0]).toMatch(/is behind: 1 events dropped so far/);
   });
+
+  it('closing kills the run under way and takes no more events', async () => {
+    const runner = new HeldRunner();
+    const n = new Notifier({ exec: '/hook', on: ['oom'], timeoutMs: 500, queueLimit: 5 }, runner, log);
+    n.emit({ type: 'oom', name: 'a' });
+    await n.close(10);
+    expect(runner.stopped).toBe(1);
+    n.emit({ type: 'oom', name: 'b' });
+    expect(runner.runs).toHaveLength(1);
+  });
 });
 
 describe('the real hook runner', () => {
@@ -72,7 +86,7 @@ describe('the real hook runner', () => {
   it('gives the hook its input on stdin and reports its exit and output', async () => {
     const out = join(dir, 'got');
     const hook = script('hook', `cat > ${out}; echo done; exit 4`);
-    const r = await processHookRunner.run(hook, '{"type":"oom"}\n', 5000);
+    const r = await new ProcessHookRunner().run(hook, '{"type":"oom"}\n', 5000);
     expect(r).toMatchObject({ exitCode: 4, timedOut: false, output: 'done' });
     expect(readFileSync(out, 'utf8')).toBe('{"type":"oom"}\n');
   });
@@ -81,7 +95,7 @@ describe('the real hook runner', () => {
     const pidFile = join(dir, 'child');
     const hook = script('hang', `sleep 600 & echo $! > ${pidFile}; sleep 600`);
     const t0 = performance.now();
-    const r = await processHookRunner.run(hook, '{}', 300);
+    const r = await new ProcessHookRunner().run(hook, '{}', 300);
     expect(performance.now() - t0).toBeLessThan(3000);
     expect(r.timedOut).toBe(true);
     const child = Number(readFileSync(pidFile, 'utf8'));
@@ -95,8 +109,16 @@ describe('the real hook runner', () => {
     }, 'the hook child killed');
   });
 
+  it('stopAll kills a hook under way', async () => {
+    const runner = new ProcessHookRunner();
+    const run = runner.run(script('hang2', 'sleep 600'), '{}', 60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    runner.stopAll();
+    expect(await run).toMatchObject({ signal: 'SIGKILL', timedOut: false });
+  });
+
   it('a hook that cannot start says why', async () => {
-    const r = await processHookRunner.run(join(dir, 'nope'), '{}', 1000);
+    const r = await new ProcessHookRunner().run(join(dir, 'nope'), '{}', 1000);
     expect(r.exitCode).toBeNull();
     expect(r.error).toMatch(/ENOENT/);
   });

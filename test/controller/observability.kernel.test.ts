@@ -141,7 +141,10 @@ describeKernel('observability on the real kernel: metrics, Prometheus, the statu
     expect(of('oomer').map((e) => e.type)).toEqual(['create', 'exit', 'oom']);
     const invalid = journal.read().filter((e) => e.type === 'spec-invalid');
     // One event per problem of the file: the missing image, the unknown restart policy.
-    expect(invalid.map((e) => [e.file, e.line]), JSON.stringify(invalid)).toEqual([
+    expect(
+      invalid.map((e) => [e.file, e.line]),
+      JSON.stringify(invalid),
+    ).toEqual([
       [join(inst.specDir, 'broken.yaml'), 1],
       [join(inst.specDir, 'broken.yaml'), 2],
     ]);

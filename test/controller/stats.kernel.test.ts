@@ -3,6 +3,7 @@ import type { StatsRow } from '../../reconciler/controller/stats.js';
 import { pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { until } from '../helpers/wait.js';
 
 describeKernel('pocker stats on the real kernel (v1, hybrid and v2)', () => {
   const current = useTestInstance();
@@ -42,8 +43,23 @@ describeKernel('pocker stats on the real kernel (v1, hybrid and v2)', () => {
     const table = pocker(inst, 'stats', ['--no-stream']);
     expect(table.stdout).toMatch(/^NAME\s+CPU %\s+CPU % OF QUOTA\s+MEM USAGE \/ LIMIT/);
     expect(table.stdout).toMatch(/spin\s+\d+\.\d%/);
+    // What the metrics read besides: CFS throttling of the capped spinner.
+    const spinUsage = inst.driver.usage('spin', inst.host)!;
+    expect(spinUsage.cpuPeriods).toBeGreaterThan(0);
+    expect(spinUsage.cpuThrottledPeriods).toBeGreaterThan(0);
+    expect(spinUsage.cpuThrottledNs).toBeGreaterThan(0);
     const missing = pocker(inst, 'stats', ['--no-stream', 'nosuch']);
     expect(missing.status).not.toBe(0);
     expect(missing.stderr).toMatch(/NOT_FOUND: no running container nosuch/);
+  });
+
+  it("OOM kills inside a running container are counted (the metrics' container_oom_events_total)", async () => {
+    inst.writeSpec(
+      'hog.yaml',
+      inst.spec('hog', { resources: { memory: '16Mi' }, command: ['sh', '-c', 'head -c 48m /dev/zero | tail >/dev/null; sleep 3600'] }),
+    );
+    expect((await inst.reconcile()).ok).toBe(true);
+    await until(() => (inst.driver.usage('hog', inst.host)?.oomKills ?? 0) >= 1, 'an OOM kill counted', 20_000, 100);
+    expect(inst.container('hog').initAlive).toBe(true);
   });
 });

@@ -28,6 +28,13 @@ describe('the status page', () => {
     expect(html).not.toMatch(/<script|http-equiv="refresh"/);
   });
 
+  it('CPU since the last look is a bar against the cpus limit; without a previous look, the limit and the time used', () => {
+    const spinning = { ...runningView('spin'), cpuPercent: 45 };
+    const html = renderStatusPage(snapshotOf([spinning, runningView('idle')]), { refreshSeconds: 0 });
+    expect(html).toMatch(/CPU 0\.45 CPU \/ 0\.50 CPU.*width:90\.0%/s);
+    expect(html).toMatch(/CPU limit 0\.50, 12\.5 s used/);
+  });
+
   it('escapes what specs and events say, and refreshes only when asked', () => {
     const html = renderStatusPage(
       snapshotOf([], {

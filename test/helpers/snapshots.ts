@@ -9,14 +9,11 @@ export function usageOf(extra: Partial<CgroupUsage> = {}): CgroupUsage {
   return {
     cpuNs: 12_500_000_000,
     memoryBytes: 48 * 2 ** 20,
-    memoryLimit: 64 * 2 ** 20,
     swapBytes: 0,
     inactiveFileBytes: 8 * 2 ** 20,
     pids: 3,
     ioReadBytes: 4096,
     ioWriteBytes: 8192,
-    cpuQuotaUs: 50_000,
-    cpuPeriodUs: 100_000,
     cpuPeriods: 100,
     cpuThrottledPeriods: 7,
     cpuThrottledNs: 350_000_000,
@@ -40,6 +37,7 @@ export function runningView(
     actual,
     ...containerState(actual, now),
     usage: actual.initAlive ? usageOf() : null,
+    cpuPercent: null,
     net: null,
     updateAvailable: null,
   };

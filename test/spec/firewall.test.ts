@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recreateFields } from '../../reconciler/plan/plan.js';
 import { canonicalCidr, effectiveRules, normalizeRules } from '../../reconciler/spec/firewall.js';
 import { loadSpecFiles } from '../../reconciler/spec/load.js';
@@ -337,7 +337,11 @@ describe('network.ingress and network.egress in a spec file', () => {
 });
 
 describe('network rules checked across a spec dir', () => {
-  const root = mkdtempSync(join(tmpdir(), 'pocker-fw-cross-'));
+  // Made when the tests run, not when the file is collected: a filtered run skips the hooks too.
+  let root = '';
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), 'pocker-fw-cross-'));
+  });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
   let seq = 0;
   const load = (files: Record<string, string>, partial = false) => {

@@ -1,0 +1,112 @@
+// 10. What reading the metrics costs, at N running containers: the watching controller's CPU time
+// per scrape of /metrics (from /proc/PID/stat over K scrapes) and the wall time of a scrape; the
+// heap after GC before and after 1000 scrapes of the same code over the same containers (in a
+// process run with --expose-gc). Peer: `runc events --stats`, runc's one-shot reading of a
+// container's cgroup stats, over runc containers with the same limits (per container).
+import { spawnSync } from 'node:child_process';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { PockerInstance } from '../lib/pocker.mjs';
+import { RuncFleet } from '../lib/runc.mjs';
+import { cpuMs } from '../lib/proc.mjs';
+import { freePort } from '../lib/registry.mjs';
+import { median, p99, round, timeSync } from '../lib/stats.mjs';
+
+/** The body of a GET. */
+function fetchText(url) {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET ${url}: HTTP ${res.statusCode}`))));
+    }).on('error', reject);
+  });
+}
+
+export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample }) {
+  const p = new PockerInstance(env, 'metrics');
+  const port = await freePort();
+  const wall = [];
+  let cpuPerScrape;
+  let heap;
+  let lines;
+  try {
+    for (let i = 0; i < n; i++) p.writeSpec(`m${i}`);
+    await p.startDaemon(['--metrics-addr', `127.0.0.1:${port}`]);
+    await p.until(() => Array.from({ length: n }, (_, i) => p.pids(`m${i}`)).every(Boolean), `${n} containers running`, 900_000, 200);
+    const url = `http://127.0.0.1:${port}/metrics`;
+    let text = '';
+    for (let i = 0; i < 5; i++) text = await fetchText(url);
+    lines = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
+    if (!text.includes(`container_memory_usage_bytes{name="m${n - 1}"`)) throw new Error(`metrics at ${n}: the last container is missing`);
+    const c0 = cpuMs(p.daemon.pid);
+    for (let i = 0; i < scrapes; i++) {
+      const t0 = performance.now();
+      await fetchText(url);
+      wall.push(performance.now() - t0);
+    }
+    cpuPerScrape = (cpuMs(p.daemon.pid) - c0) / scrapes;
+    const dirs = { stateDir: p.stateDir, dataDir: join(p.base, 'data'), cgroupParent: p.cgroupParent };
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', join(env.root, 'bench', 'lib', 'scrapeHeap.mjs'), JSON.stringify(dirs), p.specDir, String(heapScrapes)],
+      {
+        encoding: 'utf8',
+        timeout: 900_000,
+      },
+    );
+    if (r.status !== 0) throw new Error(`scrapeHeap: ${r.stderr.slice(-1000)}`);
+    heap = JSON.parse(r.stdout);
+  } finally {
+    await p.close();
+  }
+  const fleet = new RuncFleet(env, 'metrics');
+  const peer = [];
+  try {
+    const ids = Array.from({ length: peerSample }, (_, i) => `e${i}`);
+    fleet.prepare(ids);
+    ids.forEach((id) => fleet.start(id));
+    for (const id of ids) peer.push(timeSync(() => fleet.run(['events', '--stats', id])));
+  } finally {
+    fleet.close();
+  }
+  const perContainerPocker = median(wall) / n;
+  const perContainerRunc = median(peer);
+  const growthMiB = round(heap.heapGrowth / 2 ** 20, 3);
+  return {
+    name: 'metrics',
+    title: `Metrics at ${n} running containers: controller CPU and wall time per scrape (${scrapes} scrapes), heap after GC over ${heapScrapes} scrapes; peer: \`runc events --stats\` per container (${peerSample} containers)`,
+    header: [
+      'containers',
+      'series',
+      'controller CPU per scrape (ms)',
+      'scrape wall p50 (ms)',
+      'p99 (ms)',
+      `heap growth over ${heapScrapes} scrapes (MiB)`,
+      'per container: pocker (ms)',
+      'runc events --stats (ms)',
+      'ratio',
+    ],
+    table: [
+      [
+        n,
+        lines,
+        round(cpuPerScrape),
+        round(median(wall)),
+        round(p99(wall)),
+        growthMiB,
+        round(perContainerPocker, 3),
+        round(perContainerRunc),
+        `${round(perContainerPocker / perContainerRunc, 4)}x`,
+      ],
+    ],
+    targets: [
+      ...(n >= 1000
+        ? [{ what: `controller CPU per scrape at ${n}`, value: round(cpuPerScrape), target: 100, unit: 'ms', ok: cpuPerScrape <= 100 }]
+        : []),
+      { what: `heap growth over ${heapScrapes} scrapes`, value: growthMiB, target: 1, unit: 'MiB', ok: growthMiB <= 1 },
+    ],
+    rows: { wall, peer, heap },
+  };
+}

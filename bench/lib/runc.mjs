@@ -1,8 +1,9 @@
 // The peer: runc (Debian's package) running bundles equivalent to pocker's benchmark containers:
 // the same busybox layer through an overlay mount, `sleep 3600`, the same cpu/memory/pids limits,
 // no network namespace wiring. `close()` deletes every container, mount, cgroup and file it made.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { LIMITS } from './env.mjs';
 
@@ -81,17 +82,64 @@ export class RuncFleet {
     if (r.status !== 0) throw new Error(`runc run ${id} exited ${r.status}`);
   }
 
-  /** `runc kill ID KILL` then `runc delete ID` (retried while the kill is still landing), then the unmount. */
+  /** The container's init pid, from runc's own state file (no process spawned to ask). */
+  initPid(id) {
+    return JSON.parse(readFileSync(join(this.state, id, 'state.json'), 'utf8')).init_process_pid;
+  }
+
+  /**
+   * `runc kill ID KILL`, a wait until the init is gone (polling /proc, no process spawned), then
+   * one `runc delete ID` and the unmount.
+   */
   remove(id) {
+    const pid = this.initPid(id);
     this.run(['kill', id, 'KILL']);
-    for (let i = 0; ; i++) {
-      const r = spawnSync(this.env.runc, ['--root', this.state, 'delete', id], { stdio: 'ignore' });
-      if (r.status === 0) break;
-      if (i > 1000) throw new Error(`runc delete ${id} keeps failing`);
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z') {
+      if (Date.now() > deadline) throw new Error(`runc kill ${id}: init ${pid} still alive after 10 s`);
+      Atomics.wait(SLEEPER, 0, 0, 1);
     }
+    this.run(['delete', id]);
     this.created.delete(id);
     this.env.addon.umount(join(this.bundles.get(id), 'rootfs'), 0);
     this.mounted.delete(id);
+  }
+
+  /** Starts ids with `concurrency` runc processes at a time (default: one per CPU), mounts first. */
+  async startParallel(ids, concurrency = cpus().length) {
+    for (const id of ids) {
+      const b = this.bundles.get(id);
+      this.env.addon.mount(
+        'overlay',
+        join(b, 'rootfs'),
+        'overlay',
+        0,
+        `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`,
+      );
+      this.mounted.add(id);
+    }
+    await parallel(ids, concurrency, (id) =>
+      exec(this.env.runc, ['--root', this.state, 'run', '-d', '-b', this.bundles.get(id), id]).then(() => this.created.add(id)),
+    );
+  }
+
+  /** Removes ids `concurrency` at a time: kill, wait for the init, one delete, then the unmounts. */
+  async removeParallel(ids, concurrency = cpus().length) {
+    await parallel(ids, concurrency, async (id) => {
+      const pid = this.initPid(id);
+      await exec(this.env.runc, ['--root', this.state, 'kill', id, 'KILL']);
+      for (const deadline = Date.now() + 10_000; existsSync(`/proc/${pid}`);) {
+        if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z') break;
+        if (Date.now() > deadline) throw new Error(`runc kill ${id}: init ${pid} still alive after 10 s`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await exec(this.env.runc, ['--root', this.state, 'delete', id]);
+      this.created.delete(id);
+    });
+    for (const id of ids) {
+      this.env.addon.umount(join(this.bundles.get(id), 'rootfs'), 0);
+      this.mounted.delete(id);
+    }
   }
 
   /** `runc update` of memory and cpu quota. */
@@ -124,4 +172,24 @@ export class RuncFleet {
     rmSync(this.base, { recursive: true, force: true });
     rmSync(this.state, { recursive: true, force: true });
   }
+}
+
+const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/** Runs a command to completion (no output kept); rejects on a non-zero exit. */
+export function exec(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: 'ignore' });
+    c.on('error', reject);
+    c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}`))));
+  });
+}
+
+/** Calls fn on each item, at most `limit` at a time. */
+export async function parallel(items, limit, fn) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

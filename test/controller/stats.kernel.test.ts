@@ -53,7 +53,7 @@ describeKernel('pocker stats on the real kernel (v1, hybrid and v2)', () => {
     expect(missing.stderr).toMatch(/NOT_FOUND: no running container nosuch/);
   });
 
-  it("OOM kills inside a running container are counted (the metrics' container_oom_events_total)", async () => {
+  it("OOM kills in a container are counted (the metrics' container_oom_events_total)", async () => {
     inst.writeSpec(
       'hog.yaml',
       inst.spec('hog', { resources: { memory: '16Mi' }, command: ['sh', '-c', 'head -c 48m /dev/zero | tail >/dev/null; sleep 3600'] }),

@@ -26,7 +26,7 @@ export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): 
   const [{ detectDriver }, { updateImages }, { registryClientFactory }, { createLogger }] = await Promise.all([
     import('../cgroups/detect.js'),
     import('../controller/imageUpdate.js'),
-    import('../image/registrySettings.js'),
+    import('../image/registryClients.js'),
     import('../log/logger.js'),
   ]);
   const settings = cmd.config.registries;
@@ -69,7 +69,7 @@ export async function updates(host: Host, cmd: Parsed<unknown>, rest: string[], 
   const [{ detectDriver }, { previewUpdates }, { registryClientFactory }, { table }] = await Promise.all([
     import('../cgroups/detect.js'),
     import('../controller/imageUpdate.js'),
-    import('../image/registrySettings.js'),
+    import('../image/registryClients.js'),
     import('./table.js'),
   ]);
   const rows = await previewUpdates({

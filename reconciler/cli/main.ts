@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-import { formatCliError, GLOBAL_HELP, UsageError } from './options.js';
 
 const VERSION = '0.1.0';
 
-export const MAIN_HELP = `pocker — declarative container reconciler for one Linux host
+/** The top-level help; the global options' part comes with the options module (not loaded for --version). */
+async function mainHelp(): Promise<string> {
+  const { GLOBAL_HELP } = await import('./options.js');
+  return `pocker — declarative container reconciler for one Linux host
 
 Usage: pocker <command> [options]
 
@@ -37,6 +39,7 @@ Run "pocker <command> --help" for a command's options.
 
 ${GLOBAL_HELP}
   --version             print the version`;
+}
 
 type CommandModule = { main(args: string[]): Promise<number> };
 
@@ -69,7 +72,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
 export async function run(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '-h' || verb === '--help' || verb === 'help') {
-    console.log(MAIN_HELP);
+    console.log(await mainHelp());
     return verb === undefined ? 2 : 0;
   }
   if (verb === '--version' || verb === 'version') {
@@ -84,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     return await (await load()).main(rest);
   } catch (e) {
+    // Every command has loaded the options module by now: this import costs nothing more.
+    const { formatCliError, UsageError } = await import('./options.js');
     if (e instanceof UsageError) {
       console.error(`pocker ${verb}: ${e.message} (see pocker ${verb} --help)`);
       return 2;

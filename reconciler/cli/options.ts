@@ -4,8 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadInstanceConfig, type InstanceConfig } from '../instance/config.js';
 import type { Timeouts } from '../host/timeouts.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
-import { DEFAULT_DIRS, type InstanceDirs } from '../state/layout.js';
-import { DEFAULT_SECRETS_DIR } from '../state/contentReader.js';
+import { DEFAULT_DIRS, DEFAULT_SECRETS_DIR, type InstanceDirs } from '../state/layout.js';
 
 /** Resolves --trusted-owner values (user names from /etc/passwd, or uids) to uids; root is always trusted. */
 export function trustedUids(owners: readonly string[] | undefined): number[] {

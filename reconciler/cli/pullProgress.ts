@@ -1,7 +1,8 @@
 import type { Host } from '../host/host.js';
 import { shortDigest } from '../image/digest.js';
 import { pullImage, type PullEvent, type PullResult } from '../image/pull.js';
-import { registryClientFactory, type RegistrySettings } from '../image/registrySettings.js';
+import { registryClientFactory } from '../image/registryClients.js';
+import type { RegistrySettings } from '../image/registrySettings.js';
 import type { InstanceDirs } from '../state/layout.js';
 import { formatSize } from './image.js';
 

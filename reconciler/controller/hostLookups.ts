@@ -1,7 +1,8 @@
 import type { HostReader } from '../host/host.js';
 import { imageResolver } from '../image/resolve.js';
 import type { HostLookups, Trust } from '../spec/load.js';
-import { DEFAULT_SECRETS_DIR, hostContentReader } from '../state/contentReader.js';
+import { hostContentReader } from '../state/contentReader.js';
+import { DEFAULT_SECRETS_DIR } from '../state/layout.js';
 
 /**
  * What a controller's load looks up on this host: images in the data dir's store (a container's

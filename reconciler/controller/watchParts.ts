@@ -1,7 +1,8 @@
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { describeError } from '../host/errors.js';
 import type { Host } from '../host/host.js';
-import { DEFAULT_REGISTRY_SETTINGS, registryClientFactory } from '../image/registrySettings.js';
+import { DEFAULT_REGISTRY_SETTINGS } from '../image/registrySettings.js';
+import { registryClientFactory } from '../image/registryClients.js';
 import type { Logger } from '../log/logger.js';
 import { monitorBinary } from '../native.js';
 import { ContainerWatches } from './containerWatches.js';

@@ -35,7 +35,7 @@ import { describe, isMap, scalarString, type YamlMap } from './values.js';
 
 /**
  * Where pocker reads secrets unless --secrets-dir or the instance config names another: the
- * DEFAULT_SECRETS_DIR of state/contentReader.ts, which convert (on the same floor) does not import.
+ * DEFAULT_SECRETS_DIR of state/layout.ts, which convert (on the same floor) does not import.
  */
 export const SECRETS_DIR = '/etc/pocker/secrets';
 

@@ -14,6 +14,9 @@ export interface InstanceDirs {
 /** Default instance directories. */
 export const DEFAULT_DIRS: InstanceDirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
 
+/** Where secrets are read from when neither the instance config nor a flag says. */
+export const DEFAULT_SECRETS_DIR = '/etc/pocker/secrets';
+
 /**
  * Where each file of one container lives. The data dir holds what the container is and keeps it
  * across reboots (record, last exit, network attachment, writable layer, log); the state dir

@@ -7,7 +7,7 @@ import { ConvertError } from '../../reconciler/convert/errors.js';
 import { MemoryFiles } from '../../reconciler/convert/files.js';
 import { formatFinding } from '../../reconciler/convert/report.js';
 import type { ConvertResult, Environment, SpecDocument } from '../../reconciler/convert/types.js';
-import { DEFAULT_SECRETS_DIR } from '../../reconciler/state/contentReader.js';
+import { DEFAULT_SECRETS_DIR } from '../../reconciler/state/layout.js';
 
 const DIR = '/srv/app';
 

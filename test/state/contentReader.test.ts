@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_CONTENT_BYTES } from '../../reconciler/spec/files.js';
-import { DEFAULT_SECRETS_DIR, hostContentReader, secretKeyPath } from '../../reconciler/state/contentReader.js';
+import { hostContentReader, secretKeyPath } from '../../reconciler/state/contentReader.js';
+import { DEFAULT_SECRETS_DIR } from '../../reconciler/state/layout.js';
 
 const VALUE = 'the-secret-value-0b5e';
 const OTHER = 'another-secret-value-77d1';

@@ -47,8 +47,8 @@ export class RuncFleet {
     }
   }
 
-  /** Mounts the overlay rootfs (in-process mount(2), no helper process) and `runc run -d`s it. */
-  start(id) {
+  /** Mounts a bundle's overlay rootfs (in-process mount(2), no helper process); returns the bundle. */
+  mountRootfs(id) {
     const b = this.bundles.get(id);
     this.env.addon.mount(
       'overlay',
@@ -58,6 +58,12 @@ export class RuncFleet {
       `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`,
     );
     this.mounted.add(id);
+    return b;
+  }
+
+  /** Mounts the overlay rootfs and `runc run -d`s it. */
+  start(id) {
+    const b = this.mountRootfs(id);
     // Detached, the container keeps whatever stdout/stderr it was given: no pipes here.
     const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-d', '-b', b, id], { stdio: 'ignore' });
     if (r.status !== 0) throw new Error(`runc run -d ${id} exited ${r.status}`);
@@ -66,16 +72,8 @@ export class RuncFleet {
 
   /** Mounts the overlay rootfs, `runc run`s it attached (runc deletes the container when its command exits), unmounts. */
   runAttached(id) {
-    const b = this.bundles.get(id);
+    const b = this.mountRootfs(id);
     const rootfs = join(b, 'rootfs');
-    this.env.addon.mount(
-      'overlay',
-      rootfs,
-      'overlay',
-      0,
-      `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`,
-    );
-    this.mounted.add(id);
     const r = spawnSync(this.env.runc, ['--root', this.state, 'run', '-b', b, id], { stdio: 'ignore' });
     this.env.addon.umount(rootfs, 0);
     this.mounted.delete(id);
@@ -107,17 +105,7 @@ export class RuncFleet {
 
   /** Starts ids with `concurrency` runc processes at a time (default: one per CPU), mounts first. */
   async startParallel(ids, concurrency = cpus().length) {
-    for (const id of ids) {
-      const b = this.bundles.get(id);
-      this.env.addon.mount(
-        'overlay',
-        join(b, 'rootfs'),
-        'overlay',
-        0,
-        `lowerdir=${this.env.layer},upperdir=${join(b, 'upper')},workdir=${join(b, 'work')}`,
-      );
-      this.mounted.add(id);
-    }
+    for (const id of ids) this.mountRootfs(id);
     await parallel(ids, concurrency, (id) =>
       exec(this.env.runc, ['--root', this.state, 'run', '-d', '-b', this.bundles.get(id), id]).then(() => this.created.add(id)),
     );

@@ -45,3 +45,19 @@ export function verdict(value, target, better = 'lower') {
   const ok = better === 'lower' ? value <= target : value >= target;
   return { value, target, ok };
 }
+
+/** The columns of a comparison with runc serially, runc `nproc` at a time and podman serially. */
+export function peerHeader(nproc) {
+  return [
+    'N',
+    'runs',
+    'pocker median (ms)',
+    'pocker p99 (ms)',
+    'runc serial (ms)',
+    `runc ${nproc} at a time (ms)`,
+    'podman serial (ms)',
+    'vs runc serial',
+    'vs runc parallel',
+    'vs podman',
+  ];
+}

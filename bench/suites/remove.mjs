@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { PockerInstance } from '../lib/pocker.mjs';
 import { PodmanPeer, podmanMissing } from '../lib/podman.mjs';
 import { RuncFleet } from '../lib/runc.mjs';
-import { median, p99, round, timeAsync, timeSync } from '../lib/stats.mjs';
+import { median, p99, peerHeader, round, timeAsync, timeSync } from '../lib/stats.mjs';
 
 export async function removeSuite(env, { n, runs }) {
   const s = { pocker: [], runc: [], runcParallel: [], podman: [] };
@@ -56,18 +56,7 @@ export async function removeSuite(env, { n, runs }) {
   return {
     name: 'remove',
     title: `Remove ${n} containers: spec files removed + one \`pocker reconcile --once\` vs N x (\`runc kill KILL\` + \`runc delete\` + unmount) serially and ${nproc} at a time, and N x \`podman rm -f\``,
-    header: [
-      'N',
-      'runs',
-      'pocker median (ms)',
-      'pocker p99 (ms)',
-      'runc serial (ms)',
-      `runc ${nproc} at a time (ms)`,
-      'podman serial (ms)',
-      'vs runc serial',
-      'vs runc parallel',
-      'vs podman',
-    ],
+    header: peerHeader(nproc),
     table: [
       [
         n,

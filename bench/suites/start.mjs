@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 import { PockerInstance } from '../lib/pocker.mjs';
 import { PodmanPeer, podmanMissing } from '../lib/podman.mjs';
 import { RuncFleet } from '../lib/runc.mjs';
-import { median, p99, round, timeAsync, timeSync } from '../lib/stats.mjs';
+import { median, p99, peerHeader, round, timeAsync, timeSync } from '../lib/stats.mjs';
 
 export async function startSuite(env, { counts, runs }) {
   const rows = [];
@@ -66,18 +66,7 @@ export async function startSuite(env, { counts, runs }) {
   return {
     name: 'start',
     title: `Start N containers: one \`pocker reconcile --once\` vs N x (overlay mount + \`runc run -d\`) serially and ${nproc} at a time, and N x \`podman run -d\``,
-    header: [
-      'N',
-      'runs',
-      'pocker median (ms)',
-      'pocker p99 (ms)',
-      'runc serial (ms)',
-      `runc ${nproc} at a time (ms)`,
-      'podman serial (ms)',
-      'vs runc serial',
-      'vs runc parallel',
-      'vs podman',
-    ],
+    header: peerHeader(nproc),
     table: rows.map((r) => [
       r.n,
       r.runs,

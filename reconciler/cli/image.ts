@@ -1,4 +1,5 @@
 import { formatDuration } from '../spec/duration.js';
+import { formatSize } from '../spec/quantity.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 import { table } from './table.js';
 
@@ -69,18 +70,6 @@ prune   Removes every reference that no container of this instance runs and no s
         use.
 
 ${GLOBAL_HELP}`;
-
-/** Bytes as B, KiB, MiB or GiB with one decimal. */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
 
 function age(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));

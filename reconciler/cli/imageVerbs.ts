@@ -1,6 +1,6 @@
 import { shortDigest } from '../image/digest.js';
 import type { Host } from '../host/host.js';
-import { formatSize } from './image.js';
+import { formatSize } from '../spec/quantity.js';
 import { UsageError, type Parsed } from './options.js';
 import { pullWithProgress } from './pullProgress.js';
 import { eventJournal } from './journal.js';

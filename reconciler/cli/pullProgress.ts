@@ -4,7 +4,7 @@ import { pullImage, type PullEvent, type PullResult } from '../image/pull.js';
 import { registryClientFactory } from '../image/registryClients.js';
 import type { RegistrySettings } from '../image/registrySettings.js';
 import type { InstanceDirs } from '../state/layout.js';
-import { formatSize } from './image.js';
+import { formatSize } from '../spec/quantity.js';
 
 /** One line per layer, redrawn in place on a terminal (as docker pull shows it). */
 class TerminalProgress {

@@ -1,4 +1,5 @@
 import { workingSet } from '../cgroups/usage.js';
+import { formatSize } from '../spec/quantity.js';
 import type { PockerEvent } from '../state/events.js';
 import type { ContainerView, ControllerSnapshot } from './snapshot.js';
 
@@ -13,17 +14,6 @@ const escapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 /** Text made safe for HTML text and attribute values. */
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => escapes[c]!);
-}
-
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 function bar(label: string, used: number, limit: number | null, format: (n: number) => string): string {
@@ -60,7 +50,7 @@ function limitsCell(c: ContainerView): string {
       ? `<div class="limit"><span>${escapeHtml(cpus === null ? 'no CPU limit' : `CPU limit ${cpus.toFixed(2)}`)}, ${(u.cpuNs / 1e9).toFixed(1)} s used</span></div>`
       : bar('CPU', c.cpuPercent / 100, cpus, (n) => `${n.toFixed(2)} CPU`);
   return [
-    bar('memory', workingSet(u), lim && lim.memory !== 'max' ? lim.memory : null, bytes),
+    bar('memory', workingSet(u), lim && lim.memory !== 'max' ? lim.memory : null, formatSize),
     bar('pids', u.pids, lim && lim.pids !== 'max' ? lim.pids : null, String),
     cpu,
   ].join('');

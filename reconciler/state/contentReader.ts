@@ -17,7 +17,6 @@ import { MAX_CONTENT_BYTES } from '../spec/files.js';
 import type { ContentReader } from '../spec/contents.js';
 import { trustProblem, type Trust } from '../spec/load.js';
 
-
 /** The file of the data dir holding the key secret digests are made with (32 random bytes, root only). */
 export function secretKeyPath(dataDir: string): string {
   return join(dataDir, 'secret.key');

@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { statsRow, type UsageSample } from '../../reconciler/controller/stats.js';
+import { usageOf } from '../helpers/snapshots.js';
 
 describe('stats rows', () => {
   const sample = (atMs: number, cpuNs: number, extra: Partial<UsageSample> = {}): UsageSample => ({
     name: 'web',
     atMs,
-    usage: {
-      cpuNs,
-      memoryBytes: 32 * 2 ** 20,
-      swapBytes: 0,
-      inactiveFileBytes: 2 ** 20,
-      pids: 3,
-      ioReadBytes: 10,
-      ioWriteBytes: 20,
-      cpuPeriods: 0,
-      cpuThrottledPeriods: 0,
-      cpuThrottledNs: 0,
-      oomKills: 0,
-    },
+    usage: usageOf({ cpuNs, memoryBytes: 32 * 2 ** 20, inactiveFileBytes: 2 ** 20, ioReadBytes: 10, ioWriteBytes: 20 }),
     cpuLimit: 0.5,
     memoryLimit: 64 * 2 ** 20,
     net: { rx: 5, tx: 7 },

@@ -10,7 +10,6 @@ import { createLogger } from '../log/logger.js';
 import { adhocContext } from './adhocCommand.js';
 import { formatCliError, GLOBAL_HELP, GLOBAL_OPTIONS, parseCommand, UsageError } from './options.js';
 import { imageOf, runSpec, type RunFlags } from './runSpec.js';
-import { pullWithProgress } from './pullProgress.js';
 
 export const RUN_HELP = `Usage: pocker run [OPTIONS] IMAGE [COMMAND [ARG...]]
        pocker run [OPTIONS] LAYERDIR COMMAND [ARG...]
@@ -153,6 +152,8 @@ export async function main(args: string[]): Promise<number> {
   const pending = resolved.specs[0]?.pendingImage;
   if (pending && !resolved.errors.length) {
     try {
+      // The registry client is loaded only when there is something to pull.
+      const { pullWithProgress } = await import('./pullProgress.js');
       await pullWithProgress(host, cmd.dirs, pending.pull, cmd.config.registries);
     } catch (e) {
       console.error(`pocker run: pull of ${pending.pull} failed: ${formatCliError(e)}`);

@@ -3,29 +3,11 @@ import { describeError } from '../host/errors.js';
 import { pullImage, type PullEvent } from '../image/pull.js';
 import type { RegistryClient } from '../image/registry/client.js';
 import type { Logger } from '../log/logger.js';
-import type { DirLoad } from '../spec/load.js';
 import type { InstanceDirs } from '../state/layout.js';
 
 /** First wait before a failed pull is tried again by the watching controller; it doubles up to the cap. */
 const RETRY_FIRST_MS = 5_000;
 const RETRY_MAX_MS = 5 * 60_000;
-
-/** The pulls a loaded spec dir waits for (one per image, whatever the number of containers). */
-export function pendingPulls(load: DirLoad): string[] {
-  return [...new Set(load.desired.flatMap((d) => (d.pendingImage ? [d.pendingImage.pull] : [])))].sort();
-}
-
-/** The failures of the last pulls, attached to the desired containers that wait for those images. */
-export function withPullErrors(load: DirLoad, errors: ReadonlyMap<string, string>): DirLoad {
-  if (!errors.size) return load;
-  return {
-    ...load,
-    desired: load.desired.map((d) => {
-      const error = d.pendingImage && errors.get(d.pendingImage.pull);
-      return error ? { ...d, pendingImage: { ...d.pendingImage!, error } } : d;
-    }),
-  };
-}
 
 /**
  * The registry pulls a controller makes for the images its specs name and the store lacks: one at

@@ -23,9 +23,8 @@ import { reconcileOne } from './reconcileOne.js';
 import type { Convergence } from './convergence.js';
 import { followUp, heldByDependencies } from './followUp.js';
 import { refreshHosts } from '../network/names.js';
-import { ImagePulls, pendingPulls, withPullErrors } from './imagePulls.js';
+import { pendingPulls, withPullErrors } from './pendingPulls.js';
 import { DEFAULT_REGISTRY_SETTINGS } from '../image/registrySettings.js';
-import { registryClientFactory } from '../image/registryClients.js';
 import { controllerPass } from './pass.js';
 import { specErrorEvents } from './events.js';
 import { gitRevision } from './revision.js';
@@ -86,6 +85,11 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   let load = read();
   const pulls = pendingPulls(load);
   if (pulls.length && !opts.dryRun) {
+    // The registry client is loaded only when a pass has something to pull.
+    const [{ ImagePulls }, { registryClientFactory }] = await Promise.all([
+      import('./imagePulls.js'),
+      import('../image/registryClients.js'),
+    ]);
     const images = new ImagePulls({
       host,
       dirs: opts.dirs,

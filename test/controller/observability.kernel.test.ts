@@ -3,8 +3,9 @@ import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { WatchController } from '../../reconciler/controller/watch.js';
 import { EventJournal } from '../../reconciler/state/eventJournal.js';
-import type { PockerEvent } from '../../reconciler/state/events.js';
+import { RecordedEvents, type PockerEvent } from '../../reconciler/state/events.js';
 import { renderedDom, screenshot } from '../helpers/chromium.js';
 import { pocker, startDaemon } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
@@ -19,11 +20,14 @@ describeKernel('observability on the real kernel: metrics, Prometheus, the statu
   let tmp: string;
   let daemon: ReturnType<typeof startDaemon> | null = null;
   let prom: TestPrometheus | null = null;
+  let stopController: (() => Promise<void>) | null = null;
   beforeEach(() => {
     inst = current();
     tmp = mkdtempSync(join(tmpdir(), 'pocker-observe-'));
   });
   afterEach(async () => {
+    await stopController?.();
+    stopController = null;
     await prom?.stop();
     prom = null;
     await daemon?.stop();
@@ -169,5 +173,55 @@ describeKernel('observability on the real kernel: metrics, Prometheus, the statu
     expect(hookEvents.some((e) => e.type === 'oom' && e.name === 'oomer')).toBe(true);
     expect(hookEvents.some((e) => e.type === 'restart' && e.name === 'crasher')).toBe(true);
     expect(hookEvents.every((e) => ['oom', 'restart', 'unhealthy', 'apply-failed', 'rolled-back'].includes(e.type))).toBe(true);
+  });
+
+  it('every action tells its event once: create, unhealthy and healthy, update with its fields, recreate, stop, apply-failed, removed', async () => {
+    const events = new RecordedEvents();
+    const ctl = new WatchController({
+      dir: inst.specDir,
+      dirs: inst.dirs,
+      host: inst.host,
+      driver: inst.driver,
+      removalDelayMs: 200,
+      resyncMs: 60_000,
+      allowEmpty: true,
+      events,
+    });
+    stopController = () => ctl.stop();
+    await ctl.start();
+    const types = (name: string): string[] => events.types(name);
+    // Fails its first check, passes the next ones (the mark stays in its writable layer).
+    const flaky = ['sh', '-c', '[ -f /tmp/seen ] || { touch /tmp/seen; exit 1; }'];
+    inst.writeSpec(
+      'web.yaml',
+      inst.spec('web', { resources: { memory: '64Mi' }, healthcheck: { exec: flaky, interval: '300ms', retries: 1, onUnhealthy: 'none' } }),
+    );
+    await until(() => types('web').includes('healthy'), 'web unhealthy, then healthy', 20_000, 50);
+    inst.writeSpec(
+      'web.yaml',
+      inst.spec('web', { resources: { memory: '96Mi' }, healthcheck: { exec: flaky, interval: '300ms', retries: 1, onUnhealthy: 'none' } }),
+    );
+    await until(() => types('web').includes('update'), 'web updated', 10_000, 50);
+    inst.writeSpec('web.yaml', inst.spec('web', { command: ['sleep', '3601'], resources: { memory: '96Mi' } }));
+    await until(() => types('web').includes('recreate'), 'web recreated', 10_000, 50);
+    inst.writeSpec('web.yaml', inst.spec('web', { command: ['sleep', '3601'], resources: { memory: '96Mi' }, state: 'stopped' }));
+    await until(() => types('web').includes('stop'), 'web stopped', 10_000, 50);
+    inst.writeSpec('bad.yaml', inst.spec('bad', { mounts: [{ source: join(tmp, 'nonexistent'), target: '/x' }] }));
+    await until(() => types('bad').includes('apply-failed'), 'bad failed', 10_000, 50);
+    inst.removeSpec('web.yaml');
+    inst.removeSpec('bad.yaml');
+    await until(() => types('web').includes('removed'), 'web removed', 10_000, 50);
+    await ctl.idle();
+
+    expect(types('web')).toEqual(['create', 'unhealthy', 'healthy', 'update', 'recreate', 'stop', 'exit', 'removed']);
+    const byType = (t: string): PockerEvent => events.events.find((e) => e.name === 'web' && e.type === t)!;
+    expect(byType('update').fields).toContain('memory');
+    expect(byType('unhealthy')).toMatchObject({ exitCode: 1, source: inst.specDir });
+    expect(byType('stop').reason).toMatch(/stopped/);
+    const failed = events.events.find((e) => e.name === 'bad' && e.type === 'apply-failed')!;
+    expect(failed).toMatchObject({ action: 'create', code: 'HOST_CHECK' });
+    expect(String(failed.error)).toContain(join(tmp, 'nonexistent'));
+    // A failure retried with backoff is told at each try, and nothing else is told for it.
+    expect(new Set(types('bad'))).toEqual(new Set(['apply-failed']));
   });
 });

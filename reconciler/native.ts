@@ -16,6 +16,8 @@ export interface NativeAddon {
   spawn(path: string, argv: string[], env: string[], fds: number[]): number;
   /** waitpid; null with noHang when still running. */
   waitpid(pid: number, noHang?: boolean): { exitCode: number | null; signal: number | null } | null;
+  /** execve(2): replaces this process with path (same pid, fds without CLOEXEC kept); returns only by throwing. */
+  execve(path: string, argv: string[], env: string[]): never;
   pidfdOpen(pid: number): number;
   /** false when the process is already gone. */
   pidfdSendSignal(pidfd: number, signal: number): boolean;

@@ -1,13 +1,16 @@
 // spawn(path, argv, env, fds) -> pid: posix_spawn (vfork-style, safe from a threaded process) in a
 // new session, with exactly the given fds as 0..n-1 and every other fd closed. No shell, no PATH.
 // waitpid(pid, noHang) -> {exitCode, signal} | null.
+// execve(path, argv, env): replaces this process (same pid, stdio kept), or throws.
 #include <napi.h>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "errors.h"
@@ -83,11 +86,32 @@ Napi::Value WaitPid(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value Execve(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::vector<std::string> argv = Strings(info[1].As<Napi::Array>());
+  std::vector<std::string> envv = Strings(info[2].As<Napi::Array>());
+  std::vector<char*> cargv = CPointers(argv), cenv = CPointers(envv);
+  // stdin, stdout and stderr go on to the new image whatever flags the runtime set on them.
+  for (int fd = 0; fd <= 2; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  // The new image starts with no signal blocked, as a fresh process would.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  execve(path.c_str(), cargv.data(), cenv.data());
+  ThrowErrno(env, errno, "execve", path);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterSpawn(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("waitpid", Napi::Function::New(env, WaitPid, "waitpid"));
+  exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
 }
 
 }  // namespace pocker

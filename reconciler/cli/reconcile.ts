@@ -12,6 +12,7 @@ import { parseCidr } from '../network/cidr.js';
 import { EVENT_TYPES } from '../state/events.js';
 import { eventJournal } from './journal.js';
 import { watchingOptions } from './watchingOptions.js';
+import { native } from '../native.js';
 
 export const RECONCILE_HELP = `Usage: pocker reconcile [--once] [--dir DIR] [options]
 
@@ -93,6 +94,20 @@ export function printPass(r: PassResult, dryRun: boolean, out: (s: string) => vo
   });
   if (rows.length) out(table(['ACTION', 'NAME', 'RESULT', 'REASON'], rows));
   else if (!r.load.errors.length) out(`no containers for ${r.load.dir}`);
+}
+
+/** Node flags of the watching controller: a 1 MiB young generation (docs/decisions.md, "Controller heap"). */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+
+/**
+ * Runs the rest of this process under DAEMON_NODE_FLAGS: V8 sizes its heap when it starts, so the
+ * controller replaces itself (execve: same pid, same stdio) once, before it has opened anything.
+ * One-shot commands keep Node's defaults, which start them faster.
+ */
+function withDaemonHeap(): void {
+  if (DAEMON_NODE_FLAGS.every((f) => process.execArgv.includes(f))) return;
+  const env = Object.entries(process.env).flatMap(([k, val]) => (val === undefined ? [] : [`${k}=${val}`]));
+  native().execve(process.execPath, [process.execPath, ...process.execArgv, ...DAEMON_NODE_FLAGS, ...process.argv.slice(1)], env);
 }
 
 function duration(flag: string, v: string | undefined, fallback: number): number {
@@ -214,6 +229,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (v['dry-run']) throw new UsageError('--dry-run needs --once (or use pocker plan)');
+  withDaemonHeap();
   const { WatchController } = await import('../controller/watch.js');
   const controller = new WatchController({
     dir: cmd.dir,

@@ -29,7 +29,7 @@ const server = new MetricsServer({
   address: { kind: 'tcp', host: '127.0.0.1', port: 0, loopback: true },
   metrics,
   log: silent,
-  snapshot: () => takeSnapshot({ host, dirs, driver, dir, observations, specErrors: 0, revision: null, events: [] }),
+  snapshot: () => takeSnapshot({ host, dirs, driver, dir, observations, specErrors: 0, events: [] }),
 });
 await server.start();
 const scrape = () =>

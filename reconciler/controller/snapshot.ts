@@ -40,8 +40,7 @@ export interface ControllerSnapshot {
   containers: ContainerView[];
   /** Files of the spec dir failing to load now. */
   specErrors: number;
-  /** The git revision of the spec dir now, if it is a work tree. */
-  revision: string | null;
+  /** What the last passes over each spec dir applied (their revisions), as `pocker status` shows them. */
   sources: SourceStatus[];
   events: readonly PockerEvent[];
 }
@@ -83,7 +82,6 @@ export interface SnapshotSources {
   /** The controller's last observation of each of its containers. */
   observations: ReadonlyMap<string, ActualContainer>;
   specErrors: number;
-  revision: string | null;
   events: readonly PockerEvent[];
   /** The CPU time of each container at the previous snapshot, for its CPU %; updated with this one's. */
   cpuSeen?: Map<string, { cpuNs: number; atMs: number }>;
@@ -130,7 +128,6 @@ export function takeSnapshot(s: SnapshotSources, now = Date.now()): ControllerSn
     atMs: now,
     containers,
     specErrors: s.specErrors,
-    revision: s.revision,
     sources: listSourceStatuses(s.host, s.dirs.stateDir),
     events: s.events,
   };

@@ -80,7 +80,6 @@ export class WatchController {
   /** The last observation of each container of this dir (what metrics and the status page show). */
   private readonly observations = new Map<string, ActualContainer>();
   private readonly specErrorsSeen = new Set<string>();
-  private revision: string | null = null;
   /** CPU time per container at the last snapshot (the status page's CPU %). */
   private readonly cpuSeen = new Map<string, { cpuNs: number; atMs: number }>();
   private readonly opts: WatchOptions;
@@ -204,7 +203,6 @@ export class WatchController {
     const load = withPullErrors(read, this.pulls.errors());
     this.pulls.request(pendingPulls(load));
     this.load = load;
-    this.revision = revision;
     for (const e of specErrorEvents(this.opts.dir, load.errors, this.specErrorsSeen)) this.observability.events.emit(e);
     this.pass = controllerPass(this.opts, {
       load,
@@ -301,7 +299,6 @@ export class WatchController {
       dir: this.opts.dir,
       observations: this.observations,
       specErrors: this.load.failedFiles.size,
-      revision: this.revision,
       events: this.observability.events.recent(),
       cpuSeen: this.cpuSeen,
     });

@@ -50,7 +50,6 @@ export function snapshotOf(containers: ContainerView[], extra: Partial<Controlle
     atMs: Date.parse('2026-12-01T10:00:00Z'),
     containers,
     specErrors: 0,
-    revision: null,
     sources: [],
     events: [],
     ...extra,

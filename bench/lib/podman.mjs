@@ -4,12 +4,11 @@
 // `close()` removes its containers, mounts and files. Root here lacks CAP_SYS_RESOURCE, so podman
 // is given `--ulimit nofile=1024:1024 --ulimit nproc=1024:1024` (it would raise them otherwise).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { LIMITS } from './env.mjs';
+import { removeTreeDetached } from './proc.mjs';
 import { exec, parallel } from './runc.mjs';
-
-const MNT_DETACH = 2;
 
 /** Why podman cannot be a peer here, or null when it can. */
 export function podmanMissing() {
@@ -99,19 +98,6 @@ export class PodmanPeer {
   /** Removes every container, unmounts what podman left mounted under its dir, removes the dir. */
   close() {
     spawnSync('podman', this.args(['rm', '-a', '-f', '-t', '0']), { stdio: 'ignore' });
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((l) => l.split(' ')[4])
-      .filter((m) => m && (m === this.dir || m.startsWith(`${this.dir}/`)))
-      .sort()
-      .reverse();
-    for (const m of mounts) {
-      try {
-        this.env.addon.umount(m, MNT_DETACH);
-      } catch {
-        // Gone with its container.
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    removeTreeDetached(this.env, this.dir);
   }
 }

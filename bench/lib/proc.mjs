@@ -1,5 +1,5 @@
-// Reads from /proc: rlimits, RSS, PSS of processes.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+// Reads from /proc: rlimits, RSS, PSS and CPU time of processes, the mounts under a tree.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The soft/hard limits of this process that matter for running many containers. */
@@ -56,4 +56,16 @@ export function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Removes a tree after detaching whatever is mounted under it (podman's overlay driver mounts in its store). */
+export function removeTreeDetached(env, dir) {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && (m === dir || m.startsWith(`${dir}/`)))
+    .sort()
+    .reverse();
+  for (const m of mounts) env.addon.umount(m, 2 /* MNT_DETACH */);
+  rmSync(dir, { recursive: true, force: true });
 }

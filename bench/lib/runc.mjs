@@ -2,7 +2,7 @@
 // the same busybox layer through an overlay mount, `sleep 3600`, the same cpu/memory/pids limits,
 // no network namespace wiring. `close()` deletes every container, mount, cgroup and file it made.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { LIMITS } from './env.mjs';
@@ -93,7 +93,7 @@ export class RuncFleet {
     const pid = this.initPid(id);
     this.run(['kill', id, 'KILL']);
     const deadline = Date.now() + 10_000;
-    while (existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z') {
+    while (!gone(pid)) {
       if (Date.now() > deadline) throw new Error(`runc kill ${id}: init ${pid} still alive after 10 s`);
       Atomics.wait(SLEEPER, 0, 0, 1);
     }
@@ -116,8 +116,7 @@ export class RuncFleet {
     await parallel(ids, concurrency, async (id) => {
       const pid = this.initPid(id);
       await exec(this.env.runc, ['--root', this.state, 'kill', id, 'KILL']);
-      for (const deadline = Date.now() + 10_000; existsSync(`/proc/${pid}`);) {
-        if (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z') break;
+      for (const deadline = Date.now() + 10_000; !gone(pid);) {
         if (Date.now() > deadline) throw new Error(`runc kill ${id}: init ${pid} still alive after 10 s`);
         await new Promise((r) => setTimeout(r, 1));
       }
@@ -163,6 +162,15 @@ export class RuncFleet {
 }
 
 const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
+
+/** Whether a process has exited: no /proc entry, or a zombie nobody reaped yet. */
+function gone(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] === 'Z';
+  } catch {
+    return true;
+  }
+}
 
 /** Runs a command to completion (no output kept); rejects on a non-zero exit. */
 export function exec(cmd, args) {

@@ -9,13 +9,12 @@
 // rootfs; built once from a Debian mirror) and /var/cache/pocker-bench/debian-oci (its OCI
 // layout). Everything else (registry, stores, instances, temp dirs) is removed at the end.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { PockerInstance } from '../lib/pocker.mjs';
 import { debianLayout, debianRootfs, layoutLayers, pushImage, startRegistry } from '../lib/registry.mjs';
 import { median, round, timeSync } from '../lib/stats.mjs';
-
-const MNT_DETACH = 2;
+import { removeTreeDetached } from '../lib/proc.mjs';
 
 /** Runs a command to completion; throws with its output when it fails. */
 function check(cmd, args) {
@@ -28,18 +27,6 @@ function check(cmd, args) {
 function timed(cmd, args) {
   spawnSync('sync');
   return timeSync(() => check(cmd, args));
-}
-
-/** Removes a tree after detaching whatever is mounted under it (podman's overlay driver mounts in its store). */
-function removeTree(env, dir) {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((m) => m && (m === dir || m.startsWith(`${dir}/`)))
-    .sort()
-    .reverse();
-  for (const m of mounts) env.addon.umount(m, MNT_DETACH);
-  rmSync(dir, { recursive: true, force: true });
 }
 
 /** A fresh pocker instance around fn(instance); closed (and its files removed) afterwards. */
@@ -58,7 +45,7 @@ function withTemp(env, label, fn) {
   try {
     return fn(dir);
   } finally {
-    removeTree(env, dir);
+    removeTreeDetached(env, dir);
   }
 }
 

@@ -2,7 +2,7 @@
 // pocker's benchmarks against runc, measured side by side in one run on the same busybox layer
 // and limits. Prints markdown tables (medians, p99, ratios) and the targets met or missed, and
 // writes bench/results/bench-<time>.json and bench/results/bench-<time>.md.
-//   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update,network,run,pull,hooks,metrics,startup]
+//   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update,network,run,pull,hooks,metrics,startup,userns]
 // --quick: fewer runs and sizes (finishes in under 2 minutes). Needs root, runc and a built pocker.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { watchSuite } from './suites/watch.mjs';
 import { hooksSuite } from './suites/hooks.mjs';
 import { metricsSuite } from './suites/metrics.mjs';
 import { startupSuite } from './suites/startup.mjs';
+import { usernsSuite } from './suites/userns.mjs';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = !!values.quick;
@@ -36,6 +37,7 @@ const PLAN = {
   pull: (env) => pullSuite(env, { runs: quick ? 2 : 5 }),
   hooks: (env) => hooksSuite(env, { tries: quick ? 20 : 100 }),
   startup: (env) => startupSuite(env, { tries: quick ? 10 : 30 }),
+  userns: (env) => usernsSuite(env, { counts: [1, 20, 100], runs: quick ? 2 : 6, tries: quick ? 10 : 30 }),
   metrics: (env) => metricsSuite(env, { n: quick ? 100 : 1000, scrapes: quick ? 10 : 50, heapScrapes: 1000, peerSample: 20 }),
 };
 const only = values.only ? values.only.split(',') : Object.keys(PLAN);

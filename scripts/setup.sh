@@ -1,6 +1,7 @@
 #!/bin/sh
 # Sets up pocker on Debian 12 (as root): OS packages, npm dependencies, the TypeScript build, the
-# native addon and static monitor, the default busybox image layer, and `pocker` on PATH.
+# native addon and static monitor, the default busybox image layer, the user namespaces' id pool
+# (/etc/subuid and /etc/subgid), and `pocker` on PATH.
 # Safe to run again: it only installs what is missing.
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,5 +27,9 @@ fi
 echo "setup: building"
 npm run --silent build
 scripts/make-busybox-layer.sh /var/lib/pocker
+# The host ids of the containers' own user namespaces (userns: auto): 32768 ranges of 65536 from 2^31.
+for f in /etc/subuid /etc/subgid; do
+  grep -q '^pocker:' "$f" 2>/dev/null || { echo "setup: adding pocker:2147483648:2147483648 to $f"; echo 'pocker:2147483648:2147483648' >> "$f"; }
+done
 ln -sf "$(pwd)/bin/pocker" /usr/local/bin/pocker
 echo "setup: done ($(pocker --version))"

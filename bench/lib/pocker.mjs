@@ -31,8 +31,9 @@ export class PockerInstance {
   }
 
   /** The spec of a benchmark container: busybox sleep with the shared limits. */
-  spec(name, resources = {}) {
+  spec(name, resources = {}, extra = {}) {
     return {
+      ...extra,
       name,
       image: { layers: [this.env.layer] },
       command: ['sleep', '3600'],
@@ -42,8 +43,8 @@ export class PockerInstance {
   }
 
   /** Writes a spec file directly (not atomically: for set-up before a timed step). */
-  writeSpec(name, resources) {
-    writeFileSync(join(this.specDir, `${name}.yaml`), JSON.stringify(this.spec(name, resources)));
+  writeSpec(name, resources, extra) {
+    writeFileSync(join(this.specDir, `${name}.yaml`), JSON.stringify(this.spec(name, resources, extra)));
   }
 
   /** Writes a spec next to the dir, then renames it in (what an editor or git does); returns the time of the rename. */

@@ -72,6 +72,7 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 		b->target = *pending_dst;
 		b->read_only = strstr(v, "ro") != NULL;
 		b->is_dir = strstr(v, "dir") != NULL;
+		b->idmap = strstr(v, "idmap") != NULL;
 		*pending_src = *pending_dst = NULL;
 	}
 	else if (!strcmp(k, "tmpfs_dst")) *pending_dst = v;
@@ -108,6 +109,16 @@ static int apply_pair(struct config *c, const char *k, const char *v, const char
 	else if (!strcmp(k, "dev")) return push(c->devs, &c->n_devs, 32, v);
 	else if (!strcmp(k, "nodev")) c->nodev = !strcmp(v, "1");
 	else if (!strcmp(k, "readonly_rootfs")) c->readonly_rootfs = !strcmp(v, "1");
+	else if (!strcmp(k, "userns")) {
+		if (sscanf(v, "%u %u %u", &c->userns.uid, &c->userns.gid, &c->userns.size) != 3 || !c->userns.size)
+			return -1;
+		c->userns.set = 1;
+	}
+	else if (!strcmp(k, "sysctl")) {
+		if (strncmp(v, "net.", 4) || !strchr(v, '='))
+			return -1;
+		return push(c->sysctls, &c->n_sysctls, 16, v);
+	}
 	else return -2;
 	return 0;
 }

@@ -6,6 +6,7 @@
 #define POCKER_CONFIG_H
 
 #include "error.h"
+#include "userns.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@ struct bind_mount {
 	const char *target;
 	int read_only;
 	int is_dir;
+	int idmap;              /* with a user namespace: mounted idmapped through it */
 };
 
 /* One tmpfs mount: target (absolute path inside the rootfs) and its mount data ("size=N,mode=M"). */
@@ -58,7 +60,7 @@ struct config {
 	/* exec mode (`pocker-monitor exec`): join a running container */
 	long init_pid;             /* the container's init */
 	unsigned long long init_start; /* its start time, to refuse a reused pid */
-	const char *ns[8]; size_t n_ns; /* namespaces to join: ipc uts net pid mnt cgroup */
+	const char *ns[8]; size_t n_ns; /* namespaces to join: ipc uts net pid mnt cgroup user */
 	int tty;                   /* run the command (exec) or the workload on a new pty of the container's devpts */
 	int keep_stdin;            /* give the command our stdin (else /dev/null); with tty, relay it to the pty */
 	int attach;                /* monitor: also copy the workload's output to our stdout/stderr (pocker run) */
@@ -75,6 +77,8 @@ struct config {
 	const char *ro_paths[32]; size_t n_ro_paths;
 	const char *devs[32]; size_t n_devs; /* /dev nodes bound from the host's /dev */
 	int nodev;                 /* rootfs, /dev and bind mounts get nodev */
+	struct id_range userns;    /* "UID GID SIZE": the container's own user namespace (unset: the host's) */
+	const char *sysctls[16]; size_t n_sysctls; /* "net.x.y=value", written once in the container's network namespace */
 	int readonly_rootfs;
 };
 

@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -36,7 +37,7 @@ static _Noreturn void fail(const struct pk_error *err)
 
 static const struct { const char *name; int flag; } ns_flags[] = {
 	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
-	{ "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS }, { "cgroup", CLONE_NEWCGROUP },
+	{ "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS }, { "cgroup", CLONE_NEWCGROUP }, { "user", CLONE_NEWUSER },
 };
 
 static int ns_flag(const char *name)
@@ -125,6 +126,7 @@ struct target {
 	int tasks[MAX_LIST];   /* the container's v1 "tasks" files */
 	int cgroup2;           /* its v2 cgroup, for CLONE_INTO_CGROUP (-1: none) */
 	int cgroupns;          /* its cgroup namespace, joined once in its cgroups (-1: not asked) */
+	int userns;            /* its user namespace, joined last, by the command (-1: the host's) */
 	int devnull;
 	int master, slave;     /* with a tty: a pty of the container's devpts (-1: none) */
 };
@@ -133,7 +135,7 @@ struct target {
  * and its root, and with a tty allocates the pty. Returns 0, or -1 with err set. */
 static int enter(struct target *t, struct pk_error *err)
 {
-	t->cgroup2 = t->cgroupns = t->master = t->slave = -1;
+	t->cgroup2 = t->cgroupns = t->userns = t->master = t->slave = -1;
 	if (proc_start_time((pid_t)cfg.init_pid) != cfg.init_start)
 		return pk_error_set(err, 0, "the container is not running (init %ld is gone)", cfg.init_pid);
 	/* Everything named by a host path is opened before entering the container's mount namespace. */
@@ -146,6 +148,8 @@ static int enter(struct target *t, struct pk_error *err)
 			return pk_error_set(err, errno, "open %s", path);
 		if (!strcmp(cfg.ns[i], "cgroup"))
 			t->cgroupns = nsfd[i];
+		if (!strcmp(cfg.ns[i], "user"))
+			t->userns = nsfd[i];
 	}
 	for (size_t i = 0; i < cfg.n_cgroup_tasks; i++) {
 		t->tasks[i] = open(cfg.cgroup_tasks[i], O_WRONLY | O_CLOEXEC);
@@ -166,7 +170,7 @@ static int enter(struct target *t, struct pk_error *err)
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < cfg.n_ns; i++) {
 			int is_mnt = !strcmp(cfg.ns[i], "mnt");
-			if (nsfd[i] == t->cgroupns || is_mnt != pass)
+			if (nsfd[i] == t->cgroupns || nsfd[i] == t->userns || is_mnt != pass)
 				continue;
 			if (setns(nsfd[i], ns_flag(cfg.ns[i])) < 0)
 				return pk_error_set(err, errno, "setns %s", cfg.ns[i]);
@@ -191,6 +195,12 @@ static int prepare_command(const struct target *t, struct pk_error *err)
 	}
 	if (t->cgroupns >= 0 && setns(t->cgroupns, CLONE_NEWCGROUP) < 0)
 		return pk_error_set(err, errno, "setns cgroup");
+	if (t->userns >= 0) {
+		if (setns(t->userns, CLONE_NEWUSER) < 0)
+			return pk_error_set(err, errno, "setns user");
+		if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return pk_error_set(err, errno, "become root of the user namespace");
+	}
 	setsid();
 	if (cfg.tty) {
 		ioctl(t->slave, TIOCSCTTY, 0);

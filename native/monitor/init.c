@@ -4,6 +4,7 @@
 #include "error.h"
 #include "rootfs.h"
 #include "security.h"
+#include "userns.h"
 #include "util.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -50,6 +52,25 @@ static int loopback_up(void)
 	close(s);
 	errno = e;
 	return rc;
+}
+
+/* Writes each "net.x.y=value" to /proc/sys/net/x/y of the network namespace joined. */
+static int write_sysctls(const struct config *c, struct pk_error *err)
+{
+	for (size_t i = 0; i < c->n_sysctls; i++) {
+		char path[256];
+		const char *eq = strchr(c->sysctls[i], '=');
+		int n = snprintf(path, sizeof path, "/proc/sys/%.*s", (int)(eq - c->sysctls[i]), c->sysctls[i]);
+		if (n < 0 || (size_t)n >= sizeof path)
+			return pk_error_set(err, ENAMETOOLONG, "sysctl %s", c->sysctls[i]);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		int rc = write_file(path, eq + 1);
+		if (rc < 0)
+			return pk_error_set(err, -rc, "write %s", path);
+	}
+	return 0;
 }
 
 /* The workload's side of the fork, up to its execve. Returns only on failure, -1 with err set. */
@@ -112,7 +133,11 @@ static int setup(const struct config *c, const struct init_fds *fds, struct pk_e
 	if (unshare(CLONE_NEWCGROUP) < 0)
 		return pk_error_set(err, errno, "unshare cgroup namespace");
 
-	if (c->new_net && c->netns) {
+	if (fds->netns >= 0) {
+		if (setns(fds->netns, CLONE_NEWNET) < 0)
+			return pk_error_set(err, errno, "setns the container's network namespace");
+		close(fds->netns);
+	} else if (c->new_net && c->netns) {
 		int nsfd = open(c->netns, O_RDONLY | O_CLOEXEC);
 		if (nsfd < 0)
 			return pk_error_set(err, errno, "open network namespace %s", c->netns);
@@ -121,7 +146,7 @@ static int setup(const struct config *c, const struct init_fds *fds, struct pk_e
 		close(nsfd);
 	}
 
-	if (rootfs_setup(c, err) < 0)
+	if (write_sysctls(c, err) < 0 || rootfs_setup(c, fds->userns, err) < 0)
 		return -1;
 	if (c->new_net && loopback_up() < 0)
 		return pk_error_set(err, errno, "bring up lo");
@@ -143,6 +168,11 @@ static int setup(const struct config *c, const struct init_fds *fds, struct pk_e
 			return pk_error_set(err, errno, "open /dev/null");
 		if ((!c->keep_stdin && dup2(devnull, 0) < 0) || dup2(fds->out_wr, 1) < 0 || dup2(fds->err_wr, 2) < 0)
 			return pk_error_set(err, errno, "set up stdio");
+	}
+	if (fds->userns >= 0) {
+		if (userns_enter(fds->userns, err) < 0)
+			return -1;
+		close(fds->userns);
 	}
 	return 0;
 }

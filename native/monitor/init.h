@@ -14,6 +14,8 @@ struct init_fds {
 	int out_wr;    /* workload stdout */
 	int err_wr;    /* workload stderr */
 	int tty_sock;  /* with a tty: the socket the pty master goes to the monitor on (-1: none) */
+	int userns;    /* the container's user namespace, entered last (-1: the host's) */
+	int netns;     /* a network namespace made inside it, joined first (-1: none, or netns of the config) */
 };
 
 /* argc/argv of the monitor process: the init overwrites them so its cmdline is "pocker-init". */

@@ -216,10 +216,33 @@ static int pump(pid_t init, int out_rd, int err_rd, struct log_file *lf, struct 
 	return status;
 }
 
+/* The container's user namespace: the owner of its pinned network namespace (bridge mode, pinned
+ * inside it by `pin-netns`), else a new one, with (*netns) a network namespace of its own when the
+ * container has one. Returns its fd, or -1 with err set. */
+static int container_userns(int *netns, struct pk_error *err)
+{
+	*netns = -1;
+	if (!cfg.netns)
+		return userns_create(&cfg.userns, cfg.new_net ? netns : NULL, err);
+	int fd = open(cfg.netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pk_error_set(err, errno, "open network namespace %s", cfg.netns);
+	int host = 0;
+	int userns = userns_of_netns(fd, &host, err);
+	close(fd);
+	if (userns >= 0 && host) {
+		close(userns);
+		userns = userns_create(&cfg.userns, NULL, err);
+	}
+	return userns;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "exec"))
 		return exec_main(argv[2]);
+	if (argc >= 2 && !strcmp(argv[1], "pin-netns"))
+		return pin_netns_main(argc, argv);
 	if (argc < 2 || argc > 3) {
 		write_str(2, "usage: pocker-monitor CONFIG [LABEL]   (started by the pocker controller)\n");
 		return 2;
@@ -283,7 +306,10 @@ int main(int argc, char **argv)
 	sigaddset(&chld, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 
-	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net && !cfg.netns ? CLONE_NEWNET : 0);
+	int userns = -1, netns = -1;
+	if (cfg.userns.set && (userns = container_userns(&netns, &err)) < 0)
+		fail(&err);
+	uint64_t ns = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | (cfg.new_net && !cfg.netns && netns < 0 ? CLONE_NEWNET : 0);
 	pid_t init = clone_into(ns, cgroup_fd);
 	if (init < 0) {
 		pk_error_set(&err, errno, "clone3 container");
@@ -296,11 +322,13 @@ int main(int argc, char **argv)
 		if (status_fd >= 0) close(status_fd);
 		if (lock_fd >= 0) close(lock_fd);
 		if (cgroup_fd >= 0) close(cgroup_fd);
-		struct init_fds fds = { reportp[1], outp[1], errp[1], ttysp[1] };
+		struct init_fds fds = { reportp[1], outp[1], errp[1], ttysp[1], userns, netns };
 		init_main(&cfg, &fds, argc, argv);
 	}
 	close(outp[1]); close(errp[1]); close(reportp[1]);
 	if (ttysp[1] >= 0) close(ttysp[1]);
+	if (userns >= 0) close(userns);
+	if (netns >= 0) close(netns);
 	if (cgroup_fd >= 0) close(cgroup_fd);
 
 	char msg[1024];

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "rootfs.h"
+#include "userns.h"
 #include "util.h"
 
 #include <errno.h>
@@ -190,8 +191,29 @@ static int setattr_recursive(int rootfd, const char *target, int is_dir, uint64_
 	return 0;
 }
 
-static int mount_overlay(const struct config *c, struct pk_error *err)
+/* With a user namespace: each layer is overmounted (in this mount namespace only) by an idmapped
+ * copy of itself, so the layers on disk stay owned by host root and shared, and the container's
+ * root owns the top of the writable layer. */
+static int idmap_layers(const struct config *c, int userns_fd, struct pk_error *err)
 {
+	for (size_t i = 0; i < c->n_lower; i++) {
+		int fd = idmapped_clone(c->lower[i], userns_fd, 0, err);
+		if (fd < 0)
+			return -1;
+		int rc = attach_mount(fd, AT_FDCWD, c->lower[i], err);
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
+	if (lchown(c->upper, c->userns.uid, c->userns.gid) < 0)
+		return pk_error_set(err, errno, "chown %s to %u:%u", c->upper, c->userns.uid, c->userns.gid);
+	return 0;
+}
+
+static int mount_overlay(const struct config *c, int userns_fd, struct pk_error *err)
+{
+	if (userns_fd >= 0 && idmap_layers(c, userns_fd, err) < 0)
+		return -1;
 	char opts[4096];
 	size_t off = 0;
 	int n = snprintf(opts, sizeof opts, "lowerdir=");
@@ -220,7 +242,14 @@ static const char *const devlinks[][2] = {
 static int setup_dev(const struct config *c, int rootfd, struct pk_error *err)
 {
 	unsigned long devflags = MS_NOSUID | MS_STRICTATIME | (c->nodev ? MS_NODEV : 0);
-	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", devflags, "mode=755,size=65536k", err))
+	/* With a user namespace these belong to the container's root (and its tty group). */
+	char owner[64] = "", devdata[128], ptsdata[128], shmdata[128];
+	if (c->userns.set)
+		snprintf(owner, sizeof owner, ",uid=%u,gid=%u", c->userns.uid, c->userns.gid);
+	snprintf(devdata, sizeof devdata, "mode=755,size=65536k%s", owner);
+	snprintf(ptsdata, sizeof ptsdata, "newinstance,ptmxmode=0666,mode=0620,gid=%u", (c->userns.set ? c->userns.gid : 0) + 5);
+	snprintf(shmdata, sizeof shmdata, "mode=1777,size=65536k%s", owner);
+	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", devflags, devdata, err))
 		return -1;
 	char target[64], source[64];
 	for (size_t i = 0; i < c->n_devs; i++) {
@@ -240,10 +269,9 @@ static int setup_dev(const struct config *c, int rootfd, struct pk_error *err)
 		}
 	}
 	close(devfd);
-	if (mount_at(rootfd, "dev/pts", 1, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-		     "newinstance,ptmxmode=0666,mode=0620,gid=5", err))
+	if (mount_at(rootfd, "dev/pts", 1, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsdata, err))
 		return -1;
-	if (mount_at(rootfd, "dev/shm", 1, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", err))
+	if (mount_at(rootfd, "dev/shm", 1, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmdata, err))
 		return -1;
 	if (mount_at(rootfd, "dev/mqueue", 1, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err))
 		return -1;
@@ -309,12 +337,33 @@ static int setup_sys(int rootfd, int new_net, int privileged, struct pk_error *e
 	return privileged ? 0 : setattr_recursive(rootfd, "sys", 1, MOUNT_ATTR_RDONLY_ | MOUNT_ATTR_NOSUID_ | MOUNT_ATTR_NODEV_ | MOUNT_ATTR_NOEXEC_, err);
 }
 
-static int setup_binds(const struct config *c, int rootfd, struct pk_error *err)
+/* An idmapped copy of source (and its submounts) attached at target inside the rootfs. */
+static int bind_idmapped(int rootfd, const struct bind_mount *b, int userns_fd, struct pk_error *err)
+{
+	int fd = idmapped_clone(b->source, userns_fd, 1, err);
+	if (fd < 0)
+		return -1;
+	int target = ensure_in_root(rootfd, b->target, b->is_dir);
+	if (target < 0) {
+		close(fd);
+		return pk_error_set(err, errno, "create mount point %s", b->target);
+	}
+	int rc = attach_mount(fd, target, b->target, err);
+	close(target);
+	close(fd);
+	return rc;
+}
+
+static int setup_binds(const struct config *c, int rootfd, int userns_fd, struct pk_error *err)
 {
 	for (size_t i = 0; i < c->n_binds; i++) {
 		const struct bind_mount *b = &c->binds[i];
-		if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err))
+		if (b->idmap && userns_fd >= 0) {
+			if (bind_idmapped(rootfd, b, userns_fd, err))
+				return -1;
+		} else if (mount_at(rootfd, b->target, b->is_dir, b->source, NULL, MS_BIND | MS_REC, NULL, err)) {
 			return -1;
+		}
 		uint64_t attrs = (b->read_only ? MOUNT_ATTR_RDONLY_ : 0) | (c->nodev ? MOUNT_ATTR_NODEV_ : 0);
 		if (attrs && setattr_recursive(rootfd, b->target, b->is_dir, attrs, err))
 			return -1;
@@ -343,11 +392,11 @@ static int pivot(const char *rootfs, struct pk_error *err)
 	return 0;
 }
 
-int rootfs_setup(const struct config *c, struct pk_error *err)
+int rootfs_setup(const struct config *c, int userns_fd, struct pk_error *err)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return pk_error_set(err, errno, "make mounts private /");
-	if (mount_overlay(c, err))
+	if (mount_overlay(c, userns_fd, err))
 		return -1;
 	int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
@@ -361,7 +410,7 @@ int rootfs_setup(const struct config *c, struct pk_error *err)
 		goto out;
 	if (protect_kernel_paths(c, rootfd, err))
 		goto out;
-	if (setup_binds(c, rootfd, err))
+	if (setup_binds(c, rootfd, userns_fd, err))
 		goto out;
 	if (setup_tmpfs(c, rootfd, err))
 		goto out;

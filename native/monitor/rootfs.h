@@ -7,7 +7,8 @@
 #include "config.h"
 #include "error.h"
 
-/* Mounts everything and pivots into the rootfs. Returns 0, or -1 with err set. */
-int rootfs_setup(const struct config *c, struct pk_error *err);
+/* Mounts everything and pivots into the rootfs; with userns_fd (not -1) the layers and the binds
+ * that ask for it are idmapped through that user namespace. Returns 0, or -1 with err set. */
+int rootfs_setup(const struct config *c, int userns_fd, struct pk_error *err);
 
 #endif

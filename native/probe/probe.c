@@ -5,7 +5,8 @@
  *                | setns | bpf | keyctl | perf | open_rw PATH | open_ro PATH | write PATH TEXT
  *                | mknod_b PATH MAJOR MINOR | mknod_c PATH MAJOR MINOR | kill PID
  *                | personality VALUE | socket FAMILY | clone_flags FLAGS | syscall NR
- *                | mkdir PATH | euid (prints the effective uid) */
+ *                | mkdir PATH | euid (prints the effective uid)
+ *                | mount_fs SOURCE DIR FSTYPE | remount_rw DIR (a bind mount made writable) */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +58,10 @@ int main(int argc, char **argv)
 	const char *op = argv[1];
 	if (!strcmp(op, "mount") && argc == 3)
 		return report(mount("none", argv[2], "tmpfs", 0, NULL));
+	if (!strcmp(op, "mount_fs") && argc == 5)
+		return report(mount(argv[2], argv[3], argv[4], 0, NULL));
+	if (!strcmp(op, "remount_rw") && argc == 3)
+		return report(mount(NULL, argv[2], NULL, MS_REMOUNT | MS_BIND, NULL));
 	if (!strcmp(op, "init_module"))
 		return report(syscall(SYS_init_module, NULL, 0, ""));
 	if (!strcmp(op, "finit_module"))

@@ -29,6 +29,7 @@ export function adhocContext(
     network: DEFAULT_NETWORK_OPTIONS,
     timeouts,
     events: eventJournal(cmd, by, log),
+    ...(cmd.config.usernsPool && { usernsPool: cmd.config.usernsPool }),
   };
 }
 

@@ -53,13 +53,19 @@ export async function main(args: string[]): Promise<number> {
       new Error(`container "${name}" is paused (state: paused in its spec): a command there would not run until it resumes`),
       { code: 'PAUSED' },
     );
-  const config = execConfig(actual.record.spec, actual.pids!, driver.placement(name), {
-    argv,
-    env,
-    ...(cmd.values.workdir !== undefined && { cwd: cmd.values.workdir }),
-    tty: !!cmd.values.tty,
-    stdin: !!cmd.values.interactive || !!cmd.values.tty,
-  });
+  const config = execConfig(
+    actual.record.spec,
+    actual.pids!,
+    driver.placement(name),
+    {
+      argv,
+      env,
+      ...(cmd.values.workdir !== undefined && { cwd: cmd.values.workdir }),
+      tty: !!cmd.values.tty,
+      stdin: !!cmd.values.interactive || !!cmd.values.tty,
+    },
+    !!actual.record.userns,
+  );
   const child = startExec(monitorBinary(), config, 'inherit');
   const ignore = (): void => {};
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.on(s, ignore);

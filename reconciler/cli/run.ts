@@ -55,6 +55,8 @@ Options:
   -w, --workdir DIR        working directory inside
   -u, --user USER[:GROUP]  user the command runs as
       --read-only          mount the root filesystem read-only
+      --userns MODE        auto (default: a user namespace of its own, 65536 host ids of the pool
+                           in /etc/subuid) or host (root inside is root on the host)
 
 ${GLOBAL_HELP}`;
 
@@ -84,6 +86,7 @@ const RUN_OPTIONS = {
   workdir: { type: 'string', short: 'w' },
   user: { type: 'string', short: 'u' },
   'read-only': { type: 'boolean' },
+  userns: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 /**

@@ -23,6 +23,7 @@ export interface RunFlags {
   workdir?: string;
   user?: string;
   'read-only'?: boolean;
+  userns?: string;
   tty?: boolean;
   entrypoint?: string;
 }
@@ -150,6 +151,7 @@ export function runSpec(name: string, image: { layers: string[] } | string, comm
     restart: 'never',
     ...(f.user !== undefined && { user: f.user }),
     ...(f['read-only'] && { readOnlyRootfs: true }),
+    ...(f.userns !== undefined && { userns: f.userns }),
     ...(f.tty && { tty: true }),
   };
 }

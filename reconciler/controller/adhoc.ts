@@ -32,6 +32,8 @@ export interface AdhocContext {
   timeouts?: Timeouts;
   /** Where what the command did is told (the events journal). */
   events?: EventSink;
+  /** The pool of `userns: auto` (default "pocker"). */
+  usernsPool?: string;
 }
 
 /** The runtime context of one ad-hoc command, made where every pass's is (buildPass). */
@@ -50,6 +52,7 @@ function runtime(c: AdhocContext, starting?: DesiredContainer, attach?: Attach):
     log: silentLogger,
     ...(c.network && { network: c.network }),
     ...(attach && { attach }),
+    ...(c.usernsPool && { usernsPool: c.usernsPool }),
   }).ctx;
 }
 

@@ -118,7 +118,7 @@ export class HealthChecker {
       return { exitCode: healthyStatus(r.status, hc.http.expectStatus) ? 0 : 1, output: `GET ${hc.http.path}: HTTP ${r.status}` };
     }
     const group = await this.o.driver.checkGroup(a.name, this.o.host);
-    const config = execConfig(spec, a.pids!, group.placement, { argv: hc.exec });
+    const config = execConfig(spec, a.pids!, group.placement, { argv: hc.exec }, !!a.record?.userns);
     try {
       return await this.o.host.runExec(this.o.monitorBinary, config, hc.timeoutMs);
     } finally {

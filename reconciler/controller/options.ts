@@ -19,6 +19,8 @@ export interface ControllerOptions {
   /** Spec dir as given by the user (the ownership key). */
   dir: string;
   dirs: InstanceDirs;
+  /** The entry of /etc/subuid and /etc/subgid the user namespaces of `userns: auto` come from (default "pocker"). */
+  usernsPool?: string;
   /** Remove containers even when the dir has no spec files. */
   allowEmpty?: boolean;
   /** Refuse every removal of a decision that would remove more than this many containers. */

@@ -44,6 +44,8 @@ export interface PassOptions {
   attach?: Attach;
   /** Where what the pass does is told (default: nowhere). */
   events?: EventSink;
+  /** The pool of `userns: auto` (default "pocker"). */
+  usernsPool?: string;
 }
 
 /**
@@ -64,6 +66,7 @@ export function buildPass(o: PassOptions): PassState {
     ...(o.network && { network: o.network }),
     ...(o.attach && { attach: o.attach }),
     ...(o.revision && { revision: o.revision }),
+    ...(o.usernsPool && { usernsPool: o.usernsPool }),
   };
   let parentReady = false;
   return {
@@ -110,5 +113,6 @@ export function controllerPass(o: ControllerOptions, parts: ControllerPassParts)
     ...(o.logPolicy && { logPolicy: o.logPolicy }),
     ...(o.network && { network: o.network }),
     ...(o.events && { events: o.events }),
+    ...(o.usernsPool && { usernsPool: o.usernsPool }),
   });
 }

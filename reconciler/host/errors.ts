@@ -10,6 +10,7 @@ export type RuntimeErrorCode =
   | 'CONFLICT'
   | 'NETWORK'
   | 'FILES'
+  | 'USERNS'
   | 'NOT_FOUND'
   | 'NO_RECORD'
   | 'EXISTS'

@@ -4,6 +4,8 @@ import type { ExecResult } from './execProcess.js';
 import type { NetProbeResult } from './netProbe.js';
 import type { NetAdmin } from './netAdmin.js';
 
+import type { IdRange } from './idRange.js';
+
 /** A process identified by pid and start time (clock ticks since boot), immune to pid reuse. */
 export interface ProcessRef {
   pid: number;
@@ -68,8 +70,12 @@ export interface Host extends HostReader {
   readonly net: NetAdmin;
   /** nftables inside containers' network namespaces (their firewall rules). */
   readonly firewall: NetnsFirewall;
-  /** Makes a network namespace kept alive by a bind mount on path (a new file), as `ip netns add` does. */
-  pinNetns(path: string): void;
+  /**
+   * Makes a network namespace kept alive by a bind mount on path (a new file), as `ip netns add`
+   * does; with userns, owned by a new user namespace mapped to that range (the container's root
+   * then has its network capabilities there, and the container enters that user namespace).
+   */
+  pinNetns(path: string, userns?: IdRange): void;
   /** mkdir -p. */
   mkdir(path: string, mode?: number): void;
   /** chmod(2) of the permission bits. */
@@ -91,6 +97,11 @@ export interface Host extends HostReader {
    * truncated): for files bind-mounted elsewhere, which a rename would leave behind.
    */
   writeFileInPlace(path: string, data: string | Buffer): void;
+  /**
+   * Creates path with data only if nothing is there (O_EXCL), durably (file and directory
+   * fsynced); false when it exists. The one arbiter between processes racing for a name.
+   */
+  createExclusive(path: string, data: string): boolean;
   /** rename(2), then an fsync of the destination's directory: the move survives a power loss. */
   rename(from: string, to: string): void;
   /** syncfs(2) of the filesystem holding path: everything written there is on disk. */
@@ -150,6 +161,7 @@ export const MUTATING_METHODS = [
   'writeFileAtomic',
   'writeFileDurable',
   'writeFileInPlace',
+  'createExclusive',
   'rename',
   'removeFile',
   'rmdir',

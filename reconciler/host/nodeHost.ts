@@ -19,11 +19,13 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { dirname } from 'node:path';
 
 /** The buffer readFile reads into (one thread: never used by two reads at once). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-import { native } from '../native.js';
+import { monitorBinary, native } from '../native.js';
+import type { IdRange } from './idRange.js';
 import { NodeCniExec, type CniExec } from './cniExec.js';
 import { runExecCaptured, type ExecResult } from './execProcess.js';
 import { probeInNetns, type NetProbeResult } from './netProbe.js';
@@ -162,6 +164,9 @@ function fsyncDir(dir: string): void {
 }
 
 /** The real host: node:fs for files, the native addon for processes. */
+/** Longest wait for `pocker-monitor pin-netns` (a fork, two namespaces and a bind mount). */
+const PIN_NETNS_TIMEOUT_MS = 5_000;
+
 export class NodeHost implements Host {
   readonly cni: CniExec = new NodeCniExec();
   readonly net: NetAdmin = new CommandNetAdmin();
@@ -220,8 +225,24 @@ export class NodeHost implements Host {
     }
   }
 
-  pinNetns(path: string): void {
-    native().netnsPin(path);
+  pinNetns(path: string, userns?: IdRange): void {
+    if (!userns) {
+      native().netnsPin(path);
+      return;
+    }
+    const r = spawnSync(monitorBinary(), ['pin-netns', path, String(userns.uid), String(userns.gid), String(userns.size)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: PIN_NETNS_TIMEOUT_MS,
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw Object.assign(
+        new Error(r.stderr?.trim() || `pocker-monitor pin-netns ${path}: ${r.error?.message ?? `exit ${r.status ?? r.signal}`}`),
+        {
+          code: r.error ? 'ETIMEDOUT' : 'EPINNETNS',
+          path,
+        },
+      );
   }
 
   readDir(path: string): string[] | null {
@@ -338,6 +359,24 @@ export class NodeHost implements Host {
     } finally {
       closeSync(fd);
     }
+  }
+
+  createExclusive(path: string, data: string): boolean {
+    let fd: number;
+    try {
+      fd = openSync(path, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    try {
+      writeSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    fsyncDir(dirname(path));
+    return true;
   }
 
   rename(from: string, to: string): void {

@@ -31,6 +31,8 @@ export interface InstanceConfig {
   metrics?: { address: string; allowRemote: boolean };
   /** The hook run for events. */
   notify?: { exec: string; on?: EventType[]; timeoutMs?: number };
+  /** The entry of /etc/subuid and /etc/subgid the user namespaces of `userns: auto` come from (default "pocker"). */
+  usernsPool?: string;
 }
 
 /** A config file pocker cannot use: every problem as file:line:col. */
@@ -59,6 +61,7 @@ interface RawConfig {
   metrics?: { address: string; allowRemote?: boolean };
   events?: { maxSize?: number | string; maxFiles?: number };
   notify?: { exec: string; on?: EventType[]; timeout?: string };
+  userns?: { pool?: string };
 }
 
 /** Parses the text of an instance config; every problem is located (file:line:col). */
@@ -136,6 +139,7 @@ export function parseInstanceConfig(text: string, path: string): InstanceConfig 
       },
     }),
     path,
+    ...(raw.userns?.pool !== undefined && { usernsPool: raw.userns.pool }),
     ...(raw.specDir !== undefined && { specDir: raw.specDir }),
     ...(raw.secretsDir !== undefined && { secretsDir: raw.secretsDir }),
     dirs: {

@@ -1,3 +1,4 @@
+import type { IdRange } from '../state/userns.js';
 import { join } from 'node:path';
 import { RuntimeError, describeError } from '../host/errors.js';
 import { faultPoint } from '../host/faults.js';
@@ -102,6 +103,7 @@ export async function attachNetwork(
   opts: NetworkOptions,
   timeouts: CniTimeouts,
   peers: readonly HostsEntry[] = [],
+  userns?: IdRange,
 ): Promise<AttachedNetwork> {
   const paths = networkPaths(dirs, spec.name);
   const existing = readNetworkRecord(host, dirs, spec.name);
@@ -142,7 +144,7 @@ export async function attachNetwork(
     host.mkdir(join(paths.record, '..'), 0o700);
     host.writeFileDurable(paths.record, JSON.stringify(rec), 0o600);
     host.mkdir(netnsDir(dirs), 0o700);
-    host.pinNetns(paths.netns);
+    host.pinNetns(paths.netns, userns);
     const result = await cniAdd(host.cni, conflist, opts.binDir, attachmentOf(host, rec), timeouts.cniMs);
     faultPoint('create:cni-added', spec.name);
     const address = result.ips?.[0]?.address.split('/')[0];

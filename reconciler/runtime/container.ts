@@ -21,6 +21,8 @@ import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy } from '
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
 import { contentFilePath, rewriteContainerFiles, writeContainerFiles } from './files.js';
 import type { UpdateAction } from '../plan/types.js';
+import type { IdRange } from '../state/userns.js';
+import { recordedRange, releaseRange, reserveRange } from './userns.js';
 
 /** Everything the runtime needs to change containers on this host. */
 export interface RuntimeContext {
@@ -44,6 +46,8 @@ export interface RuntimeContext {
   attach?: Attach;
   /** Told what an action got done anyway but not as it should have (what a removal could not release). */
   warn?: (container: string, message: string) => void;
+  /** The entry of /etc/subuid and /etc/subgid the ranges of `userns: auto` come from (default "pocker"). */
+  usernsPool?: string;
 }
 
 /** How long to wait for a SIGKILLed init, and for a monitor to record the exit. */
@@ -94,6 +98,7 @@ function newRecord(
   phase: ContainerRecord['phase'],
   base?: ContainerRecord | null,
   lastExit?: ExitRecord | null,
+  userns: IdRange | undefined = base?.userns,
 ): ContainerRecord {
   const last = lastExit ?? base?.lastExit;
   return {
@@ -113,7 +118,29 @@ function newRecord(
     ...(ctx.revision ? { revision: ctx.revision } : base?.revision ? { revision: base.revision } : {}),
     ...(last && { lastExit: last }),
     ...(base?.dependencyRuns && { dependencyRuns: base.dependencyRuns }),
+    ...(userns && { userns }),
   };
+}
+
+/**
+ * The host ids a start runs with: on a kept layer, the range its record holds (a container never
+ * changes user namespace without a recreate); fresh, a range reserved for the spec's `userns:
+ * auto` (the last record's again when it fits), none for `host`.
+ */
+function rangeForStart(
+  ctx: RuntimeContext,
+  d: DesiredContainer,
+  keepLayer: boolean,
+  restartOf?: ContainerRecord | null,
+): IdRange | undefined {
+  const name = d.spec.name;
+  const last = restartOf?.userns ?? recordedRange(ctx.host, ctx.dirs, name);
+  if (keepLayer) return last;
+  if (d.spec.userns.mode === 'host') {
+    releaseRange(ctx.host, ctx.dirs, name, last);
+    return undefined;
+  }
+  return reserveRange(ctx.host, ctx.dirs, name, d.spec.userns.size, ctx.usernsPool, last);
 }
 
 /**
@@ -181,12 +208,14 @@ export async function startContainer(
   const name = d.spec.name;
   const paths = containerPaths(ctx.dirs, name);
   const keepLayer = o.keepLayer ?? !!o.restartOf;
+  let userns: IdRange | undefined;
   try {
     host.mkdir(ctx.dirs.stateDir, 0o700);
     host.mkdir(paths.stateDir, 0o700);
+    userns = rangeForStart(ctx, d, keepLayer, o.restartOf);
     if (!keepLayer) {
       removeDataDir(host, paths);
-      writeRecord(ctx, paths, newRecord(ctx, d, 'creating'));
+      writeRecord(ctx, paths, newRecord(ctx, d, 'creating', null, null, userns));
       faultPoint('create:record', name);
     }
     host.removeFile(paths.pids);
@@ -206,6 +235,7 @@ export async function startContainer(
             ctx.network ?? DEFAULT_NETWORK_OPTIONS,
             timeoutsOf(ctx),
             members.get(d.spec.network.name) ?? [],
+            userns,
           )
         : undefined;
     // The workload never runs a moment without its firewall.
@@ -213,7 +243,7 @@ export async function startContainer(
       await applyFirewall(host, ctx.dirs, name, wantedScript(host, ctx.dirs, name, d.spec.network, members));
     faultPoint('create:network', name);
     ensureVolumes(host, ctx.dirs, d.spec);
-    writeContainerFiles(host, paths, d);
+    writeContainerFiles(host, paths, d, userns);
     const config = monitorConfig(d.spec, {
       paths,
       placement: driver.placement(name),
@@ -224,6 +254,7 @@ export async function startContainer(
       log: ctx.logPolicy ?? DEFAULT_LOG_POLICY,
       ...(net && { net }),
       ...(ctx.attach && { attach: ctx.attach }),
+      ...(userns && { userns }),
     });
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
@@ -238,7 +269,7 @@ export async function startContainer(
     const started = await starting;
     if (!started.ok) throw new RuntimeError(started.timedOut ? 'MONITOR_TIMEOUT' : 'CONTAINER_START', started.message, { container: name });
     faultPoint('create:started', name);
-    const record = newRecord(ctx, d, 'created', o.restartOf, o.lastExit);
+    const record = newRecord(ctx, d, 'created', o.restartOf, o.lastExit, userns);
     if (o.restartOf) record.restartCount = o.restartOf.restartCount + 1;
     record.backoffStep = o.backoffStep ?? 0;
     if (o.dependencyRuns) record.dependencyRuns = o.dependencyRuns;
@@ -249,6 +280,7 @@ export async function startContainer(
     return { initPid: started.initPid, monitorPid: started.monitorPid };
   } catch (e) {
     await undoStart(ctx, name, paths, keepLayer);
+    if (!keepLayer) releaseRange(host, ctx.dirs, name, userns);
     throw e instanceof RuntimeError ? e : new RuntimeError('CONTAINER_START', describeError(e), { container: name, cause: e });
   }
 }
@@ -336,6 +368,7 @@ export async function removeContainer(ctx: RuntimeContext, a: ActualContainer): 
   ctx.host.removeTree(paths.stateDir);
   faultPoint('remove:state', a.name);
   removeDataDir(ctx.host, paths);
+  releaseRange(ctx.host, ctx.dirs, a.name, a.record?.userns);
 }
 
 /** Removes what release 1 kept in the state dir once the data dir holds it (records, the attachment). */
@@ -376,7 +409,7 @@ export async function updateContainer(
   if (nft) throw new RuntimeError('HOST_CHECK', nft, { container: d.spec.name });
   const { files } = extra;
   const paths = containerPaths(ctx.dirs, d.spec.name);
-  if (files && !rewriteContainerFiles(ctx.host, paths, d, files.changes)) return false;
+  if (files && !rewriteContainerFiles(ctx.host, paths, d, files.changes, a.record?.userns)) return false;
   if (extra.firewall !== undefined) await applyFirewall(ctx.host, ctx.dirs, d.spec.name, extra.firewall);
   if (changed.length && a.limits) ctx.driver.update(d.spec.name, limits, a.limits, ctx.host);
   faultPoint('update:cgroup', d.spec.name);

@@ -19,16 +19,23 @@ export interface ExecRequest {
 
 /**
  * The config of `pocker-monitor exec` (NUL-separated key/value pairs, see native/monitor/exec.c):
- * the same namespaces, cgroups, environment, working directory, user, capabilities, no_new_privs
- * and seccomp filter as the workload.
+ * the same namespaces (its user namespace too when it has one of its own), cgroups, environment,
+ * working directory, user, capabilities, no_new_privs and seccomp filter as the workload.
  */
-export function execConfig(spec: ContainerSpec, pids: PidsRecord, placement: CgroupPlacement, req: ExecRequest): Buffer {
+export function execConfig(
+  spec: ContainerSpec,
+  pids: PidsRecord,
+  placement: CgroupPlacement,
+  req: ExecRequest,
+  ownUserns: boolean,
+): Buffer {
   const env = { ...workloadEnv(spec), ...req.env };
   const pairs: Array<[string, string]> = [
     ['init_pid', String(pids.initPid)],
     ['init_start', String(pids.initStart)],
   ];
-  for (const ns of ['ipc', 'uts', ...(spec.network.mode === 'host' ? [] : ['net']), 'pid', 'mnt', 'cgroup']) pairs.push(['ns', ns]);
+  for (const ns of ['ipc', 'uts', ...(spec.network.mode === 'host' ? [] : ['net']), 'pid', 'mnt', 'cgroup', ...(ownUserns ? ['user'] : [])])
+    pairs.push(['ns', ns]);
   for (const f of placement.taskFiles) pairs.push(['cgroup_tasks', f]);
   if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
   pairs.push(...securityPairs(spec));

@@ -5,6 +5,7 @@ import type { FileChange } from '../plan/files.js';
 import { MAX_CONTENT_BYTES } from '../spec/files.js';
 import type { ContainerFile, ContainerSecret, DesiredContainer } from '../spec/types.js';
 import { contentFileName, type ContainerPaths } from '../state/layout.js';
+import type { IdRange } from '../state/userns.js';
 
 /** The host file bind-mounted at a target of a container's files or secrets. */
 export function contentFilePath(paths: ContainerPaths, kind: 'file' | 'secret', target: string): string {
@@ -35,8 +36,9 @@ function failure(d: DesiredContainer, entry: Entry, path: string, e: unknown): R
   return new RuntimeError('FILES', `write ${what} at ${path}: ${describeError(e)}`, { container: d.spec.name, path, cause: e });
 }
 
-function setOwnerAndMode(host: Host, path: string, e: ContainerFile | ContainerSecret): void {
-  host.chown(path, e.uid, e.gid);
+/** Owner (the container's ids as the host knows them: shifted into its range with a user namespace) and mode. */
+function setOwnerAndMode(host: Host, path: string, e: ContainerFile | ContainerSecret, userns: IdRange | undefined): void {
+  host.chown(path, (userns?.uid ?? 0) + e.uid, (userns?.gid ?? 0) + e.gid);
   host.chmod(path, e.mode);
 }
 
@@ -52,7 +54,7 @@ function ensureSecretsTmpfs(host: Host, paths: ContainerPaths, count: number): v
  * target, read-only): files under its data dir, secrets on a tmpfs of their own. No running
  * process holds the old ones, so each is written anew.
  */
-export function writeContainerFiles(host: Host, paths: ContainerPaths, d: DesiredContainer): void {
+export function writeContainerFiles(host: Host, paths: ContainerPaths, d: DesiredContainer, userns?: IdRange): void {
   if (d.spec.files.length) host.mkdir(paths.files, 0o700);
   if (d.spec.secrets.length) ensureSecretsTmpfs(host, paths, d.spec.secrets.length);
   for (const entry of entries(d)) {
@@ -60,7 +62,7 @@ export function writeContainerFiles(host: Host, paths: ContainerPaths, d: Desire
     const path = contentFilePath(paths, entry.kind, entry.e.target);
     try {
       host.writeFileAtomic(path, data, entry.e.mode);
-      setOwnerAndMode(host, path, entry.e);
+      setOwnerAndMode(host, path, entry.e, userns);
     } catch (e) {
       throw failure(d, entry, path, e);
     }
@@ -72,7 +74,13 @@ export function writeContainerFiles(host: Host, paths: ContainerPaths, d: Desire
  * mount shows), with their modes and owners. Returns false, writing nothing, when a host file is
  * missing: only a restart can bind a new one.
  */
-export function rewriteContainerFiles(host: Host, paths: ContainerPaths, d: DesiredContainer, changes: readonly FileChange[]): boolean {
+export function rewriteContainerFiles(
+  host: Host,
+  paths: ContainerPaths,
+  d: DesiredContainer,
+  changes: readonly FileChange[],
+  userns?: IdRange,
+): boolean {
   const todo = changes.map((c) => {
     const entry = entries(d).find((x) => x.kind === c.kind && x.e.target === c.target);
     if (!entry) throw new RuntimeError('FILES', `no ${c.kind} at ${c.target} in the spec`, { container: d.spec.name });
@@ -82,7 +90,7 @@ export function rewriteContainerFiles(host: Host, paths: ContainerPaths, d: Desi
   for (const { entry, path, data } of todo) {
     try {
       host.writeFileInPlace(path, data);
-      setOwnerAndMode(host, path, entry.e);
+      setOwnerAndMode(host, path, entry.e, userns);
     } catch (e) {
       throw failure(d, entry, path, e);
     }

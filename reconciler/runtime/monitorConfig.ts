@@ -3,6 +3,7 @@ import type { ContainerSpec } from '../spec/types.js';
 import type { ContainerPaths } from '../state/layout.js';
 import type { CgroupPlacement } from '../cgroups/driver.js';
 import type { StdioFds } from '../host/host.js';
+import type { IdRange } from '../state/userns.js';
 import { mountPairs, securityPairs } from './security/policy.js';
 
 /** PATH given to workloads that do not set one (the OCI/Docker default). */
@@ -47,14 +48,23 @@ export interface MonitorSetup {
   log?: LogPolicy;
   net?: AttachedNetwork;
   attach?: Attach;
+  /** The container's own user namespace (absent: the host's). */
+  userns?: IdRange;
 }
+
+/**
+ * What a container's own network namespace lets its root do, which belongs to a host-owned
+ * namespace: bind ports below 1024 and open ICMP echo sockets (ping) without host capabilities.
+ */
+export const USERNS_NET_SYSCTLS = ['net.ipv4.ip_unprivileged_port_start=0', 'net.ipv4.ping_group_range=0 4294967294'];
 
 /**
  * Serializes what the monitor needs as NUL-separated key/value pairs (see native/monitor/config.h).
  * Every decision is made here; the monitor applies it as given.
  */
 export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer {
-  const { paths, placement, sourceIsDir, net, attach } = setup;
+  const { paths, placement, sourceIsDir, net, attach, userns } = setup;
+  const idmap = userns ? ',idmap' : '';
   const log = setup.log ?? DEFAULT_LOG_POLICY;
   const pairs: Array<[string, string]> = [
     ['name', spec.name],
@@ -75,6 +85,10 @@ export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer 
   for (const layer of [...spec.layers].reverse()) pairs.push(['lower', layer]);
   pairs.push(['hostname', spec.hostname], ['new_net', spec.network.mode === 'host' ? '0' : '1']);
   if (net) pairs.push(['netns', net.netns]);
+  if (userns) {
+    pairs.push(['userns', `${userns.uid} ${userns.gid} ${userns.size}`]);
+    if (spec.network.mode !== 'host') for (const s of USERNS_NET_SYSCTLS) pairs.push(['sysctl', s]);
+  }
   for (const f of placement.taskFiles) pairs.push(['cgroup_tasks', f]);
   if (placement.cgroup2Dir) pairs.push(['cgroup2_dir', placement.cgroup2Dir]);
   for (const f of placement.monitorTaskFiles) pairs.push(['monitor_tasks', f]);
@@ -84,17 +98,18 @@ export function monitorConfig(spec: ContainerSpec, setup: MonitorSetup): Buffer 
     pairs.push(
       ['bind_src', m.source],
       ['bind_dst', m.target],
-      ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}`],
+      ['bind_flags', `${m.readOnly ? 'ro' : 'rw'},${sourceIsDir(m.source) ? 'dir' : 'file'}${m.idmap ? idmap : ''}`],
     );
   }
   for (const v of spec.volumes) {
-    pairs.push(['bind_src', setup.volumePath(v.name)], ['bind_dst', v.target], ['bind_flags', `${v.readOnly ? 'ro' : 'rw'},dir`]);
+    pairs.push(['bind_src', setup.volumePath(v.name)], ['bind_dst', v.target], ['bind_flags', `${v.readOnly ? 'ro' : 'rw'},dir${idmap}`]);
   }
   for (const f of spec.files)
     pairs.push(['bind_src', setup.contentPath('file', f.target)], ['bind_dst', f.target], ['bind_flags', 'ro,file']);
   for (const s of spec.secrets)
     pairs.push(['bind_src', setup.contentPath('secret', s.target)], ['bind_dst', s.target], ['bind_flags', 'ro,file']);
-  for (const t of spec.tmpfs) pairs.push(['tmpfs_dst', t.target], ['tmpfs_data', `size=${t.sizeBytes},mode=${t.mode.toString(8)}`]);
+  const owner = userns ? `,uid=${userns.uid},gid=${userns.gid}` : '';
+  for (const t of spec.tmpfs) pairs.push(['tmpfs_dst', t.target], ['tmpfs_data', `size=${t.sizeBytes},mode=${t.mode.toString(8)}${owner}`]);
   for (const b of net?.binds ?? []) pairs.push(['bind_src', b.source], ['bind_dst', b.target], ['bind_flags', 'ro,file']);
   pairs.push(...mountPairs(spec), ...securityPairs(spec));
   const env = workloadEnv(spec);

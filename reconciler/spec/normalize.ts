@@ -10,6 +10,7 @@ import { effectiveFiles, effectiveSecrets, normalizeFiles, type RawFiles } from 
 import { effectiveRules, normalizeRules, type RawFirewallRule } from './firewall.js';
 import {
   DEFAULT_NETWORK_NAME,
+  DEFAULT_USERNS_SIZE,
   type ContainerSpec,
   type ImageSource,
   type NetworkMode,
@@ -17,6 +18,7 @@ import {
   type Resources,
   type RestartPolicy,
   type UserSpec,
+  type UsernsSpec,
 } from './types.js';
 
 /** A spec problem located by its path inside the document (keys and indexes). */
@@ -55,7 +57,7 @@ export interface RawSpec extends RawFiles {
     ingress?: RawFirewallRule[];
     egress?: RawFirewallRule[];
   };
-  mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
+  mounts?: Array<{ source: string; target: string; readOnly?: boolean; idmap?: boolean }>;
   volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;
   tmpfs?: Array<{ target: string; size?: string | number; mode?: string }>;
   restart?: RestartPolicy;
@@ -76,6 +78,7 @@ export interface RawSpec extends RawFiles {
   privileged?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
+  userns?: 'auto' | 'host' | { size: number };
   readOnlyRootfs?: boolean;
   tty?: boolean;
 }
@@ -373,10 +376,16 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
   const tmpfs = normalizeTmpfs(raw, errors);
   const autoUpdate = raw.autoUpdate ? normalizeAutoUpdate(raw, image, errors) : undefined;
   const userNet = raw.network ? userNetwork(raw.network, errors) : undefined;
+  usernsProblems(raw, errors);
   if (errors.length) return { errors };
 
   const env = raw.env ? Object.fromEntries(Object.entries(raw.env).sort(([a], [b]) => (a < b ? -1 : 1))) : undefined;
-  const mounts = raw.mounts?.map((m) => ({ source: m.source, target: m.target, ...(m.readOnly ? { readOnly: true } : {}) }));
+  const mounts = raw.mounts?.map((m) => ({
+    source: m.source,
+    target: m.target,
+    ...(m.readOnly ? { readOnly: true } : {}),
+    ...(m.idmap === false && { idmap: false }),
+  }));
   const volumes = raw.volumes?.map((v) => ({ name: v.name, target: v.target, ...(v.readOnly ? { readOnly: true } : {}) }));
   const user: UserSpec = {
     name,
@@ -413,10 +422,49 @@ export function normalizeSpec(raw: RawSpec, name: string): { user: UserSpec; spe
         capabilities: { ...(caps.add.length && { add: caps.add }), ...(caps.drop.length && { drop: caps.drop }) },
       }),
     ...(raw.user !== undefined && { user: raw.user }),
+    ...(raw.userns !== undefined && { userns: typeof raw.userns === 'object' ? { size: raw.userns.size } : raw.userns }),
     ...(raw.readOnlyRootfs !== undefined && { readOnlyRootfs: raw.readOnlyRootfs }),
     ...(raw.tty && { tty: true }),
   };
   return { user, spec: effectiveSpec(user) };
+}
+
+/** `auto` (DEFAULT_USERNS_SIZE ids) unless the spec says `host` or is privileged. */
+function effectiveUserns(user: UserSpec): UsernsSpec {
+  if (user.privileged || user.userns === 'host') return { mode: 'host' };
+  return { mode: 'auto', size: typeof user.userns === 'object' ? user.userns.size : DEFAULT_USERNS_SIZE };
+}
+
+/**
+ * What cannot work with the spec's user namespace: a privileged container in one of its own (it
+ * would not be privileged over the host), and ids the workload, a file or a secret uses beyond the
+ * namespace's size (they would belong to no one inside).
+ */
+function usernsProblems(raw: RawSpec, errors: PathError[]): void {
+  if (raw.privileged && raw.userns !== undefined && raw.userns !== 'host')
+    errors.push({
+      path: ['userns'],
+      message: "a privileged container runs in the host's user namespace: drop userns (or write userns: host), or drop privileged",
+    });
+  if (raw.privileged || raw.userns === 'host') return;
+  const size = typeof raw.userns === 'object' ? raw.userns.size : DEFAULT_USERNS_SIZE;
+  const outside = (id: number | undefined): boolean => id !== undefined && id >= size;
+  const ids = /^([0-9]+)?(?::([0-9]+))?$/.exec(raw.user ?? '');
+  for (const id of [ids?.[1], ids?.[2]])
+    if (id !== undefined && outside(Number(id)))
+      errors.push({
+        path: ['user'],
+        message: `user: id ${id} is outside the container's user namespace (ids 0-${size - 1}); ask for more with userns: {size: N}`,
+      });
+  for (const kind of ['files', 'secrets'] as const)
+    (raw[kind] ?? []).forEach((e: { uid?: number; gid?: number }, i: number) => {
+      for (const k of ['uid', 'gid'] as const)
+        if (outside(e[k]))
+          errors.push({
+            path: [kind, i, k],
+            message: `${kind}[${i}].${k} ${e[k]} is outside the container's user namespace (ids 0-${size - 1})`,
+          });
+    });
 }
 
 /** Fills in every default. */
@@ -445,7 +493,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
       ingress: effectiveRules(user.network?.ingress),
       egress: effectiveRules(user.network?.egress),
     },
-    mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false })),
+    mounts: (user.mounts ?? []).map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? false, idmap: m.idmap ?? true })),
     volumes: (user.volumes ?? []).map((v) => ({ name: v.name, target: v.target, readOnly: v.readOnly ?? false })),
     tmpfs: (user.tmpfs ?? []).map((t) => ({ target: t.target, sizeBytes: t.sizeBytes ?? DEFAULTS.tmpfsBytes, mode: t.mode ?? 0o1777 })),
     files: effectiveFiles(user),
@@ -463,6 +511,7 @@ export function effectiveSpec(user: UserSpec): ContainerSpec {
     privileged: user.privileged ?? false,
     capabilities: { add: user.capabilities?.add ?? [], drop: user.capabilities?.drop ?? [] },
     user: user.user ?? null,
+    userns: effectiveUserns(user),
     readOnlyRootfs: user.readOnlyRootfs ?? false,
     tty: user.tty ?? false,
   };

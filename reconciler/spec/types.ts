@@ -73,7 +73,22 @@ export interface BindMount {
   target: string;
   /** Mount read-only. */
   readOnly: boolean;
+  /**
+   * With a user namespace: mounted idmapped, so the container's root sees the host's root-owned
+   * files as its own. False: the files show as the overflow id (nobody) and the container's ids
+   * are host ids of its range, which only the files' "other" bits let in.
+   */
+  idmap: boolean;
 }
+
+/** Container ids each user namespace of `userns: auto` gets by default (0..65535, nobody included). */
+export const DEFAULT_USERNS_SIZE = 65536;
+
+/**
+ * Which user namespace a container runs in: its own, with `size` host uids and gids of the
+ * instance's pool (`auto`), or the host's (`host`; privileged containers always).
+ */
+export type UsernsSpec = { mode: 'auto'; size: number } | { mode: 'host' };
 
 /** A named volume: `<data-dir>/volumes/NAME`, shared by the containers that name it, outliving them. */
 export interface VolumeMount {
@@ -238,7 +253,7 @@ export interface UserSpec {
     ingress?: UserFirewallRule[];
     egress?: UserFirewallRule[];
   };
-  mounts?: Array<{ source: string; target: string; readOnly?: boolean }>;
+  mounts?: Array<{ source: string; target: string; readOnly?: boolean; idmap?: boolean }>;
   volumes?: Array<{ name: string; target: string; readOnly?: boolean }>;
   tmpfs?: Array<{ target: string; sizeBytes?: number; mode?: number }>;
   files?: Array<{ target: string; content?: string; source?: string; mode?: number; uid?: number; gid?: number; onChange?: OnChange }>;
@@ -253,6 +268,7 @@ export interface UserSpec {
   privileged?: boolean;
   capabilities?: { add?: string[]; drop?: string[] };
   user?: string;
+  userns?: 'auto' | 'host' | { size: number };
   readOnlyRootfs?: boolean;
   tty?: boolean;
 }
@@ -296,6 +312,8 @@ export interface ContainerSpec {
   capabilities: { add: string[]; drop: string[] };
   /** "uid[:gid]" or "name[:group]" the workload runs as; null = root. */
   user: string | null;
+  /** The user namespace a new (or recreated) container gets; a running one keeps the one it has (its record's range). */
+  userns: UsernsSpec;
   readOnlyRootfs: boolean;
   /** The workload's stdin/stdout/stderr are a pty of the container's own devpts (its output is logged as stdout). */
   tty: boolean;

@@ -77,6 +77,11 @@ export function containersDataDir(dirs: InstanceDirs): string {
   return join(dirs.dataDir, 'containers');
 }
 
+/** Where each range of host ids a container holds is reserved: one file per range, named by its first host uid, holding the container's name. */
+export function usernsDir(dirs: InstanceDirs): string {
+  return join(dirs.dataDir, 'userns');
+}
+
 /** The directory holding every named volume (root only: volumes hold container data). */
 export function volumesDir(dirs: InstanceDirs): string {
   return join(dirs.dataDir, 'volumes');

@@ -1,5 +1,6 @@
 import type { ContainerSpec, RestartBackoff, SpecSource, UserSpec } from '../spec/types.js';
 import type { InstanceDirs } from './layout.js';
+import type { IdRange } from './userns.js';
 
 /**
  * Record format version. Version 1 lived in the state dir (`<state-dir>/<name>/record.json`) and
@@ -52,6 +53,8 @@ export interface ContainerRecord {
   lastExit?: ExitRecord;
   /** The run (record creation time) of each dependency this start followed (restartWith compares them). */
   dependencyRuns?: Record<string, number>;
+  /** The host ids of its own user namespace (`userns: auto`), reserved until it is removed; absent: the host's. */
+  userns?: IdRange;
 }
 
 /** What release 1 kept in `<state-dir>/<name>/record.json`: read once, to migrate it to the data dir. */
@@ -163,6 +166,8 @@ function withSpecDefaults(spec: ContainerSpec): void {
   spec.network.ingress ??= [];
   spec.network.egress ??= [];
   spec.secrets ??= [];
+  spec.userns ??= { mode: 'host' };
+  for (const m of spec.mounts) m.idmap ??= true;
 }
 
 export function parseLegacyRecord(text: string): { value: LegacyRecord } | { problem: string } {

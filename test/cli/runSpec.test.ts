@@ -63,7 +63,7 @@ describe('pocker run flags', () => {
     const s = d.desired.spec;
     expect(s.resources).toMatchObject({ cpus: 0.5, cpuset: '0', pids: 64, cpuShares: 512 });
     expect(s.env).toEqual({ A: '1' });
-    expect(s.mounts).toEqual([{ source: '/srv', target: '/data', readOnly: true }]);
+    expect(s.mounts).toEqual([{ source: '/srv', target: '/data', readOnly: true, idmap: true }]);
     expect(s.network).toMatchObject({ mode: 'bridge', ports: [{ host: 8080, container: 80, protocol: 'tcp' }] });
     expect(s.tty).toBe(true);
     expect(s.restart).toBe('never');

@@ -71,7 +71,11 @@ describeDebian('the Debian example (debootstrap layer, lxc-debian configuration)
   const execIn = (name: string, argv: string[]): Promise<{ code: number | null; out: string }> => {
     const inst = current();
     const a = inst.container(name);
-    const child = startExec(monitorBinary(), execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }), 'pipe');
+    const child = startExec(
+      monitorBinary(),
+      execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }, !!a.record!.userns),
+      'pipe',
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));

@@ -1,3 +1,4 @@
+import { DEFAULT_POOL_LINE } from '../../reconciler/state/userns.js';
 import { posix } from 'node:path';
 import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/host/host.js';
 import { LIMIT_FILES } from '../../reconciler/cgroups/limitFiles.js';
@@ -73,6 +74,10 @@ export class FakeHost implements Host, FakeNetworkHost {
 
   constructor(readonly version: 'v1' | 'v2') {
     this.mkdir('/proc/self');
+    // A host set up by scripts/setup.sh: the pool of userns: auto.
+    this.mkdir('/etc');
+    this.put('/etc/subuid', `${DEFAULT_POOL_LINE}\n`);
+    this.put('/etc/subgid', `${DEFAULT_POOL_LINE}\n`);
     this.mkdir('/sys/devices/system/cpu');
     this.put('/sys/devices/system/cpu/online', `${ONLINE}\n`);
     if (version === 'v1') {
@@ -408,6 +413,12 @@ export class FakeHost implements Host, FakeNetworkHost {
     if (this.nodes.get(path)?.type !== 'file') throw errno('ENOENT', 'open', path);
     this.put(path, typeof data === 'string' ? data : data.toString('latin1'));
   }
+  createExclusive(path: string, data: string): boolean {
+    if (this.nodes.get(posix.dirname(path))?.type !== 'dir') throw errno('ENOENT', 'open', path);
+    if (this.nodes.has(path)) return false;
+    this.put(path, data);
+    return true;
+  }
   rename(from: string, to: string): void {
     if (!this.nodes.has(from)) throw errno('ENOENT', 'rename', from);
     if (this.nodes.get(posix.dirname(to))?.type !== 'dir') throw errno('ENOENT', 'rename', to);
@@ -423,7 +434,7 @@ export class FakeHost implements Host, FakeNetworkHost {
     this.nodes.delete(path);
     for (const [link, ns] of this.linkOwners) if (ns === path) this.removeLink(link);
   }
-  pinNetns(path: string): void {
+  pinNetns(path: string, _userns?: unknown): void {
     if (this.nodes.get(posix.dirname(path))?.type !== 'dir') throw errno('ENOENT', 'open', path);
     if (this.nodes.has(path)) throw errno('EEXIST', 'open', path);
     this.put(path, '');

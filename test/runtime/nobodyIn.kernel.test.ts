@@ -32,7 +32,11 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
     inst.spec(name, { image: { layers: [inst.layer, probeLayer] }, ...extra });
   const execIn = (name: string, argv: string[]): Promise<string> => {
     const a = inst.container(name);
-    const child = startExec(monitorBinary(), execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }), 'pipe');
+    const child = startExec(
+      monitorBinary(),
+      execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }, !!a.record!.userns),
+      'pipe',
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (out += d));

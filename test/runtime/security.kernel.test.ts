@@ -58,15 +58,20 @@ describeKernel('container hardening on the real kernel', () => {
   /** Runs a command inside the container through pocker exec's machinery; resolves to its stdout. */
   const execIn = (name: string, argv: string[]): Promise<string> => {
     const a = inst.container(name);
-    const child = startExec(monitorBinary(), execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }), 'pipe');
+    const child = startExec(
+      monitorBinary(),
+      execConfig(a.record!.spec, a.pids!, inst.driver.placement(name), { argv }, !!a.record!.userns),
+      'pipe',
+    );
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     return new Promise((resolve) => child.on('exit', () => resolve(out.trim())));
   };
 
-  it('denies escapes to the workload and to exec alike (EPERM/EACCES, EROFS for read-only kernel files), with privileged as the positive control', async () => {
+  it("denies escapes to the workload and to exec alike (EPERM/EACCES, EROFS for read-only kernel files), in its own user namespace and in the host's, with privileged as the positive control", async () => {
     const [maj, min] = hostDisk();
     inst.writeSpec('jail.yaml', withProbe('jail'));
+    inst.writeSpec('jailhost.yaml', withProbe('jailhost', { userns: 'host' }));
     inst.writeSpec('free.yaml', withProbe('free', { privileged: true }));
     const r = await inst.reconcile();
     expect(r.ok, JSON.stringify(r.results)).toBe(true);
@@ -84,22 +89,40 @@ describeKernel('container hardening on the real kernel', () => {
       [['write', '/proc/sys/kernel/hostname', 'x'], ['EROFS']],
       [['write', '/sys/class/net/lo/mtu', '65536'], ['EROFS']],
     ];
+    // In its own user namespace the kernel's files under /proc/sys belong to no one inside: the
+    // write is refused (EACCES) before the read-only mount is reached, which is checked from the
+    // mount table. Its network namespace's sysfs files are its root's: the read-only mount refuses.
+    const ownUserns = (argv: string[], denials: string[]) => (argv[1]?.startsWith('/proc/sys/') ? ['EACCES'] : denials);
     for (const [argv, denials] of probes) {
       const inJail = await execIn('jail', ['pocker-probe', ...argv]);
-      expect(denials, `${argv.join(' ')} in the default container gave ${inJail}`).toContain(inJail);
+      expect(ownUserns(argv, denials), `${argv.join(' ')} in the default container gave ${inJail}`).toContain(inJail);
+      const inHostUserns = await execIn('jailhost', ['pocker-probe', ...argv]);
+      expect(denials, `${argv.join(' ')} with userns: host gave ${inHostUserns}`).toContain(inHostUserns);
       const free = await execIn('free', ['pocker-probe', ...argv]);
       // Where the machine itself refuses the call to everyone (the cgroup v2 VM runs chrooted,
       // and a chrooted process may not create user namespaces), no positive control exists.
       if (argv[0] === 'unshare_user' && DENIED.includes(spawnSync(PROBE, argv, { encoding: 'utf8' }).stdout.trim())) continue;
       expect([...DENIED, 'EROFS'], `${argv.join(' ')} with privileged: true gave ${free}`).not.toContain(free);
     }
-    // A node of the host's disk can be made (MKNOD, as in Docker) but not opened. This machine
-    // refuses block devices even to the host's root, so the positive control uses the same
-    // mechanism on /dev/kmsg (char 1:11), which the host and a privileged container can open.
-    expect(await execIn('jail', ['pocker-probe', 'mknod_b', '/disk', String(maj), String(min)])).toBe('ok');
-    expect(DENIED).toContain(await execIn('jail', ['pocker-probe', 'open_ro', '/disk']));
-    expect(await execIn('jail', ['pocker-probe', 'mknod_c', '/kmsg', '1', '11'])).toBe('ok');
-    expect(DENIED).toContain(await execIn('jail', ['pocker-probe', 'open_ro', '/kmsg']));
+    const mountinfo = await execIn('jail', ['cat', '/proc/self/mountinfo']);
+    for (const at of ['/proc/sys', '/sys'])
+      expect(
+        mountinfo
+          .split('\n')
+          .find((l) => l.split(' ')[4] === at)
+          ?.split(' ')[5],
+        `${at} mount options`,
+      ).toMatch(/^ro,/);
+    // In the host's user namespace a node of the host's disk can be made (MKNOD, as in Docker)
+    // but not opened. This machine refuses block devices even to the host's root, so the positive
+    // control uses the same mechanism on /dev/kmsg (char 1:11), which the host and a privileged
+    // container can open. In its own user namespace no node can be made at all.
+    expect(await execIn('jailhost', ['pocker-probe', 'mknod_b', '/disk', String(maj), String(min)])).toBe('ok');
+    expect(DENIED).toContain(await execIn('jailhost', ['pocker-probe', 'open_ro', '/disk']));
+    expect(await execIn('jailhost', ['pocker-probe', 'mknod_c', '/kmsg', '1', '11'])).toBe('ok');
+    expect(DENIED).toContain(await execIn('jailhost', ['pocker-probe', 'open_ro', '/kmsg']));
+    expect(await execIn('jail', ['pocker-probe', 'mknod_b', '/disk', String(maj), String(min)])).toBe('EPERM');
+    expect(await execIn('jail', ['pocker-probe', 'mknod_c', '/kmsg', '1', '11'])).toBe('EPERM');
     expect(await execIn('free', ['pocker-probe', 'mknod_c', '/kmsg', '1', '11'])).toBe('ok');
     expect(await execIn('free', ['pocker-probe', 'open_ro', '/kmsg'])).toBe('ok');
     // Host processes: not visible, cannot be signalled; the host itself can.

@@ -4,7 +4,8 @@
 // policies, the init's behaviour, exec and adoption by a new controller, the watching controller,
 // pocker run (a pty-driven -it shell, ad-hoc stop/start/rm), the default protections (on v2
 // without a devices cgroup: nodev everywhere but the bound nodes), io.max with its effect measured
-// on a loop device, pocker stats from cpu.stat, memory.current and memory.stat; plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style delegation,
+// on a loop device, pocker stats from cpu.stat, memory.current and memory.stat, user namespaces
+// (idmapped layers and binds on ext4, locked mounts, the escapes they stop); plus the cgroup-v2-only tests (*.v2.kernel.test.ts: systemd-style delegation,
 // io added under an older container), which the host's config excludes. Every other file here
 // also runs on the host.
 export const V2_LANE_FILES = [
@@ -17,6 +18,7 @@ export const V2_LANE_FILES = [
   'test/cli/run.kernel.test.ts',
   'test/runtime/ioEffect.kernel.test.ts',
   'test/controller/stats.kernel.test.ts',
+  'test/runtime/userns.kernel.test.ts',
   'test/cgroups/delegation.v2.kernel.test.ts',
   'test/runtime/io.v2.kernel.test.ts',
 ];

@@ -40,6 +40,7 @@ const KNOWN: Record<string, readonly string[]> = {
     'privileged',
     'capabilities',
     'user',
+    'userns',
     'readOnlyRootfs',
     'tty',
   ],

@@ -9,7 +9,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { stableJson } from '../spec/hash.js';
 import { ANNOTATION, NAME_LABEL } from '../spec/kube/annotations.js';
 import { formatExactDuration } from '../spec/kube/quantity.js';
-import type { DesiredContainer, UserSpec } from '../spec/types.js';
+import { DEFAULT_USERNS_SIZE, type DesiredContainer, type UserSpec } from '../spec/types.js';
 import { exportContainer } from './container.js';
 import { PodBuild, type ContainerContext, type Role, type SharedObjects } from './context.js';
 import { exportPorts } from './network.js';
@@ -141,6 +141,23 @@ function initPodFields(
     );
 }
 
+/**
+ * The Pod's user namespace: `hostUsers: false` for pocker's default (a range of its own),
+ * `hostUsers: true` for `userns: host`; a privileged container leaves it to the cluster.
+ */
+function podUserns(ctx: ContainerContext, spec: IPodSpec): void {
+  const { d, report } = ctx;
+  if (d.spec.privileged) return;
+  if (spec.hostNetwork) {
+    if (d.spec.userns.mode === 'auto')
+      report.warn(d, 'userns', "auto with network.mode: host: Kubernetes runs a hostNetwork Pod in the host's user namespace");
+    return;
+  }
+  spec.hostUsers = d.spec.userns.mode === 'host';
+  if (d.spec.userns.mode === 'auto' && d.spec.userns.size !== DEFAULT_USERNS_SIZE)
+    report.warn(d, 'userns', `size ${d.spec.userns.size}: Kubernetes gives each Pod's user namespace ${DEFAULT_USERNS_SIZE} ids`);
+}
+
 /** The network section of the Pod's container: hostNetwork, or annotations for what a Pod's network does not have. */
 function mainNetwork(ctx: ContainerContext, spec: IPodSpec, hasService: boolean): void {
   const { d, pod, report } = ctx;
@@ -253,6 +270,7 @@ export function exportWorkload(plan: WorkloadPlan, env: ExportEnv): KubeManifest
   const spec: IPodSpec = { containers: [container] };
   podFields(ctx, spec, plan.kind);
   mainNetwork(ctx, spec, service !== null);
+  podUserns(ctx, spec);
   dependencies(ctx, initNames, initNames);
   if (env.opts.kind === 'Deployment' && main.spec.restart === 'on-failure')
     env.report.warn(main, 'restart', "on-failure: a Deployment's Pods restart Always, so it is a Pod");

@@ -149,6 +149,7 @@ describe('pocker export kube', () => {
       'db network same',
       'report image.layers same',
       'report hostname same',
+      'report userns same',
       'migrate name same',
       'migrate dependsOn same',
       'web resources.pids same',
@@ -476,6 +477,30 @@ network:
     expect(Object.fromEntries(back.specs.map((s) => [s.spec.name, s.hash]))).toEqual(
       Object.fromEntries(ds.map((d) => [d.spec.name, d.hash])),
     );
+  });
+
+  it("maps userns to hostUsers (pocker's default a range of its own, Kubernetes' the host's) and reads it back to the same spec", () => {
+    const ds = specs({
+      'a.yaml': 'name: a\nimage: nginx\n',
+      'h.yaml': 'name: h\nimage: nginx\nuserns: host\n',
+      'p.yaml': 'name: p\nimage: nginx\nprivileged: true\n',
+      'n.yaml': 'name: n\nimage: nginx\nnetwork: {mode: host}\n',
+      'big.yaml': 'name: big\nimage: nginx\nuserns: {size: 131072}\n',
+    });
+    const r = exported(ds);
+    const hostUsers = (name: string) => find(r, 'Pod', name).spec!.hostUsers;
+    expect(['a', 'h', 'p', 'n', 'big'].map(hostUsers)).toEqual([false, true, undefined, undefined, false]);
+    expect(r.warnings.filter((w) => w.field === 'userns').map((w) => `${w.container}: ${w.message}`)).toEqual([
+      "big: size 131072: Kubernetes gives each Pod's user namespace 65536 ids",
+      "n: auto with network.mode: host: Kubernetes runs a hostNetwork Pod in the host's user namespace",
+    ]);
+    const documented = documentedWarningFields();
+    for (const w of r.warnings) expect(documented, w.field).toContain(documentedField(w.field));
+    const back = parseSpecFile(renderObjects(r.objects, 'x'), '/specs/k.yaml', { dir: DIR, file: 'k.yaml' });
+    expect(back.errors.map(formatSpecError)).toEqual([]);
+    const hashes = Object.fromEntries(back.specs.map((s) => [s.spec.name, s.hash]));
+    for (const name of ['a', 'h', 'p', 'n']) expect(hashes[name], name).toBe(ds.find((d) => d.spec.name === name)!.hash);
+    expect(back.specs.find((s) => s.spec.name === 'h')!.spec.userns).toEqual({ mode: 'host' });
   });
 
   it('leaves icmp rules, rules of init containers and a direction of icmp rules only out, with a warning that says so', () => {

@@ -265,6 +265,10 @@ export function importPod(w: Workload, res: FileResources): ImportedPod | null {
   main.network.modeFrom = hostNetwork ? pod.at('hostNetwork').place : (mainMode?.at.place ?? main.home);
   networkExtras(main, annMain);
   dependencies(main, annMain, initNames, pod.at('initContainers'));
+  // Kubernetes' default is the host's user namespace, pocker's a range of the container's own:
+  // hostUsers: true keeps the host's; false and absent take pocker's default.
+  const hostUsers = pod.at('hostUsers');
+  if (hostUsers.bool() === true) main.set(['userns'], 'host', hostUsers.place);
 
   const podPolicy = w.restart ?? 'always';
   const inits = initAt.map((c, i) => {
@@ -280,6 +284,7 @@ export function importPod(w: Workload, res: FileResources): ImportedPod | null {
     fromAnnotation(b, ann, ANNOTATION.hostname, 'hostname');
     fromAnnotation(b, ann, ANNOTATION.stopGracePeriod, 'stopGracePeriod');
     dependencies(b, ann, i > 0 ? [initNames[i - 1]!] : [], c);
+    if (hostUsers.bool() === true) b.set(['userns'], 'host', hostUsers.place);
     return b;
   });
   const portNames = new Map<string, number>();

@@ -38,6 +38,7 @@ export const POD_SPEC: KeyRules = {
   terminationGracePeriodSeconds: true,
   hostname: true,
   hostNetwork: true,
+  hostUsers: true,
   securityContext: true,
   dnsPolicy: true,
   automountServiceAccountToken: true,

@@ -152,6 +152,18 @@ static int setup(const struct config *c, const struct init_fds *fds, struct pk_e
 		return pk_error_set(err, errno, "bring up lo");
 	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return pk_error_set(err, errno, "sethostname %s", c->hostname);
+	if (fds->userns >= 0) {
+		if (userns_enter(fds->userns, err) < 0)
+			return -1;
+		close(fds->userns);
+		int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0)
+			return pk_error_set(err, errno, "open /");
+		int rc = mount_devpts(root, err);
+		close(root);
+		if (rc < 0)
+			return -1;
+	}
 
 	if (c->tty) {
 		int master, slave;
@@ -168,11 +180,6 @@ static int setup(const struct config *c, const struct init_fds *fds, struct pk_e
 			return pk_error_set(err, errno, "open /dev/null");
 		if ((!c->keep_stdin && dup2(devnull, 0) < 0) || dup2(fds->out_wr, 1) < 0 || dup2(fds->err_wr, 2) < 0)
 			return pk_error_set(err, errno, "set up stdio");
-	}
-	if (fds->userns >= 0) {
-		if (userns_enter(fds->userns, err) < 0)
-			return -1;
-		close(fds->userns);
 	}
 	return 0;
 }

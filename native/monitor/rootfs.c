@@ -232,6 +232,11 @@ static int mount_overlay(const struct config *c, int userns_fd, struct pk_error 
 	return 0;
 }
 
+int mount_devpts(int rootfd, struct pk_error *err)
+{
+	return mount_at(rootfd, "dev/pts", 1, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5", err);
+}
+
 static const char *const devlinks[][2] = {
 	{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" }, { "/proc/self/fd/1", "stdout" },
 	{ "/proc/self/fd/2", "stderr" }, { "pts/ptmx", "ptmx" },
@@ -243,11 +248,10 @@ static int setup_dev(const struct config *c, int rootfd, struct pk_error *err)
 {
 	unsigned long devflags = MS_NOSUID | MS_STRICTATIME | (c->nodev ? MS_NODEV : 0);
 	/* With a user namespace these belong to the container's root (and its tty group). */
-	char owner[64] = "", devdata[128], ptsdata[128], shmdata[128];
+	char owner[64] = "", devdata[128], shmdata[128];
 	if (c->userns.set)
 		snprintf(owner, sizeof owner, ",uid=%u,gid=%u", c->userns.uid, c->userns.gid);
 	snprintf(devdata, sizeof devdata, "mode=755,size=65536k%s", owner);
-	snprintf(ptsdata, sizeof ptsdata, "newinstance,ptmxmode=0666,mode=0620,gid=%u", (c->userns.set ? c->userns.gid : 0) + 5);
 	snprintf(shmdata, sizeof shmdata, "mode=1777,size=65536k%s", owner);
 	if (mount_at(rootfd, "dev", 1, "tmpfs", "tmpfs", devflags, devdata, err))
 		return -1;
@@ -269,8 +273,15 @@ static int setup_dev(const struct config *c, int rootfd, struct pk_error *err)
 		}
 	}
 	close(devfd);
-	if (mount_at(rootfd, "dev/pts", 1, "devpts", "devpts", MS_NOSUID | MS_NOEXEC, ptsdata, err))
+	/* With a user namespace devpts is mounted from inside it (mount_devpts), its ids the container's. */
+	if (c->userns.set) {
+		int pts = ensure_in_root(rootfd, "dev/pts", 1);
+		if (pts < 0)
+			return pk_error_set(err, errno, "create mount point dev/pts");
+		close(pts);
+	} else if (mount_devpts(rootfd, err)) {
 		return -1;
+	}
 	if (mount_at(rootfd, "dev/shm", 1, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shmdata, err))
 		return -1;
 	if (mount_at(rootfd, "dev/mqueue", 1, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err))

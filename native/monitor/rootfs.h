@@ -11,4 +11,8 @@
  * that ask for it are idmapped through that user namespace. Returns 0, or -1 with err set. */
 int rootfs_setup(const struct config *c, int userns_fd, struct pk_error *err);
 
+/* Mounts a new devpts instance (gid 5 the tty group, as the caller's user namespace counts) on
+ * dev/pts of the root at rootfd. Returns 0, or -1 with err set. */
+int mount_devpts(int rootfd, struct pk_error *err);
+
 #endif

@@ -1,17 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { startExec } from '../../reconciler/host/execProcess.js';
 import { execConfig } from '../../reconciler/runtime/exec.js';
-import { monitorBinary, packageRoot } from '../../reconciler/native.js';
+import { monitorBinary } from '../../reconciler/native.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { makeProbeLayer } from '../helpers/probeLayer.js';
 import { until } from '../helpers/wait.js';
-
-const PROBE = join(packageRoot(), 'native', 'build', 'pocker-probe');
 
 describeKernel('nobody in: host users, capabilities, mount flags and the syscall filter', () => {
   const current = useTestInstance();
@@ -20,10 +19,7 @@ describeKernel('nobody in: host users, capabilities, mount flags and the syscall
   const cleanups: Array<() => void> = [];
   beforeEach(() => {
     inst = current();
-    probeLayer = join(inst.root, 'probe-layer');
-    mkdirSync(join(probeLayer, 'usr', 'local', 'bin'), { recursive: true });
-    copyFileSync(PROBE, join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'));
-    chmodSync(join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'), 0o755);
+    probeLayer = makeProbeLayer(inst.root);
   });
   afterEach(() => {
     for (const c of cleanups.splice(0).reverse()) c();

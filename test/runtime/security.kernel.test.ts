@@ -2,10 +2,8 @@ import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
-  copyFileSync,
   cpSync,
   existsSync,
-  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -21,14 +19,14 @@ import { startExec } from '../../reconciler/host/execProcess.js';
 import { execConfig } from '../../reconciler/runtime/exec.js';
 import { gatherFacts } from '../../reconciler/runtime/facts.js';
 import { MASKED_FILES } from '../../reconciler/runtime/security/policy.js';
-import { monitorBinary, packageRoot } from '../../reconciler/native.js';
+import { monitorBinary } from '../../reconciler/native.js';
 import { containerPaths } from '../../reconciler/state/layout.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { makeProbeLayer, PROBE } from '../helpers/probeLayer.js';
 import { CORPUS, CORPUS_DIR, corpusFile } from '../helpers/corpus.js';
 
-const PROBE = join(packageRoot(), 'native', 'build', 'pocker-probe');
 const DENIED = ['EPERM', 'EACCES'];
 
 /** The host's root filesystem device (major, minor), as an attacker would try to open it. */
@@ -46,10 +44,7 @@ describeKernel('container hardening on the real kernel', () => {
   let probeLayer: string;
   beforeEach(() => {
     inst = current();
-    probeLayer = join(inst.root, 'probe-layer');
-    mkdirSync(join(probeLayer, 'usr', 'local', 'bin'), { recursive: true });
-    copyFileSync(PROBE, join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'));
-    chmodSync(join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'), 0o755);
+    probeLayer = makeProbeLayer(inst.root);
   });
 
   const withProbe = (name: string, extra: Record<string, unknown> = {}) =>

@@ -1,29 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { packageRoot } from '../../reconciler/native.js';
 import { containerPaths, usernsDir } from '../../reconciler/state/layout.js';
 import type { IdRange } from '../../reconciler/state/userns.js';
 import { instanceFlags, pocker, POCKER_BIN } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { makeProbeLayer } from '../helpers/probeLayer.js';
 import { restoreBootId, simulateReboot } from '../helpers/reboot.js';
 import { until } from '../helpers/wait.js';
-
-const PROBE = join(packageRoot(), 'native', 'build', 'pocker-probe');
 
 /** The real, effective, saved and fs uids of a process as the host sees them. */
 function hostUids(pid: number): number[] {
@@ -80,10 +67,7 @@ describeKernel('user namespaces (userns: auto, the default) on the real kernel',
   const daemons: ChildProcess[] = [];
   beforeEach(() => {
     inst = current();
-    probeLayer = join(inst.root, 'probe-layer');
-    mkdirSync(join(probeLayer, 'usr', 'local', 'bin'), { recursive: true });
-    copyFileSync(PROBE, join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'));
-    chmodSync(join(probeLayer, 'usr', 'local', 'bin', 'pocker-probe'), 0o755);
+    probeLayer = makeProbeLayer(inst.root);
   });
   afterEach(() => {
     for (const d of daemons.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { monitorConfig } from '../../reconciler/runtime/monitorConfig.js';
 import { parseSpecFile } from '../../reconciler/spec/parse.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
-import { containerPaths } from '../../reconciler/state/layout.js';
+import { monitorConfigOf } from '../helpers/monitorConfig.js';
 
 const base = 'image: {layers: [/l]}\ncommand: [sleep, "1"]\n';
 const parse = (text: string) => parseSpecFile(text, '/d/web.yaml', { dir: '/d', file: 'web.yaml' });
@@ -48,19 +47,8 @@ describe('userns', () => {
     const d = parse(
       `${base}network: {mode: none}\nmounts: [{source: /a, target: /a}, {source: /b, target: /b, idmap: false}]\nvolumes: [{name: v, target: /v}]\ntmpfs: [{target: /t}]\n`,
     ).specs[0]!;
-    const dirs = { stateDir: '/run/p', dataDir: '/var/lib/p', cgroupParent: 'p' };
     const pairsOf = (userns?: { uid: number; gid: number; size: number }) => {
-      const flat = monitorConfig(d.spec, {
-        paths: containerPaths(dirs, 'web'),
-        placement: { taskFiles: [], monitorTaskFiles: [], oomFile: '/x' },
-        sourceIsDir: () => true,
-        volumePath: (n) => `/var/lib/p/volumes/${n}`,
-        contentPath: () => '/unused',
-        bootId: 'b',
-        ...(userns && { userns }),
-      })
-        .toString()
-        .split('\0');
+      const flat = monitorConfigOf(d.spec, userns && { userns });
       const out: string[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) out.push(`${flat[i]}=${flat[i + 1]}`);
       return out;

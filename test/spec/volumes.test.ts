@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { monitorConfig } from '../../reconciler/runtime/monitorConfig.js';
 import { parseSpecFile } from '../../reconciler/spec/parse.js';
 import { formatSpecError } from '../../reconciler/spec/types.js';
-import { containerPaths } from '../../reconciler/state/layout.js';
+import { monitorConfigOf } from '../helpers/monitorConfig.js';
 
 const base = 'image: {layers: [/l]}\ncommand: [sleep, "1"]\n';
 const parse = (text: string) => parseSpecFile(text, '/d/web.yaml', { dir: '/d', file: 'web.yaml' });
@@ -40,17 +39,7 @@ describe('volumes and tmpfs', () => {
   it('hands the monitor a bind of each volume directory and a tmpfs with its size and mode', () => {
     const d = parse(`${base}volumes: [{name: data, target: /data, readOnly: true}]\ntmpfs: [{target: /s, size: 1Mi, mode: "0700"}]\n`)
       .specs[0]!;
-    const dirs = { stateDir: '/run/p', dataDir: '/var/lib/p', cgroupParent: 'p' };
-    const config = monitorConfig(d.spec, {
-      paths: containerPaths(dirs, 'web'),
-      placement: { taskFiles: [], monitorTaskFiles: [], oomFile: '/x' },
-      sourceIsDir: () => true,
-      volumePath: (n) => `/var/lib/p/volumes/${n}`,
-      contentPath: () => '/unused',
-      bootId: 'b',
-    })
-      .toString()
-      .split('\0');
+    const config = monitorConfigOf(d.spec);
     const at = (k: string, v: string) => config.findIndex((x, i) => i % 2 === 0 && x === k && config[i + 1] === v);
     const src = at('bind_src', '/var/lib/p/volumes/data');
     expect(src).toBeGreaterThanOrEqual(0);

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // pocker's benchmarks against runc, measured side by side in one run on the same busybox layer
 // and limits. Prints markdown tables (medians, p99, ratios) and the targets met or missed, and
-// writes bench/results/bench-<time>.json and bench/results/bench-<time>.md.
+// writes bench/results/bench-<time>.json and bench/results/bench-<time>.md, and (full runs) the
+// README's chart bench/results/latest.svg from the newest full run of each suite.
 //   npm run bench [-- --quick] [-- --only start,remove,scale,watch,update,network,run,pull,hooks,metrics,startup,userns]
 // --quick: fewer runs and sizes (finishes in under 2 minutes). Needs root, runc and a built pocker.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { latestResults, renderChart } from './lib/chart.mjs';
+import { BENCH_USERNS } from './lib/pocker.mjs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchEnv } from './lib/env.mjs';
@@ -66,7 +69,7 @@ try {
 }
 
 const lines = [];
-lines.push(`# pocker benchmarks${quick ? ' (--quick)' : ''}`);
+lines.push(`# pocker benchmarks${quick ? ' (--quick)' : ''}${BENCH_USERNS ? ` (every container userns: ${BENCH_USERNS})` : ''}`);
 lines.push('');
 lines.push(
   `${new Date().toISOString()}; node ${process.version}; peer ${env.runcVersion} (${env.runc}); cgroups ${env.cgroupMode}; ${env.crunNote}.`,
@@ -98,11 +101,22 @@ const dir = join(env.root, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(
-  join(dir, `bench-${stamp}${quick ? '-quick' : ''}.json`),
+  join(dir, `bench-${stamp}${quick ? '-quick' : ''}${BENCH_USERNS === 'host' ? '-userns-host' : ''}.json`),
   JSON.stringify(
-    { quick, node: process.version, runc: env.runcVersion, cgroups: env.cgroupMode, crun: env.crunNote, rlimits: limits, results },
+    {
+      at: new Date().toISOString(),
+      quick,
+      userns: BENCH_USERNS ?? 'auto',
+      node: process.version,
+      runc: env.runcVersion,
+      cgroups: env.cgroupMode,
+      crun: env.crunNote,
+      rlimits: limits,
+      results,
+    },
     null,
     2,
   ),
 );
-writeFileSync(join(dir, `bench-${stamp}${quick ? '-quick' : ''}.md`), `${md}\n`);
+writeFileSync(join(dir, `bench-${stamp}${quick ? '-quick' : ''}${BENCH_USERNS === 'host' ? '-userns-host' : ''}.md`), `${md}\n`);
+if (!quick) writeFileSync(join(dir, 'latest.svg'), renderChart(latestResults(dir)));

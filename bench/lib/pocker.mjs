@@ -7,6 +7,11 @@ import { LIMITS } from './env.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** `POCKER_BENCH_USERNS=host npm run bench` measures every suite with the host's user namespace (default: pocker's, auto). */
+export const BENCH_USERNS = process.env.POCKER_BENCH_USERNS ?? null;
+if (BENCH_USERNS !== null && !['auto', 'host'].includes(BENCH_USERNS))
+  throw new Error(`POCKER_BENCH_USERNS must be auto or host, not ${BENCH_USERNS}`);
+
 export class PockerInstance {
   /** @param {import('./env.mjs').BenchEnv} env */
   constructor(env, label) {
@@ -33,6 +38,7 @@ export class PockerInstance {
   /** The spec of a benchmark container: busybox sleep with the shared limits. */
   spec(name, resources = {}, extra = {}) {
     return {
+      ...(BENCH_USERNS && { userns: BENCH_USERNS }),
       ...extra,
       name,
       image: { layers: [this.env.layer] },

@@ -167,6 +167,15 @@ function report(rows, { runs, blobs, podman }) {
   const mib = round(blobs.reduce((n, b) => n + b.size, 0) / 2 ** 20);
   return {
     name: 'pull',
+    chart: [
+      {
+        label: 'cold pull',
+        bars: [
+          { series: 'pocker', ms: round(median(rows.pocker)) },
+          { series: 'podman', ms: round(median(rows.podman)) },
+        ],
+      },
+    ],
     title: `Image pull of Debian 12 (3 gzip layers, ${mib} MiB compressed) from a local registry, cold, ${runs} runs: pocker vs podman`,
     header: ['what', 'median (ms)', 'min (ms)', 'max (ms)', 'vs podman'],
     table: [

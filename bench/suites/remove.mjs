@@ -55,6 +55,17 @@ export async function removeSuite(env, { n, runs }) {
   const ratioPodman = s.podman.length ? round(median(s.pocker) / median(s.podman), 3) : null;
   return {
     name: 'remove',
+    chart: [
+      {
+        label: `remove ${n}`,
+        bars: [
+          { series: 'pocker', ms: round(median(s.pocker)) },
+          { series: 'runc (serial)', ms: round(median(s.runc)) },
+          { series: `runc (${nproc} at a time)`, ms: round(median(s.runcParallel)) },
+          { series: 'podman', ms: s.podman.length ? round(median(s.podman)) : null },
+        ],
+      },
+    ],
     title: `Remove ${n} containers: spec files removed + one \`pocker reconcile --once\` vs N x (\`runc kill KILL\` + \`runc delete\` + unmount) serially and ${nproc} at a time, and N x \`podman rm -f\``,
     header: peerHeader(nproc),
     table: [

@@ -3,7 +3,7 @@
 // deletes the container when the command exits) + unmount, same layer and limits.
 import { spawnSync } from 'node:child_process';
 import { LIMITS } from '../lib/env.mjs';
-import { PockerInstance } from '../lib/pocker.mjs';
+import { BENCH_USERNS, PockerInstance } from '../lib/pocker.mjs';
 import { RuncFleet } from '../lib/runc.mjs';
 import { PodmanPeer, podmanMissing } from '../lib/podman.mjs';
 import { median, p99, round, timeSync } from '../lib/stats.mjs';
@@ -16,7 +16,14 @@ export async function runSuite(env, { tries }) {
     for (let i = 0; i < tries; i++) {
       let r;
       pocker.push(
-        timeSync(() => (r = spawnSync(env.pockerBin, ['run', ...p.args, '--rm', ...limits, env.layer, 'true'], { encoding: 'utf8' }))),
+        timeSync(
+          () =>
+            (r = spawnSync(
+              env.pockerBin,
+              ['run', ...p.args, '--rm', ...limits, ...(BENCH_USERNS ? ['--userns', BENCH_USERNS] : []), env.layer, 'true'],
+              { encoding: 'utf8' },
+            )),
+        ),
       );
       if (r.status !== 0) throw new Error(`pocker run exited ${r.status}: ${r.stderr}`);
     }
@@ -46,6 +53,16 @@ export async function runSuite(env, { tries }) {
   const ratioPodman = podman.length ? round(median(pocker) / median(podman), 3) : null;
   return {
     name: 'run',
+    chart: [
+      {
+        label: 'run --rm true',
+        bars: [
+          { series: 'pocker', ms: round(median(pocker)) },
+          { series: 'runc', ms: round(median(runc)) },
+          { series: 'podman', ms: podman.length ? round(median(podman)) : null },
+        ],
+      },
+    ],
     title: `Ad-hoc run of \`true\` (${tries} tries): \`pocker run --rm\` vs overlay mount + \`runc run\` + unmount, and \`podman run --rm --rootfs LAYER:O\``,
     header: [
       'tries',

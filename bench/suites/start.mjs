@@ -63,8 +63,18 @@ export async function startSuite(env, { counts, runs }) {
     });
   }
   const at100 = rows.find((r) => r.n === 100);
+  const chart = rows.map((r) => ({
+    label: `start ${r.n}`,
+    bars: [
+      { series: 'pocker', ms: r.pocker.medianMs },
+      { series: 'runc (serial)', ms: r.runc.medianMs },
+      { series: `runc (${nproc} at a time)`, ms: r.runcParallel.medianMs },
+      { series: 'podman', ms: r.podman.medianMs },
+    ],
+  }));
   return {
     name: 'start',
+    chart,
     title: `Start N containers: one \`pocker reconcile --once\` vs N x (overlay mount + \`runc run -d\`) serially and ${nproc} at a time, and N x \`podman run -d\``,
     header: peerHeader(nproc),
     table: rows.map((r) => [

@@ -42,6 +42,15 @@ export async function startupSuite(env, { tries }) {
   };
   return {
     name: 'startup',
+    chart: Object.keys(cases)
+      .filter((k) => k !== 'node -e 0')
+      .map((k) => ({
+        label: k.replace(/^pocker /, '').replace(/ examples\/httpd\.yaml/, ''),
+        bars: [
+          { series: 'pocker', ms: round(median(samples[k])) },
+          { series: 'node -e 0', ms: round(floor) },
+        ],
+      })),
     title: `One-shot commands vs \`node -e 0\` (${tries} tries each, in turn)`,
     header: ['command', 'median (ms)', 'p99 (ms)', 'vs node -e 0'],
     table: Object.keys(cases).map((k) => [k, round(median(samples[k])), round(p99(samples[k])), `${ratio(k)}x`]),

@@ -61,6 +61,15 @@ export async function updateSuite(env, { tries }) {
   const p50 = round(median(pocker));
   return {
     name: 'update',
+    chart: [
+      {
+        label: 'update p50',
+        bars: [
+          { series: 'pocker', ms: p50 },
+          { series: 'runc', ms: round(median(runc)) },
+        ],
+      },
+    ],
     title: `In-place update of memory + cpus (${tries} changes): spec file renamed in -> cgroup values applied, vs \`runc update\``,
     header: ['changes', 'pocker p50 (ms)', 'pocker p99 (ms)', 'runc update p50 (ms)', 'runc p99 (ms)', 'ratio (p50)'],
     table: [[tries, p50, round(p99(pocker)), round(median(runc)), round(p99(runc)), `${round(median(pocker) / median(runc), 3)}x`]],

@@ -62,6 +62,13 @@ export async function usernsSuite(env, { counts, runs, tries }) {
   targets.push({ what: 'pocker run --rm: userns auto / host', value: ratio, target: TARGET, unit: 'x', ok: ratio <= TARGET });
   return {
     name: 'userns',
+    chart: rows.map((r) => ({
+      label: `${r[0]} (auto)`,
+      bars: [
+        { series: 'pocker', ms: r[2] },
+        { series: 'userns: host', ms: r[4] },
+      ],
+    })),
     title: 'A user namespace per container: `userns: auto` (own range, idmapped layers) vs `userns: host`, same pocker, alternating runs',
     header: ['what', 'runs', 'auto median (ms)', 'auto p99 (ms)', 'host median (ms)', 'host p99 (ms)', 'auto / host'],
     table: rows,

@@ -37,6 +37,22 @@ export async function watchSuite(env, { tries, peerTries }) {
   const p99v = round(p99(latencies));
   return {
     name: 'watch',
+    chart: [
+      {
+        label: 'watch latency p50',
+        bars: [
+          { series: 'pocker', ms: p50 },
+          { series: 'runc', ms: round(median(runc)) },
+        ],
+      },
+      {
+        label: 'watch latency p99',
+        bars: [
+          { series: 'pocker', ms: p99v },
+          { series: 'runc', ms: round(p99(runc)) },
+        ],
+      },
+    ],
     title: `Watch latency: spec renamed into the dir -> workload running (${tries} tries); peer: one overlay mount + \`runc run -d\``,
     header: ['tries', 'pocker p50 (ms)', 'pocker p99 (ms)', 'max (ms)', 'runc run -d median (ms)', 'runc p99 (ms)', 'ratio (p50)'],
     table: [

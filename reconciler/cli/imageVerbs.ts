@@ -42,6 +42,7 @@ export async function update(host: Host, cmd: Parsed<unknown>, rest: string[]): 
     concurrency: settings.concurrency,
     timeouts: cmd.timeouts,
     log: createLogger(cmd.logLevel),
+    ...(cmd.config.usernsPool && { usernsPool: cmd.config.usernsPool }),
   };
   const events = eventJournal(cmd, 'pocker image update', o.log);
   const actual = observe(host, cmd.dirs, driver);

@@ -1,3 +1,4 @@
+import { DEFAULT_USERNS_POOL } from '../state/userns.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 
 export const INSTANCE_HELP = `Usage: pocker instance show | claim | move [--to-state-dir DIR] [--to-cgroup-parent PATH] [--stop]
@@ -59,6 +60,7 @@ export async function main(args: string[]): Promise<number> {
             agree: !diff,
             ...(diff && { mismatch: diff }),
             timeouts: cmd.timeouts,
+            usernsPool: cmd.config.usernsPool ?? DEFAULT_USERNS_POOL,
           },
           null,
           2,

@@ -47,6 +47,8 @@ export interface ImageUpdateOptions {
   names?: string[];
   /** Where the recreates and rollbacks are told (the events journal). */
   events?: EventSink;
+  /** The pool of `userns: auto` (default "pocker"). */
+  usernsPool?: string;
 }
 
 /** The pass an image update moves one container through: its spec dir's, removing nothing. */
@@ -64,6 +66,7 @@ function movePass(o: ImageUpdateOptions, dir: string, load: DirLoad): PassState 
     log: o.log,
     mayRemove: () => false,
     ...(o.events && { events: o.events }),
+    ...(o.usernsPool && { usernsPool: o.usernsPool }),
   });
 }
 

@@ -112,7 +112,7 @@ describe('pocker CLI', () => {
     const cfg = join(dir, 'pocker.yaml');
     writeFileSync(
       cfg,
-      `stateDir: ${join(dir, 'cfg-state')}\ndataDir: ${join(dir, 'cfg-data')}\ncgroupParent: from-config\ntimeouts:\n  cni: 5s\n`,
+      `stateDir: ${join(dir, 'cfg-state')}\ndataDir: ${join(dir, 'cfg-data')}\ncgroupParent: from-config\ntimeouts:\n  cni: 5s\nuserns: {pool: pocker-b}\n`,
     );
     const show = pocker('instance', 'show', '--config', cfg, '--cgroup-parent', 'from-flag');
     expect(show.status, show.stderr).toBe(0);
@@ -121,6 +121,7 @@ describe('pocker CLI', () => {
       given: { stateDir: join(dir, 'cfg-state'), dataDir: join(dir, 'cfg-data'), cgroupParent: 'from-flag' },
       recorded: null,
       timeouts: { cniMs: 5000, monitorMs: 10_000 },
+      usernsPool: 'pocker-b',
     });
     writeFileSync(cfg, 'stateDir: /run/x\ntimeouts:\n  cnii: 5s\n');
     const bad = pocker('ps', '--config', cfg);

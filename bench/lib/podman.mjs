@@ -4,11 +4,24 @@
 // `close()` removes its containers, mounts and files. Root here lacks CAP_SYS_RESOURCE, so podman
 // is given `--ulimit nofile=1024:1024 --ulimit nproc=1024:1024` (it would raise them otherwise).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LIMITS } from './env.mjs';
+import { cgroupRoots, LIMITS } from './env.mjs';
 import { removeTreeDetached } from './proc.mjs';
 import { exec, parallel } from './runc.mjs';
+
+/** The pids in the cgroup tree rel (relative to the first hierarchy's root) and below. */
+function cgroupProcs(rel) {
+  const top = join(cgroupRoots()[0], rel);
+  const out = [];
+  const walk = (d) => {
+    if (!existsSync(d)) return;
+    out.push(...readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean));
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+  };
+  walk(top);
+  return out;
+}
 
 /** Why podman cannot be a peer here, or null when it can. */
 export function podmanMissing() {
@@ -95,9 +108,14 @@ export class PodmanPeer {
     this.run(['run', '--rm', ...this.runFlags(), 'true']);
   }
 
-  /** Removes every container, unmounts what podman left mounted under its dir, removes the dir. */
+  /**
+   * Removes every container, waits (10 s at most) for the conmons `podman rm` leaves exiting to
+   * leave this peer's cgroups, unmounts what podman left mounted under its dir, removes the dir.
+   */
   close() {
     spawnSync('podman', this.args(['rm', '-a', '-f', '-t', '0']), { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (cgroupProcs(this.cgroupParent).length && Date.now() < deadline) spawnSync('sleep', ['0.05']);
     removeTreeDetached(this.env, this.dir);
   }
 }

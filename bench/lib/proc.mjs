@@ -67,5 +67,5 @@ export function removeTreeDetached(env, dir) {
     .sort()
     .reverse();
   for (const m of mounts) env.addon.umount(m, 2 /* MNT_DETACH */);
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }

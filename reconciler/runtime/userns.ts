@@ -46,6 +46,31 @@ export function recordedRange(host: Host, dirs: InstanceDirs, name: string): IdR
   }
 }
 
+/**
+ * The slots this process knows to be taken, per host and slot dir: read from the dir once, then
+ * kept up to date by this process's own reservations and releases. Another process's reservation
+ * shows when its slot file refuses ours (and is added then); its releases are read back when the
+ * pool looks full. So a reservation costs no directory read, however many containers there are.
+ */
+const knownTaken = new WeakMap<Host, Map<string, Set<number>>>();
+
+function takenSlots(host: Host, dirs: InstanceDirs, pool: IdPool, fresh = false): Set<number> {
+  let byDir = knownTaken.get(host);
+  if (!byDir) knownTaken.set(host, (byDir = new Map()));
+  const key = `${usernsDir(dirs)}\0${pool.uid.start}\0${pool.gid.start}`;
+  let used = byDir.get(key);
+  if (!used || fresh) byDir.set(key, (used = reservedSlots(host, dirs, pool)));
+  return used;
+}
+
+function forgetSlots(host: Host, dirs: InstanceDirs, uids: readonly number[]): void {
+  for (const [key, used] of knownTaken.get(host) ?? []) {
+    if (!key.startsWith(`${usernsDir(dirs)}\0`)) continue;
+    const [, uidStart] = key.split('\0');
+    for (const uid of uids) used.delete((uid - Number(uidStart)) / USERNS_SLOT);
+  }
+}
+
 /** The slots of the pool whose file exists (reserved by some container). */
 function reservedSlots(host: Host, dirs: InstanceDirs, pool: IdPool): Set<number> {
   const used = new Set<number>();
@@ -94,16 +119,20 @@ function take(host: Host, dirs: InstanceDirs, name: string, r: IdRange): boolean
  */
 export function reserveRange(host: Host, dirs: InstanceDirs, name: string, size: number, poolName?: string, keep?: IdRange): IdRange {
   const pool = readPool(host, poolName);
-  if (keep && keep.size === size && slotsOfRange(pool, keep).length === slotsFor(size) && take(host, dirs, name, keep)) return keep;
+  if (keep && keep.size === size && slotsOfRange(pool, keep).length === slotsFor(size) && take(host, dirs, name, keep)) {
+    for (const s of slotsOfRange(pool, keep)) takenSlots(host, dirs, pool).add(s);
+    return keep;
+  }
   if (keep) releaseRange(host, dirs, name, keep);
   host.mkdir(usernsDir(dirs), 0o700);
   const need = slotsFor(size);
   for (let attempt = 0; attempt < 2; attempt++) {
-    const used = reservedSlots(host, dirs, pool);
+    const used = takenSlots(host, dirs, pool, attempt > 0);
     for (let first = firstFreeRun(pool, used, need); first !== null; first = firstFreeRun(pool, used, need)) {
       const r = rangeAt(pool, first, size);
-      if (take(host, dirs, name, r)) return r;
+      const ok = take(host, dirs, name, r);
       for (let i = 0; i < need; i++) used.add(first + i);
+      if (ok) return r;
     }
     reclaimStale(host, dirs);
   }
@@ -120,5 +149,7 @@ export function reserveRange(host: Host, dirs: InstanceDirs, name: string, size:
 /** Gives back the slots of r that name holds (a slot file naming another container is left). */
 export function releaseRange(host: Host, dirs: InstanceDirs, name: string, r: IdRange | undefined): void {
   if (!r) return;
-  for (const uid of markerUids(r)) if (host.readFile(markerPath(dirs, uid))?.trim() === name) host.removeFile(markerPath(dirs, uid));
+  const released = markerUids(r).filter((uid) => host.readFile(markerPath(dirs, uid))?.trim() === name);
+  for (const uid of released) host.removeFile(markerPath(dirs, uid));
+  forgetSlots(host, dirs, released);
 }

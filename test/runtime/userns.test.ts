@@ -48,6 +48,27 @@ describe('reserving the ranges of userns: auto', () => {
     expect(h.readFile(`${usernsDir(dirs)}/${BASE}`)).toBe('c\n');
   });
 
+  it('reads the slot dir once, not per reservation, and sees slots another process gave back when the pool looks full', () => {
+    const h = host('pocker:100000:196608\n');
+    let reads = 0;
+    const readDir = h.readDir.bind(h);
+    h.readDir = (path: string) => {
+      if (path === usernsDir(dirs)) reads++;
+      return readDir(path);
+    };
+    const a = reserveRange(h, dirs, 'a', SLOT);
+    record(h, 'a', a);
+    const b = reserveRange(h, dirs, 'b', SLOT);
+    record(h, 'b', b);
+    const c = reserveRange(h, dirs, 'c', SLOT);
+    record(h, 'c', c);
+    expect(reads).toBe(1);
+    // Another process removes b: its slot file and record go behind this process's back.
+    h.removeFile(`${usernsDir(dirs)}/${b.uid}`);
+    h.removeFile(containerPaths(dirs, 'b').record);
+    expect(reserveRange(h, dirs, 'd', SLOT)).toEqual(b);
+  });
+
   it('never hands out a slot another process has taken meanwhile', () => {
     const h = host();
     h.mkdir(usernsDir(dirs));

@@ -36,7 +36,7 @@ export function renderChart(results) {
   const barH = 13;
   const gap = 4;
   const left = labelW + 10;
-  const plotW = width - left - 90;
+  const plotW = width - left - 180;
   const out = [];
   const series = [...new Set(results.flatMap((r) => r.chart.flatMap((g) => g.bars.filter((b) => b.ms > 0).map((b) => b.series))))];
   const perRow = Math.floor((width - 20) / 150);

@@ -68,7 +68,7 @@ export async function watchSuite(env, { tries, peerTries }) {
     ],
     targets: [
       { what: 'watch latency p50', value: p50, target: 20, unit: 'ms', ok: p50 <= 20 },
-      { what: 'watch latency p99', value: p99v, target: 50, unit: 'ms', ok: p99v <= 50 },
+      { what: 'watch latency p99', value: p99v, target: 30, unit: 'ms', ok: p99v <= 30 },
     ],
     rows: { latencies, runc },
   };

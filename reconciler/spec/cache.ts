@@ -1,5 +1,6 @@
 import { statSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE_BUILD_ID } from '../bundle.js';
 import type { Host, HostReader } from '../host/host.js';
 import { HASH_VERSION } from './hash.js';
 import type { ParsedFile } from './parse.js';
@@ -15,6 +16,7 @@ const SETTLED_MS = 50;
 
 /** The build of the parser that made the entries: a rebuilt pocker never reuses older parses. */
 const CODE_ID = (() => {
+  if (BUNDLE_BUILD_ID !== undefined) return `${HASH_VERSION}|build ${BUNDLE_BUILD_ID}`;
   try {
     return `${HASH_VERSION}|${statSync(fileURLToPath(new URL('./parse.js', import.meta.url))).mtimeMs}`;
   } catch {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUNDLE_BUILD_ID } from '../bundle.js';
 import { packageRoot } from '../native.js';
 
 /** One error as ajv reports it. */
@@ -30,12 +31,27 @@ export function precompiledName(name: SchemaName): string {
 }
 
 /**
+ * The precompiled validator inlined into the bundle: there `require` is the bundle's own and these
+ * literal paths are resolved at build time (after scripts/build-schema-validator.mjs wrote them).
+ */
+function bundledValidator(name: SchemaName): SchemaValidate | undefined {
+  if (BUNDLE_BUILD_ID === undefined || typeof require !== 'function') return undefined;
+  /* eslint-disable @typescript-eslint/no-require-imports -- literal require() calls are what the bundler inlines */
+  if (name === 'container.v1') return require('../../dist/schema/container.v1.validate.cjs') as SchemaValidate;
+  return require('../../dist/schema/instance.v1.validate.cjs') as SchemaValidate;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+/**
  * The validator of a schema: the standalone code ajv generated at build time (fast start-up), or
  * the schema compiled now when running from sources.
  */
 export function schemaValidator(name: SchemaName = 'container.v1'): SchemaValidate {
-  const hit = validators.get(name);
-  if (hit) return hit;
+  const hit = validators.get(name) ?? bundledValidator(name);
+  if (hit) {
+    validators.set(name, hit);
+    return hit;
+  }
   const require = createRequire(import.meta.url);
   const file = precompiledName(name);
   const besideCode = fileURLToPath(new URL(`../../schema/${file}`, import.meta.url));

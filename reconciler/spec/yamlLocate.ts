@@ -7,9 +7,16 @@ let yamlModule: typeof import('yaml') | undefined;
 
 /**
  * The yaml library, loaded on first use (a pass whose spec files are all cached never pays for
- * it). It is CommonJS: require() skips the ESM wrapper's export analysis of the package.
+ * it). It is CommonJS: require() skips the ESM wrapper's export analysis of the package. In the
+ * bundle `require` is the bundle's own, which has the package inlined; from sources it is Node's.
  */
-export const yaml = (): typeof import('yaml') => (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
+export const yaml = (): typeof import('yaml') =>
+  (yamlModule ??= (
+    typeof require === 'function'
+      ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- a literal require() is what the bundler inlines
+        require('yaml')
+      : createRequire(import.meta.url)('yaml')
+  ) as typeof import('yaml'));
 
 /** The YAML node at a document path (or the deepest one that exists). */
 export function nodeAt(doc: Document, path: Array<string | number>, at: 'key' | 'value'): Node | null {

@@ -332,8 +332,7 @@ export class V1Driver implements CgroupDriver {
   }
 
   list(host: HostReader): string[] {
-    const names = host.readDir(join(this.mounts.get('memory')!, this.parent)) ?? [];
-    return names.filter((n) => CONTAINER_CGROUP_NAME.test(n) && host.kind(join(this.mounts.get('memory')!, this.parent, n)) === 'dir');
+    return (host.readSubdirs(join(this.mounts.get('memory')!, this.parent)) ?? []).filter((n) => CONTAINER_CGROUP_NAME.test(n));
   }
 
   removeParentIfEmpty(host: Host): void {

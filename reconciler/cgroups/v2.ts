@@ -267,8 +267,7 @@ export class V2Driver implements CgroupDriver {
   }
 
   list(host: HostReader): string[] {
-    const base = join(this.root, this.parent);
-    return (host.readDir(base) ?? []).filter((n) => CONTAINER_CGROUP_NAME.test(n) && host.kind(join(base, n)) === 'dir');
+    return (host.readSubdirs(join(this.root, this.parent)) ?? []).filter((n) => CONTAINER_CGROUP_NAME.test(n));
   }
 
   removeParentIfEmpty(host: Host): void {

@@ -13,6 +13,7 @@ import { EVENT_TYPES } from '../state/events.js';
 import { eventJournal } from './journal.js';
 import { watchingOptions } from './watchingOptions.js';
 import { native } from '../native.js';
+import { DEFAULT_FULL_RESYNC_EVERY } from '../controller/resyncCadence.js';
 
 export const RECONCILE_HELP = `Usage: pocker reconcile [--once] [--dir DIR] [options]
 
@@ -23,9 +24,11 @@ containers it last defined running. Only containers whose specs came from this -
 
 Without --once it keeps running: it watches --dir (editors' atomic saves, git pulls, a symlinked
 dir swapped by git-sync and ConfigMap-style ..data links all work), converges on every change,
-sees exits at once, runs health checks, and resyncs everything periodically. Stopping it (SIGTERM,
-SIGINT, even SIGKILL) never stops containers; the next controller adopts them. SIGHUP resyncs at
-once.
+sees exits at once, runs health checks, and resyncs periodically: every --full-resync-every-th
+resync reads every container's records and cgroups; the others read again only the containers
+whose exit watch or health check fired or whose records changed (limits written by hand are
+repaired by the next full one). Stopping it (SIGTERM, SIGINT, even SIGKILL) never stops
+containers; the next controller adopts them. SIGHUP resyncs at once (counted like a periodic one).
 
 Options:
   --once                 do one pass and exit
@@ -36,7 +39,8 @@ Options:
                          their dependencies get there (default 5m)
   --allow-empty          when --dir holds no spec files, remove its containers (otherwise nothing is removed)
   --max-deletions N      refuse removals when more than N containers would go at once
-  --resync DURATION      full resync period (default 30s)
+  --resync DURATION      resync period (default 30s)
+  --full-resync-every N  read everything every N-th resync, the first included (default 10; 1: always)
   --removal-delay DURATION
                          quiet period before a container whose spec vanished is removed (default 500ms)
   --backoff-initial DURATION, --backoff-max DURATION, --backoff-reset DURATION
@@ -128,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     'allow-empty': { type: 'boolean' },
     'max-deletions': { type: 'string' },
+    'full-resync-every': { type: 'string' },
     resync: { type: 'string' },
     'removal-delay': { type: 'string' },
     'backoff-initial': { type: 'string' },
@@ -150,6 +155,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const v = cmd.values;
+  const fullResyncEvery = v['full-resync-every'] === undefined ? DEFAULT_FULL_RESYNC_EVERY : Number(v['full-resync-every']);
+  if (!Number.isInteger(fullResyncEvery) || fullResyncEvery < 1) throw new UsageError('--full-resync-every takes a whole number >= 1');
   const maxDeletions = v['max-deletions'] === undefined ? undefined : Number(v['max-deletions']);
   if (maxDeletions !== undefined && (!Number.isInteger(maxDeletions) || maxDeletions < 0))
     throw new UsageError('--max-deletions takes a whole number');
@@ -246,6 +253,7 @@ export async function main(argv: string[]): Promise<number> {
     network,
     trust,
     resyncMs: duration('resync', v.resync, 30_000),
+    fullResyncEvery,
     removalDelayMs: duration('removal-delay', v['removal-delay'], 500),
     ...(maxDeletions !== undefined && { maxDeletions }),
     events,

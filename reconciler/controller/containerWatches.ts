@@ -46,6 +46,11 @@ export class ContainerWatches {
     else this.health?.stop(name);
   }
 
+  /** Whether the exit of this monitor of the container is being watched (its exit would be told at once). */
+  watching(name: string, monitorPid: number): boolean {
+    return this.exitWatches.get(name)?.pid === monitorPid;
+  }
+
   /** Ends every watch and waits for the health checks under way. */
   async stopAll(): Promise<void> {
     for (const e of this.exitWatches.values()) e.stop();

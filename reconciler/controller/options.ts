@@ -52,8 +52,10 @@ export interface ControllerOptions {
 
 /** Options of the watching controller. */
 export interface WatchOptions extends ControllerOptions {
-  /** Full resync period (catches anything events missed). Default 30 s. */
+  /** Resync period (catches anything events missed). Default 30 s. */
   resyncMs?: number;
+  /** Every how many resyncs one reads every container in full (the others only what notifications marked). Default 10. */
+  fullResyncEvery?: number;
   /** Quiet period after the last change of the dir before removals are decided. Default 500 ms. */
   removalDelayMs?: number;
   /** Run health checks (default true). */
@@ -71,6 +73,10 @@ export interface ResyncStats {
   containers: number;
   kicked: number;
   durationMs: number;
+  /** This resync read every container in full. */
+  full: boolean;
+  /** Containers read from their records and the kernel (the rest kept their last observation). */
+  read: number;
 }
 
 /** Counts of what the controller did, by action kind (tests and benchmarks read them). */

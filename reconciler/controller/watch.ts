@@ -19,6 +19,7 @@ import type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
 export type { ActionCounts, ResyncStats, WatchOptions } from './options.js';
 import { controllerPass } from './pass.js';
 import { resyncKicks } from './resyncKicks.js';
+import { DEFAULT_FULL_RESYNC_EVERY, ResyncCadence } from './resyncCadence.js';
 import { reconcileOne, type PassState } from './reconcileOne.js';
 import type { RemovalGate } from './removalGate.js';
 import { gitRevision } from './revision.js';
@@ -46,13 +47,15 @@ import { takeSnapshot, type ControllerSnapshot } from './snapshot.js';
  * requeued as reconcileOne says, failures retried with backoff unless terminal). Creates and
  * updates apply at once; removals are decided for a whole burst at once, on the dir as it stands
  * once it has been quiet for --removal-delay, all or none (RemovalGate). A resync observes
- * everything. Exits are seen at once and health is checked (ContainerWatches).
+ * everything (in full every --full-resync-every-th time). Exits are seen at once and health is
+ * checked (ContainerWatches).
  */
 export class WatchController {
   private readonly host: Host;
   private readonly driver: CgroupDriver;
   private readonly log: Logger;
   private readonly resyncMs: number;
+  private readonly cadence: ResyncCadence;
   private readonly removalDelayMs: number;
   private readonly backoff: RestartBackoff;
   private load: DirLoad;
@@ -92,6 +95,7 @@ export class WatchController {
     this.opts = opts;
     this.driver = opts.driver ?? detectDriver(this.host, opts.dirs.cgroupParent);
     this.resyncMs = opts.resyncMs ?? 30_000;
+    this.cadence = new ResyncCadence(opts.fullResyncEvery ?? DEFAULT_FULL_RESYNC_EVERY);
     this.removalDelayMs = opts.removalDelayMs ?? 500;
     this.backoff = opts.backoff ?? DEFAULT_BACKOFF;
     this.failures = new FailureLog(this.log, opts.dir);
@@ -249,6 +253,7 @@ export class WatchController {
 
   /** A container exited, turned healthy or unhealthy, or was acted on: it and the containers that depend on it look again. */
   private changed(name: string): void {
+    this.cadence.mark(name);
     this.queue.add(name);
     for (const d of dependentsOf(this.load.desired, name)) this.queue.add(d);
   }
@@ -280,10 +285,13 @@ export class WatchController {
   }
 
   /**
-   * Full resync: host facts, the whole dir, one observation of every container, one pure plan
-   * over them. Only containers with something to do (or a worker already busy) are handed to
-   * their workers; removals go to the next removal decision; for the rest the watches are made
-   * sure of from the same observation, so a no-op resync costs one observation and one plan.
+   * Resync: host facts, the whole dir, an observation of every container, one pure plan over them.
+   * Only containers with something to do (or a worker already busy) are handed to their workers;
+   * removals go to the next removal decision; for the rest the watches are made sure of from the
+   * same observation, so a no-op resync costs one observation and one plan. Every
+   * --full-resync-every-th resync reads every container; the others read only those a
+   * notification marked or whose dirs changed, and keep the last observation of the rest
+   * (ResyncCadence).
    */
   resync(): ResyncStats | null {
     if (this.stopping) return null;
@@ -307,7 +315,9 @@ export class WatchController {
   private resyncNow(): ResyncStats {
     const t0 = performance.now();
     this.rebuildPass(this.reader.read());
-    const actual = observe(this.host, this.opts.dirs, this.driver);
+    const full = this.cadence.begin();
+    const incremental = full ? null : this.cadence.reuser(this.observations, (name, pid) => this.watches.watching(name, pid));
+    const actual = observe(this.host, this.opts.dirs, this.driver, incremental?.reuse);
     reportStrangers(actual.strangers, this.log, this.strangersSeen);
     for (const name of this.gate.ownedNames()) if (!actual.containers.has(name)) this.noteObservation(name, undefined);
     const p = plan({
@@ -329,8 +339,13 @@ export class WatchController {
     this.names.request();
     if (actual.leftovers.length)
       void collectLeftovers(this.host, this.opts.dirs, this.driver, actual.leftovers, this.log, this.opts.timeouts);
-    const stats = { containers: actual.containers.size, kicked, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
-    this.log.debug(stats, `resync: ${stats.containers} containers observed, ${kicked} handed to their workers, ${stats.durationMs} ms`);
+    const read = actual.containers.size - (incremental?.reused() ?? 0);
+    const durationMs = Math.round((performance.now() - t0) * 10) / 10;
+    const stats = { containers: actual.containers.size, kicked, durationMs, full, read };
+    this.log.debug(
+      stats,
+      `${full ? 'full ' : ''}resync: ${stats.containers} containers observed (${read} read), ${kicked} handed to their workers, ${durationMs} ms`,
+    );
     return stats;
   }
 }

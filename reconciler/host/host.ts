@@ -42,6 +42,8 @@ export interface HostReader {
   readBytes(path: string): Buffer | null;
   /** Directory entries, or null when it does not exist. */
   readDir(path: string): string[] | null;
+  /** The entries that are directories (symlinks followed), from the entry types the listing gives; null when it does not exist. */
+  readSubdirs(path: string): string[] | null;
   /** 'dir' | 'file' | 'other', or null when missing (symlinks followed). */
   kind(path: string): 'dir' | 'file' | 'other' | null;
   /** Like kind, but a symlink is reported as such instead of followed. */
@@ -56,6 +58,19 @@ export interface HostReader {
   bootId(): string;
   /** Permission bits and owner of path itself (symlinks not followed), or null when missing. */
   owner(path: string): { mode: number; uid: number; gid: number } | null;
+  /** Identity and last change of path (symlinks followed), or null when missing. */
+  changeStamp(path: string): ChangeStamp | null;
+}
+
+/**
+ * Which node a path is and when it last changed: `id` differs after any change of the node (for a
+ * directory: an entry created, renamed over or removed) or a replacement by another node.
+ */
+export interface ChangeStamp {
+  /** Device, inode, mtime and ctime. */
+  id: string;
+  /** The change time (ctime) in ms: from the kernel's coarse clock, up to one tick behind. */
+  changedAtMs: number;
 }
 
 /**

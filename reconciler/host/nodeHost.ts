@@ -20,7 +20,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /** The buffer readFile reads into (one thread: never used by two reads at once). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
@@ -33,6 +33,7 @@ import { CommandNetAdmin, type NetAdmin } from './netAdmin.js';
 import {
   mountPointsUnder,
   parseStatStartTime,
+  type ChangeStamp,
   type DeviceNode,
   type Host,
   type MonitorLaunch,
@@ -255,6 +256,18 @@ export class NodeHost implements Host {
     }
   }
 
+  readSubdirs(path: string): string[] | null {
+    try {
+      return readdirSync(path, { withFileTypes: true })
+        .filter((d) => d.isDirectory() || (d.isSymbolicLink() && this.kind(join(path, d.name)) === 'dir'))
+        .map((d) => d.name);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+      throw e;
+    }
+  }
+
   kind(path: string): 'dir' | 'file' | 'other' | null {
     try {
       const st = statSync(path);
@@ -305,6 +318,12 @@ export class NodeHost implements Host {
     } catch {
       return null;
     }
+  }
+
+  changeStamp(path: string): ChangeStamp | null {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st) return null;
+    return { id: `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`, changedAtMs: st.ctimeMs };
   }
 
   chmod(path: string, mode: number): void {

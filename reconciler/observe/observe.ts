@@ -15,6 +15,7 @@ import {
   type ExitRecord,
   type PidsRecord,
 } from '../state/records.js';
+import { observationStamp, type ObservationStamp } from './stamp.js';
 import type { ActualContainer, ActualSet, Stranger } from './types.js';
 
 function alive(host: HostReader, pid: number, startTime: number): boolean {
@@ -103,7 +104,13 @@ export function recoverPids(host: HostReader, dirs: InstanceDirs, driver: Cgroup
 }
 
 /** Observes one container from its records and the kernel; null when it has neither a record nor a pids record. */
-export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, name: string): ActualContainer | null {
+export function observeContainer(
+  host: HostReader,
+  dirs: InstanceDirs,
+  driver: CgroupDriver,
+  name: string,
+  stamp: ObservationStamp = observationStamp(host, dirs, name, Date.now()),
+): ActualContainer | null {
   const paths = containerPaths(dirs, name);
   const rec = readRecord(host, dirs, name);
   const pidsText = host.readFile(paths.pids);
@@ -115,7 +122,7 @@ export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: C
   if (!rec.present && pids === null) return null;
   const record = rec.record;
   if (record && !sameInstance(record.instance, dirs)) {
-    return { name, record, foreign: record.instance, pids: null, exit: null, initAlive: false, monitorAlive: false, limits: null };
+    return { name, record, foreign: record.instance, pids: null, exit: null, initAlive: false, monitorAlive: false, limits: null, stamp };
   }
   let pidsRecovered = false;
   let unidentified: number[] | undefined;
@@ -148,17 +155,25 @@ export function observeContainer(host: HostReader, dirs: InstanceDirs, driver: C
     limits: driver.read(name, host),
     health,
     ...(networkProblem && { networkProblem }),
+    stamp,
   };
 }
+
+/**
+ * Gives an earlier observation of a container that still stands for its dirs as stamped now, or
+ * undefined to have it read again (observe's incremental mode).
+ */
+export type ReuseObservation = (name: string, now: ObservationStamp) => ActualContainer | undefined;
 
 /**
  * Observes every container of this instance: the data dir lists what exists, the state dir what
  * ran in this boot, the kernel which processes live and what their cgroups hold. What no record
  * of this instance explains is sorted into leftovers (only this instance's own runtime files and
  * empty dirs: safe to collect) and strangers (cgroups, processes or layers that may be alive or
- * another instance's: reported, never touched).
+ * another instance's: reported, never touched). With `reuse`, a container whose earlier
+ * observation still stands is not read again (the names are always listed anew).
  */
-export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver): ActualSet {
+export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, reuse?: ReuseObservation): ActualSet {
   const containers = new Map<string, ActualContainer>();
   const dataNames = (host.readDir(containersDataDir(dirs)) ?? []).filter(isContainerName);
   const stateNames = (host.readDir(dirs.stateDir) ?? []).filter(isContainerName);
@@ -167,7 +182,8 @@ export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriv
   const leftovers: string[] = [];
   const strangers: Stranger[] = [];
   for (const name of [...new Set([...dataNames, ...stateNames, ...pinned, ...cgroups])].sort()) {
-    const a = observeContainer(host, dirs, driver, name);
+    const stamp = observationStamp(host, dirs, name, Date.now());
+    const a = reuse?.(name, stamp) ?? observeContainer(host, dirs, driver, name, stamp);
     if (a) {
       containers.set(name, a);
       continue;

@@ -1,3 +1,4 @@
+import type { ObservationStamp } from './stamp.js';
 import type { Limits } from '../limits/limits.js';
 import type { ContainerRecord, ExitRecord, HealthRecord, InstanceIdentity, PidsRecord } from '../state/records.js';
 
@@ -32,6 +33,8 @@ export interface ActualContainer {
   health?: HealthRecord | null;
   /** Bridge mode: what is wrong with the container's network (namespace or veth gone), if anything. */
   networkProblem?: string;
+  /** Its dirs as they stood when this was read (a later resync may reuse it while they stand so). */
+  stamp?: ObservationStamp;
 }
 
 /** Something under the instance's directories or cgroup parent that no record of it explains: reported, never removed. */

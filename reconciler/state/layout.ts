@@ -50,9 +50,14 @@ export interface ContainerPaths {
   legacyExit: string;
 }
 
+/** A container's two dirs: the state dir's (runtime files of this boot) and the data dir's (record, layer, log). */
+export function containerDirs(dirs: InstanceDirs, name: string): { stateDir: string; dataDir: string } {
+  return { stateDir: join(dirs.stateDir, name), dataDir: join(dirs.dataDir, 'containers', name) };
+}
+
+/** Every path of a container's files in its two dirs. */
 export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths {
-  const state = join(dirs.stateDir, name);
-  const data = join(dirs.dataDir, 'containers', name);
+  const { stateDir: state, dataDir: data } = containerDirs(dirs, name);
   return {
     stateDir: state,
     pids: join(state, 'pids.json'),

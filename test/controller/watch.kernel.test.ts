@@ -3,7 +3,7 @@ import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { WatchController, type WatchOptions } from '../../reconciler/controller/watch.js';
+import { WatchController, type ResyncStats, type WatchOptions } from '../../reconciler/controller/watch.js';
 import { observedStatus } from '../../reconciler/observe/types.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
@@ -221,6 +221,66 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     );
     await until(() => inst.container('noted').health?.status === 'unhealthy', 'noted unhealthy', 60_000);
     expect(inst.container('noted').record!.restartCount).toBe(0);
+  });
+
+  it('reads between full resyncs only what notifications point at, and repairs drift planted behind its back within one full period', async () => {
+    const fullEvery = 4;
+    const c = await start(inst.specDir, { resyncMs: 3_600_000, fullResyncEvery: fullEvery });
+    for (const n of ['a', 'b', 'k']) inst.writeSpec(`${n}.yaml`, inst.spec(n, { resources: { memory: '64Mi' }, restart: 'always' }));
+    await until(() => ['a', 'b', 'k'].every(running), 'a, b and k running');
+    await c.idle();
+    // Past the coarse clock's tick of the last record written: the next observation of each is trusted.
+    await sleep(100);
+    const resyncs: ResyncStats[] = [];
+    const resync = (): ResyncStats => {
+      const s = c.resync()!;
+      resyncs.push(s);
+      return s;
+    };
+    /** Resyncs until the next full one; returns the incremental ones on the way. */
+    const untilFull = (): ResyncStats[] => {
+      const on: ResyncStats[] = [];
+      for (let s = resync(); !s.full; s = resync()) on.push(s);
+      return on;
+    };
+    untilFull();
+    await c.idle();
+    await sleep(100);
+    const quiet = resync();
+    expect(quiet).toMatchObject({ full: false, containers: 3, kicked: 0 });
+    // Once read in a settled state, nothing is read again while nothing changes.
+    expect(resync()).toMatchObject({ full: false, read: 0, kicked: 0 });
+
+    // A limit written by hand (lowered: v1 keeps memory <= memsw): no notification tells of it, so the incremental resyncs keep the
+    // observation they have; the next full one reads it and hands a to its worker.
+    const memoryFile = inst.driver.version === 'v2' ? 'memory.max' : 'memory.limit_in_bytes';
+    const memoryDir = inst.driver.dirs('a').find((d) => inst.driver.version === 'v2' || /\/memory[,/]/.test(d))!;
+    writeFileSync(join(memoryDir, memoryFile), String(48 * 2 ** 20));
+    expect(rawLimits(inst, 'a').memory).toBe(String(48 * 2 ** 20));
+    const before = untilFull();
+    expect(before.length).toBeLessThan(fullEvery);
+    for (const s of before) expect(s).toMatchObject({ read: 0, kicked: 0 });
+    expect(resyncs.at(-1)).toMatchObject({ full: true, read: 3, kicked: 1 });
+    await c.idle();
+    expect(rawLimits(inst, 'a').memory).toBe(String(64 * 2 ** 20));
+    expect(c.counts.update).toBe(1);
+
+    // A record changed behind its back (b's pids record removed, as a wiped state dir would):
+    // b's dir changed, so the next incremental resync reads b alone and records its pids again.
+    await sleep(100);
+    const bPid = inst.pid('b');
+    rmSync(containerPaths(inst.dirs, 'b').pids);
+    const afterRecord = resync();
+    expect(afterRecord).toMatchObject({ full: false, read: 1 });
+    await c.idle();
+    expect(inst.pid('b')).toBe(bPid);
+
+    // A process killed: its monitor's exit watch tells at once, no resync needed.
+    const kPid = inst.pid('k');
+    process.kill(kPid, 'SIGKILL');
+    await until(() => inst.runsAnotherPid('k', kPid), 'k restarted from its exit watch');
+    await c.idle();
+    expect(c.counts.restart).toBe(1);
   });
 
   it('survives errors in its resyncs and reloads: logs them, keeps serving every container', async () => {

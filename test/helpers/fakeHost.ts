@@ -1,6 +1,13 @@
 import { DEFAULT_POOL_LINE } from '../../reconciler/state/userns.js';
 import { posix } from 'node:path';
-import { mountPointsUnder, type DeviceNode, type Host, type MonitorStart, type ProcessRef } from '../../reconciler/host/host.js';
+import {
+  mountPointsUnder,
+  type ChangeStamp,
+  type DeviceNode,
+  type Host,
+  type MonitorStart,
+  type ProcessRef,
+} from '../../reconciler/host/host.js';
 import { LIMIT_FILES } from '../../reconciler/cgroups/limitFiles.js';
 import type { ExecResult } from '../../reconciler/host/execProcess.js';
 import type { NetProbeResult } from '../../reconciler/host/netProbe.js';
@@ -342,6 +349,9 @@ export class FakeHost implements Host, FakeNetworkHost {
       .filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/'))
       .map((k) => k.slice(prefix.length));
   }
+  readSubdirs(path: string): string[] | null {
+    return this.readDir(path)?.filter((e) => this.kind(`${path}/${e}`) === 'dir') ?? null;
+  }
   kind(path: string): 'dir' | 'file' | 'other' | null {
     const n = this.nodes.get(path);
     if (n) return n.type;
@@ -371,6 +381,15 @@ export class FakeHost implements Host, FakeNetworkHost {
   private modes = new Map<string, number>();
   owner(path: string): { mode: number; uid: number; gid: number } | null {
     return this.nodes.has(path) ? { mode: this.modes.get(path) ?? 0o700, uid: 0, gid: 0 } : null;
+  }
+  /** A stamp made of what the node holds (a dir: its entries and their contents), changed long ago. */
+  changeStamp(path: string): ChangeStamp | null {
+    const n = this.nodes.get(path);
+    if (!n) return null;
+    if (n.type === 'file') return { id: `file:${n.data}`, changedAtMs: 0 };
+    const prefix = `${path}/`;
+    const below = [...this.nodes.entries()].filter(([k]) => k.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1));
+    return { id: JSON.stringify(below.map(([k, v]) => [k, v.type === 'file' ? v.data : 'dir'])), changedAtMs: 0 };
   }
   chmod(path: string, mode: number): void {
     if (!this.nodes.has(path)) throw errno('ENOENT', 'chmod', path);

@@ -1,0 +1,37 @@
+import type { HostReader } from '../host/host.js';
+import { containerDirs, type InstanceDirs } from '../state/layout.js';
+
+/**
+ * How long a container's dirs must have been left alone before an observation of them is trusted
+ * to stay valid while their stamps do not change. Change times come from the kernel's coarse clock
+ * (up to one tick, 10 ms at most, behind): a record renamed in within the tick of an observation
+ * could keep the dir's stamp. Only an observation made well after the last change is reused.
+ */
+export const SETTLED_MS = 50;
+
+/** What a container's observation was read from: its data dir and state dir as they stood just before. */
+export interface ObservationStamp {
+  /** The change stamps of the data dir and the state dir (each record is renamed into one of them). */
+  dirs: string;
+  /** Both dirs had been left alone for SETTLED_MS when the observation began. */
+  settled: boolean;
+}
+
+/**
+ * The stamp of a container's dirs now. Every record a container has (its record, network
+ * attachment and exit record in the data dir; the monitor's pids and the health record in the
+ * state dir) is written by a rename into one of them, which changes the dir's stamp. Appends to
+ * its log do not.
+ */
+export function observationStamp(host: HostReader, dirs: InstanceDirs, name: string, nowMs: number): ObservationStamp {
+  const paths = containerDirs(dirs, name);
+  const data = host.changeStamp(paths.dataDir);
+  const state = host.changeStamp(paths.stateDir);
+  const newest = Math.max(data?.changedAtMs ?? 0, state?.changedAtMs ?? 0);
+  return { dirs: `${data?.id ?? '-'}|${state?.id ?? '-'}`, settled: nowMs - newest >= SETTLED_MS };
+}
+
+/** Whether an earlier observation still stands for dirs stamped `now`: it was settled and nothing was renamed in or out since. */
+export function stampHolds(earlier: ObservationStamp | undefined, now: ObservationStamp): boolean {
+  return earlier !== undefined && earlier.settled && earlier.dirs === now.dirs;
+}

@@ -72,7 +72,8 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   else prepareInstance(host, opts.dirs, log);
   const driver = opts.driver ?? detectDriver(host, opts.dirs.cgroupParent);
   const timeouts = opts.timeouts ?? DEFAULT_TIMEOUTS;
-  const cachePath = !opts.load && !opts.dryRun ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
+  // A dry run reads the parses a pass left (they are checked against each file) and writes none.
+  const cachePath = !opts.load ? specCachePath(opts.dirs.stateDir, opts.dir) : null;
   const cache = cachePath ? SpecCache.load(host, cachePath) : undefined;
   const read = (): DirLoad =>
     opts.load ??
@@ -100,7 +101,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
     const failed = await images.pullAll(pulls);
     load = withPullErrors(failed.size < pulls.length ? read() : load, failed);
   }
-  if (cachePath && host.kind(opts.dirs.stateDir) === 'dir') cache!.save(host, cachePath);
+  if (cachePath && !opts.dryRun && host.kind(opts.dirs.stateDir) === 'dir') cache!.save(host, cachePath);
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   if (!opts.dryRun && opts.events) for (const e of specErrorEvents(opts.dir, load.errors, new Set())) opts.events.emit(e);
   const actual = observe(host, opts.dirs, driver);

@@ -182,6 +182,28 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
   });
 });
 
+describe('the spec cache and dry runs', () => {
+  it('a dry run reuses the parses a pass left, and writes none', async () => {
+    const fake = new FakeHost('v2');
+    const dirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
+    const dir = mkdtempSync(join(root, `cache${seq++}-`));
+    const driver = detectDriver(fake, dirs.cgroupParent);
+    writeSet(dir, { web: { command: ['sleep', '1'], restart: undefined, env: undefined, resources: {} } });
+    // Past the settling time of the file's change: the pass keeps its parse.
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await reconcileOnce({ dir, dirs, host: fake, driver, monitorBinary: '/monitor' })).ok).toBe(true);
+    expect(cachedParses(fake)).toBe(1);
+    // Marks the cached parse so that only a dry run that reads the cache can see it.
+    const cacheFile = `/run/pocker/${fake.readDir('/run/pocker')!.find((n) => n.startsWith('.spec-cache-'))!}`;
+    fake.writeFileAtomic(cacheFile, fake.readFile(cacheFile)!.replace('"sleep","1"', '"sleep","2"'));
+    const { host, calls, bookkeeping } = countingHost(fake);
+    const dry = await reconcileOnce({ dir, dirs, host, driver, monitorBinary: '/monitor', dryRun: true });
+    expect(dry.load.desired.map((d) => d.spec.command)).toEqual([['sleep', '2']]);
+    expect(calls).toEqual([]);
+    expect(bookkeeping).toEqual([]);
+  });
+});
+
 describe('failure isolation against a fake kernel', () => {
   it('a container that fails to start leaves nothing and does not stop the others', async () => {
     const fake = new FakeHost('v1');

@@ -100,8 +100,8 @@ export function printPass(r: PassResult, dryRun: boolean, out: (s: string) => vo
   else if (!r.load.errors.length) out(`no containers for ${r.load.dir}`);
 }
 
-/** Node flags of the watching controller: a 1 MiB young generation (docs/decisions.md, "Controller heap"). */
-export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1'];
+/** Node flags of the watching controller: a 1 MiB young generation, a heap grown for size (docs/decisions.md, "Controller heap"). */
+export const DAEMON_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
 
 /**
  * Runs the rest of this process under DAEMON_NODE_FLAGS: V8 sizes its heap when it starts, so the

@@ -1,8 +1,9 @@
 #!/bin/sh
 # What only the tests need, on top of scripts/setup.sh (run by scripts/test.sh; a user who only
 # wants pocker never installs these): a local OCI registry, image build and copy tools, htpasswd
-# for registry auth, openssl for a test CA, podman (the peer of bench's pull suite), and Prometheus and
-# Chromium, which scrape and render what the controller serves. Safe to run
+# for registry auth, openssl for a test CA, podman (the peer of bench's pull suite), Prometheus and
+# Chromium, which scrape and render what the controller serves, and Node 22 and 24, on which
+# test/cli/bundle.test.ts runs bin/pocker besides the Node that runs the suite. Safe to run
 # again: it only installs what is missing.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "setup-tests: run as root" >&2; exit 1; }
@@ -19,3 +20,13 @@ if [ -n "$missing" ]; then
 fi
 # Debian's docker-registry package starts a system service where systemd runs; the tests start
 # their own registries on free ports of 127.0.0.1 and never use it.
+# Node 22 and 24: npm's per-platform node packages, the binary inside the package.
+nodes=/var/lib/pocker-test-cache/node
+arch=$(node -p process.arch)
+for v in 22 24; do
+  if [ ! -x "$nodes/$v/node_modules/node-linux-$arch/bin/node" ]; then
+    echo "setup-tests: installing Node $v for the bundle test"
+    mkdir -p "$nodes/$v"
+    npm install --silent --no-save --no-audit --no-fund --prefix "$nodes/$v" "node-linux-$arch@$v" </dev/null
+  fi
+done

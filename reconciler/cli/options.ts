@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadInstanceConfig, type InstanceConfig } from '../instance/config.js';
+import { DEFAULT_SPEC_DIR, UsageError } from './usage.js';
 import type { Timeouts } from '../host/timeouts.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, DEFAULT_SECRETS_DIR, type InstanceDirs } from '../state/layout.js';
+
+export { DEFAULT_SPEC_DIR, formatCliError, GLOBAL_HELP, UsageError } from './usage.js';
 
 /** Resolves --trusted-owner values (user names from /etc/passwd, or uids) to uids; root is always trusted. */
 export function trustedUids(owners: readonly string[] | undefined): number[] {
@@ -23,18 +26,6 @@ export function trustedUids(owners: readonly string[] | undefined): number[] {
   return [...uids];
 }
 
-/** Default spec directory. */
-export const DEFAULT_SPEC_DIR = '/etc/pocker.d';
-
-/** A failure as the CLI prints it: "CODE: message" when it carries a code. */
-export function formatCliError(e: unknown): string {
-  const err = e as Error & { code?: string };
-  return `${err.code ? `${err.code}: ` : ''}${err.message}`;
-}
-
-/** A usage error: printed with a hint to --help, exit code 2. */
-export class UsageError extends Error {}
-
 /** Options every command accepts. */
 export const GLOBAL_OPTIONS = {
   config: { type: 'string' },
@@ -46,18 +37,6 @@ export const GLOBAL_OPTIONS = {
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
-
-/** Help text for the global options. */
-export const GLOBAL_HELP = `Global options (each one overrides the same key of the instance config):
-  --config FILE         the instance config (default ${DEFAULT_CONFIG_PATH}, when it exists): state dir, data dir,
-                        cgroup parent, spec dir, secrets dir and timeouts, shared by the controller and every command
-  --dir DIR             spec directory (default ${DEFAULT_SPEC_DIR}); made absolute, symlinks kept: it names the owner of its containers
-  --state-dir DIR       what runs now: pids, health, locks (tmpfs; default ${DEFAULT_DIRS.stateDir})
-  --data-dir DIR        what each container is: records, writable layers, logs, images (default ${DEFAULT_DIRS.dataDir})
-  --cgroup-parent PATH  cgroup holding all pocker cgroups, relative to each hierarchy root (default ${DEFAULT_DIRS.cgroupParent})
-  --secrets-dir DIR     where the secrets specs name are read from, root's alone (default ${DEFAULT_SECRETS_DIR})
-  --log-level LEVEL     ${LOG_LEVELS.join('|')} (default: info, or warn when stderr is a terminal); JSON logs go to stderr
-  -h, --help            show help`;
 
 /** Parsed command line of one command. */
 export interface Parsed<V> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadSpecDir, loadSpecFiles } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
@@ -25,6 +26,11 @@ export async function main(args: string[]): Promise<number> {
   if (cmd.positionals.length) {
     fileCount = cmd.positionals.length;
     result = loadSpecFiles(dirname(cmd.positionals[0]!), cmd.positionals, (f) => f, undefined, undefined, undefined, true);
+    // A file named on the command line that is not there is an error, not an empty file.
+    for (const file of cmd.positionals.filter((f) => !existsSync(f))) {
+      result.errors.push({ file, line: 1, col: 1, message: 'no such file' });
+      result.failedFiles.add(file);
+    }
     for (const w of result.warnings) console.log(`warning: ${w}`);
     for (const d of result.desired) d.source = { ...d.source, dir: dirname(d.source.file), file: basename(d.source.file) };
   } else {

@@ -1,5 +1,6 @@
 import { observe, observeContainer } from '../observe/observe.js';
 import type { ActualContainer } from '../observe/types.js';
+import { observationStamp } from '../observe/stamp.js';
 import { plan } from '../plan/plan.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
@@ -269,7 +270,9 @@ export class WatchController {
     }
     const ours = this.noteObservation(
       name,
-      o.after !== undefined ? o.after : observeContainer(this.host, this.opts.dirs, this.driver, name),
+      o.after !== undefined
+        ? o.after
+        : observeContainer(this.host, this.opts.dirs, this.driver, name, observationStamp(this.host, this.opts.dirs, name, Date.now())),
     );
     if (!ours || this.load.desired.some((d) => d.spec.name === name)) this.gate.revoke(name);
     return o.requeue;
@@ -317,7 +320,7 @@ export class WatchController {
     this.rebuildPass(this.reader.read());
     const full = this.cadence.begin();
     const incremental = full ? null : this.cadence.reuser(this.observations, (name, pid) => this.watches.watching(name, pid));
-    const actual = observe(this.host, this.opts.dirs, this.driver, incremental?.reuse);
+    const actual = observe(this.host, this.opts.dirs, this.driver, { reuse: incremental?.reuse });
     reportStrangers(actual.strangers, this.log, this.strangersSeen);
     for (const name of this.gate.ownedNames()) if (!actual.containers.has(name)) this.noteObservation(name, undefined);
     const p = plan({

@@ -3,7 +3,7 @@ import { MAX_DURATION_MS } from '../spec/duration.js';
 import { scalarString } from './values.js';
 
 const GO_UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const GO_PART = /([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/gy;
+const GO_PART = /([0-9]*(?:\.[0-9]*)?)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/gy;
 
 /**
  * A compose duration (Go's time.ParseDuration: `1m30s`, `2.5s`, `500ms`, `100us`; `0`) in

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { builtins } from '../builtins.js';
 import { accessSync, constants } from 'node:fs';
 
 /** What one run of a CNI plugin gave. */
@@ -37,7 +37,7 @@ export class NodeCniExec implements CniExec {
 
   run(path: string, env: Record<string, string>, stdin: string, timeoutMs: number): Promise<PluginRun> {
     return new Promise((resolve) => {
-      const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      const child = builtins.childProcess().spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       let stdout = '';
       let stderr = '';
       let timedOut = false;

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { builtins } from '../builtins.js';
 
 /** What one captured run of `pocker-monitor exec` gave: exit code (-1 when it timed out or could not run) and the start of its output. */
 export interface ExecResult {
@@ -15,7 +16,7 @@ export const EXEC_OUTPUT_LIMIT = 4096;
  */
 export function startExec(monitorBinary: string, config: Buffer, stdio: 'inherit' | 'pipe'): ChildProcess {
   const io: StdioOptions = [stdio, stdio, stdio, 'pipe'];
-  const child = spawn(monitorBinary, ['exec', '/proc/self/fd/3'], { stdio: io });
+  const child = builtins.childProcess().spawn(monitorBinary, ['exec', '/proc/self/fd/3'], { stdio: io });
   const pipe = child.stdio[3] as NodeJS.WritableStream;
   pipe.on('error', () => {});
   pipe.end(config);

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { builtins } from '../builtins.js';
 
 /** Longest wait for one nft run inside a container's network namespace. */
 export const NFT_TIMEOUT_MS = 10_000;
@@ -23,16 +23,18 @@ export interface NetnsFirewall {
 
 function nft(netns: string, args: string[], stdin?: string): Promise<NftResult> {
   return new Promise((resolve) => {
-    const child = execFile(
-      'nsenter',
-      [`--net=${netns}`, '--', 'nft', ...args],
-      { timeout: NFT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 2 ** 20 },
-      (err, stdout, stderr) => {
-        if (!err) return resolve({ ok: true, out: stdout });
-        const why = (err as NodeJS.ErrnoException & { killed?: boolean }).killed ? `timed out after ${NFT_TIMEOUT_MS} ms` : err.message;
-        resolve({ ok: false, out: `${stderr || stdout || why}`.trim() });
-      },
-    );
+    const child = builtins
+      .childProcess()
+      .execFile(
+        'nsenter',
+        [`--net=${netns}`, '--', 'nft', ...args],
+        { timeout: NFT_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 2 ** 20 },
+        (err, stdout, stderr) => {
+          if (!err) return resolve({ ok: true, out: stdout });
+          const why = (err as NodeJS.ErrnoException & { killed?: boolean }).killed ? `timed out after ${NFT_TIMEOUT_MS} ms` : err.message;
+          resolve({ ok: false, out: `${stderr || stdout || why}`.trim() });
+        },
+      );
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { builtins } from '../builtins.js';
 
 /** How one run of a hook ended. */
 export interface HookResult {
@@ -43,7 +43,7 @@ export class ProcessHookRunner implements HookRunner {
       let output = '';
       let done = false;
       let timedOut = false;
-      const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+      const child = builtins.childProcess().spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       const take = (d: Buffer): void => {
         if (output.length < OUTPUT_LIMIT) output += d.toString('utf8');
       };

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { builtins } from '../builtins.js';
 
 /** Longest wait for one iptables or ip run (iptables itself waits at most 5 s for the xtables lock). */
 export const NET_COMMAND_TIMEOUT_MS = 15_000;
@@ -18,14 +18,18 @@ export interface NetAdmin {
 }
 
 function run(argv: readonly string[]): { ok: boolean; out: string } {
-  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: NET_COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const r = builtins
+    .childProcess()
+    .spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: NET_COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL' });
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
 }
 
 /** iptables and ip of this machine. */
 export class CommandNetAdmin implements NetAdmin {
   saveNat(): string | null {
-    const r = spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: NET_COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    const r = builtins
+      .childProcess()
+      .spawnSync('iptables-save', ['-t', 'nat'], { encoding: 'utf8', timeout: NET_COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL' });
     return r.status === 0 ? r.stdout : null;
   }
 

@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import { builtins } from '../builtins.js';
 import { native } from '../native.js';
 
 /** What a connection made from inside a process's network namespace found. */
@@ -26,7 +26,7 @@ export async function probeInNetns(pid: number, target: { port: number; httpPath
   } catch (e) {
     return { connected: false, error: (e as Error).message };
   }
-  const sock = new Socket({ fd, readable: true, writable: true });
+  const sock = new (builtins.net().Socket)({ fd, readable: true, writable: true });
   if (target.httpPath === undefined) {
     sock.destroy();
     return { connected: true };

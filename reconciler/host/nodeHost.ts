@@ -19,13 +19,13 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
 /** The buffer readFile reads into (one thread: never used by two reads at once). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 import { monitorBinary, native } from '../native.js';
 import type { IdRange } from './idRange.js';
+import { builtins } from '../builtins.js';
 import { NodeCniExec, type CniExec } from './cniExec.js';
 import { runExecCaptured, type ExecResult } from './execProcess.js';
 import { probeInNetns, type NetProbeResult } from './netProbe.js';
@@ -231,11 +231,13 @@ export class NodeHost implements Host {
       native().netnsPin(path);
       return;
     }
-    const r = spawnSync(monitorBinary(), ['pin-netns', path, String(userns.uid), String(userns.gid), String(userns.size)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: PIN_NETNS_TIMEOUT_MS,
-      encoding: 'utf8',
-    });
+    const r = builtins
+      .childProcess()
+      .spawnSync(monitorBinary(), ['pin-netns', path, String(userns.uid), String(userns.gid), String(userns.size)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: PIN_NETNS_TIMEOUT_MS,
+        encoding: 'utf8',
+      });
     if (r.status !== 0)
       throw Object.assign(
         new Error(r.stderr?.trim() || `pocker-monitor pin-netns ${path}: ${r.error?.message ?? `exit ${r.status ?? r.signal}`}`),

@@ -103,13 +103,17 @@ export function recoverPids(host: HostReader, dirs: InstanceDirs, driver: Cgroup
   return 'unidentified';
 }
 
-/** Observes one container from its records and the kernel; null when it has neither a record nor a pids record. */
+/**
+ * Observes one container from its records and the kernel; null when it has neither a record nor a
+ * pids record. `stamp`, taken just before (observationStamp), goes with the observation for a
+ * caller that may reuse it later.
+ */
 export function observeContainer(
   host: HostReader,
   dirs: InstanceDirs,
   driver: CgroupDriver,
   name: string,
-  stamp: ObservationStamp = observationStamp(host, dirs, name, Date.now()),
+  stamp?: ObservationStamp,
 ): ActualContainer | null {
   const paths = containerPaths(dirs, name);
   const rec = readRecord(host, dirs, name);
@@ -122,7 +126,17 @@ export function observeContainer(
   if (!rec.present && pids === null) return null;
   const record = rec.record;
   if (record && !sameInstance(record.instance, dirs)) {
-    return { name, record, foreign: record.instance, pids: null, exit: null, initAlive: false, monitorAlive: false, limits: null, stamp };
+    return {
+      name,
+      record,
+      foreign: record.instance,
+      pids: null,
+      exit: null,
+      initAlive: false,
+      monitorAlive: false,
+      limits: null,
+      ...(stamp && { stamp }),
+    };
   }
   let pidsRecovered = false;
   let unidentified: number[] | undefined;
@@ -155,7 +169,7 @@ export function observeContainer(
     limits: driver.read(name, host),
     health,
     ...(networkProblem && { networkProblem }),
-    stamp,
+    ...(stamp && { stamp }),
   };
 }
 
@@ -170,10 +184,11 @@ export type ReuseObservation = (name: string, now: ObservationStamp) => ActualCo
  * ran in this boot, the kernel which processes live and what their cgroups hold. What no record
  * of this instance explains is sorted into leftovers (only this instance's own runtime files and
  * empty dirs: safe to collect) and strangers (cgroups, processes or layers that may be alive or
- * another instance's: reported, never touched). With `reuse`, a container whose earlier
- * observation still stands is not read again (the names are always listed anew).
+ * another instance's: reported, never touched). `watching` is for the watching controller: each
+ * observation is stamped, and with `reuse` a container whose earlier observation still stands is
+ * not read again (the names are always listed anew).
  */
-export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, reuse?: ReuseObservation): ActualSet {
+export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, watching?: { reuse?: ReuseObservation }): ActualSet {
   const containers = new Map<string, ActualContainer>();
   const dataNames = (host.readDir(containersDataDir(dirs)) ?? []).filter(isContainerName);
   const stateNames = (host.readDir(dirs.stateDir) ?? []).filter(isContainerName);
@@ -182,8 +197,8 @@ export function observe(host: HostReader, dirs: InstanceDirs, driver: CgroupDriv
   const leftovers: string[] = [];
   const strangers: Stranger[] = [];
   for (const name of [...new Set([...dataNames, ...stateNames, ...pinned, ...cgroups])].sort()) {
-    const stamp = observationStamp(host, dirs, name, Date.now());
-    const a = reuse?.(name, stamp) ?? observeContainer(host, dirs, driver, name, stamp);
+    const stamp = watching ? observationStamp(host, dirs, name, Date.now()) : undefined;
+    const a = (stamp && watching?.reuse?.(name, stamp)) ?? observeContainer(host, dirs, driver, name, stamp);
     if (a) {
       containers.set(name, a);
       continue;

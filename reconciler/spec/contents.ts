@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { isAbsolute, join } from 'node:path';
 import { MAX_CONTENT_BYTES } from './files.js';
 import { FileContents, type DesiredContainer } from './types.js';
@@ -15,7 +15,7 @@ export interface ContentReader {
 
 /** The digest a file's content is known by in plans and records. */
 export function contentDigest(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return `sha256:${builtins.crypto().createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** The host path of a file source: absolute as written, or relative to the spec dir. */

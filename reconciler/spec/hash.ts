@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import type { UserSpec } from './types.js';
 
 /** Bumped when the meaning of a normalized field changes, so old hashes never match new ones. */
@@ -16,5 +16,16 @@ export function stableJson(value: unknown): string {
 
 /** Versioned hash of a normalized user spec (16 hex digits). */
 export function specHash(user: UserSpec): string {
-  return createHash('sha256').update(HASH_VERSION).update('\0').update(stableJson(user)).digest('hex').slice(0, 16);
+  return builtins.crypto().createHash('sha256').update(HASH_VERSION).update('\0').update(stableJson(user)).digest('hex').slice(0, 16);
+}
+
+/**
+ * A desired container whose `hash` is the spec hash of its `user`, computed when first read:
+ * validate never reads it, and so never loads node:crypto.
+ */
+export function withSpecHash<T extends { user: UserSpec }>(d: T): T & { hash: string } {
+  let hash: string | undefined;
+  return Object.defineProperty(d, 'hash', { get: () => (hash ??= specHash(d.user)), enumerable: true, configurable: true }) as T & {
+    hash: string;
+  };
 }

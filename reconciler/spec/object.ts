@@ -1,4 +1,4 @@
-import { specHash } from './hash.js';
+import { withSpecHash } from './hash.js';
 import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
 import { translateSchemaErrors } from './schemaErrors.js';
 import { schemaValidator } from './schemaValidator.js';
@@ -17,7 +17,7 @@ export function desiredFromObject(
   if (!validate(value)) return { errors: translateSchemaErrors(validate.errors ?? [], value) };
   const result = normalizeSpec(value as RawSpec, name);
   if ('errors' in result) return { errors: result.errors };
-  return { desired: { spec: result.spec, user: result.user, hash: specHash(result.user), source } };
+  return { desired: withSpecHash({ spec: result.spec, user: result.user, source }) };
 }
 
 /** "resources.memory: message" for one error of desiredFromObject. */

@@ -1,7 +1,7 @@
 import { basename, extname } from 'node:path';
 import type { Document } from 'yaml';
 import { locate, yaml } from './yamlLocate.js';
-import { specHash } from './hash.js';
+import { withSpecHash } from './hash.js';
 import { normalizeSpec, type PathError, type RawSpec } from './normalize.js';
 import { translateSchemaErrors, type LocatedPathError } from './schemaErrors.js';
 import { schemaValidator } from './schemaValidator.js';
@@ -77,13 +77,14 @@ export function parseSpecFile(text: string, path: string, source: Omit<SpecSourc
     }
     const refPath = typeof raw.image === 'string' ? ['image'] : raw.image.ref !== undefined ? ['image', 'ref'] : null;
     const refAt = refPath ? place(where, { path: refPath, message: '' }) : null;
-    specs.push({
-      spec: result.spec,
-      user: result.user,
-      hash: specHash(result.user),
-      source: { ...source, doc: i },
-      ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }),
-    });
+    specs.push(
+      withSpecHash({
+        spec: result.spec,
+        user: result.user,
+        source: { ...source, doc: i },
+        ...(refAt && { imageRefAt: { line: refAt.line, col: refAt.col } }),
+      }),
+    );
   };
   const kube: KubeDocument[] = [];
 

@@ -74,6 +74,10 @@ describe('pocker CLI', () => {
     expect(r.stdout).toContain(`${bad}:4:11: resources.memory must be a quantity`);
     const d = pocker('validate', '--dir', dir);
     expect(d.status).toBe(1);
+    const missing = pocker('validate', good, join(dir, 'missing.yaml'));
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toContain(`${join(dir, 'missing.yaml')}:1:1: no such file`);
+    expect(missing.stdout).toContain('1 error(s) in 1 of 2 file(s)');
   });
 
   it('warns in validate about host networking', () => {

@@ -8,7 +8,7 @@ import { packageRoot } from '../../reconciler/native.js';
  * from the floors below; never from a floor above, nor from another folder of its own floor.
  */
 const FLOORS: readonly string[][] = [
-  ['native.ts', 'bundle.ts', 'log', 'logs'],
+  ['native.ts', 'bundle.ts', 'builtins.ts', 'log', 'logs'],
   ['host'],
   ['spec'],
   ['state', 'limits', 'convert', 'kube'],

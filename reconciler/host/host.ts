@@ -74,6 +74,15 @@ export interface ChangeStamp {
 }
 
 /**
+ * How long a file or dir must have been left alone before what was read of it is trusted to stand
+ * while its size and times do not change. They come from the kernel's coarse clock (one tick, up
+ * to 10 ms, behind): a node changed again within the tick of a read can keep them. Only a read
+ * made well after the last change is trusted, as git does with racily clean index entries (the
+ * spec parse cache, the watching controller's reused observations).
+ */
+export const SETTLED_MS = 50;
+
+/**
  * Every way pocker changes the host goes through this interface, so a test can count or fake
  * mutations: files and processes here, CNI plugins through `cni`, the nat table and links
  * through `net`. Paths are absolute; nothing here runs a shell.

@@ -155,6 +155,17 @@ function writeReplacing(path: string, data: string | Buffer, mode: number, durab
   if (durable) fsyncDir(dirname(path));
 }
 
+/** What read gives, or null when the path (or a dir on it) is not there. */
+function unlessMissing<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
 function fsyncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -249,25 +260,15 @@ export class NodeHost implements Host {
   }
 
   readDir(path: string): string[] | null {
-    try {
-      return readdirSync(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-      throw e;
-    }
+    return unlessMissing(() => readdirSync(path));
   }
 
   readSubdirs(path: string): string[] | null {
-    try {
-      return readdirSync(path, { withFileTypes: true })
+    return unlessMissing(() =>
+      readdirSync(path, { withFileTypes: true })
         .filter((d) => d.isDirectory() || (d.isSymbolicLink() && this.kind(join(path, d.name)) === 'dir'))
-        .map((d) => d.name);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-      throw e;
-    }
+        .map((d) => d.name),
+    );
   }
 
   kind(path: string): 'dir' | 'file' | 'other' | null {

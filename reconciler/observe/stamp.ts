@@ -1,13 +1,5 @@
-import type { HostReader } from '../host/host.js';
+import { SETTLED_MS, type HostReader } from '../host/host.js';
 import { containerDirs, type InstanceDirs } from '../state/layout.js';
-
-/**
- * How long a container's dirs must have been left alone before an observation of them is trusted
- * to stay valid while their stamps do not change. Change times come from the kernel's coarse clock
- * (up to one tick, 10 ms at most, behind): a record renamed in within the tick of an observation
- * could keep the dir's stamp. Only an observation made well after the last change is reused.
- */
-export const SETTLED_MS = 50;
 
 /** What a container's observation was read from: its data dir and state dir as they stood just before. */
 export interface ObservationStamp {

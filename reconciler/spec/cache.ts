@@ -1,18 +1,10 @@
 import { statSync, type Stats } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BUNDLE_BUILD_ID } from '../bundle.js';
-import type { Host, HostReader } from '../host/host.js';
+import { SETTLED_MS, type Host, type HostReader } from '../host/host.js';
 import { HASH_VERSION } from './hash.js';
 import type { ParsedFile } from './parse.js';
 import type { SpecSource } from './types.js';
-
-/**
- * How long a file must have been left alone before its parse is reused. File timestamps come
- * from the kernel's coarse clock (one tick, up to 10 ms, behind): a file written again within a
- * tick can keep its mtime, ctime and size. Only a parse made well after the file's last change is
- * trusted, as git does with racily clean index entries.
- */
-const SETTLED_MS = 50;
 
 /** The build of the parser that made the entries: a rebuilt pocker never reuses older parses. */
 const CODE_ID = (() => {

@@ -31,7 +31,7 @@ describe('NodeHost reads', () => {
     expect(first.changedAtMs).toBeGreaterThan(Date.now() - 60_000);
     writeFileSync(join(d, 'log'), 'two\n', { flag: 'a' });
     expect(host.changeStamp(d)).toEqual(first);
-    // Past the coarse clock's tick of the dir's last change (what observe/stamp.ts's SETTLED_MS is for).
+    // Past the coarse clock's tick of the dir's last change (what host.ts's SETTLED_MS is for).
     await sleep(20);
     writeFileSync(join(root, 'record.tmp'), '{}');
     renameSync(join(root, 'record.tmp'), join(d, 'record.json'));

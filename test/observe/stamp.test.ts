@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeStamp, HostReader } from '../../reconciler/host/host.js';
-import { observationStamp, SETTLED_MS, stampHolds } from '../../reconciler/observe/stamp.js';
+import { SETTLED_MS, type ChangeStamp, type HostReader } from '../../reconciler/host/host.js';
+import { observationStamp, stampHolds } from '../../reconciler/observe/stamp.js';
 import type { InstanceDirs } from '../../reconciler/state/layout.js';
 
 const dirs: InstanceDirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };

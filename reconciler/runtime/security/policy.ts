@@ -41,16 +41,27 @@ export const DEVICE_ALLOW_RULES = [
   'c 10:200 rwm',
 ];
 
+/**
+ * The seccomp filter of each capability set seen, as the monitor config's hex: building it takes
+ * about a millisecond, and a pass starting many containers asks for the same few sets.
+ */
+const seccompHexByCaps = new Map<string, string>();
+
 /** What the init (and `pocker exec`) apply, as monitor config pairs. */
 export function securityPairs(spec: ContainerSpec): Array<[string, string]> {
   const privileged = spec.privileged;
   const caps = effectiveCapabilities(privileged, spec.capabilities.add, spec.capabilities.drop);
+  const mask = capabilityMask(caps);
   const pairs: Array<[string, string]> = [
     ['privileged', privileged ? '1' : '0'],
-    ['caps', capabilityMask(caps)],
+    ['caps', mask],
     ['no_new_privs', privileged ? '0' : '1'],
   ];
-  if (!privileged && seccompSupported()) pairs.push(['seccomp', seccompBytes(caps).toString('hex')]);
+  if (!privileged && seccompSupported()) {
+    let hex = seccompHexByCaps.get(mask);
+    if (hex === undefined) seccompHexByCaps.set(mask, (hex = seccompBytes(caps).toString('hex')));
+    pairs.push(['seccomp', hex]);
+  }
   if (spec.user) pairs.push(['user', spec.user]);
   return pairs;
 }

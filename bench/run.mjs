@@ -41,7 +41,8 @@ const PLAN = {
   hooks: (env) => hooksSuite(env, { tries: quick ? 20 : 100 }),
   startup: (env) => startupSuite(env, { tries: quick ? 10 : 30 }),
   userns: (env) => usernsSuite(env, { counts: [1, 20, 100], runs: quick ? 2 : 6, tries: quick ? 10 : 30 }),
-  metrics: (env) => metricsSuite(env, { n: quick ? 100 : 1000, scrapes: quick ? 10 : 50, heapScrapes: 1000, peerSample: 20 }),
+  metrics: (env) =>
+    metricsSuite(env, { n: quick ? 100 : 1000, scrapes: quick ? 10 : 50, heapScrapes: 1000, peerSample: 20, settleMs: quick ? 0 : 60_000 }),
 };
 const only = values.only ? values.only.split(',') : Object.keys(PLAN);
 for (const s of only) if (!PLAN[s]) throw new Error(`bench: unknown suite ${s} (have: ${Object.keys(PLAN).join(', ')})`);

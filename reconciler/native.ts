@@ -14,6 +14,8 @@ export interface NativeAddon {
   memfd(name: string, data: Buffer): number;
   /** posix_spawn in a new session with fds as 0..n-1 and all others closed; returns the pid. */
   spawn(path: string, argv: string[], env: string[], fds: number[]): number;
+  /** spawn on a worker thread (a fork can wait milliseconds on the kernel's cgroup locks); keep the fds open until it settles. */
+  spawnAsync(path: string, argv: string[], env: string[], fds: number[]): Promise<number>;
   /** waitpid; null with noHang when still running. */
   waitpid(pid: number, noHang?: boolean): { exitCode: number | null; signal: number | null } | null;
   /** execve(2): replaces this process with path (same pid, fds without CLOEXEC kept); returns only by throwing. */

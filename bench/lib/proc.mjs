@@ -3,6 +3,8 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** The soft/hard limits of this process that matter for running many containers. */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 export function rlimits() {
   const text = readFileSync('/proc/self/limits', 'utf8');
   const pick = (label) => {
@@ -68,4 +70,21 @@ export function removeTreeDetached(env, dir) {
     .reverse();
   for (const m of mounts) env.addon.umount(m, 2 /* MNT_DETACH */);
   rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+}
+
+/**
+ * The controller's RSS once V8 has given back what it no longer uses: V8's memory reducer shrinks
+ * the heap some 5-30 s after a burst of work, and may wait a whole timer period (~8 s) before the
+ * first step, so a steady RSS over one 5 s sample says nothing. Samples every 5 s until four in a
+ * row (15 s) are within 1 % (at most settleMs); with settleMs 0, the RSS now.
+ */
+export async function settledRss(pid, settleMs) {
+  const samples = [rssKiB(pid)];
+  for (let waited = 0; waited < settleMs; waited += 5000) {
+    await sleep(5000);
+    samples.push(rssKiB(pid));
+    const last4 = samples.slice(-4);
+    if (last4.length === 4 && Math.max(...last4) - Math.min(...last4) <= Math.min(...last4) * 0.01) break;
+  }
+  return samples.at(-1);
 }

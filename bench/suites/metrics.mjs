@@ -1,14 +1,15 @@
 // 10. What reading the metrics costs, at N running containers: the watching controller's CPU time
 // per scrape of /metrics (from /proc/PID/stat over K scrapes) and the wall time of a scrape; the
 // heap after GC before and after 1000 scrapes of the same code over the same containers (in a
-// process run with --expose-gc). Peer: `runc events --stats`, runc's one-shot reading of a
+// process run with --expose-gc); the controller's RSS per container with metrics on, right after
+// the burst of N creates and settled after the scrapes, from its RSS with none. Peer: `runc events --stats`, runc's one-shot reading of a
 // container's cgroup stats, over runc containers with the same limits (per container).
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { PockerInstance } from '../lib/pocker.mjs';
 import { RuncFleet } from '../lib/runc.mjs';
-import { cpuMs } from '../lib/proc.mjs';
+import { cpuMs, rssKiB, settledRss } from '../lib/proc.mjs';
 import { freePort } from '../lib/registry.mjs';
 import { median, p99, round, timeSync } from '../lib/stats.mjs';
 
@@ -24,18 +25,23 @@ function fetchText(url) {
   });
 }
 
-export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample }) {
+export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample, settleMs }) {
   const p = new PockerInstance(env, 'metrics');
   const port = await freePort();
   const wall = [];
   let cpuPerScrape;
   let heap;
   let lines;
+  const rss = {};
   try {
-    for (let i = 0; i < n; i++) p.writeSpec(`m${i}`);
     await p.startDaemon(['--metrics-addr', `127.0.0.1:${port}`]);
-    await p.until(() => Array.from({ length: n }, (_, i) => p.pids(`m${i}`)).every(Boolean), `${n} containers running`, 900_000, 200);
     const url = `http://127.0.0.1:${port}/metrics`;
+    await new Promise((r) => setTimeout(r, 2000));
+    await fetchText(url);
+    rss.idle = await settledRss(p.daemon.pid, settleMs);
+    for (let i = 0; i < n; i++) p.writeSpec(`m${i}`);
+    await p.until(() => Array.from({ length: n }, (_, i) => p.pids(`m${i}`)).every(Boolean), `${n} containers running`, 900_000, 200);
+    rss.afterBurst = rssKiB(p.daemon.pid);
     let text = '';
     for (let i = 0; i < 5; i++) text = await fetchText(url);
     lines = text.split('\n').filter((l) => l && !l.startsWith('#')).length;
@@ -47,6 +53,7 @@ export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample })
       wall.push(performance.now() - t0);
     }
     cpuPerScrape = (cpuMs(p.daemon.pid) - c0) / scrapes;
+    rss.settled = await settledRss(p.daemon.pid, settleMs);
     const dirs = { stateDir: p.stateDir, dataDir: join(p.base, 'data'), cgroupParent: p.cgroupParent };
     const r = spawnSync(
       process.execPath,
@@ -74,6 +81,7 @@ export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample })
   const perContainerPocker = median(wall) / n;
   const perContainerRunc = median(peer);
   const growthMiB = round(heap.heapGrowth / 2 ** 20, 3);
+  const perContainerRss = (kib) => round((kib - rss.idle) / n, 1);
   return {
     name: 'metrics',
     title: `Metrics at ${n} running containers: controller CPU and wall time per scrape (${scrapes} scrapes), heap after GC over ${heapScrapes} scrapes; peer: \`runc events --stats\` per container (${peerSample} containers)`,
@@ -87,6 +95,7 @@ export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample })
       'per container: pocker (ms)',
       'runc events --stats (ms)',
       'ratio',
+      'controller RSS per container: right after the creates, settled after the scrapes (KiB)',
     ],
     table: [
       [
@@ -99,6 +108,7 @@ export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample })
         round(perContainerPocker, 3),
         round(perContainerRunc),
         `${round(perContainerPocker / perContainerRunc, 4)}x`,
+        `${perContainerRss(rss.afterBurst)}, ${perContainerRss(rss.settled)}`,
       ],
     ],
     targets: [
@@ -106,7 +116,14 @@ export async function metricsSuite(env, { n, scrapes, heapScrapes, peerSample })
         ? [{ what: `controller CPU per scrape at ${n}`, value: round(cpuPerScrape), target: 100, unit: 'ms', ok: cpuPerScrape <= 100 }]
         : []),
       { what: `heap growth over ${heapScrapes} scrapes`, value: growthMiB, target: 1, unit: 'MiB', ok: growthMiB <= 1 },
+      ...['afterBurst', 'settled'].map((k) => ({
+        what: `controller RSS per container with metrics on (0 -> ${n}, ${k === 'afterBurst' ? 'right after the creates' : settleMs ? 'settled after the scrapes' : 'after the scrapes, not settled (--quick)'})`,
+        value: perContainerRss(rss[k]),
+        target: 30,
+        unit: 'KiB',
+        ok: perContainerRss(rss[k]) <= 30,
+      })),
     ],
-    rows: { wall, peer, heap },
+    rows: { wall, peer, heap, rssKiB: rss },
   };
 }

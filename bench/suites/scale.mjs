@@ -5,27 +5,10 @@
 // container's monitor + init.
 import { PockerInstance } from '../lib/pocker.mjs';
 import { RuncFleet } from '../lib/runc.mjs';
-import { pssKiB, rssKiB } from '../lib/proc.mjs';
+import { pssKiB, rssKiB, settledRss } from '../lib/proc.mjs';
 import { median, p99, round, timeSync } from '../lib/stats.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * The controller's RSS once V8 has given back what it no longer uses: V8's memory reducer shrinks
- * the heap some 5-30 s after a burst of work, and may wait a whole timer period (~8 s) before the
- * first step, so a steady RSS over one 5 s sample says nothing. Samples every 5 s until four in a
- * row (15 s) are within 1 % (at most settleMs); with settleMs 0, the RSS now.
- */
-async function settledRss(pid, settleMs) {
-  const samples = [rssKiB(pid)];
-  for (let waited = 0; waited < settleMs; waited += 5000) {
-    await sleep(5000);
-    samples.push(rssKiB(pid));
-    const last4 = samples.slice(-4);
-    if (last4.length === 4 && Math.max(...last4) - Math.min(...last4) <= Math.min(...last4) * 0.01) break;
-  }
-  return samples.at(-1);
-}
 
 export async function scaleSuite(env, { counts, samples, runcPeer, settleMs }) {
   const p = new PockerInstance(env, 'scale');

@@ -15,7 +15,7 @@
 
 namespace pocker {
 
-void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path) {
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall, const std::string& path) {
   std::string msg = std::string(syscall) + (path.empty() ? "" : " " + path) + ": " + strerror(err);
   Napi::Error e = Napi::Error::New(env, msg);
   const char* name = strerrorname_np(err);
@@ -23,7 +23,11 @@ void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& 
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) e.Set("path", Napi::String::New(env, path));
-  e.ThrowAsJavaScriptException();
+  return e;
+}
+
+void ThrowErrno(Napi::Env env, int err, const char* syscall, const std::string& path) {
+  ErrnoError(env, err, syscall, path).ThrowAsJavaScriptException();
 }
 
 namespace {

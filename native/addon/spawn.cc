@@ -1,5 +1,6 @@
 // spawn(path, argv, env, fds) -> pid: posix_spawn (vfork-style, safe from a threaded process) in a
 // new session, with exactly the given fds as 0..n-1 and every other fd closed. No shell, no PATH.
+// spawnAsync(path, argv, env, fds) -> Promise<pid>: the same on a worker thread.
 // waitpid(pid, noHang) -> {exitCode, signal} | null.
 // execve(path, argv, env): replaces this process (same pid, stdio kept), or throws.
 #include <napi.h>
@@ -33,14 +34,23 @@ std::vector<char*> CPointers(std::vector<std::string>& v) {
   return out;
 }
 
-Napi::Value Spawn(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  std::vector<std::string> argv = Strings(info[1].As<Napi::Array>());
-  std::vector<std::string> envv = Strings(info[2].As<Napi::Array>());
-  Napi::Array fdArr = info[3].As<Napi::Array>();
-  std::vector<char*> cargv = CPointers(argv), cenv = CPointers(envv);
+/** What posix_spawn is given: the strings are owned here, so a worker thread may spawn. */
+struct SpawnRequest {
+  std::string path;
+  std::vector<std::string> argv, envv;
+  std::vector<int> fds;
+};
 
+SpawnRequest Request(const Napi::CallbackInfo& info) {
+  SpawnRequest r{info[0].As<Napi::String>().Utf8Value(), Strings(info[1].As<Napi::Array>()), Strings(info[2].As<Napi::Array>()), {}};
+  Napi::Array fdArr = info[3].As<Napi::Array>();
+  for (uint32_t i = 0; i < fdArr.Length(); i++) r.fds.push_back(fdArr.Get(i).As<Napi::Number>().Int32Value());
+  return r;
+}
+
+/** posix_spawn of the request; 0 and the pid, or the error number. */
+int SpawnNow(SpawnRequest& r, pid_t* pid) {
+  std::vector<char*> cargv = CPointers(r.argv), cenv = CPointers(r.envv);
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
@@ -51,20 +61,59 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  for (uint32_t i = 0; i < fdArr.Length(); i++) {
-    int fd = fdArr.Get(i).As<Napi::Number>().Int32Value();
-    posix_spawn_file_actions_adddup2(&fa, fd, static_cast<int>(i));
-  }
-  posix_spawn_file_actions_addclosefrom_np(&fa, static_cast<int>(fdArr.Length()));
-  pid_t pid;
-  int rc = posix_spawn(&pid, path.c_str(), &fa, &attr, cargv.data(), cenv.data());
+  for (size_t i = 0; i < r.fds.size(); i++) posix_spawn_file_actions_adddup2(&fa, r.fds[i], static_cast<int>(i));
+  posix_spawn_file_actions_addclosefrom_np(&fa, static_cast<int>(r.fds.size()));
+  int rc = posix_spawn(pid, r.path.c_str(), &fa, &attr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
+  return rc;
+}
+
+Napi::Value Spawn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SpawnRequest r = Request(info);
+  pid_t pid;
+  int rc = SpawnNow(r, &pid);
   if (rc != 0) {
-    ThrowErrno(env, rc, "posix_spawn", path);
+    ThrowErrno(env, rc, "posix_spawn", r.path);
     return env.Undefined();
   }
   return Napi::Number::New(env, pid);
+}
+
+/**
+ * posix_spawn on a worker thread: the fork waits for the kernel's cgroup threadgroup lock while
+ * other processes migrate between cgroups (milliseconds each when many containers start), and
+ * the event loop goes on meanwhile. The caller keeps the fds open until the promise settles.
+ */
+class SpawnWorker : public Napi::AsyncWorker {
+ public:
+  SpawnWorker(Napi::Env env, SpawnRequest r) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), r_(std::move(r)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override { rc_ = SpawnNow(r_, &pid_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (rc_ == 0) {
+      deferred_.Resolve(Napi::Number::New(env, pid_));
+      return;
+    }
+    deferred_.Reject(ErrnoError(env, rc_, "posix_spawn", r_.path).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  SpawnRequest r_;
+  pid_t pid_ = -1;
+  int rc_ = 0;
+};
+
+Napi::Value SpawnAsync(const Napi::CallbackInfo& info) {
+  auto* w = new SpawnWorker(info.Env(), Request(info));
+  Napi::Promise p = w->Promise();
+  w->Queue();
+  return p;
 }
 
 Napi::Value WaitPid(const Napi::CallbackInfo& info) {
@@ -110,6 +159,7 @@ Napi::Value Execve(const Napi::CallbackInfo& info) {
 
 void RegisterSpawn(Napi::Env env, Napi::Object exports) {
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
+  exports.Set("spawnAsync", Napi::Function::New(env, SpawnAsync, "spawnAsync"));
   exports.Set("waitpid", Napi::Function::New(env, WaitPid, "waitpid"));
   exports.Set("execve", Napi::Function::New(env, Execve, "execve"));
 }

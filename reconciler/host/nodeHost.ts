@@ -19,6 +19,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** The buffer readFile reads into (one thread: never used by two reads at once). */
@@ -372,6 +373,29 @@ export class NodeHost implements Host {
     writeReplacing(path, data, mode, true);
   }
 
+  async writeFileDurableAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+    const tmp = `${path}.tmp${process.pid}`;
+    const file = await open(tmp, 'w', mode);
+    try {
+      await file.writeFile(data);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    try {
+      await rename(tmp, path);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
   writeFileInPlace(path: string, data: string | Buffer): void {
     const fd = openSync(path, 'r+');
     try {
@@ -431,7 +455,8 @@ export class NodeHost implements Host {
     try {
       conf = n.memfd('pocker-monitor.conf', config);
       const lock = launch.lockPath === undefined ? undefined : this.heldLocks.get(launch.lockPath);
-      pid = n.spawn(
+      // On a worker thread: a fork waits on the kernel while other processes change cgroups.
+      pid = await n.spawnAsync(
         binary,
         [binary, '/proc/self/fd/4', launch.label],
         ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],

@@ -88,8 +88,23 @@ function writeRecord(ctx: RuntimeContext, paths: ContainerPaths, record: Contain
     ctx.host.mkdir(paths.dataDir, 0o700);
     ctx.host.writeFileDurable(paths.record, `${JSON.stringify(record)}\n`, 0o600);
   } catch (e) {
-    throw new RuntimeError('STATE', `write ${paths.record}: ${describeError(e)}`, { container: record.name, path: paths.record, cause: e });
+    throw recordError(paths, record, e);
   }
+}
+
+/** writeRecord waiting for the disk off the event loop (a start: many may wait together). */
+async function writeRecordAsync(ctx: RuntimeContext, paths: ContainerPaths, record: ContainerRecord): Promise<void> {
+  try {
+    faultPoint('write-record', record.name);
+    ctx.host.mkdir(paths.dataDir, 0o700);
+    await ctx.host.writeFileDurableAsync(paths.record, `${JSON.stringify(record)}\n`, 0o600);
+  } catch (e) {
+    throw recordError(paths, record, e);
+  }
+}
+
+function recordError(paths: ContainerPaths, record: ContainerRecord, e: unknown): RuntimeError {
+  return new RuntimeError('STATE', `write ${paths.record}: ${describeError(e)}`, { container: record.name, path: paths.record, cause: e });
 }
 
 function newRecord(
@@ -215,7 +230,7 @@ export async function startContainer(
     userns = rangeForStart(ctx, d, keepLayer, o.restartOf);
     if (!keepLayer) {
       removeDataDir(host, paths);
-      writeRecord(ctx, paths, newRecord(ctx, d, 'creating', null, null, userns));
+      await writeRecordAsync(ctx, paths, newRecord(ctx, d, 'creating', null, null, userns));
       faultPoint('create:record', name);
     }
     host.removeFile(paths.pids);
@@ -274,7 +289,7 @@ export async function startContainer(
     record.backoffStep = o.backoffStep ?? 0;
     if (o.dependencyRuns) record.dependencyRuns = o.dependencyRuns;
     host.removeFile(paths.health);
-    writeRecord(ctx, paths, record);
+    await writeRecordAsync(ctx, paths, record);
     faultPoint('create:recorded', name);
     if (limits.frozen) driver.update(name, limits, { ...limits, frozen: false }, host);
     return { initPid: started.initPid, monitorPid: started.monitorPid };

@@ -428,6 +428,10 @@ export class FakeHost implements Host, FakeNetworkHost {
   writeFileDurable(path: string, data: string | Buffer): void {
     this.writeFileAtomic(path, data);
   }
+  async writeFileDurableAsync(path: string, data: string | Buffer): Promise<void> {
+    await Promise.resolve();
+    this.writeFileDurable(path, data);
+  }
   writeFileInPlace(path: string, data: string | Buffer): void {
     if (this.nodes.get(path)?.type !== 'file') throw errno('ENOENT', 'open', path);
     this.put(path, typeof data === 'string' ? data : data.toString('latin1'));

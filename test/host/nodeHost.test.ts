@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,5 +37,19 @@ describe('NodeHost reads', () => {
     renameSync(join(root, 'record.tmp'), join(d, 'record.json'));
     expect(host.changeStamp(d)!.id).not.toBe(first.id);
     expect(host.changeStamp(join(d, 'none'))).toBeNull();
+  });
+});
+
+describe('NodeHost durable writes off the event loop', () => {
+  it('replaces a file whole, with its mode, leaving no temp file, and many at once', async () => {
+    const d = join(root, 'durable');
+    mkdirSync(d);
+    writeFileSync(join(d, 'r0.json'), 'old');
+    await Promise.all(Array.from({ length: 20 }, (_, i) => host.writeFileDurableAsync(join(d, `r${i}.json`), `{"i":${i}}\n`, 0o640)));
+    for (let i = 0; i < 20; i++) expect(readFileSync(join(d, `r${i}.json`), 'utf8')).toBe(`{"i":${i}}\n`);
+    expect(statSync(join(d, 'r1.json')).mode & 0o777).toBe(0o640 & ~process.umask());
+    expect(readdirSync(d).filter((f) => f.includes('.tmp'))).toEqual([]);
+    await expect(host.writeFileDurableAsync(join(d, 'missing', 'r.json'), '{}')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(readdirSync(d).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 });

@@ -38,6 +38,35 @@ const verbEntries = {
   },
 };
 
+/**
+ * The seccomp filter of the default capability set, built now from the same sources: the bundle
+ * starts with it (runtime/security/policy.ts) instead of building it at every `pocker run`.
+ */
+async function defaultSeccompFilters() {
+  const r = await esbuild.build({
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+    stdin: {
+      resolveDir: root,
+      loader: 'ts',
+      contents: [
+        "import { capabilityMask, effectiveCapabilities } from './reconciler/runtime/security/capabilities.js';",
+        "import { seccompBytes } from './reconciler/runtime/security/seccomp.js';",
+        'const caps = effectiveCapabilities(false, [], []);',
+        "export default { [capabilityMask(caps)]: seccompBytes(caps).toString('hex') };",
+      ].join('\n'),
+    },
+  });
+  const code = Buffer.from(r.outputFiles[0].text).toString('base64');
+  return (await import(`data:text/javascript;base64,${code}`)).default;
+}
+
+const seccompFilters = await defaultSeccompFilters();
 rmSync(outdir, { recursive: true, force: true });
 await esbuild.build({
   absWorkingDir: root,
@@ -64,7 +93,12 @@ await esbuild.build({
     js: "(function (exports, require, module, __filename, __dirname) { var pockerImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
   },
   footer: { js: '})' },
-  define: { POCKER_BUILD_ID: JSON.stringify(`${Date.now()}`), 'import.meta.url': 'pockerImportMetaUrl' },
+  define: {
+    POCKER_BUILD_ID: JSON.stringify(`${Date.now()}`),
+    // A string literal: esbuild would inject an object as a module of its own.
+    POCKER_SECCOMP_FILTERS: JSON.stringify(JSON.stringify(seccompFilters)),
+    'import.meta.url': 'pockerImportMetaUrl',
+  },
 });
 
 // bin/pocker reads the bundles as Latin-1, which is exact only for ASCII: esbuild escapes

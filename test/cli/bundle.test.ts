@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../reconciler/native.js';
+import { capabilityMask, effectiveCapabilities } from '../../reconciler/runtime/security/capabilities.js';
+import { seccompBytes } from '../../reconciler/runtime/security/seccomp.js';
 
 const root = packageRoot();
 const copy = mkdtempSync(join(tmpdir(), 'pocker-bundle-'));
@@ -78,6 +80,13 @@ describe('the CLI bundle', () => {
     const loaded = JSON.parse(r.stderr) as string[];
     expect(loaded).toContain('NativeModule vm');
     expect(loaded.filter((m) => /^NativeModule (crypto|child_process)$/.test(m))).toEqual([]);
+  });
+
+  it("starts the verbs that run containers with the default capability set's seccomp filter, built from the same sources", () => {
+    const caps = effectiveCapabilities(false, [], []);
+    const entry = `"${capabilityMask(caps)}":"${seccompBytes(caps).toString('hex')}"`;
+    for (const verb of ['run', 'reconcile'])
+      expect(readFileSync(join(dir, 'dist', 'bundle', 'verbs', `${verb}.cjs`), 'latin1')).toContain(entry);
   });
 
   it('writes no cache with POCKER_CODE_CACHE=off, nor where the bundle dir is read-only, and runs all the same', () => {

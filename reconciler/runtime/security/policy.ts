@@ -41,11 +41,18 @@ export const DEVICE_ALLOW_RULES = [
   'c 10:200 rwm',
 ];
 
+/** JSON of capability mask to filter hex, written into the bundle by its build. */
+declare const POCKER_SECCOMP_FILTERS: string | undefined;
+
 /**
  * The seccomp filter of each capability set seen, as the monitor config's hex: building it takes
- * about a millisecond, and a pass starting many containers asks for the same few sets.
+ * about a millisecond (a few the first time in a process), and a pass starting many containers
+ * asks for the same few sets. The bundle starts with the default set's, which
+ * scripts/build-bundle.mjs built from these same sources.
  */
-const seccompHexByCaps = new Map<string, string>();
+const seccompHexByCaps = new Map<string, string>(
+  typeof POCKER_SECCOMP_FILTERS === 'string' ? Object.entries(JSON.parse(POCKER_SECCOMP_FILTERS) as Record<string, string>) : [],
+);
 
 /** What the init (and `pocker exec`) apply, as monitor config pairs. */
 export function securityPairs(spec: ContainerSpec): Array<[string, string]> {

@@ -29,7 +29,7 @@ import { usernsSuite } from './suites/userns.mjs';
 const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
 const quick = !!values.quick;
 const PLAN = {
-  start: (env) => startSuite(env, { counts: [1, 20, 100], runs: quick ? 1 : 5 }),
+  start: (env) => startSuite(env, { counts: quick ? [1, 20, 100] : [1, 20, 100, 1000], runs: quick ? 1 : 5 }),
   remove: (env) => removeSuite(env, { n: 100, runs: quick ? 1 : 3 }),
   scale: (env) =>
     scaleSuite(env, { counts: quick ? [10, 100] : [10, 100, 1000], samples: quick ? 3 : 7, runcPeer: true, settleMs: quick ? 0 : 60_000 }),

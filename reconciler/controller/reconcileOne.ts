@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { observeContainer } from '../observe/observe.js';
-import { observationStamp } from '../observe/stamp.js';
+import { observeContainer, observeContainerStamped } from '../observe/observe.js';
 import type { ActualContainer, ActualSet } from '../observe/types.js';
 import { plan, specLimits } from '../plan/plan.js';
 import type { Action, PlanProblem } from '../plan/types.js';
@@ -142,7 +141,7 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
       return { name, action, result, problems: p.problems, requeue: {} };
     // A workload that exited before its start was even recorded has no monitor left to watch:
     // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
-    const after = observeContainer(host, dirs, driver, name, observationStamp(host, dirs, name, Date.now()));
+    const after = observeContainerStamped(host, dirs, driver, name);
     return { name, action, result, problems: p.problems, requeue: after && !after.initAlive ? { requeueAfterMs: 0 } : {}, after };
   } finally {
     release();

@@ -1,6 +1,5 @@
-import { observe, observeContainer } from '../observe/observe.js';
+import { observe, observeContainerStamped } from '../observe/observe.js';
 import type { ActualContainer } from '../observe/types.js';
-import { observationStamp } from '../observe/stamp.js';
 import { plan } from '../plan/plan.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import type { CgroupDriver } from '../cgroups/driver.js';
@@ -270,9 +269,7 @@ export class WatchController {
     }
     const ours = this.noteObservation(
       name,
-      o.after !== undefined
-        ? o.after
-        : observeContainer(this.host, this.opts.dirs, this.driver, name, observationStamp(this.host, this.opts.dirs, name, Date.now())),
+      o.after !== undefined ? o.after : observeContainerStamped(this.host, this.opts.dirs, this.driver, name),
     );
     if (!ours || this.load.desired.some((d) => d.spec.name === name)) this.gate.revoke(name);
     return o.requeue;

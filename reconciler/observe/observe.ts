@@ -173,6 +173,11 @@ export function observeContainer(
   };
 }
 
+/** observeContainer with the stamp of its dirs taken just before, for the watching controller to reuse. */
+export function observeContainerStamped(host: HostReader, dirs: InstanceDirs, driver: CgroupDriver, name: string): ActualContainer | null {
+  return observeContainer(host, dirs, driver, name, observationStamp(host, dirs, name, Date.now()));
+}
+
 /**
  * Gives an earlier observation of a container that still stands for its dirs as stamped now, or
  * undefined to have it read again (observe's incremental mode).

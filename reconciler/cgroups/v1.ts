@@ -296,8 +296,8 @@ export class V1Driver implements CgroupDriver {
   }
 
   async remove(name: string, host: Host): Promise<void> {
-    for (const d of this.dirs(name)) await removeCheckGroup(d, host);
     const dirs = this.dirs(name).filter((d) => host.kind(d) === 'dir');
+    for (const d of dirs) await removeCheckGroup(d, host);
     const unified = this.unifiedDir(name);
     for (let attempt = 0; dirs.length; attempt++) {
       for (let i = dirs.length - 1; i >= 0; i--) {

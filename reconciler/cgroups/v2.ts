@@ -241,6 +241,7 @@ export class V2Driver implements CgroupDriver {
 
   async remove(name: string, host: Host): Promise<void> {
     const d = this.dir(name);
+    if (host.kind(d) !== 'dir') return;
     await removeCheckGroup(d, host);
     for (let attempt = 0; host.kind(d) === 'dir'; attempt++) {
       try {

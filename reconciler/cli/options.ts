@@ -6,6 +6,7 @@ import { DEFAULT_SPEC_DIR, UsageError } from './usage.js';
 import type { Timeouts } from '../host/timeouts.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_DIRS, DEFAULT_SECRETS_DIR, type InstanceDirs } from '../state/layout.js';
+import { stderrIsTerminal } from '../log/terminal.js';
 
 export { DEFAULT_SPEC_DIR, formatCliError, GLOBAL_HELP, UsageError } from './usage.js';
 
@@ -59,7 +60,7 @@ export function parseCommand<O extends NonNullable<ParseArgsConfig['options']>>(
     throw new UsageError((e as Error).message);
   }
   const v = parsed.values as Record<string, string | boolean | undefined>;
-  const level = (v['log-level'] as string | undefined) ?? (process.stderr.isTTY ? 'warn' : 'info');
+  const level = (v['log-level'] as string | undefined) ?? (stderrIsTerminal() ? 'warn' : 'info');
   if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   for (const k of ['config', 'dir', 'state-dir', 'data-dir', 'cgroup-parent', 'secrets-dir'] as const) {
     if (v[k] === '') throw new UsageError(`--${k} must not be empty`);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { constants } from 'node:os';
 import type { ParseArgsConfig } from 'node:util';
 import { DEFAULTS } from '../spec/normalize.js';
@@ -138,7 +138,7 @@ export async function main(args: string[]): Promise<number> {
   if (v.detach && v.rm)
     throw new UsageError('--rm needs a foreground run: nothing watches a detached ad-hoc container to remove it (pocker rm it later)');
   if (v.detach && v.interactive) throw new UsageError('-i needs a foreground run (-d leaves nothing attached to read stdin from)');
-  const name = v.name ?? `run-${randomBytes(4).toString('hex')}`;
+  const name = v.name ?? `run-${builtins.crypto().randomBytes(4).toString('hex')}`;
   const image = imageOf(imageArg);
   if (typeof image !== 'string' && command.length === 0 && v.entrypoint === undefined)
     throw new UsageError('a layer directory has no image config: give the command (pocker run LAYERDIR COMMAND...)');

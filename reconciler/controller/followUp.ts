@@ -49,6 +49,8 @@ export function heldByDependencies(a: { kind: string; reason: string }): boolean
 export async function followUp(o: FollowUpOptions): Promise<{ results: ActionResult[]; converged?: Convergence }> {
   const results: ActionResult[] = [];
   const deadline = o.waitMs !== undefined ? Date.now() + o.waitMs : null;
+  // Nothing held back and nothing to wait for: no round would start anything.
+  if (deadline === null && !o.held.size) return { results };
   const health =
     deadline === null
       ? null

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { join } from 'node:path';
 import { SpecCache } from '../spec/cache.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
@@ -166,7 +166,7 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
 
 /** Where `reconcile --once` keeps the parses of one spec dir's files (see SpecCache). */
 export function specCachePath(stateDir: string, dir: string): string {
-  return join(stateDir, `.spec-cache-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}.json`);
+  return join(stateDir, `.spec-cache-${builtins.crypto().createHash('sha256').update(dir).digest('hex').slice(0, 16)}.json`);
 }
 
 /** Stops and removes every container whose spec came from opts.dir, then the cgroup parent if empty. */

@@ -37,6 +37,8 @@ export interface PassOptions {
   mayRemove?: (name: string) => boolean;
   /** Registry images move to the digest the load resolved (`pocker image update`). */
   movePins?: boolean;
+  /** Observe each started container in full under its lock (the watching controller keeps that observation). */
+  observeAfterStart?: boolean;
   /** Makes sure the cgroup parent exists (default: once in this pass). */
   ensureParent?: () => void;
   logPolicy?: LogPolicy;
@@ -78,6 +80,7 @@ export function buildPass(o: PassOptions): PassState {
     log: o.log,
     ...(o.mayRemove && { mayRemove: o.mayRemove }),
     ...(o.movePins && { movePins: true }),
+    ...(o.observeAfterStart && { observeAfterStart: true }),
     ...(o.events && { events: o.events }),
     ensureParent:
       o.ensureParent ??
@@ -98,6 +101,7 @@ export interface ControllerPassParts {
   mayRemove: (name: string) => boolean;
   facts?: HostFacts;
   ensureParent?: () => void;
+  observeAfterStart?: boolean;
 }
 
 /** The pass of `reconcile --once` or of the watching controller, with the controller options' defaults. */

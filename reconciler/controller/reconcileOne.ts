@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { observeContainer, observeContainerStamped } from '../observe/observe.js';
+import { initAliveNow, observeContainer, observeContainerStamped } from '../observe/observe.js';
 import type { ActualContainer, ActualSet } from '../observe/types.js';
 import { plan, specLimits } from '../plan/plan.js';
 import type { Action, PlanProblem } from '../plan/types.js';
@@ -30,6 +30,11 @@ export interface PassState {
   ensureParent: () => void;
   /** Registry images move their containers to the digest the load resolved (`pocker image update`). */
   movePins?: boolean;
+  /**
+   * Observe a started container in full under its lock and return that as `after` (the watching
+   * controller keeps it); otherwise only whether its init still lives is read.
+   */
+  observeAfterStart?: boolean;
   /** Where what happens is told (the events journal, hooks, metrics); none when absent. */
   events?: EventSink;
 }
@@ -141,6 +146,8 @@ export async function reconcileOne(pass: PassState, name: string, force?: 'resta
       return { name, action, result, problems: p.problems, requeue: {} };
     // A workload that exited before its start was even recorded has no monitor left to watch:
     // look again at once (the plan then restarts it, after its backoff, or leaves it exited).
+    if (!pass.observeAfterStart)
+      return { name, action, result, problems: p.problems, requeue: initAliveNow(host, dirs, name) ? {} : { requeueAfterMs: 0 } };
     const after = observeContainerStamped(host, dirs, driver, name);
     return { name, action, result, problems: p.problems, requeue: after && !after.initAlive ? { requeueAfterMs: 0 } : {}, after };
   } finally {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { join } from 'node:path';
 import type { Host, HostReader } from '../host/host.js';
 import type { DirLoad } from '../spec/load.js';
@@ -19,7 +19,7 @@ export interface SourceStatus {
 }
 
 function statusPath(stateDir: string, dir: string): string {
-  const id = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+  const id = builtins.crypto().createHash('sha256').update(dir).digest('hex').slice(0, 16);
   return join(stateDir, '.sources', `${id}.json`);
 }
 

@@ -215,6 +215,7 @@ export class WatchController {
       log: this.log,
       revision,
       mayRemove: (name) => this.gate.mayRemove(name),
+      observeAfterStart: true,
       ensureParent: () => {
         if (!this.parentReady) this.driver.ensureParent(this.host);
         this.parentReady = true;

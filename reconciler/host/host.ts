@@ -129,9 +129,10 @@ export interface Host extends HostReader {
   writeFileInPlace(path: string, data: string | Buffer): void;
   /**
    * Creates path with data only if nothing is there (O_EXCL), durably (file and directory
-   * fsynced); false when it exists. The one arbiter between processes racing for a name.
+   * fsynced, off the event loop); false when it exists. The one arbiter between processes (and
+   * concurrent starts of one process) racing for a name.
    */
-  createExclusive(path: string, data: string): boolean;
+  createExclusive(path: string, data: string): Promise<boolean>;
   /** rename(2), then an fsync of the destination's directory: the move survives a power loss. */
   rename(from: string, to: string): void;
   /** syncfs(2) of the filesystem holding path: everything written there is on disk. */

@@ -19,7 +19,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** The buffer readFile reads into (one thread: never used by two reads at once). */
@@ -173,6 +173,25 @@ function fsyncDir(dir: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Writes data to an open file, fsyncs and closes it (closed whatever fails). */
+async function writeSynced(file: FileHandle, data: string | Buffer): Promise<void> {
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+async function fsyncDirAsync(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -375,25 +394,14 @@ export class NodeHost implements Host {
 
   async writeFileDurableAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
     const tmp = `${path}.tmp${process.pid}`;
-    const file = await open(tmp, 'w', mode);
-    try {
-      await file.writeFile(data);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await writeSynced(await open(tmp, 'w', mode), data);
     try {
       await rename(tmp, path);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await fsyncDirAsync(dirname(path));
   }
 
   writeFileInPlace(path: string, data: string | Buffer): void {
@@ -407,21 +415,16 @@ export class NodeHost implements Host {
     }
   }
 
-  createExclusive(path: string, data: string): boolean {
-    let fd: number;
+  async createExclusive(path: string, data: string): Promise<boolean> {
+    let file: FileHandle;
     try {
-      fd = openSync(path, 'wx', 0o600);
+      file = await open(path, 'wx', 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw e;
     }
-    try {
-      writeSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    fsyncDir(dirname(path));
+    await writeSynced(file, data);
+    await fsyncDirAsync(dirname(path));
     return true;
   }
 

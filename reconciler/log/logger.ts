@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { stderrIsTerminal } from './terminal.js';
 
 /** The logging surface pocker uses (a subset of pino's), so tests can pass a silent or recording one. */
 export interface Logger {
@@ -30,7 +31,7 @@ export function createLogger(level: LogLevel): Logger {
       const require = createRequire(import.meta.url);
       const { pino } = require('pino') as typeof import('pino');
       const opts = { level, base: null, timestamp: pino.stdTimeFunctions.isoTime };
-      if (process.stderr.isTTY) {
+      if (stderrIsTerminal()) {
         const pretty = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
         logger = pino(
           opts,

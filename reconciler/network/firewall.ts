@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { stableJson } from '../spec/hash.js';
 import type { FirewallRule, NetworkSpec } from '../spec/types.js';
 
@@ -67,7 +67,7 @@ export function hasFirewall(net: Pick<NetworkSpec, 'ingress' | 'egress'>): boole
 
 /** The hash a script is recorded and compared by. */
 export function scriptHash(script: string): string {
-  return createHash('sha256').update(script).digest('hex').slice(0, 16);
+  return builtins.crypto().createHash('sha256').update(script).digest('hex').slice(0, 16);
 }
 
 /**
@@ -87,7 +87,9 @@ export function tableFingerprint(json: string): string {
   };
   const doc = JSON.parse(json) as { nftables?: unknown[] };
   const objects = (doc.nftables ?? []).filter((o) => !(o && typeof o === 'object' && 'metainfo' in o));
-  return createHash('sha256')
+  return builtins
+    .crypto()
+    .createHash('sha256')
     .update(stableJson(strip(objects)))
     .digest('hex')
     .slice(0, 16);

@@ -22,6 +22,19 @@ function alive(host: HostReader, pid: number, startTime: number): boolean {
   return pid > 0 && host.procStartTime(pid) === startTime;
 }
 
+/** A container's pids record, when there is a readable one of this boot. */
+function readPids(host: HostReader, dirs: InstanceDirs, name: string): PidsRecord | null {
+  const text = host.readFile(containerPaths(dirs, name).pids);
+  const p = text === null ? null : parsePidsRecord(text);
+  return p && 'value' in p && (p.value.bootId === undefined || p.value.bootId === host.bootId()) ? p.value : null;
+}
+
+/** Whether the init named by a container's pids record of this boot is alive now (false without one). */
+export function initAliveNow(host: HostReader, dirs: InstanceDirs, name: string): boolean {
+  const pids = readPids(host, dirs, name);
+  return !!pids && alive(host, pids.initPid, pids.initStart);
+}
+
 /** What is missing of a bridge container's attachment: its record, pinned namespace, or the host side of its veth. */
 function bridgeProblem(host: HostReader, dirs: InstanceDirs, name: string): string | null {
   const paths = networkPaths(dirs, name);
@@ -117,12 +130,7 @@ export function observeContainer(
 ): ActualContainer | null {
   const paths = containerPaths(dirs, name);
   const rec = readRecord(host, dirs, name);
-  const pidsText = host.readFile(paths.pids);
-  let pids: PidsRecord | null = null;
-  if (pidsText !== null) {
-    const p = parsePidsRecord(pidsText);
-    if ('value' in p && (p.value.bootId === undefined || p.value.bootId === host.bootId())) pids = p.value;
-  }
+  let pids = readPids(host, dirs, name);
   if (!rec.present && pids === null) return null;
   const record = rec.record;
   if (record && !sameInstance(record.instance, dirs)) {

@@ -142,12 +142,12 @@ function newRecord(
  * changes user namespace without a recreate); fresh, a range reserved for the spec's `userns:
  * auto` (the last record's again when it fits), none for `host`.
  */
-function rangeForStart(
+async function rangeForStart(
   ctx: RuntimeContext,
   d: DesiredContainer,
   keepLayer: boolean,
   restartOf?: ContainerRecord | null,
-): IdRange | undefined {
+): Promise<IdRange | undefined> {
   const name = d.spec.name;
   const last = restartOf?.userns ?? recordedRange(ctx.host, ctx.dirs, name);
   if (keepLayer) return last;
@@ -227,7 +227,7 @@ export async function startContainer(
   try {
     host.mkdir(ctx.dirs.stateDir, 0o700);
     host.mkdir(paths.stateDir, 0o700);
-    userns = rangeForStart(ctx, d, keepLayer, o.restartOf);
+    userns = await rangeForStart(ctx, d, keepLayer, o.restartOf);
     if (!keepLayer) {
       removeDataDir(host, paths);
       await writeRecordAsync(ctx, paths, newRecord(ctx, d, 'creating', null, null, userns));

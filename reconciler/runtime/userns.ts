@@ -98,15 +98,19 @@ function reclaimStale(host: Host, dirs: InstanceDirs): void {
 }
 
 /** Takes the slot files of r for name; false (having taken none) when one is another's. */
-function take(host: Host, dirs: InstanceDirs, name: string, r: IdRange): boolean {
+async function take(host: Host, dirs: InstanceDirs, name: string, r: IdRange): Promise<boolean> {
   const taken: number[] = [];
-  for (const uid of markerUids(r)) {
-    if (host.createExclusive(markerPath(dirs, uid), `${name}\n`) || host.readFile(markerPath(dirs, uid))?.trim() === name) {
+  try {
+    for (const uid of markerUids(r)) {
+      if (!(await host.createExclusive(markerPath(dirs, uid), `${name}\n`)) && host.readFile(markerPath(dirs, uid))?.trim() !== name) {
+        for (const t of taken) host.removeFile(markerPath(dirs, t));
+        return false;
+      }
       taken.push(uid);
-      continue;
     }
+  } catch (e) {
     for (const t of taken) host.removeFile(markerPath(dirs, t));
-    return false;
+    throw e;
   }
   return true;
 }
@@ -115,13 +119,21 @@ function take(host: Host, dirs: InstanceDirs, name: string, r: IdRange): boolean
  * Reserves a range of size host ids of the pool for a new container: `keep` (the range its last
  * record held) when it is still the pool's and big enough, else the lowest free run of slots. Each
  * slot is a file created exclusively under the data dir, so instances and commands racing for one
- * never both get it. USERNS when the pool is missing or full.
+ * never both get it. The slots count as taken in this process before their files are written, so
+ * starts running together each go to their own run instead of queueing on the same files. USERNS
+ * when the pool is missing or full.
  */
-export function reserveRange(host: Host, dirs: InstanceDirs, name: string, size: number, poolName?: string, keep?: IdRange): IdRange {
+export async function reserveRange(
+  host: Host,
+  dirs: InstanceDirs,
+  name: string,
+  size: number,
+  poolName?: string,
+  keep?: IdRange,
+): Promise<IdRange> {
   const pool = readPool(host, poolName);
-  if (keep && keep.size === size && slotsOfRange(pool, keep).length === slotsFor(size) && take(host, dirs, name, keep)) {
-    for (const s of slotsOfRange(pool, keep)) takenSlots(host, dirs, pool).add(s);
-    return keep;
+  if (keep && keep.size === size && slotsOfRange(pool, keep).length === slotsFor(size)) {
+    if (await takeMarked(host, dirs, name, keep, slotsOfRange(pool, keep), takenSlots(host, dirs, pool), true)) return keep;
   }
   if (keep) releaseRange(host, dirs, name, keep);
   host.mkdir(usernsDir(dirs), 0o700);
@@ -129,10 +141,9 @@ export function reserveRange(host: Host, dirs: InstanceDirs, name: string, size:
   for (let attempt = 0; attempt < 2; attempt++) {
     const used = takenSlots(host, dirs, pool, attempt > 0);
     for (let first = firstFreeRun(pool, used, need); first !== null; first = firstFreeRun(pool, used, need)) {
+      const slots = Array.from({ length: need }, (_, i) => first + i);
       const r = rangeAt(pool, first, size);
-      const ok = take(host, dirs, name, r);
-      for (let i = 0; i < need; i++) used.add(first + i);
-      if (ok) return r;
+      if (await takeMarked(host, dirs, name, r, slots, used, false)) return r;
     }
     reclaimStale(host, dirs);
   }
@@ -144,6 +155,32 @@ export function reserveRange(host: Host, dirs: InstanceDirs, name: string, size:
       path: usernsDir(dirs),
     },
   );
+}
+
+/**
+ * take, with slots marked in used while it writes: kept there once taken; on a refusal kept
+ * (another holds them) unless unmarkRefused; on an error given back.
+ */
+async function takeMarked(
+  host: Host,
+  dirs: InstanceDirs,
+  name: string,
+  r: IdRange,
+  slots: readonly number[],
+  used: Set<number>,
+  unmarkRefused: boolean,
+): Promise<boolean> {
+  const fresh = slots.filter((s) => !used.has(s));
+  for (const s of fresh) used.add(s);
+  let ok: boolean;
+  try {
+    ok = await take(host, dirs, name, r);
+  } catch (e) {
+    for (const s of fresh) used.delete(s);
+    throw e;
+  }
+  if (!ok && unmarkRefused) for (const s of fresh) used.delete(s);
+  return ok;
 }
 
 /** Gives back the slots of r that name holds (a slot file naming another container is left). */

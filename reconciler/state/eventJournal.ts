@@ -38,6 +38,7 @@ export class EventJournal implements EventSink {
   private readonly dir: string;
   private readonly file: string;
   private failing = false;
+  private dirMade = false;
 
   constructor(
     dataDir: string,
@@ -70,13 +71,25 @@ export class EventJournal implements EventSink {
     } as PockerEvent);
     const line = `${JSON.stringify(e)}\n`;
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      if (!this.dirMade) mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      this.dirMade = true;
       this.rotateIfFull(Buffer.byteLength(line));
-      appendFileSync(this.file, line, { mode: 0o600 });
+      this.append(line);
       this.failing = false;
     } catch (err) {
       if (!this.failing) this.onError(err);
       this.failing = true;
+    }
+  }
+
+  /** Appends a line; the dir is made again when it went away since this journal made it. */
+  private append(line: string): void {
+    try {
+      appendFileSync(this.file, line, { mode: 0o600 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      appendFileSync(this.file, line, { mode: 0o600 });
     }
   }
 

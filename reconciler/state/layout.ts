@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { join } from 'node:path';
 
 /** Directories of one pocker instance. Several instances can share a host with different values. */
@@ -129,5 +129,5 @@ export function networkPaths(dirs: InstanceDirs, name: string): { record: string
 
 /** The name, in a container's `files` or `secrets` dir, of the host file bind-mounted at target. */
 export function contentFileName(target: string): string {
-  return createHash('sha256').update(target).digest('hex').slice(0, 16);
+  return builtins.crypto().createHash('sha256').update(target).digest('hex').slice(0, 16);
 }

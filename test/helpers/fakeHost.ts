@@ -436,7 +436,8 @@ export class FakeHost implements Host, FakeNetworkHost {
     if (this.nodes.get(path)?.type !== 'file') throw errno('ENOENT', 'open', path);
     this.put(path, typeof data === 'string' ? data : data.toString('latin1'));
   }
-  createExclusive(path: string, data: string): boolean {
+  async createExclusive(path: string, data: string): Promise<boolean> {
+    await Promise.resolve();
     if (this.nodes.get(posix.dirname(path))?.type !== 'dir') throw errno('ENOENT', 'open', path);
     if (this.nodes.has(path)) return false;
     this.put(path, data);

@@ -52,4 +52,14 @@ describe('NodeHost durable writes off the event loop', () => {
     await expect(host.writeFileDurableAsync(join(d, 'missing', 'r.json'), '{}')).rejects.toMatchObject({ code: 'ENOENT' });
     expect(readdirSync(d).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
+
+  it("creates a file exclusively for exactly one of many racing for its name, with the winner's content", async () => {
+    const d = join(root, 'exclusive');
+    mkdirSync(d);
+    const won = await Promise.all(Array.from({ length: 10 }, (_, i) => host.createExclusive(join(d, 'slot'), `c${i}\n`)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(readFileSync(join(d, 'slot'), 'utf8')).toBe(`c${won.indexOf(true)}\n`);
+    expect(statSync(join(d, 'slot')).mode & 0o777).toBe(0o600);
+    await expect(host.createExclusive(join(d, 'missing', 'slot'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
 });

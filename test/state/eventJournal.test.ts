@@ -49,6 +49,15 @@ describe('the events journal', () => {
     expect(since.map((e) => e.name)).toEqual(Array.from({ length: 10 }, (_, i) => `c${190 + i}`));
   });
 
+  it('makes its dir once, and again when the dir went away behind its back', () => {
+    const j = new EventJournal(dataDir);
+    j.emit({ type: 'create', name: 'a' });
+    rmSync(eventsDir(dataDir), { recursive: true });
+    j.emit({ type: 'removed', name: 'a' });
+    expect(j.read().map((e) => e.type)).toEqual(['removed']);
+    expect(statSync(eventsDir(dataDir)).mode & 0o777).toBe(0o700);
+  });
+
   it('skips lines that are not events (a write cut by a crash, an unknown type)', () => {
     const j = new EventJournal(dataDir);
     j.emit({ type: 'create', name: 'a' });

@@ -71,8 +71,21 @@ export class V1Driver implements CgroupDriver {
     return join(this.mounts.get(controller)!, this.parent, name);
   }
 
-  /** The parent's dir in each mounted controller, joined once (usage is read per container at every scrape). */
+  /** The parent's dir in each mounted controller, joined once (limits and usage are read per container by every ps and scrape). */
   private parentDirs: Map<string, string> | null = null;
+
+  /** A control file's text; null when it or its controller is missing. */
+  private readControl(host: HostReader, controller: string, name: string, file: string): string | null {
+    const path = this.controlFile(controller, name, file);
+    return path === undefined ? null : host.readFile(path);
+  }
+
+  /** A control file of a container's cgroup in a controller's hierarchy; undefined when that controller is not mounted. */
+  private controlFile(controller: string, name: string, file: string): string | undefined {
+    this.parentDirs ??= new Map([...this.mounts].map(([c, m]) => [c, join(m, this.parent)]));
+    const d = this.parentDirs.get(controller);
+    return d === undefined ? undefined : `${d}/${name}/${file}`;
+  }
 
   private unifiedDir(name: string): string | null {
     return this.unified ? join(this.unified, this.parent, name) : null;
@@ -228,7 +241,7 @@ export class V1Driver implements CgroupDriver {
   }
 
   read(name: string, host: HostReader): Limits | null {
-    const file = (c: string, f: string): string | null => host.readFile(join(this.ctrl(c, name), f));
+    const file = (c: string, f: string): string | null => this.readControl(host, c, name, f);
     const memory = parseMax(file('memory', 'memory.limit_in_bytes'));
     if (memory === null) return null;
     const memsw = this.memswSupported(host) ? parseMax(file('memory', 'memory.memsw.limit_in_bytes')) : memory;
@@ -251,12 +264,7 @@ export class V1Driver implements CgroupDriver {
   }
 
   usage(name: string, host: HostReader): CgroupUsage | null {
-    this.parentDirs ??= new Map([...this.mounts].map(([c, m]) => [c, join(m, this.parent)]));
-    const dirs = this.parentDirs;
-    const file = (c: string, f: string): string | null => {
-      const d = dirs.get(c);
-      return d === undefined ? null : host.readFile(`${d}/${name}/${f}`);
-    };
+    const file = (c: string, f: string): string | null => this.readControl(host, c, name, f);
     const memoryBytes = fileNumber(file('memory', 'memory.usage_in_bytes'));
     if (memoryBytes === null) return null;
     const memsw = this.memswSupported(host) ? fileNumber(file('memory', 'memory.memsw.usage_in_bytes')) : null;

@@ -19,7 +19,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** The buffer readFile reads into (one thread: never used by two reads at once). */
@@ -187,7 +187,7 @@ async function writeSynced(file: FileHandle, data: string | Buffer): Promise<voi
 }
 
 async function fsyncDirAsync(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
+  const handle = await builtins.fsPromises().open(dir, 'r');
   try {
     await handle.sync();
   } finally {
@@ -394,11 +394,14 @@ export class NodeHost implements Host {
 
   async writeFileDurableAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
     const tmp = `${path}.tmp${process.pid}`;
-    await writeSynced(await open(tmp, 'w', mode), data);
+    await writeSynced(await builtins.fsPromises().open(tmp, 'w', mode), data);
     try {
-      await rename(tmp, path);
+      await builtins.fsPromises().rename(tmp, path);
     } catch (e) {
-      await unlink(tmp).catch(() => undefined);
+      await builtins
+        .fsPromises()
+        .unlink(tmp)
+        .catch(() => undefined);
       throw e;
     }
     await fsyncDirAsync(dirname(path));
@@ -418,7 +421,7 @@ export class NodeHost implements Host {
   async createExclusive(path: string, data: string): Promise<boolean> {
     let file: FileHandle;
     try {
-      file = await open(path, 'wx', 0o600);
+      file = await builtins.fsPromises().open(path, 'wx', 0o600);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw e;

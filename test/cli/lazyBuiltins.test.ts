@@ -26,12 +26,13 @@ function builtinsLoadedBy(args: string[]): string[] {
 }
 
 describe('what one-shot commands load of Node', () => {
-  it('--version and validate load no node:crypto: they hash nothing', () => {
-    for (const args of [['--version'], ['validate', join(root, 'examples', 'httpd.yaml')]]) {
+  it('--version, validate and ps load neither node:crypto nor node:fs/promises: they hash nothing and write nothing durably', () => {
+    const instance = ['--state-dir', join(dir, 'state'), '--data-dir', join(dir, 'data')];
+    for (const args of [['--version'], ['validate', join(root, 'examples', 'httpd.yaml')], ['ps', ...instance]]) {
       const loaded = builtinsLoadedBy(args);
       expect(loaded, args.join(' ')).toContain('fs');
       expect(
-        loaded.filter((m) => m === 'crypto'),
+        loaded.filter((m) => m === 'crypto' || m === 'fs/promises'),
         args.join(' '),
       ).toEqual([]);
     }

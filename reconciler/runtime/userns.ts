@@ -100,19 +100,18 @@ function reclaimStale(host: Host, dirs: InstanceDirs): void {
 /** Takes the slot files of r for name; false (having taken none) when one is another's. */
 async function take(host: Host, dirs: InstanceDirs, name: string, r: IdRange): Promise<boolean> {
   const taken: number[] = [];
+  let ok = false;
   try {
     for (const uid of markerUids(r)) {
-      if (!(await host.createExclusive(markerPath(dirs, uid), `${name}\n`)) && host.readFile(markerPath(dirs, uid))?.trim() !== name) {
-        for (const t of taken) host.removeFile(markerPath(dirs, t));
+      if (!(await host.createExclusive(markerPath(dirs, uid), `${name}\n`)) && host.readFile(markerPath(dirs, uid))?.trim() !== name)
         return false;
-      }
       taken.push(uid);
     }
-  } catch (e) {
-    for (const t of taken) host.removeFile(markerPath(dirs, t));
-    throw e;
+    ok = true;
+    return true;
+  } finally {
+    if (!ok) for (const t of taken) host.removeFile(markerPath(dirs, t));
   }
-  return true;
 }
 
 /**
@@ -132,9 +131,9 @@ export async function reserveRange(
   keep?: IdRange,
 ): Promise<IdRange> {
   const pool = readPool(host, poolName);
-  if (keep && keep.size === size && slotsOfRange(pool, keep).length === slotsFor(size)) {
-    if (await takeMarked(host, dirs, name, keep, slotsOfRange(pool, keep), takenSlots(host, dirs, pool), true)) return keep;
-  }
+  const kept = keep && keep.size === size ? slotsOfRange(pool, keep) : [];
+  if (keep && kept.length === slotsFor(size) && (await takeMarked(host, dirs, name, keep, kept, takenSlots(host, dirs, pool), true)))
+    return keep;
   if (keep) releaseRange(host, dirs, name, keep);
   host.mkdir(usernsDir(dirs), 0o700);
   const need = slotsFor(size);
@@ -172,15 +171,13 @@ async function takeMarked(
 ): Promise<boolean> {
   const fresh = slots.filter((s) => !used.has(s));
   for (const s of fresh) used.add(s);
-  let ok: boolean;
+  let ok: boolean | undefined;
   try {
     ok = await take(host, dirs, name, r);
-  } catch (e) {
-    for (const s of fresh) used.delete(s);
-    throw e;
+    return ok;
+  } finally {
+    if (ok === undefined || (!ok && unmarkRefused)) for (const s of fresh) used.delete(s);
   }
-  if (!ok && unmarkRefused) for (const s of fresh) used.delete(s);
-  return ok;
 }
 
 /** Gives back the slots of r that name holds (a slot file naming another container is left). */

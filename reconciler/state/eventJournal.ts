@@ -38,7 +38,6 @@ export class EventJournal implements EventSink {
   private readonly dir: string;
   private readonly file: string;
   private failing = false;
-  private dirMade = false;
 
   constructor(
     dataDir: string,
@@ -71,8 +70,6 @@ export class EventJournal implements EventSink {
     } as PockerEvent);
     const line = `${JSON.stringify(e)}\n`;
     try {
-      if (!this.dirMade) mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.dirMade = true;
       this.rotateIfFull(Buffer.byteLength(line));
       this.append(line);
       this.failing = false;
@@ -82,7 +79,7 @@ export class EventJournal implements EventSink {
     }
   }
 
-  /** Appends a line; the dir is made again when it went away since this journal made it. */
+  /** Appends a line, making the dir when it is missing (the first event, or the dir went away). */
   private append(line: string): void {
     try {
       appendFileSync(this.file, line, { mode: 0o600 });

@@ -27,6 +27,8 @@ const noV2 = flag('--no-v2');
 const onlyV2 = flag('--only-v2');
 const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const COUNTS = '@@pocker-test-counts ';
+/** One line per failure (test, file or run), printed again just above the counts line. */
+const failures = [];
 
 /**
  * Runs vitest with a JSON report; returns {passed, failed, skipped, status}. Every way a run can
@@ -57,16 +59,27 @@ function runVitest(config, report, extra, piped = false) {
   const status = r.status ?? 1;
   if (!existsSync(report)) {
     console.error(`vitest wrote no report (exit ${status}${r.signal ? `, ${r.signal}` : ''})`);
+    failures.push(`vitest wrote no report (${report})`);
     return { passed: 0, failed: 1, skipped: 0, status };
   }
   const j = JSON.parse(readFileSync(report, 'utf8'));
   const files = j.testResults ?? [];
   const broken = files.filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
-  for (const f of broken)
-    console.error(`FAILED outside its tests (a hook or the file itself): ${f.name}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`);
+  for (const f of broken) {
+    const what = `${f.name}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`;
+    console.error(`FAILED outside its tests (a hook or the file itself): ${what}`);
+    failures.push(`${what} (outside its tests)`);
+  }
+  for (const f of files)
+    for (const a of f.assertionResults ?? [])
+      if (a.status === 'failed')
+        failures.push(
+          `${f.name.startsWith(root) ? f.name.slice(root.length + 1) : f.name} > ${a.fullName ?? a.title}: ${(a.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300)}`,
+        );
   let failed = (j.numFailedTests ?? 0) + broken.length;
   if (status !== 0 && failed === 0) {
     console.error(`vitest exited with status ${status} although every test passed: an unhandled error or rejection (see its output above)`);
+    failures.push(`vitest exited with status ${status} with every test passed (an unhandled error or rejection)`);
     failed = 1;
   }
   return { passed: j.numPassedTests ?? 0, failed, skipped: (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0), status };
@@ -90,7 +103,7 @@ if (insideLane) {
     process.exit(0);
   }
   const c = runVitest(join(root, 'vitest.v2.config.mjs'), '/tmp/pocker-v2-lane.json', args, true);
-  console.log(`${COUNTS}${JSON.stringify(c)}`);
+  console.log(`${COUNTS}${JSON.stringify({ ...c, failures })}`);
   process.exit(c.status);
 }
 
@@ -114,6 +127,7 @@ if (!insideLane && !onlyV2 && !args.length) {
   const lint = spawnSync('npm', ['run', '--silent', 'lint'], { cwd: root, stdio: 'inherit' });
   if (lint.status !== 0) {
     console.error('formatter or linter findings (above): npm run format fixes the formatting');
+    failures.push('formatter or linter findings');
     total.failed += 1;
   }
 }
@@ -144,10 +158,14 @@ if (!noV2) {
         .join('\n'),
     );
     const line = out.split('\n').find((l) => l.includes(COUNTS));
-    if (line) add(JSON.parse(line.slice(line.indexOf(COUNTS) + COUNTS.length)));
-    else {
+    if (line) {
+      const c = JSON.parse(line.slice(line.indexOf(COUNTS) + COUNTS.length));
+      add(c);
+      for (const f of c.failures ?? []) failures.push(`cgroup v2 lane: ${f}`);
+    } else {
       laneProblem = `cgroup v2 lane produced no report (exit ${vm.status})`;
       console.error(laneProblem);
+      failures.push(laneProblem);
       total.failed += 1;
     }
     console.log(`cgroup v2 lane: ${Math.round((Date.now() - t0) / 1000)} s wall`);
@@ -185,6 +203,7 @@ if (!noV2) {
             `cgroup v2 lane negative control ${mode} FAILED: the limit tests did not catch a wrong driver (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`,
           );
           if (!c) process.stdout.write(`${bad.stdout ?? ''}${bad.stderr ?? ''}`);
+          failures.push(`cgroup v2 lane negative control ${mode} caught nothing`);
           total.failed += 1;
         }
       }
@@ -194,5 +213,6 @@ if (!noV2) {
 
 if (ci && total.skipped > 0) console.error(`CI=true: ${total.skipped} test(s) were skipped; every test must run on CI`);
 if (total.passed + total.failed === 0) console.error('no test ran');
+if (failures.length) console.log(`\nFailed (${failures.length}):\n${failures.map((f) => `  ${f}`).join('\n')}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(total.failed > 0 || total.passed + total.failed === 0 || (ci && total.skipped > 0) ? 1 : 0);

@@ -39,7 +39,7 @@ describeKernel('health checks on the real kernel', () => {
     );
     ctl = new WatchController({ dir: inst.specDir, dirs: inst.dirs, host: inst.host, driver: inst.driver, resyncMs: 60_000 });
     await ctl.start();
-    await until(() => inst.container('web').health?.failingStreak === 3, 'three checks timed out', 15_000);
+    await until(() => inst.find('web')?.health?.failingStreak === 3, 'three checks timed out', 15_000);
     await ctl.stop();
     ctl = null;
     expect(processes('web')).toHaveLength(2);

@@ -49,7 +49,7 @@ describeKernel('writable layers are kept until the container is removed or recre
     inst.writeSpec('done.yaml', inst.spec('done', { restart: 'never', command: ['sh', '-c', 'echo run >> /runs'] }));
     inst.writeSpec('svc.yaml', inst.spec('svc', { restart: 'never', command: COUNT_RUNS }));
     expect((await inst.reconcile()).ok).toBe(true);
-    await until(() => inst.container('done').exit !== null, 'done exited');
+    await until(() => (inst.find('done')?.exit ?? null) !== null, 'done exited');
     await started('svc', 1);
     await simulateReboot(inst);
     const after = await inst.reconcile();

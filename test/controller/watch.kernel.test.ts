@@ -186,7 +186,7 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     expect(gaps[0]!).toBeGreaterThanOrEqual(300);
     expect(gaps[1]! - gaps[0]!).toBeGreaterThan(200);
     expect(gaps[2]! - gaps[1]!).toBeGreaterThan(450);
-    await until(() => inst.container('once').exit !== null && inst.container('hog').exit !== null, 'once and hog exited');
+    await until(() => (inst.find('once')?.exit ?? null) !== null && (inst.find('hog')?.exit ?? null) !== null, 'once and hog exited');
     expect(inst.container('once').exit).toMatchObject({ exitCode: 3 });
     expect(observedStatus(inst.container('once'))).toBe('exited');
     expect(inst.container('hog').exit).toMatchObject({ exitCode: 137, oomKilled: true });
@@ -212,14 +212,14 @@ describeKernel('pocker reconcile (watching) on the real kernel', () => {
     inst.writeSpec('noted.yaml', inst.spec('noted', { command: ['sleep', '3600'], healthcheck: hc('none') }));
     await until(() => running('sick') && running('noted'), 'both running');
     const pid = inst.pid('sick');
-    await until(() => inst.container('sick').health?.status === 'healthy', 'sick healthy at first', 60_000);
+    await until(() => inst.find('sick')?.health?.status === 'healthy', 'sick healthy at first', 60_000);
     spawnSync(process.execPath, [POCKER_BIN, 'exec', ...instanceFlags(inst), 'sick', '--', 'touch', '/tmp/seen']);
     await until(
       () => running('sick') && inst.container('sick').pids?.initPid !== pid && inst.container('sick').record!.restartCount >= 1,
       'sick restarted after its checks failed',
       60_000,
     );
-    await until(() => inst.container('noted').health?.status === 'unhealthy', 'noted unhealthy', 60_000);
+    await until(() => inst.find('noted')?.health?.status === 'unhealthy', 'noted unhealthy', 60_000);
     expect(inst.container('noted').record!.restartCount).toBe(0);
   });
 

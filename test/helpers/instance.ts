@@ -137,6 +137,11 @@ export class TestInstance {
     return a;
   }
 
+  /** The container, or null while it does not exist yet (conditions polled before a controller has made it). */
+  find(name: string): ActualContainer | null {
+    return observeContainer(this.host, this.dirs, this.driver, name);
+  }
+
   /** Host pid of the container's init. */
   pid(name: string): number {
     const a = this.container(name);

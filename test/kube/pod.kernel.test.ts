@@ -97,7 +97,7 @@ describeKernel('a Kubernetes Pod manifest on the real kernel', () => {
     expect(limits.cpu).toBe('25000 100000');
     expect(limits.pids).toBe('32');
 
-    await until(() => inst.container('web').health?.status === 'healthy', 'web healthy by its livenessProbe', 30_000);
+    await until(() => inst.find('web')?.health?.status === 'healthy', 'web healthy by its livenessProbe', 30_000);
     expect(inst.container('web').health?.lastOutput).toBe('GET /index.html: HTTP 200');
 
     const pid = inst.pid('web');
@@ -108,7 +108,7 @@ describeKernel('a Kubernetes Pod manifest on the real kernel', () => {
       60_000,
     );
     expect(existsSync(join(volumePath(inst.dirs, 'data'), 'break'))).toBe(false);
-    await until(() => inst.container('web').health?.status === 'healthy', 'web healthy again', 30_000);
+    await until(() => inst.find('web')?.health?.status === 'healthy', 'web healthy again', 30_000);
     expect(inst.container('prep').record!.restartCount).toBe(0);
   }, 180_000);
 });

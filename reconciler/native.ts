@@ -10,6 +10,8 @@ export interface NativeAddon {
   close(fd: number): void;
   /** flock(LOCK_EX[|LOCK_NB]): true when held, false when another process holds it (non-blocking). */
   flock(fd: number, nonBlocking?: boolean): boolean;
+  /** malloc_trim(0) (glibc): gives malloc's free pages back to the kernel; true when some went back. */
+  mallocTrim(): boolean;
   /** memfd_create(MFD_CLOEXEC) holding data. */
   memfd(name: string, data: Buffer): number;
   /** posix_spawn in a new session with fds as 0..n-1 and all others closed; returns the pid. */

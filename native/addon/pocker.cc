@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -86,6 +89,17 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// mallocTrim() -> whether memory went back: glibc's malloc_trim(0), which hands the free pages
+// inside malloc's heaps back to the kernel (free() returns only the top of a heap). false where
+// the C library has no malloc_trim.
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 // close(fd)
 Napi::Value Close(const Napi::CallbackInfo& info) {
   int fd = info[0].As<Napi::Number>().Int32Value();
@@ -100,6 +114,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("memfd", Napi::Function::New(env, Memfd, "memfd"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim, "mallocTrim"));
   RegisterSpawn(env, exports);
   RegisterPidfd(env, exports);
   RegisterNetns(env, exports);

@@ -90,7 +90,7 @@ export class WatchController {
   constructor(options: WatchOptions) {
     this.host = options.host ?? new NodeHost();
     this.log = options.log ?? silentLogger;
-    this.observability = new Observability(options, this.log, () => this.snapshot());
+    this.observability = new Observability(options, this.host, this.log, () => this.snapshot());
     const opts: WatchOptions = { ...options, events: this.observability.events };
     this.opts = opts;
     this.driver = opts.driver ?? detectDriver(this.host, opts.dirs.cgroupParent);

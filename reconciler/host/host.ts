@@ -178,6 +178,11 @@ export interface Host extends HostReader {
    * it when the holder dies.
    */
   lock(path: string, timeoutMs?: number): Promise<() => void>;
+  /**
+   * Gives the free memory inside this process's malloc heaps back to the kernel (glibc's
+   * malloc_trim): what a burst of work allocated and freed stays in the process's RSS otherwise.
+   */
+  releaseFreeMemory(): void;
 }
 
 /** File descriptors a monitor gets as its stdin, stdout and stderr (default /dev/null). */

@@ -440,6 +440,10 @@ export class NodeHost implements Host {
     native().syncfs(path);
   }
 
+  releaseFreeMemory(): void {
+    native().mallocTrim();
+  }
+
   removeFile(path: string): void {
     ignoreMissing(() => unlinkSync(path));
   }

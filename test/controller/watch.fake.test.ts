@@ -64,6 +64,20 @@ describe('the watching controller against a fake host', () => {
   const running = (): Map<string, number> =>
     new Map([...containers()].filter(([, a]) => a.initAlive).map(([n, a]) => [n, a.pids!.initPid]));
 
+  it('gives the memory its work freed back to the kernel once quiet after it, and not while idle', async () => {
+    await start();
+    await sleep(1_500);
+    const afterStart = fake.freeMemoryReleases;
+    expect(afterStart).toBe(1);
+    for (let i = 0; i < 20; i++) writeFileSync(join(dir, `${name(i)}.yaml`), spec(name(i)));
+    await until(() => running().size === 20, '20 running', 20_000, 50);
+    await sleep(1_500);
+    const afterWork = fake.freeMemoryReleases;
+    expect(afterWork).toBeGreaterThan(afterStart);
+    await sleep(2_500);
+    expect(fake.freeMemoryReleases).toBe(afterWork);
+  });
+
   it(`starts ${N} specs of one burst, edits all of them in place, and removes them all at once with --allow-empty`, async () => {
     await start({ allowEmpty: true });
     for (let i = 0; i < N; i++) writeFileSync(join(dir, `${name(i)}.yaml`), spec(name(i)));

@@ -453,6 +453,11 @@ export class FakeHost implements Host, FakeNetworkHost {
     }
   }
   syncFilesystem(): void {}
+  /** How many times releaseFreeMemory was called. */
+  freeMemoryReleases = 0;
+  releaseFreeMemory(): void {
+    this.freeMemoryReleases++;
+  }
   removeFile(path: string): void {
     if (this.nodes.get(path)?.type !== 'file') return;
     this.nodes.delete(path);

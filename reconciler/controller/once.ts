@@ -1,6 +1,7 @@
 import { builtins } from '../builtins.js';
 import { join } from 'node:path';
 import { SpecCache } from '../spec/cache.js';
+import { shortHash } from '../state/shortHash.js';
 import { DEFAULT_BACKOFF } from '../plan/backoff.js';
 import { observe } from '../observe/observe.js';
 import { plan as makePlan } from '../plan/plan.js';
@@ -101,7 +102,8 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
     const failed = await images.pullAll(pulls);
     load = withPullErrors(failed.size < pulls.length ? read() : load, failed);
   }
-  if (cachePath && !opts.dryRun && host.kind(opts.dirs.stateDir) === 'dir') cache!.save(host, cachePath);
+  if (cachePath && !opts.dryRun && host.kind(opts.dirs.stateDir) === 'dir' && cache!.save(host, cachePath))
+    host.removeFile(legacySpecCachePath(opts.dirs.stateDir, opts.dir));
   for (const e of load.errors) log.error({ file: e.file, line: e.line, col: e.col }, formatSpecError(e));
   if (!opts.dryRun && opts.events) for (const e of specErrorEvents(opts.dir, load.errors, new Set())) opts.events.emit(e);
   const actual = observe(host, opts.dirs, driver);
@@ -164,8 +166,16 @@ export async function reconcileOnce(opts: OnceOptions): Promise<PassResult> {
   return { load, plan, results, revision, ok, ...(converged && { converged }) };
 }
 
-/** Where `reconcile --once` keeps the parses of one spec dir's files (see SpecCache). */
+/**
+ * Where `reconcile --once` keeps the parses of one spec dir's files (see SpecCache). Every entry
+ * names its dir, so dirs whose names hash alike would only share the file.
+ */
 export function specCachePath(stateDir: string, dir: string): string {
+  return join(stateDir, `.spec-cache-${shortHash(dir)}.json`);
+}
+
+/** The name earlier builds gave the cache (sha256 of the dir): removed when the cache is saved under its name now. */
+function legacySpecCachePath(stateDir: string, dir: string): string {
   return join(stateDir, `.spec-cache-${builtins.crypto().createHash('sha256').update(dir).digest('hex').slice(0, 16)}.json`);
 }
 

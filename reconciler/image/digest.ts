@@ -1,4 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,7 +9,7 @@ export { formatDigest, parseDigest, shortDigest, type Digest, type DigestAlgorit
 
 /** The digest of bytes in memory. */
 export function digestOf(data: Buffer, algorithm: DigestAlgorithm = 'sha256'): string {
-  return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
+  return `${algorithm}:${builtins.crypto().createHash(algorithm).update(data).digest('hex')}`;
 }
 
 /** A pass-through stream that hashes and counts what flows through it. */
@@ -19,7 +20,7 @@ export class DigestStream extends Transform {
 
   constructor(readonly algorithm: DigestAlgorithm) {
     super();
-    this.hash = createHash(algorithm);
+    this.hash = builtins.crypto().createHash(algorithm);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Host, HostReader } from '../host/host.js';
 import type { ImageConfig } from '../spec/imageConfig.js';
@@ -225,7 +225,7 @@ export async function lockStore(host: Host, paths: ImageStorePaths, waitMs = 60_
 
 /** A fresh directory under tmp (only while holding the lock). */
 export function makeTmpDir(host: Host, paths: ImageStorePaths, label: string): string {
-  const dir = join(paths.tmp, `${label}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const dir = join(paths.tmp, `${label}-${process.pid}-${builtins.crypto().randomBytes(6).toString('hex')}`);
   host.mkdir(dir, 0o700);
   return dir;
 }

@@ -100,14 +100,19 @@ export class SpecCache {
     return cache;
   }
 
-  /** Writes the cache file atomically (temp + rename), only when something changed; errors are ignored (it is only a cache). */
-  save(host: Host, path: string): void {
-    if (!this.changed) return;
+  /**
+   * Writes the cache file atomically (temp + rename), only when something changed; errors are
+   * ignored (it is only a cache). Returns whether it wrote the file.
+   */
+  save(host: Host, path: string): boolean {
+    if (!this.changed) return false;
     try {
       host.writeFileAtomic(path, JSON.stringify({ code: CODE_ID, entries: Object.fromEntries(this.entries) } satisfies CacheFile), 0o600);
       this.changed = false;
+      return true;
     } catch {
       /* a cache that cannot be written is rebuilt next time */
+      return false;
     }
   }
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { builtins } from '../builtins.js';
 import {
   closeSync,
   constants,
@@ -38,8 +38,8 @@ function secretKey(dataDir: string): Buffer {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(tmp, randomBytes(KEY_BYTES), { mode: 0o600, flag: 'wx' });
+  const tmp = `${path}.${process.pid}.${builtins.crypto().randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, builtins.crypto().randomBytes(KEY_BYTES), { mode: 0o600, flag: 'wx' });
   try {
     linkSync(tmp, path);
   } catch (e) {
@@ -126,7 +126,7 @@ export function hostContentReader(o: { dataDir: string; secretsDir: string; trus
     },
     secretDigest(data) {
       key ??= secretKey(o.dataDir);
-      return `hmac-sha256:${createHmac('sha256', key).update(data).digest('hex')}`;
+      return `hmac-sha256:${builtins.crypto().createHmac('sha256', key).update(data).digest('hex')}`;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,9 +26,16 @@ function builtinsLoadedBy(args: string[]): string[] {
 }
 
 describe('what one-shot commands load of Node', () => {
-  it('--version, validate and ps load neither node:crypto nor node:fs/promises: they hash nothing and write nothing durably', () => {
+  it('--version, validate, ps and plan (nothing to parse) load neither node:crypto nor node:fs/promises: they hash nothing and write nothing durably', () => {
     const instance = ['--state-dir', join(dir, 'state'), '--data-dir', join(dir, 'data')];
-    for (const args of [['--version'], ['validate', join(root, 'examples', 'httpd.yaml')], ['ps', ...instance]]) {
+    const specs = join(dir, 'specs');
+    mkdirSync(specs);
+    for (const args of [
+      ['--version'],
+      ['validate', join(root, 'examples', 'httpd.yaml')],
+      ['ps', ...instance],
+      ['plan', '--dir', specs, ...instance],
+    ]) {
       const loaded = builtinsLoadedBy(args);
       expect(loaded, args.join(' ')).toContain('fs');
       expect(

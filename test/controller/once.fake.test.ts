@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reconcileOnce } from '../../reconciler/controller/once.js';
+import { reconcileOnce, specCachePath } from '../../reconciler/controller/once.js';
 import { detectDriver } from '../../reconciler/cgroups/detect.js';
 import { plan } from '../../reconciler/plan/plan.js';
 import { DEFAULT_BACKOFF } from '../../reconciler/plan/backoff.js';
@@ -107,7 +108,7 @@ describe.each(['v1', 'v2'] as const)('reconcile against a fake %s kernel', (vers
           const restartable = second.plan.actions.filter((a) => a.kind !== 'none');
           expect(restartable, JSON.stringify(second.plan.actions)).toEqual([]);
           expect(calls).toEqual([]);
-          const cacheWrite = /^writeFileAtomic \/run\/pocker\/\.spec-cache-[0-9a-f]{16}\.json$/;
+          const cacheWrite = /^(writeFileAtomic|removeFile) \/run\/pocker\/\.spec-cache-[0-9a-f]{16}\.json$/;
           expect(settled ? bookkeeping : bookkeeping.filter((b) => !cacheWrite.test(b))).toEqual([
             'mkdir /run/pocker/.sources',
             expect.stringMatching(/^writeFileAtomic \/run\/pocker\/\.sources\/[0-9a-f]{16}\.json$/),
@@ -201,6 +202,27 @@ describe('the spec cache and dry runs', () => {
     expect(dry.load.desired.map((d) => d.spec.command)).toEqual([['sleep', '2']]);
     expect(calls).toEqual([]);
     expect(bookkeeping).toEqual([]);
+  });
+
+  it('names the cache without sha256, and a pass that saves it removes the file under the name earlier builds gave it', async () => {
+    const fake = new FakeHost('v2');
+    const dirs = { stateDir: '/run/pocker', dataDir: '/var/lib/pocker', cgroupParent: 'pocker' };
+    const dir = mkdtempSync(join(root, `legacy${seq++}-`));
+    const driver = detectDriver(fake, dirs.cgroupParent);
+    const legacy = `/run/pocker/.spec-cache-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}.json`;
+    fake.mkdir('/run/pocker');
+    fake.writeFileAtomic(legacy, '{"code":"older build","entries":{}}');
+    const other = '/run/pocker/.spec-cache-0123456789abcdef.json';
+    fake.writeFileAtomic(other, '{"code":"another dir","entries":{}}');
+    writeSet(dir, { web: { command: ['sleep', '1'], restart: undefined, env: undefined, resources: {} } });
+    await new Promise((r) => setTimeout(r, 80));
+    expect((await reconcileOnce({ dir, dirs, host: fake, driver, monitorBinary: '/monitor' })).ok).toBe(true);
+    expect(fake.kind(legacy)).toBe(null);
+    expect(fake.kind(other)).toBe('file');
+    expect(fake.kind(specCachePath(dirs.stateDir, dir))).toBe('file');
+    expect(specCachePath(dirs.stateDir, dir)).not.toBe(legacy);
+    const saved = JSON.parse(fake.readFile(specCachePath(dirs.stateDir, dir))!) as { entries: object };
+    expect(Object.keys(saved.entries)).toHaveLength(1);
   });
 });
 

@@ -5,7 +5,7 @@ import type { NetnsFirewall } from '../../reconciler/host/firewall.js';
 
 /** A pass's record of itself (the source status `pocker status` shows, the parse cache), not a change to any container. */
 const BOOKKEEPING =
-  /^(mkdir \S*\/\.sources|writeFileAtomic \S*\/\.sources\/[0-9a-f]+\.json|writeFileAtomic \S*\/\.spec-cache-[0-9a-f]+\.json)$/;
+  /^(mkdir \S*\/\.sources|writeFileAtomic \S*\/\.sources\/[0-9a-f]+\.json|(writeFileAtomic|removeFile) \S*\/\.spec-cache-[0-9a-f]+\.json)$/;
 
 /**
  * A Host that records every mutating call (method and first argument) before passing it on:

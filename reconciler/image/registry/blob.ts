@@ -3,7 +3,7 @@
  * ends only when all of the descriptor's bytes came and hash to its digest. A connection lost
  * mid-blob is resumed with a range request, continuing the same hash.
  */
-import { createHash } from 'node:crypto';
+import { builtins } from '../../builtins.js';
 import { STATUS_CODES } from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -90,7 +90,7 @@ async function pump(stream: VerifiedBlobStream, source: BlobSource, desc: Descri
   const what = `blob ${desc.digest}`;
   const algorithm = parseDigest(desc.digest)?.algorithm;
   if (!algorithm) throw registryError('REGISTRY_PROTOCOL', { ...base, endpoint: endpoints[0]! }, `${what} is not a digest`);
-  const hash = createHash(algorithm);
+  const hash = builtins.crypto().createHash(algorithm);
   let got = 0;
   let endpointIndex = 0;
   let failures = 0;

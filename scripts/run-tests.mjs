@@ -29,6 +29,13 @@ const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
 const COUNTS = '@@pocker-test-counts ';
 /** One line per failure (test, file or run), printed again just above the counts line. */
 const failures = [];
+/** Reports a failure on stderr now and in the list above the counts line. */
+function fail(message) {
+  console.error(message);
+  failures.push(message);
+}
+/** A test file's path relative to the checkout. */
+const relative = (file) => (file.startsWith(`${root}/`) ? file.slice(root.length + 1) : file);
 
 /**
  * Runs vitest with a JSON report; returns {passed, failed, skipped, status}. Every way a run can
@@ -58,28 +65,21 @@ function runVitest(config, report, extra, piped = false) {
   if (piped) process.stdout.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
   const status = r.status ?? 1;
   if (!existsSync(report)) {
-    console.error(`vitest wrote no report (exit ${status}${r.signal ? `, ${r.signal}` : ''})`);
-    failures.push(`vitest wrote no report (${report})`);
+    fail(`vitest wrote no report (${report}; exit ${status}${r.signal ? `, ${r.signal}` : ''})`);
     return { passed: 0, failed: 1, skipped: 0, status };
   }
   const j = JSON.parse(readFileSync(report, 'utf8'));
   const files = j.testResults ?? [];
   const broken = files.filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'));
-  for (const f of broken) {
-    const what = `${f.name}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`;
-    console.error(`FAILED outside its tests (a hook or the file itself): ${what}`);
-    failures.push(`${what} (outside its tests)`);
-  }
+  for (const f of broken)
+    fail(`FAILED outside its tests (a hook or the file itself): ${relative(f.name)}${f.message ? `: ${f.message.split('\n')[0]}` : ''}`);
   for (const f of files)
     for (const a of f.assertionResults ?? [])
       if (a.status === 'failed')
-        failures.push(
-          `${f.name.startsWith(root) ? f.name.slice(root.length + 1) : f.name} > ${a.fullName ?? a.title}: ${(a.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300)}`,
-        );
+        failures.push(`${relative(f.name)} > ${a.fullName ?? a.title}: ${(a.failureMessages?.[0] ?? '').split('\n')[0].slice(0, 300)}`);
   let failed = (j.numFailedTests ?? 0) + broken.length;
   if (status !== 0 && failed === 0) {
-    console.error(`vitest exited with status ${status} although every test passed: an unhandled error or rejection (see its output above)`);
-    failures.push(`vitest exited with status ${status} with every test passed (an unhandled error or rejection)`);
+    fail(`vitest exited with status ${status} although every test passed: an unhandled error or rejection (see its output above)`);
     failed = 1;
   }
   return { passed: j.numPassedTests ?? 0, failed, skipped: (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0), status };
@@ -126,8 +126,7 @@ let laneProblem = '';
 if (!insideLane && !onlyV2 && !args.length) {
   const lint = spawnSync('npm', ['run', '--silent', 'lint'], { cwd: root, stdio: 'inherit' });
   if (lint.status !== 0) {
-    console.error('formatter or linter findings (above): npm run format fixes the formatting');
-    failures.push('formatter or linter findings');
+    fail('formatter or linter findings (above): npm run format fixes the formatting');
     total.failed += 1;
   }
 }
@@ -164,8 +163,7 @@ if (!noV2) {
       for (const f of c.failures ?? []) failures.push(`cgroup v2 lane: ${f}`);
     } else {
       laneProblem = `cgroup v2 lane produced no report (exit ${vm.status})`;
-      console.error(laneProblem);
-      failures.push(laneProblem);
+      fail(laneProblem);
       total.failed += 1;
     }
     console.log(`cgroup v2 lane: ${Math.round((Date.now() - t0) / 1000)} s wall`);
@@ -199,11 +197,10 @@ if (!noV2) {
         if (c && c.failed > 0)
           console.log(`cgroup v2 lane negative control ${mode}: ${c.failed} of ${c.failed + c.passed} limit test(s) fail, as they must`);
         else {
-          console.error(
+          if (!c) process.stdout.write(`${bad.stdout ?? ''}${bad.stderr ?? ''}`);
+          fail(
             `cgroup v2 lane negative control ${mode} FAILED: the limit tests did not catch a wrong driver (${c ? JSON.stringify(c) : `no report, exit ${bad.status}`})`,
           );
-          if (!c) process.stdout.write(`${bad.stdout ?? ''}${bad.stderr ?? ''}`);
-          failures.push(`cgroup v2 lane negative control ${mode} caught nothing`);
           total.failed += 1;
         }
       }

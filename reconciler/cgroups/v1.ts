@@ -87,8 +87,12 @@ export class V1Driver implements CgroupDriver {
     return d === undefined ? undefined : `${d}/${name}/${file}`;
   }
 
+  private unifiedParent: string | null = null;
+
   private unifiedDir(name: string): string | null {
-    return this.unified ? join(this.unified, this.parent, name) : null;
+    if (!this.unified) return null;
+    this.unifiedParent ??= join(this.unified, this.parent);
+    return `${this.unifiedParent}/${name}`;
   }
 
   dirs(name: string): string[] {
@@ -244,6 +248,7 @@ export class V1Driver implements CgroupDriver {
     const file = (c: string, f: string): string | null => this.readControl(host, c, name, f);
     const memory = parseMax(file('memory', 'memory.limit_in_bytes'));
     if (memory === null) return null;
+    const unified = this.unifiedDir(name);
     const memsw = this.memswSupported(host) ? parseMax(file('memory', 'memory.memsw.limit_in_bytes')) : memory;
     return {
       cpuQuotaUs: parseMax(file('cpu', 'cpu.cfs_quota_us')) ?? 'max',
@@ -251,7 +256,7 @@ export class V1Driver implements CgroupDriver {
       memory,
       memsw: memsw ?? 'max',
       ...readSimpleLimits('v1', (f) => file(f.v1.controller, f.v1.file)),
-      frozen: (this.unifiedDir(name) && host.readFile(join(this.unifiedDir(name)!, 'cgroup.freeze'))?.trim()) === '1',
+      frozen: (unified !== null && host.readFile(`${unified}/cgroup.freeze`)?.trim()) === '1',
       io: this.mounts.has('blkio')
         ? parseV1Throttles({
             rbps: file('blkio', V1_IO_FILES.rbps),

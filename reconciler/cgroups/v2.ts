@@ -61,8 +61,12 @@ export class V2Driver implements CgroupDriver {
     readonly parent: string,
   ) {}
 
+  /** The parent's dir, joined once (a container's files are read per container by every observation). */
+  private parentDir: string | null = null;
+
   private dir(name: string): string {
-    return join(this.root, this.parent, name);
+    this.parentDir ??= join(this.root, this.parent);
+    return `${this.parentDir}/${name}`;
   }
 
   dirs(name: string): string[] {
@@ -193,7 +197,8 @@ export class V2Driver implements CgroupDriver {
   }
 
   read(name: string, host: HostReader): Limits | null {
-    const file = (f: string): string | null => host.readFile(join(this.dir(name), f));
+    const dir = `${this.dir(name)}/`;
+    const file = (f: string): string | null => host.readFile(dir + f);
     const memory = parseMax(file('memory.max'));
     if (memory === null) return null;
     const [quota, period] = (file('cpu.max') ?? `max ${DEFAULT_CPU_PERIOD_US}`).trim().split(/\s+/);

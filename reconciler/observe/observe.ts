@@ -2,7 +2,7 @@ import type { CgroupDriver } from '../cgroups/driver.js';
 import type { HostReader } from '../host/host.js';
 import { isContainerName } from '../spec/names.js';
 import { layerHasContent } from '../state/layerContent.js';
-import { containerPaths, containersDataDir, netnsDir, networkPaths, type InstanceDirs } from '../state/layout.js';
+import { containerPaths, containersDataDir, netnsDir, networkPaths, type ContainerPaths, type InstanceDirs } from '../state/layout.js';
 import {
   migrateLegacyRecord,
   parseContainerRecord,
@@ -23,15 +23,15 @@ function alive(host: HostReader, pid: number, startTime: number): boolean {
 }
 
 /** A container's pids record, when there is a readable one of this boot. */
-function readPids(host: HostReader, dirs: InstanceDirs, name: string): PidsRecord | null {
-  const text = host.readFile(containerPaths(dirs, name).pids);
+function readPids(host: HostReader, paths: ContainerPaths): PidsRecord | null {
+  const text = host.readFile(paths.pids);
   const p = text === null ? null : parsePidsRecord(text);
   return p && 'value' in p && (p.value.bootId === undefined || p.value.bootId === host.bootId()) ? p.value : null;
 }
 
 /** Whether the init named by a container's pids record of this boot is alive now (false without one). */
 export function initAliveNow(host: HostReader, dirs: InstanceDirs, name: string): boolean {
-  const pids = readPids(host, dirs, name);
+  const pids = readPids(host, containerPaths(dirs, name));
   return !!pids && alive(host, pids.initPid, pids.initStart);
 }
 
@@ -57,8 +57,8 @@ export function readRecord(
   host: HostReader,
   dirs: InstanceDirs,
   name: string,
+  paths: ContainerPaths = containerPaths(dirs, name),
 ): { record: ContainerRecord | null; problem?: string; legacy?: boolean; present: boolean } {
-  const paths = containerPaths(dirs, name);
   const text = host.readFile(paths.record);
   if (text !== null) {
     const r = parseContainerRecord(text);
@@ -74,8 +74,7 @@ export function readRecord(
   return { record: migrateLegacyRecord(l.value, dirs, host.bootId()), legacy: true, present: true };
 }
 
-function readExit(host: HostReader, dirs: InstanceDirs, name: string): ExitRecord | null {
-  const paths = containerPaths(dirs, name);
+function readExit(host: HostReader, paths: ContainerPaths): ExitRecord | null {
   const text = host.readFile(paths.exit) ?? host.readFile(paths.legacyExit);
   const parsed = text === null ? null : parseExitRecord(text);
   return parsed && 'value' in parsed ? parsed.value : null;
@@ -129,8 +128,8 @@ export function observeContainer(
   stamp?: ObservationStamp,
 ): ActualContainer | null {
   const paths = containerPaths(dirs, name);
-  const rec = readRecord(host, dirs, name);
-  let pids = readPids(host, dirs, name);
+  const rec = readRecord(host, dirs, name, paths);
+  let pids = readPids(host, paths);
   if (!rec.present && pids === null) return null;
   const record = rec.record;
   if (record && !sameInstance(record.instance, dirs)) {
@@ -170,7 +169,7 @@ export function observeContainer(
     pids,
     ...(pidsRecovered && { pidsRecovered }),
     ...(unidentified && { unidentified }),
-    exit: readExit(host, dirs, name),
+    exit: readExit(host, paths),
     initAlive,
     monitorAlive: !!pids && alive(host, pids.monitorPid, pids.monitorStart),
     ...(record && !initAlive && !pids && record.bootId !== host.bootId() && { rebooted: true }),

@@ -55,25 +55,29 @@ export function containerDirs(dirs: InstanceDirs, name: string): { stateDir: str
   return { stateDir: join(dirs.stateDir, name), dataDir: join(dirs.dataDir, 'containers', name) };
 }
 
-/** Every path of a container's files in its two dirs. */
+/**
+ * Every path of a container's files in its two dirs. Both dirs come out of `join` (normalized, no
+ * trailing slash) and every file name is a plain component, so the rest is concatenation: this
+ * runs several times per container in every observation.
+ */
 export function containerPaths(dirs: InstanceDirs, name: string): ContainerPaths {
   const { stateDir: state, dataDir: data } = containerDirs(dirs, name);
   return {
     stateDir: state,
-    pids: join(state, 'pids.json'),
-    health: join(state, 'health.json'),
+    pids: `${state}/pids.json`,
+    health: `${state}/health.json`,
     dataDir: data,
-    record: join(data, 'container.json'),
-    exit: join(data, 'exit.json'),
-    exitReported: join(data, 'exit.reported'),
-    upper: join(data, 'upper'),
-    work: join(data, 'work'),
-    rootfs: join(data, 'rootfs'),
-    log: join(data, 'container.log'),
-    files: join(data, 'files'),
-    secrets: join(data, 'secrets'),
-    legacyRecord: join(state, 'record.json'),
-    legacyExit: join(state, 'exit.json'),
+    record: `${data}/container.json`,
+    exit: `${data}/exit.json`,
+    exitReported: `${data}/exit.reported`,
+    upper: `${data}/upper`,
+    work: `${data}/work`,
+    rootfs: `${data}/rootfs`,
+    log: `${data}/container.log`,
+    files: `${data}/files`,
+    secrets: `${data}/secrets`,
+    legacyRecord: `${state}/record.json`,
+    legacyExit: `${state}/exit.json`,
   };
 }
 

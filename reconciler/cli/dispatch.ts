@@ -1,4 +1,5 @@
 import { formatCliError, GLOBAL_HELP, UsageError } from './usage.js';
+import { printLine } from './stdout.js';
 
 const VERSION = '0.1.0';
 
@@ -50,11 +51,11 @@ export type Commands = Record<string, () => Promise<CommandModule>>;
 export async function run(argv: string[], commands: Commands): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '-h' || verb === '--help' || verb === 'help') {
-    console.log(mainHelp());
+    printLine(mainHelp());
     return verb === undefined ? 2 : 0;
   }
   if (verb === '--version' || verb === 'version') {
-    console.log(VERSION);
+    printLine(VERSION);
     return 0;
   }
   const load = commands[verb];

@@ -2,6 +2,7 @@ import { createLogger } from '../log/logger.js';
 import { GLOBAL_HELP, parseCommand } from './options.js';
 import { printPass } from './reconcile.js';
 import { eventJournal } from './journal.js';
+import { printLine } from './stdout.js';
 
 export const DOWN_HELP = `Usage: pocker down [--dir DIR] [--dry-run]
 
@@ -17,7 +18,7 @@ ${GLOBAL_HELP}`;
 export async function main(args: string[]): Promise<number> {
   const cmd = parseCommand(args, { 'dry-run': { type: 'boolean' } });
   if (cmd.values.help) {
-    console.log(DOWN_HELP);
+    printLine(DOWN_HELP);
     return 0;
   }
   const log = createLogger(cmd.logLevel);
@@ -31,6 +32,6 @@ export async function main(args: string[]): Promise<number> {
     log,
     ...(!dryRun && { events: eventJournal(cmd, 'pocker down', log) }),
   });
-  printPass(result, dryRun, (s) => console.log(s));
+  printPass(result, dryRun, printLine);
   return result.ok ? 0 : 1;
 }

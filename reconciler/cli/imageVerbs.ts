@@ -1,4 +1,4 @@
-import { shortDigest } from '../image/digest.js';
+import { shortDigest } from '../spec/digest.js';
 import type { Host } from '../host/host.js';
 import { formatSize } from '../spec/quantity.js';
 import { UsageError, type Parsed } from './options.js';

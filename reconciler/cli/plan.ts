@@ -1,6 +1,7 @@
 import { createLogger } from '../log/logger.js';
 import { GLOBAL_HELP, parseCommand, trustedUids } from './options.js';
 import { printPass } from './reconcile.js';
+import { printLine } from './stdout.js';
 
 export const PLAN_HELP = `Usage: pocker plan [--dir DIR] [--allow-empty] [--trusted-owner USER]
 
@@ -13,7 +14,7 @@ ${GLOBAL_HELP}`;
 export async function main(args: string[]): Promise<number> {
   const cmd = parseCommand(args, { 'allow-empty': { type: 'boolean' }, 'trusted-owner': { type: 'string', multiple: true } });
   if (cmd.values.help) {
-    console.log(PLAN_HELP);
+    printLine(PLAN_HELP);
     return 0;
   }
   const { reconcileOnce } = await import('../controller/once.js');
@@ -26,7 +27,7 @@ export async function main(args: string[]): Promise<number> {
     trust: { uids: trustedUids(cmd.values['trusted-owner']) },
     log: createLogger(cmd.logLevel),
   });
-  printPass(r, true, (s) => console.log(s));
+  printPass(r, true, printLine);
   if (!r.ok) return 1;
   return r.plan.actions.some((a) => a.kind !== 'none') ? 2 : 0;
 }

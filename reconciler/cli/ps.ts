@@ -9,6 +9,7 @@ import { formatBytes } from '../spec/quantity.js';
 import { formatDuration } from '../spec/duration.js';
 import { GLOBAL_HELP, parseCommand, UsageError } from './options.js';
 import { table } from './table.js';
+import { printLine } from './stdout.js';
 
 export const PS_HELP = `Usage: pocker ps [-o table|json]
 
@@ -136,7 +137,7 @@ export function psEntry(a: ActualContainer, now = Date.now(), update: AutoUpdate
 export async function main(args: string[]): Promise<number> {
   const cmd = parseCommand(args, { output: { type: 'string', short: 'o' } });
   if (cmd.values.help) {
-    console.log(PS_HELP);
+    printLine(PS_HELP);
     return 0;
   }
   const format = cmd.values.output ?? 'table';
@@ -146,7 +147,7 @@ export async function main(args: string[]): Promise<number> {
   const updates = listAutoUpdates(host, cmd.dirs);
   const entries = [...actual.containers.values()].map((a) => psEntry(a, Date.now(), updates.get(a.name) ?? null));
   if (format === 'json') {
-    console.log(JSON.stringify(entries, null, 2));
+    printLine(JSON.stringify(entries, null, 2));
     return 0;
   }
   const dash = (v: string | number | null | undefined): string => (v === null || v === undefined ? '-' : String(v));
@@ -164,6 +165,6 @@ export async function main(args: string[]): Promise<number> {
     e.image === null ? '-' : `${shortImage(e.image)}${e.autoUpdate?.marker ? ` [${e.autoUpdate.marker}]` : ''}`,
     dash(e.source),
   ]);
-  console.log(table(['NAME', 'STATE', 'PID', 'UPTIME', 'CPUS', 'CPUSET', 'MEMORY', 'MEMSW', 'PIDS', 'RESTARTS', 'IMAGE', 'SOURCE'], rows));
+  printLine(table(['NAME', 'STATE', 'PID', 'UPTIME', 'CPUS', 'CPUSET', 'MEMORY', 'MEMSW', 'PIDS', 'RESTARTS', 'IMAGE', 'SOURCE'], rows));
   return 0;
 }

@@ -1,5 +1,5 @@
 import type { Host } from '../host/host.js';
-import { shortDigest } from '../image/digest.js';
+import { shortDigest } from '../spec/digest.js';
 import { pullImage, type PullEvent, type PullResult } from '../image/pull.js';
 import { registryClientFactory } from '../image/registryClients.js';
 import type { RegistrySettings } from '../image/registrySettings.js';

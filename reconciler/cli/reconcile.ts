@@ -14,6 +14,7 @@ import { eventJournal } from './journal.js';
 import { watchingOptions } from './watchingOptions.js';
 import { native } from '../native.js';
 import { DEFAULT_FULL_RESYNC_EVERY } from '../controller/resyncCadence.js';
+import { printLine } from './stdout.js';
 
 export const RECONCILE_HELP = `Usage: pocker reconcile [--once] [--dir DIR] [options]
 
@@ -151,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
     'notify-timeout': { type: 'string' },
   });
   if (cmd.values.help) {
-    console.log(RECONCILE_HELP);
+    printLine(RECONCILE_HELP);
     return 0;
   }
   const v = cmd.values;
@@ -223,17 +224,17 @@ export async function main(argv: string[]): Promise<number> {
       { startupMs: Math.round(startupMs * 10) / 10, passMs: Math.round(passMs * 10) / 10 },
       `pass done in ${passMs.toFixed(1)} ms after ${startupMs.toFixed(1)} ms of process start-up`,
     );
-    printPass(result, dryRun, (s) => console.log(s));
+    printPass(result, dryRun, printLine);
     if (!result.ok) return 1;
     if (result.converged && !result.converged.done) {
       const c = result.converged;
-      console.log(
+      printLine(
         `not converged${c.failed.length ? `: failed: ${c.failed.join('; ')}` : ''}${c.pending.length ? `${c.failed.length ? ';' : ':'} waiting: ${c.pending.join('; ')}` : ''}`,
       );
       return 3;
     }
     if (result.converged)
-      console.log('converged: every container runs, healthy where it has a health check, and every job others wait on completed');
+      printLine('converged: every container runs, healthy where it has a health check, and every job others wait on completed');
     return 0;
   }
   if (v['dry-run']) throw new UsageError('--dry-run needs --once (or use pocker plan)');

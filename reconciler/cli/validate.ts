@@ -3,6 +3,7 @@ import { basename, dirname } from 'node:path';
 import { loadSpecDir, loadSpecFiles } from '../spec/load.js';
 import { formatSpecError } from '../spec/types.js';
 import { GLOBAL_HELP, parseCommand } from './options.js';
+import { printLine } from './stdout.js';
 
 export const VALIDATE_HELP = `Usage: pocker validate [FILE...] [--dir DIR]
 
@@ -18,7 +19,7 @@ ${GLOBAL_HELP}`;
 export async function main(args: string[]): Promise<number> {
   const cmd = parseCommand(args, {}, true);
   if (cmd.values.help) {
-    console.log(VALIDATE_HELP);
+    printLine(VALIDATE_HELP);
     return 0;
   }
   let result;
@@ -31,7 +32,7 @@ export async function main(args: string[]): Promise<number> {
       result.errors.push({ file, line: 1, col: 1, message: 'no such file' });
       result.failedFiles.add(file);
     }
-    for (const w of result.warnings) console.log(`warning: ${w}`);
+    for (const w of result.warnings) printLine(`warning: ${w}`);
     for (const d of result.desired) d.source = { ...d.source, dir: dirname(d.source.file), file: basename(d.source.file) };
   } else {
     const load = loadSpecDir(cmd.dir);
@@ -42,14 +43,14 @@ export async function main(args: string[]): Promise<number> {
     fileCount = load.files.length;
     result = load;
   }
-  for (const e of result.errors) console.log(formatSpecError(e));
+  for (const e of result.errors) printLine(formatSpecError(e));
   for (const d of result.desired)
     if (d.spec.network.mode === 'host')
-      console.log(`warning: ${d.source.file}: container "${d.spec.name}" shares the host's network namespace`);
+      printLine(`warning: ${d.source.file}: container "${d.spec.name}" shares the host's network namespace`);
   if (result.errors.length) {
-    console.log(`${result.errors.length} error(s) in ${result.failedFiles.size} of ${fileCount} file(s)`);
+    printLine(`${result.errors.length} error(s) in ${result.failedFiles.size} of ${fileCount} file(s)`);
     return 1;
   }
-  console.log(`ok: ${result.desired.length} container spec(s) in ${fileCount} file(s)`);
+  printLine(`ok: ${result.desired.length} container spec(s) in ${fileCount} file(s)`);
   return 0;
 }

@@ -2,7 +2,7 @@ import { builtins } from '../builtins.js';
 import { dirname, join, resolve } from 'node:path';
 import type { Host, HostReader } from '../host/host.js';
 import type { ImageConfig } from '../spec/imageConfig.js';
-import { parseDigest } from './digest.js';
+import { parseDigest } from '../spec/digest.js';
 import { ImageError } from './errors.js';
 
 /** Store file format version. */

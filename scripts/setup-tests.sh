@@ -1,13 +1,14 @@
 #!/bin/sh
 # What only the tests need, on top of scripts/setup.sh (run by scripts/test.sh; a user who only
 # wants pocker never installs these): a local OCI registry, image build and copy tools, htpasswd
-# for registry auth, openssl for a test CA, podman (the peer of bench's pull suite), Prometheus and
-# Chromium, which scrape and render what the controller serves, and Node 22 and 24, on which
+# for registry auth, openssl for a test CA, podman (the peer of bench's pull suite), strace (which
+# holds a monitor's syscalls so a test can kill it at a chosen step), Prometheus and Chromium,
+# which scrape and render what the controller serves, and Node 22 and 24, on which
 # test/cli/bundle.test.ts runs bin/pocker besides the Node that runs the suite. Safe to run
 # again: it only installs what is missing.
 set -eu
 [ "$(id -u)" = 0 ] || { echo "setup-tests: run as root" >&2; exit 1; }
-packages="docker-registry skopeo umoci apache2-utils openssl podman prometheus chromium"
+packages="docker-registry skopeo umoci apache2-utils openssl podman strace prometheus chromium"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -50,10 +51,18 @@ int userns_create(const struct id_range *r, int *netns, struct pk_error *err)
 	int ready[2], done[2];
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
 		return pk_error_set(err, errno, "pipe for the user namespace");
+	pid_t parent = getpid();
 	pid_t holder = fork();
 	if (holder < 0)
 		return pk_error_set(err, errno, "fork the user namespace's holder");
 	if (holder == 0) {
+		/* Dies with the monitor (killed mid-start by the controller): a holder left waiting would
+		 * keep the container's lock, which it inherited, and no start of it could take it again. */
+		close(ready[0]);
+		close(done[1]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		char c = unshare(CLONE_NEWUSER) == 0 ? 0 : (char)errno;
 		if (!c && netns && unshare(CLONE_NEWNET) < 0)
 			c = (char)(errno | 0x40);

@@ -1,9 +1,11 @@
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { pocker } from '../helpers/cli.js';
 import { useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
+import { monitorBinary } from '../../reconciler/native.js';
 
 describeKernel('a monitor that never reports', () => {
   const current = useTestInstance();
@@ -30,5 +32,54 @@ describeKernel('a monitor that never reports', () => {
     expect(existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')).toBe(false);
     expect(inst.actual().containers.size).toBe(0);
     expect(inst.driver.list(inst.host)).toEqual([]);
+  });
+});
+
+describeKernel('a monitor killed while it creates the user namespace', () => {
+  const current = useTestInstance();
+  let inst: TestInstance;
+  beforeEach(() => {
+    inst = current();
+  });
+
+  /** Pids of live processes whose command line names the path. */
+  const processesNaming = (path: string): number[] =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(path) && !readFileSync(`/proc/${d}/stat`, 'utf8').includes(') Z ');
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+
+  it('leaves no holder of the namespace behind to keep the lock, so the next start takes it', () => {
+    // strace holds every unshare(2) of the monitor and its children for 3 s: the namespace's
+    // holder is forked and waiting in it when the 1 s monitor timeout kills the monitor.
+    const slow = join(inst.root, 'slow-monitor');
+    writeFileSync(
+      slow,
+      `#!/bin/sh\nexec strace -f -qq -o /dev/null -e trace=unshare -e inject=unshare:delay_exit=3000000 ${monitorBinary()} "$@"\n`,
+    );
+    chmodSync(slow, 0o755);
+    const cfg = join(inst.root, 'pocker.yaml');
+    writeFileSync(cfg, 'timeouts: {monitor: 1s}\n');
+    inst.writeSpec('web.yaml', inst.spec('web', { userns: 'auto' }));
+    try {
+      const r = pocker(inst, 'reconcile', ['--once', '--config', cfg], { env: { POCKER_MONITOR: slow }, timeoutMs: 30_000 });
+      expect(r.status, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/create\s+web\s+FAILED: the monitor did not report within 1000 ms \(killed it\)/);
+      // The holder would block past strace's 3 s hold; allow for that and for strace's own exit.
+      const deadline = Date.now() + 8_000;
+      while (processesNaming(inst.dirs.stateDir).length && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+      expect(processesNaming(inst.dirs.stateDir)).toEqual([]);
+      const again = pocker(inst, 'reconcile', ['--once'], { timeoutMs: 30_000 });
+      expect(again.status, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/create\s+web\s+ok/);
+    } finally {
+      for (const pid of processesNaming(inst.dirs.stateDir)) spawnSync('kill', ['-9', String(pid)]);
+    }
   });
 });

@@ -25,8 +25,10 @@ export interface NativeAddon {
   pidfdOpen(pid: number): number;
   /** false when the process is already gone. */
   pidfdSendSignal(pidfd: number, signal: number): boolean;
-  /** Calls cb on the event loop whenever fd is readable; returns stop(). */
-  watchReadable(fd: number, cb: () => void): () => void;
+  /** Calls cb on the event loop whenever fd is readable, until unwatchReadable(id); returns the watch's id. */
+  watchReadable(fd: number, cb: () => void): number;
+  /** Stops a watch (an id already stopped is ignored). */
+  unwatchReadable(id: number): void;
   /** mount(2). */
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
   /** Creates a network namespace kept alive by a bind mount on path (a new file), as `ip netns add` does. */

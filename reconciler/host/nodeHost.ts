@@ -58,6 +58,12 @@ function ignoreMissing(fn: () => void): void {
 let devNull: number | undefined;
 
 /**
+ * The one buffer every readToEnd reads into: its reads are synchronous and copy out what they got,
+ * so a thousand starts waiting for their monitors hold no 4 KiB buffer each.
+ */
+const readScratch = Buffer.allocUnsafeSlow(4096);
+
+/**
  * Reads an fd to EOF on the event loop (no thread blocked), then closes it; after timeoutMs it
  * stops and reports what it had.
  */
@@ -65,15 +71,15 @@ function readToEnd(fd: number, timeoutMs: number): Promise<{ text: string; timed
   const n = native();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const buf = Buffer.allocUnsafe(4096);
+    const buf = readScratch;
     const finish = (timedOut: boolean): void => {
       clearTimeout(timer);
-      stop();
+      n.unwatchReadable(watch);
       n.close(fd);
       resolve({ text: Buffer.concat(chunks).toString('utf8'), timedOut });
     };
     const timer = setTimeout(() => finish(true), timeoutMs);
-    const stop = n.watchReadable(fd, () => {
+    const watch = n.watchReadable(fd, () => {
       let got: number;
       try {
         got = readSync(fd, buf, 0, buf.length, null);
@@ -456,28 +462,46 @@ export class NodeHost implements Host {
     rmSync(path, { recursive: true, force: true, maxRetries: 3 });
   }
 
-  async startMonitor(binary: string, config: Buffer, launch: MonitorLaunch): Promise<MonitorStart> {
+  /**
+   * Not async: the config goes into its memfd before this returns, so no suspended call keeps
+   * the Buffer (some 18 KiB) alive while the monitor starts; a burst of starts would hold one each.
+   */
+  startMonitor(binary: string, config: Buffer, launch: MonitorLaunch): Promise<MonitorStart> {
     const n = native();
     devNull ??= openSync('/dev/null', 'r+');
     const [rd, wr] = n.pipe();
-    let pid: number;
-    let conf = -1;
+    let conf: number;
     try {
       conf = n.memfd('pocker-monitor.conf', config);
-      const lock = launch.lockPath === undefined ? undefined : this.heldLocks.get(launch.lockPath);
+    } catch (e) {
+      n.close(rd);
+      n.close(wr);
+      return Promise.reject(e);
+    }
+    const lock = launch.lockPath === undefined ? undefined : this.heldLocks.get(launch.lockPath);
+    const fds = [...(launch.stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])];
+    return this.awaitMonitor(binary, launch, rd, wr, conf, fds);
+  }
+
+  private async awaitMonitor(
+    binary: string,
+    launch: MonitorLaunch,
+    rd: number,
+    wr: number,
+    conf: number,
+    fds: number[],
+  ): Promise<MonitorStart> {
+    const n = native();
+    let pid: number;
+    try {
       // On a worker thread: a fork waits on the kernel while other processes change cgroups.
-      pid = await n.spawnAsync(
-        binary,
-        [binary, '/proc/self/fd/4', launch.label],
-        ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
-        [...(launch.stdio ?? [devNull, devNull, devNull]), wr, conf, ...(lock === undefined ? [] : [lock])],
-      );
+      pid = await n.spawnAsync(binary, [binary, '/proc/self/fd/4', launch.label], ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'], fds);
     } catch (e) {
       n.close(rd);
       throw e;
     } finally {
       n.close(wr);
-      if (conf >= 0) n.close(conf);
+      n.close(conf);
     }
     const status = await readToEnd(rd, launch.timeoutMs);
     if (status.timedOut) {
@@ -519,14 +543,14 @@ export class NodeHost implements Host {
       setImmediate(onExit);
       return () => {};
     }
-    let stop: (() => void) | undefined = n.watchReadable(fd, () => {
+    let watch: number | undefined = n.watchReadable(fd, () => {
       cancel();
       onExit();
     });
     const cancel = (): void => {
-      if (!stop) return;
-      stop();
-      stop = undefined;
+      if (watch === undefined) return;
+      n.unwatchReadable(watch);
+      watch = undefined;
       n.close(fd);
     };
     return cancel;
@@ -560,19 +584,19 @@ export class NodeHost implements Host {
       return Promise.resolve(true);
     }
     return new Promise((resolve) => {
-      let stop: (() => void) | undefined;
+      let watch: number | undefined;
       let done = false;
       const finish = (exited: boolean): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        stop?.();
-        stop = undefined;
+        if (watch !== undefined) n.unwatchReadable(watch);
+        watch = undefined;
         n.close(fd);
         resolve(exited);
       };
       const timer = setTimeout(() => finish(false), timeoutMs);
-      stop = n.watchReadable(fd, () => finish(true));
+      watch = n.watchReadable(fd, () => finish(true));
     });
   }
 }

@@ -10,14 +10,14 @@ import { RECORD_VERSION, type ContainerRecord, type ExitRecord } from '../state/
 import type { CgroupDriver } from '../cgroups/driver.js';
 import { RuntimeError, describeError } from '../host/errors.js';
 import type { HostFacts } from './facts.js';
-import type { Host, ProcessRef } from '../host/host.js';
+import type { Host, MonitorStart, ProcessRef } from '../host/host.js';
 import { firewallToolProblem, hostProblems, ioProblems, type LookupCache, unchangeableProblems } from './hostChecks.js';
 import { faultPoint } from '../host/faults.js';
 import { attachNetwork, detachNetwork } from '../network/attach.js';
 import { networkMembers } from '../network/names.js';
 import { applyFirewall, firewallToSet, wantedScript } from '../network/firewallState.js';
 import { DEFAULT_NETWORK_OPTIONS, type NetworkOptions } from '../network/conflist.js';
-import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy } from './monitorConfig.js';
+import { DEFAULT_LOG_POLICY, monitorConfig, type Attach, type LogPolicy, type MonitorSetup } from './monitorConfig.js';
 import { DEVICE_ALLOW_RULES } from './security/policy.js';
 import { contentFilePath, rewriteContainerFiles, writeContainerFiles } from './files.js';
 import type { UpdateAction } from '../plan/types.js';
@@ -259,27 +259,10 @@ export async function startContainer(
     faultPoint('create:network', name);
     ensureVolumes(host, ctx.dirs, d.spec);
     writeContainerFiles(host, paths, d, userns);
-    const config = monitorConfig(d.spec, {
-      paths,
-      placement: driver.placement(name),
-      sourceIsDir: (src) => host.kind(src) === 'dir',
-      volumePath: (v) => volumePath(ctx.dirs, v),
-      contentPath: (kind, target) => contentFilePath(paths, kind, target),
-      bootId: host.bootId(),
-      log: ctx.logPolicy ?? DEFAULT_LOG_POLICY,
-      ...(net && { net }),
-      ...(ctx.attach && { attach: ctx.attach }),
-      ...(userns && { userns }),
-    });
     // Let every other container of this pass create its cgroups before monitors start: cgroup
     // mkdirs then never wait behind the monitors' cgroup migrations (which hold cgroup_mutex).
     await new Promise((r) => setImmediate(r));
-    const starting = host.startMonitor(ctx.monitorBinary, config, {
-      label: paths.stateDir,
-      lockPath: join(locksDir(ctx.dirs), name),
-      ...(ctx.attach && { stdio: ctx.attach.stdio }),
-      timeoutMs: timeoutsOf(ctx).monitorMs,
-    });
+    const starting = launchMonitor(ctx, d, paths, net, userns);
     faultPoint('create:spawned', name);
     const started = await starting;
     if (!started.ok) throw new RuntimeError(started.timedOut ? 'MONITOR_TIMEOUT' : 'CONTAINER_START', started.message, { container: name });
@@ -298,6 +281,39 @@ export async function startContainer(
     if (!keepLayer) releaseRange(host, ctx.dirs, name, userns);
     throw e instanceof RuntimeError ? e : new RuntimeError('CONTAINER_START', describeError(e), { container: name, cause: e });
   }
+}
+
+/**
+ * Builds the monitor's config and starts it. Not async, so the config Buffer is garbage once the
+ * monitor has it: an async caller would keep it while the start is awaited.
+ */
+function launchMonitor(
+  ctx: RuntimeContext,
+  d: DesiredContainer,
+  paths: ContainerPaths,
+  net: MonitorSetup['net'],
+  userns: IdRange | undefined,
+): Promise<MonitorStart> {
+  const { host, driver } = ctx;
+  const name = d.spec.name;
+  const config = monitorConfig(d.spec, {
+    paths,
+    placement: driver.placement(name),
+    sourceIsDir: (src) => host.kind(src) === 'dir',
+    volumePath: (v) => volumePath(ctx.dirs, v),
+    contentPath: (kind, target) => contentFilePath(paths, kind, target),
+    bootId: host.bootId(),
+    log: ctx.logPolicy ?? DEFAULT_LOG_POLICY,
+    ...(net && { net }),
+    ...(ctx.attach && { attach: ctx.attach }),
+    ...(userns && { userns }),
+  });
+  return host.startMonitor(ctx.monitorBinary, config, {
+    label: paths.stateDir,
+    lockPath: join(locksDir(ctx.dirs), name),
+    ...(ctx.attach && { stdio: ctx.attach.stdio }),
+    timeoutMs: timeoutsOf(ctx).monitorMs,
+  });
 }
 
 async function undoStart(ctx: RuntimeContext, name: string, paths: ContainerPaths, keepLayer: boolean): Promise<void> {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NodeHost } from '../../reconciler/host/nodeHost.js';
+import { collected } from '../helpers/gc.js';
 import { sleep } from '../helpers/wait.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pocker-nodehost-'));
@@ -61,5 +62,32 @@ describe('NodeHost durable writes off the event loop', () => {
     expect(readFileSync(join(d, 'slot'), 'utf8')).toBe(`c${won.indexOf(true)}\n`);
     expect(statSync(join(d, 'slot')).mode & 0o777).toBe(0o600);
     await expect(host.createExclusive(join(d, 'missing', 'slot'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('NodeHost monitor start', () => {
+  it('hands the config to the monitor through its memfd and keeps no reference to the Buffer while waiting for the report', async () => {
+    const d = join(root, 'monitor');
+    mkdirSync(d);
+    const gate = join(d, 'gate');
+    const monitor = join(d, 'monitor.sh');
+    // argv: the config's path, the label (here the gate); fd 3 is the status pipe.
+    // Waits for the gate (at most 10 s), then reports.
+    const script =
+      '#!/bin/sh\ncat "$1" > "$2.conf"\nfor i in $(seq 500); do [ -e "$2" ] && break; sleep 0.02; done\necho "error released" >&3\n';
+    writeFileSync(monitor, script, { mode: 0o755 });
+    let ref!: WeakRef<Buffer>;
+    const start = (() => {
+      const config = Buffer.from('name\0c\0'.repeat(4096));
+      ref = new WeakRef(config);
+      return host.startMonitor(monitor, config, { label: gate, timeoutMs: 20_000 });
+    })();
+    try {
+      expect(await collected(ref)).toBe(true);
+    } finally {
+      writeFileSync(gate, '');
+    }
+    expect(await start).toEqual({ ok: false, message: 'released' });
+    expect(readFileSync(`${gate}.conf`, 'utf8')).toBe('name\0c\0'.repeat(4096));
   });
 });

@@ -22,7 +22,11 @@ import {
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** The buffer readFile reads into (one thread: never used by two reads at once). */
+/**
+ * The buffer readFile and readToEnd read into (one thread, synchronous reads that copy out what
+ * they got: never used by two reads at once, and a thousand starts waiting for their monitors
+ * hold no buffer each).
+ */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 import { monitorBinary, native } from '../native.js';
 import type { IdRange } from './idRange.js';
@@ -58,12 +62,6 @@ function ignoreMissing(fn: () => void): void {
 let devNull: number | undefined;
 
 /**
- * The one buffer every readToEnd reads into: its reads are synchronous and copy out what they got,
- * so a thousand starts waiting for their monitors hold no 4 KiB buffer each.
- */
-const readScratch = Buffer.allocUnsafeSlow(4096);
-
-/**
  * Reads an fd to EOF on the event loop (no thread blocked), then closes it; after timeoutMs it
  * stops and reports what it had.
  */
@@ -71,7 +69,6 @@ function readToEnd(fd: number, timeoutMs: number): Promise<{ text: string; timed
   const n = native();
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const buf = readScratch;
     const finish = (timedOut: boolean): void => {
       clearTimeout(timer);
       n.unwatchReadable(watch);
@@ -82,13 +79,13 @@ function readToEnd(fd: number, timeoutMs: number): Promise<{ text: string; timed
     const watch = n.watchReadable(fd, () => {
       let got: number;
       try {
-        got = readSync(fd, buf, 0, buf.length, null);
+        got = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, null);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EAGAIN') return;
         got = 0;
       }
       if (got > 0) {
-        chunks.push(Buffer.from(buf.subarray(0, got)));
+        chunks.push(Buffer.from(READ_BUFFER.subarray(0, got)));
         return;
       }
       finish(false);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, expect, it } from 'vitest';
 import { pocker } from '../helpers/cli.js';
-import { useTestInstance, type TestInstance } from '../helpers/instance.js';
+import { instanceProcesses, useTestInstance, type TestInstance } from '../helpers/instance.js';
 import { describeKernel } from '../helpers/kernel.js';
 import { monitorBinary } from '../../reconciler/native.js';
 
@@ -42,19 +42,6 @@ describeKernel('a monitor killed while it creates the user namespace', () => {
     inst = current();
   });
 
-  /** Pids of live processes whose command line names the path. */
-  const processesNaming = (path: string): number[] =>
-    readdirSync('/proc')
-      .filter((d) => /^\d+$/.test(d))
-      .filter((d) => {
-        try {
-          return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(path) && !readFileSync(`/proc/${d}/stat`, 'utf8').includes(') Z ');
-        } catch {
-          return false;
-        }
-      })
-      .map(Number);
-
   it('leaves no holder of the namespace behind to keep the lock, so the next start takes it', () => {
     // strace holds every unshare(2) of the monitor and its children for 3 s: the namespace's
     // holder is forked and waiting in it when the 1 s monitor timeout kills the monitor.
@@ -73,13 +60,13 @@ describeKernel('a monitor killed while it creates the user namespace', () => {
       expect(r.stdout).toMatch(/create\s+web\s+FAILED: the monitor did not report within 1000 ms \(killed it\)/);
       // The holder would block past strace's 3 s hold; allow for that and for strace's own exit.
       const deadline = Date.now() + 8_000;
-      while (processesNaming(inst.dirs.stateDir).length && Date.now() < deadline) spawnSync('sleep', ['0.1']);
-      expect(processesNaming(inst.dirs.stateDir)).toEqual([]);
+      while (instanceProcesses(inst.dirs).length && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+      expect(instanceProcesses(inst.dirs)).toEqual([]);
       const again = pocker(inst, 'reconcile', ['--once'], { timeoutMs: 30_000 });
       expect(again.status, again.stdout + again.stderr).toBe(0);
       expect(again.stdout).toMatch(/create\s+web\s+ok/);
     } finally {
-      for (const pid of processesNaming(inst.dirs.stateDir)) spawnSync('kill', ['-9', String(pid)]);
+      for (const pid of instanceProcesses(inst.dirs)) spawnSync('kill', ['-9', String(pid)]);
     }
   });
 });
